@@ -1,0 +1,283 @@
+/* ast.h - the syntax tree of .agg files, shared by parser, checker and
+ * generators.
+ *
+ * Every node carries the location of the token that names it.  All nodes and
+ * strings live in one arena (arena.h) owned by the compilation, so the
+ * parser never frees individual nodes and error recovery cannot leak.
+ * Lists are singly linked through `next`, in source order.
+ *
+ * The parser fills the syntactic fields; the checker fills the fields marked
+ * "checker:" (resolved references and types), and the generators only read
+ * a tree the checker accepted. */
+#ifndef AGGC_AST_H
+#define AGGC_AST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+
+typedef struct agg_loc {
+    const char *file; /* arena string: the path as given on the command line */
+    int line, col;    /* 1-based; col counts bytes */
+    int end_line, end_col;
+} agg_loc;
+
+typedef enum agg_type_kind {
+    AGG_T_ERROR = 0, /* unresolved: an error was reported already */
+    AGG_T_INT,
+    AGG_T_FLOAT,
+    AGG_T_BOOL,
+    AGG_T_STRING,
+    AGG_T_TIMESTAMP,
+    AGG_T_ENUM,
+    AGG_T_NULL /* type of the literal `null` */
+} agg_type_kind;
+
+struct agg_enum;
+
+typedef struct agg_type {
+    agg_type_kind kind;
+    bool optional;
+    struct agg_enum *enm; /* AGG_T_ENUM */
+} agg_type;
+
+/* A type as written: `int`, `string?`, `TransferStatus`. */
+typedef struct agg_typeref {
+    agg_loc loc;
+    const char *name;
+    bool optional;
+    agg_type type; /* checker: resolved */
+} agg_typeref;
+
+/* ---------------------------------------------------------------- exprs */
+
+typedef enum agg_expr_kind {
+    AGG_E_INT,      /* ival */
+    AGG_E_FLOAT,    /* fval */
+    AGG_E_STRING,   /* sval (decoded bytes, NUL-free), slen */
+    AGG_E_BOOL,     /* ival 0/1 */
+    AGG_E_NULL,
+    AGG_E_NAME,     /* bare identifier `balance`, `aggregate_id` */
+    AGG_E_MEMBER,   /* `base.name`: command.f, event.f, state.f, Enum.member */
+    AGG_E_UNARY,    /* op '!' or '-', lhs */
+    AGG_E_BINARY    /* op, lhs, rhs */
+} agg_expr_kind;
+
+typedef enum agg_op {
+    AGG_OP_NONE = 0,
+    AGG_OP_NOT, AGG_OP_NEG,
+    AGG_OP_ADD, AGG_OP_SUB, AGG_OP_MUL, AGG_OP_DIV, AGG_OP_MOD,
+    AGG_OP_EQ, AGG_OP_NE, AGG_OP_LT, AGG_OP_LE, AGG_OP_GT, AGG_OP_GE,
+    AGG_OP_AND, AGG_OP_OR
+} agg_op;
+
+/* What an AGG_E_NAME / AGG_E_MEMBER refers to (checker). */
+typedef enum agg_ref_kind {
+    AGG_REF_NONE = 0,
+    AGG_REF_STATE,   /* a state field (incl. implicit aggregate_id/version/
+                        updated_at) */
+    AGG_REF_COMMAND, /* a field of the command being executed/checked */
+    AGG_REF_EVENT,   /* a field of the event being applied */
+    AGG_REF_ENUM     /* an enum member */
+} agg_ref_kind;
+
+struct agg_field;
+
+typedef struct agg_expr {
+    agg_expr_kind kind;
+    agg_loc loc;
+    agg_op op;
+    struct agg_expr *lhs, *rhs;
+    int64_t ival;
+    double fval;
+    const char *sval; /* AGG_E_STRING: bytes; NAME: the name; MEMBER: member */
+    size_t slen;
+    const char *base; /* AGG_E_MEMBER: "command", "event", "state" or an enum */
+    agg_loc base_loc;
+    /* checker: */
+    agg_type type;
+    agg_ref_kind ref;
+    struct agg_field *field; /* STATE/COMMAND/EVENT */
+    int member_index;        /* ENUM */
+} agg_expr;
+
+/* ----------------------------------------------------------- statements */
+
+typedef enum agg_stmt_kind {
+    AGG_S_REQUIRE, /* require cond else code; */
+    AGG_S_FAIL,    /* fail code; */
+    AGG_S_EMIT,    /* emit Event { f = e; ... } */
+    AGG_S_IF,      /* if cond { then } else { els } (else-if: els is one IF) */
+    AGG_S_ASSIGN   /* target op value;  (apply only) */
+} agg_stmt_kind;
+
+typedef struct agg_code {
+    agg_loc loc;
+    const char *name; /* rejection code identifier */
+} agg_code;
+
+struct agg_event;
+
+typedef struct agg_init {
+    agg_loc loc; /* of the field name */
+    const char *name;
+    agg_expr *value;
+    struct agg_field *field; /* checker: the event field */
+    struct agg_init *next;
+} agg_init;
+
+typedef struct agg_stmt {
+    agg_stmt_kind kind;
+    agg_loc loc;
+    agg_expr *cond;      /* REQUIRE, IF */
+    agg_code code;       /* REQUIRE, FAIL */
+    const char *event_name; /* EMIT */
+    agg_loc event_loc;
+    agg_init *inits;     /* EMIT */
+    struct agg_stmt *then_body, *else_body; /* IF */
+    bool has_else;
+    const char *target;  /* ASSIGN: a state field name */
+    agg_loc target_loc;
+    agg_op assign_op;    /* AGG_OP_NONE for '=', AGG_OP_ADD '+=', AGG_OP_SUB '-=' */
+    agg_expr *value;     /* ASSIGN */
+    /* checker: */
+    struct agg_event *event;        /* EMIT */
+    struct agg_field *target_field; /* ASSIGN */
+    struct agg_stmt *next;
+} agg_stmt;
+
+/* --------------------------------------------------------- declarations */
+
+/* A field of a state, command or event: `name: type = default;` */
+typedef struct agg_field {
+    agg_loc loc;
+    const char *name;
+    agg_typeref type;
+    agg_expr *def; /* default value or NULL */
+    bool implicit; /* checker-created aggregate_id / version / updated_at */
+    struct agg_field *next;
+} agg_field;
+
+/* `check cond else code;` */
+typedef struct agg_check {
+    agg_loc loc;
+    agg_expr *cond;
+    agg_code code;
+    struct agg_check *next;
+} agg_check;
+
+struct agg_aggregate;
+struct agg_execute;
+struct agg_apply;
+
+typedef struct agg_command {
+    agg_loc loc;
+    const char *name;
+    agg_field *fields;
+    agg_check *checks;
+    struct agg_aggregate *agg;     /* checker */
+    struct agg_execute *execute;   /* checker */
+    struct agg_command *next;
+} agg_command;
+
+typedef struct agg_event {
+    agg_loc loc;
+    const char *name;
+    agg_field *fields;
+    struct agg_aggregate *agg;  /* checker */
+    struct agg_apply *apply;    /* checker */
+    struct agg_event *next;
+} agg_event;
+
+typedef struct agg_execute {
+    agg_loc loc;           /* of the command name */
+    const char *command_name;
+    bool is_extern;
+    agg_stmt *body;
+    agg_command *command;  /* checker */
+    struct agg_execute *next;
+} agg_execute;
+
+typedef struct agg_apply {
+    agg_loc loc;           /* of the event name */
+    const char *event_name;
+    bool is_extern;
+    agg_stmt *body;
+    agg_event *event;      /* checker */
+    struct agg_apply *next;
+} agg_apply;
+
+/* A projection column: `field;` or `name: type = expr;` */
+typedef struct agg_column {
+    agg_loc loc;
+    const char *name;
+    agg_typeref type;      /* only when has_type */
+    bool has_type;
+    agg_expr *value;       /* NULL for a bare `field;` */
+    agg_field *state_field;/* checker: for a bare column */
+    agg_type col_type;     /* checker */
+    struct agg_column *next;
+} agg_column;
+
+typedef struct agg_projection {
+    agg_loc loc;
+    const char *name;
+    agg_column *columns;
+    struct agg_aggregate *agg; /* checker */
+    struct agg_projection *next;
+} agg_projection;
+
+typedef struct agg_aggregate {
+    agg_loc loc;
+    const char *name;
+    agg_loc state_loc;          /* of `state` (line 0 if no state block) */
+    agg_field *state;           /* declared state fields */
+    agg_command *commands;
+    agg_event *events;
+    agg_execute *executes;
+    agg_apply *applies;
+    agg_projection *projections;
+    /* checker: implicit aggregate_id, version, updated_at followed by the
+     * declared state fields */
+    agg_field *all_state;
+    struct agg_aggregate *next;
+} agg_aggregate;
+
+typedef struct agg_enum_member {
+    agg_loc loc;
+    const char *name;
+    struct agg_enum_member *next;
+} agg_enum_member;
+
+typedef struct agg_enum {
+    agg_loc loc;
+    const char *name;
+    agg_enum_member *members;
+    int n_members; /* checker */
+    struct agg_enum *next;
+} agg_enum;
+
+/* One parsed file. */
+typedef struct agg_file {
+    const char *path;
+    agg_loc domain_loc;
+    const char *domain; /* NULL if the file has no `domain x;` */
+    agg_enum *enums;
+    agg_aggregate *aggregates;
+    struct agg_file *next;
+} agg_file;
+
+/* Everything given to one aggc run, after the checker merged the files. */
+typedef struct agg_program {
+    agg_file *files;
+    const char *domain;
+    agg_enum *enums;           /* checker: every file's, in order */
+    agg_aggregate *aggregates; /* checker: every file's, in order */
+    /* checker: every rejection code used (require/fail/check), sorted */
+    const char **codes;
+    size_t n_codes;
+} agg_program;
+
+#endif

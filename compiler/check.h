@@ -1,0 +1,28 @@
+/* check.h - the semantic pass: resolves every name and type of the parsed
+ * files and enforces the rules of the .agg language (DESIGN.md §2).
+ *
+ * It reports every error it can find (through diag) and annotates the tree
+ * (the "checker:" fields of ast.h).  Generators run only on a program for
+ * which agg_check returned true. */
+#ifndef AGGC_CHECK_H
+#define AGGC_CHECK_H
+
+#include <stdbool.h>
+
+#include "arena.h"
+#include "ast.h"
+#include "diag.h"
+
+/* Merges prog->files into prog->enums / prog->aggregates and checks.
+ * Returns true when no error was reported. */
+bool agg_check_program(agg_program *prog, agg_arena *arena, agg_diag *diag);
+
+/* "int", "string?", "TransferStatus" */
+const char *agg_type_name(agg_arena *a, agg_type t);
+
+/* Generated C names, shared by the checker's collision test and the
+ * generators so both always agree. */
+const char *agg_c_message(agg_arena *a, const char *domain, const char *name);
+const char *agg_c_state(agg_arena *a, const char *domain, const agg_aggregate *g);
+
+#endif

@@ -1,0 +1,29 @@
+/* gen.h - the back ends.  Each fills sbufs from a checked program; none
+ * writes files (aggc.c does that, all-or-nothing). */
+#ifndef AGGC_GEN_H
+#define AGGC_GEN_H
+
+#include "arena.h"
+#include "ast.h"
+#include "sbuf.h"
+
+#define AGGC_VERSION "0.1.0"
+
+typedef struct agg_gen_opts {
+    const char *sources; /* "bank.agg" or "a.agg, b.agg", for the banner */
+} agg_gen_opts;
+
+/* SQL text, shared by the .sql file and the strings in the descriptors. */
+void agg_sql_ddl(sbuf *out, const agg_program *p, agg_arena *a);
+void agg_sql_table(sbuf *out, const agg_projection *pr);
+void agg_sql_upsert(sbuf *out, const agg_projection *pr);
+void agg_sql_select(sbuf *out, const agg_projection *pr, int one);
+const char *agg_sql_type(const agg_type *t);
+
+void agg_gen_header(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o);
+void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o);
+void agg_gen_sql(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o);
+void agg_gen_dot(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o);
+void agg_gen_stubs(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o);
+
+#endif

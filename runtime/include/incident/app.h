@@ -1,0 +1,150 @@
+/* app.h - the command pipeline (Incident's Command Handler) and the
+ * after-commit event handlers, over any inc_store.
+ *
+ * An inc_app ties a domain (descriptors), a store and the options together.
+ * inc_dispatch runs one command:
+ *   validate -> load (snapshot + later events) and fold -> execute ->
+ *   apply the new events to a copy of the state -> project every projection
+ *   of the aggregate -> commit events + rows (+ snapshot) in ONE transaction
+ *   -> on a version conflict, retry from load (bounded, jittered backoff)
+ *   -> after commit, run the registered event handlers, which may dispatch
+ *   further commands (their events carry causation_id/correlation_id).
+ * A rejected or failed command writes nothing.  Like a store, an app is
+ * used by one thread at a time; it holds no global state. */
+#ifndef INCIDENT_APP_H
+#define INCIDENT_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <incident/domain.h>
+#include <incident/error.h>
+#include <incident/store.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An event as committed, decoded.  In an inc_result everything is owned by
+ * the result; in callbacks it is borrowed for the duration of the call. */
+typedef struct inc_recorded_event {
+    char event_id[INC_UUID_TEXT_SIZE];
+    const char *aggregate_type;        /* descriptor name */
+    char *aggregate_id;
+    int64_t version;
+    const char *event_type;            /* descriptor name */
+    inc_timestamp event_date;
+    int64_t position;                  /* 0 when unknown (just committed) */
+    const inc_message_desc *desc;      /* the event's descriptor */
+    void *data;                        /* a desc->size struct */
+    /* From the metadata; "" when absent. */
+    char command_id[INC_UUID_TEXT_SIZE];
+    char causation_id[INC_UUID_TEXT_SIZE];   /* event that caused the command */
+    char correlation_id[INC_UUID_TEXT_SIZE]; /* first command of the chain */
+} inc_recorded_event;
+
+/* The events a dispatch recorded: the command's own events first, then
+ * those of commands dispatched by event handlers, in commit order. */
+typedef struct inc_result {
+    size_t count, cap;
+    inc_recorded_event *events;
+    size_t n_direct;             /* how many came from the command itself */
+    /* The command committed, but an event handler failed (the first such
+     * error).  inc_dispatch still returns 0: the events are durable. */
+    bool handler_failed;
+    inc_error handler_error;
+} inc_result;
+
+#define INC_RESULT_INIT {0, 0, NULL, 0, false, {INC_OK, "", ""}}
+void inc_result_init(inc_result *r);
+void inc_result_free(inc_result *r); /* NULL-safe; leaves r initialised */
+
+/* {"event_id","aggregate_id","aggregate_type","version","event_type",
+ *  "event_date","data":{...}} - the CLI's line format.  NULL on OOM. */
+json_t *inc_recorded_event_to_json(const inc_recorded_event *ev);
+
+typedef struct inc_app inc_app;
+typedef struct inc_handler_ctx inc_handler_ctx;
+
+/* The app borrows `d` and `store` (close the store after freeing the app). */
+inc_app *inc_app_new(const inc_domain *d, inc_store *store, inc_error *err);
+void inc_app_free(inc_app *app); /* NULL-safe */
+
+const inc_domain *inc_app_domain(const inc_app *app);
+inc_store *inc_app_store(const inc_app *app);
+
+/* Write a snapshot whenever a commit crosses a multiple of `every` events
+ * (0 = never).  `aggregate` NULL sets the default for every aggregate type
+ * (100); a name sets one type (INC_ERR_NOT_FOUND if unknown). */
+int inc_app_set_snapshot_every(inc_app *app, const char *aggregate,
+                               int64_t every, inc_error *err);
+/* Retries after a version conflict before INC_ERR_CONFLICT (default 10). */
+void inc_app_set_max_retries(inc_app *app, unsigned retries);
+/* Upper bound of the jittered backoff between retries, in microseconds
+ * (default 20000; the bound doubles per retry from 500 up to this). */
+void inc_app_set_max_backoff(inc_app *app, unsigned max_us);
+/* Conflicts seen (and retried or given up on) since the app was created. */
+uint64_t inc_app_conflicts(const inc_app *app);
+
+/* ---- event handlers (process managers), run after commit ---- */
+typedef int (*inc_event_handler_fn)(inc_handler_ctx *ctx,
+                                    const inc_recorded_event *ev, void *ud,
+                                    inc_error *err);
+/* Call `fn` for every committed event of type `event` (a domain event
+ * name), in registration order.  INC_ERR_NOT_FOUND for an unknown event. */
+int inc_app_on(inc_app *app, const char *event, inc_event_handler_fn fn,
+               void *ud, inc_error *err);
+
+/* From a handler: dispatch a command caused by the handled event (its
+ * events get causation_id = that event, correlation_id = the first
+ * command).  Its events are added to the outer result.  A rejection is
+ * returned to the handler, which may react (e.g. compensate). */
+int inc_handler_dispatch(inc_handler_ctx *ctx, const inc_message_desc *command,
+                         const void *data, inc_error *err);
+int inc_handler_dispatch_json(inc_handler_ctx *ctx, const char *command,
+                              const char *json, inc_error *err);
+inc_app *inc_handler_app(inc_handler_ctx *ctx);
+
+/* ---- commands ---- */
+
+/* Run one command (`data` is a command->size struct; the caller keeps
+ * ownership).  `out` may be NULL; otherwise it must be initialised and
+ * receives the recorded events (appended).  Errors: INC_ERR_INVALID (bad
+ * field), INC_ERR_REJECTED (code = the .agg rejection code),
+ * INC_ERR_CONFLICT (retries exhausted), INC_ERR_UNAVAILABLE,
+ * INC_ERR_INTERNAL. */
+int inc_dispatch(inc_app *app, const inc_message_desc *command,
+                 const void *data, inc_result *out, inc_error *err);
+/* Same from a command name and its JSON text (strict decoding;
+ * INC_ERR_NOT_FOUND for an unknown command). */
+int inc_dispatch_json(inc_app *app, const char *command, const char *json,
+                      inc_result *out, inc_error *err);
+
+/* ---- reads ---- */
+
+/* Current state of one aggregate (version 0 if it has no events).  `state`
+ * is a a->state struct, uninitialised on entry; free it with inc_msg_free
+ * (also after an error). */
+int inc_app_state(inc_app *app, const inc_aggregate_desc *a, const char *id,
+                  void *state, inc_error *err);
+
+typedef int (*inc_recorded_cb)(void *ud, const inc_recorded_event *ev,
+                               inc_error *err);
+/* One aggregate's events in version order, decoded. */
+int inc_app_read_stream(inc_app *app, const inc_aggregate_desc *a,
+                        const char *id, inc_recorded_cb cb, void *ud,
+                        inc_error *err);
+
+/* Truncate the projection and replay every event of its aggregate type
+ * through fold + project, in one transaction. */
+int inc_app_rebuild(inc_app *app, const inc_projection_desc *p,
+                    void (*progress)(void *ud, int64_t done, int64_t total),
+                    void *ud, inc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

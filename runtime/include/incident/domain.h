@@ -1,0 +1,238 @@
+/* domain.h - the descriptor tables that aggc emits and libincident walks.
+ *
+ * Generated code is plain C structs plus `const` tables describing them
+ * (protobuf-c style).  The runtime never knows a domain at compile time: it
+ * initialises, frees, encodes, decodes, folds and executes through these
+ * tables.  Field layouts are described by offsets into the generated structs.
+ *
+ * Struct layout rules every generated message follows:
+ *   int       -> int64_t            float     -> double
+ *   bool      -> bool               string    -> char * (owned, NUL-terminated)
+ *   timestamp -> inc_timestamp (int64_t microseconds since the Unix epoch, UTC)
+ *   enum      -> the generated C enum (static-asserted to be int-sized)
+ *   T?        -> the value plus `bool has_<name>` (false = null/absent)
+ */
+#ifndef INCIDENT_DOMAIN_H
+#define INCIDENT_DOMAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <incident/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a descriptor struct below changes shape.  Generated
+ * headers refuse to compile against another value (STYLE.md item 2). */
+#define INC_ABI_VERSION 1
+
+typedef int64_t inc_timestamp; /* microseconds since 1970-01-01T00:00:00Z */
+
+typedef enum inc_type {
+    INC_TYPE_INT = 1,
+    INC_TYPE_FLOAT,
+    INC_TYPE_BOOL,
+    INC_TYPE_STRING,
+    INC_TYPE_TIMESTAMP,
+    INC_TYPE_ENUM
+} inc_type;
+
+typedef struct inc_enum_desc {
+    const char *name;             /* "TransferStatus" */
+    size_t n_members;
+    const char *const *members;   /* "requested", ... in declaration order */
+} inc_enum_desc;
+
+/* A constant default value (from `= literal` in the .agg file). */
+typedef struct inc_default {
+    bool present;
+    int64_t i;          /* int, timestamp, bool (0/1), enum (member index) */
+    double f;           /* float */
+    const char *s;      /* string (copied on init) */
+} inc_default;
+
+typedef enum inc_field_flags {
+    INC_FIELD_OPTIONAL = 1u << 0, /* T?: may be null/absent */
+    INC_FIELD_IMPLICIT = 1u << 1, /* aggregate_id/version/updated_at */
+    INC_FIELD_DEFAULTED = 1u << 2 /* has a default: may be absent in JSON */
+} inc_field_flags;
+
+#define INC_NO_OFFSET ((size_t)-1)
+
+typedef struct inc_field_desc {
+    const char *name;
+    inc_type type;
+    unsigned flags;                /* inc_field_flags */
+    size_t offset;                 /* offsetof the value */
+    size_t has_offset;             /* offsetof has_<name>, or INC_NO_OFFSET */
+    const inc_enum_desc *enum_desc;/* for INC_TYPE_ENUM */
+    inc_default def;
+} inc_field_desc;
+
+typedef enum inc_message_kind {
+    INC_MSG_COMMAND = 1,
+    INC_MSG_EVENT,
+    INC_MSG_STATE,
+    INC_MSG_ROW /* a projection row */
+} inc_message_kind;
+
+struct inc_aggregate_desc;
+struct inc_event_list;
+
+/* Compiled or extern rules, called through the tables with void pointers;
+ * the generated typed functions are wrapped by generated thunks. */
+typedef int (*inc_validate_fn)(const void *msg, inc_error *err);
+typedef int (*inc_execute_fn)(const void *state, const void *command,
+                              struct inc_event_list *out, inc_error *err);
+typedef int (*inc_apply_fn)(void *state, const void *event, inc_error *err);
+typedef int (*inc_project_fn)(const void *state, void *row, inc_error *err);
+
+typedef struct inc_message_desc {
+    inc_message_kind kind;
+    const char *name;       /* .agg name: "OpenAccount" */
+    const char *c_name;     /* "bank_open_account" */
+    size_t size;            /* sizeof the generated struct */
+    size_t n_fields;        /* implicit fields first */
+    const inc_field_desc *fields;
+    const struct inc_aggregate_desc *aggregate;
+    inc_validate_fn validate; /* commands: the `check` clauses; may be NULL */
+    inc_execute_fn execute;   /* commands */
+    inc_apply_fn apply;       /* events */
+} inc_message_desc;
+
+typedef struct inc_projection_desc {
+    const char *name;                 /* table name, from the .agg */
+    const struct inc_aggregate_desc *aggregate;
+    const inc_message_desc *row;      /* columns (aggregate_id first) */
+    inc_project_fn project;           /* state -> row */
+    const char *upsert_sql;           /* $1 aggregate_id, $2.. columns, then
+                                         version, event_id, event_date */
+    const char *select_sql;           /* all rows ordered by aggregate_id */
+    const char *select_one_sql;       /* WHERE aggregate_id = $1 */
+    const char *truncate_sql;         /* for rebuild */
+} inc_projection_desc;
+
+typedef struct inc_aggregate_desc {
+    const char *name;                 /* "Account" */
+    const inc_message_desc *state;
+    size_t n_commands;
+    const inc_message_desc *const *commands;
+    size_t n_events;
+    const inc_message_desc *const *events;
+    size_t n_projections;
+    const inc_projection_desc *const *projections;
+    /* Hash of the state's field names and types: a snapshot taken with
+     * another layout is ignored, never trusted. */
+    uint64_t state_layout_hash;
+} inc_aggregate_desc;
+
+typedef struct inc_domain {
+    unsigned abi_version;             /* INC_ABI_VERSION */
+    const char *name;                 /* "bank" */
+    size_t n_aggregates;
+    const inc_aggregate_desc *const *aggregates;
+    size_t n_commands;                /* every command, sorted by name */
+    const inc_message_desc *const *commands;
+    size_t n_events;                  /* every event, sorted by name */
+    const inc_message_desc *const *events;
+    size_t n_projections;             /* sorted by name */
+    const inc_projection_desc *const *projections;
+    size_t n_enums;
+    const inc_enum_desc *const *enums;
+    size_t n_rejections;              /* every rejection code, sorted */
+    const char *const *rejections;
+    const char *ddl;                  /* CREATE TABLE IF NOT EXISTS ... */
+} inc_domain;
+
+/* ---- lookups (binary search over the sorted tables; NULL if absent) ---- */
+const inc_message_desc *inc_domain_command(const inc_domain *d, const char *name);
+const inc_message_desc *inc_domain_event(const inc_domain *d, const char *name);
+const inc_aggregate_desc *inc_domain_aggregate(const inc_domain *d, const char *name);
+const inc_projection_desc *inc_domain_projection(const inc_domain *d, const char *name);
+const inc_message_desc *inc_aggregate_event(const inc_aggregate_desc *a, const char *name);
+
+/* ---- generic message operations (the generated _init/_free/... wrap these) */
+
+/* Set every field to its default (zero, NULL, false, or the .agg default). */
+void inc_msg_init(const inc_message_desc *d, void *msg);
+/* Free owned strings and reset them to NULL.  NULL-safe, idempotent, and
+ * fine on hand-built values whose strings came from malloc/strdup. */
+void inc_msg_free(const inc_message_desc *d, void *msg);
+/* Deep copy; `dst` must be uninitialised or freed.  -1 on OOM. */
+int inc_msg_copy(const inc_message_desc *d, void *dst, const void *src,
+                 inc_error *err);
+
+typedef enum inc_json_flags {
+    INC_JSON_SKIP_IMPLICIT = 1u << 0 /* leave out aggregate_id etc. (event data) */
+} inc_json_flags;
+
+/* Encode as a JSON object; NULL only when out of memory. */
+json_t *inc_msg_to_json(const inc_message_desc *d, const void *msg,
+                        unsigned flags);
+/* Strict decode: unknown, duplicate (for text input), missing-required and
+ * ill-typed fields are INC_ERR_INVALID errors whose message starts with the
+ * JSON path ("$.amount: expected integer").  On failure everything decoded
+ * so far is freed and `msg` is left initialised.  `msg` need not be
+ * initialised beforehand. */
+int inc_msg_from_json(const inc_message_desc *d, void *msg, const json_t *json,
+                      unsigned flags, inc_error *err);
+/* Same from text; rejects duplicate keys and trailing garbage. */
+int inc_msg_from_text(const inc_message_desc *d, void *msg, const char *text,
+                      size_t len, unsigned flags, inc_error *err);
+
+/* Run the generated validation: required strings non-NULL, aggregate_id
+ * non-empty, enum values in range, then the `check` clauses. */
+int inc_msg_validate(const inc_message_desc *d, const void *msg, inc_error *err);
+
+/* ---- timestamps (RFC 3339, always printed as ...T..:..:..ffffffZ) ---- */
+#define INC_TIMESTAMP_TEXT_MAX 40
+int inc_timestamp_format(inc_timestamp ts, char out[INC_TIMESTAMP_TEXT_MAX]);
+int inc_timestamp_parse(const char *text, inc_timestamp *out);
+inc_timestamp inc_timestamp_now(void);
+
+/* ---- events produced by execute ---- */
+typedef struct inc_event_item {
+    const inc_message_desc *desc;
+    void *data; /* a desc->size struct owned by the list */
+} inc_event_item;
+
+typedef struct inc_event_list {
+    size_t count, cap;
+    inc_event_item *items;
+} inc_event_list;
+
+#define INC_EVENT_LIST_INIT {0, 0, NULL}
+void inc_event_list_init(inc_event_list *l);
+/* Append a new initialised event whose aggregate_id is a copy of
+ * `aggregate_id`; returns the struct to fill, or NULL (err set) on OOM. */
+void *inc_event_list_add(inc_event_list *l, const inc_message_desc *d,
+                         const char *aggregate_id, inc_error *err);
+void inc_event_list_clear(inc_event_list *l); /* frees items, keeps capacity */
+void inc_event_list_free(inc_event_list *l);
+
+/* ---- the database-free core: fold and execute ---- */
+
+/* Initialise `state` (desc->state) for aggregate `id`: defaults, version 0. */
+int inc_state_init(const inc_aggregate_desc *a, void *state, const char *id,
+                   inc_error *err);
+/* Apply one event and advance version/updated_at.  `version` must be
+ * state.version + 1 (otherwise INC_ERR_INTERNAL: a gap or duplicate). */
+int inc_state_apply(const inc_aggregate_desc *a, void *state,
+                    const inc_message_desc *event, const void *data,
+                    int64_t version, inc_timestamp at, inc_error *err);
+/* Validate `command` and run its execute rule against `state`; on success
+ * `out` holds the new events (possibly none).  On failure `out` is left as
+ * it was. */
+int inc_execute(const inc_aggregate_desc *a, const void *state,
+                const inc_message_desc *command, const void *data,
+                inc_event_list *out, inc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,74 @@
+/* gen.h - small helpers that aggc-generated code calls.
+ *
+ * Not meant for hand-written code (but stable: generated files of this ABI
+ * version rely on them).  Integer arithmetic reports overflow instead of
+ * invoking undefined behaviour; string temporaries live in a scratch list
+ * that the generated function frees on every exit path. */
+#ifndef INCIDENT_GEN_H
+#define INCIDENT_GEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <incident/domain.h>
+#include <incident/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Each returns true on overflow (the result is then unspecified). */
+static inline bool inc_i64_add(int64_t a, int64_t b, int64_t *r) {
+    return __builtin_add_overflow(a, b, r);
+}
+static inline bool inc_i64_sub(int64_t a, int64_t b, int64_t *r) {
+    return __builtin_sub_overflow(a, b, r);
+}
+static inline bool inc_i64_mul(int64_t a, int64_t b, int64_t *r) {
+    return __builtin_mul_overflow(a, b, r);
+}
+static inline bool inc_i64_neg(int64_t a, int64_t *r) {
+    return __builtin_sub_overflow((int64_t)0, a, r);
+}
+/* Division and remainder: b == 0 is reported separately by the caller;
+ * INT64_MIN / -1 overflows. */
+static inline bool inc_i64_div(int64_t a, int64_t b, int64_t *r) {
+    if (b == -1 && a == INT64_MIN) return true;
+    *r = a / b;
+    return false;
+}
+static inline bool inc_i64_mod(int64_t a, int64_t b, int64_t *r) {
+    if (b == -1) { *r = 0; return false; }
+    *r = a % b;
+    return false;
+}
+
+/* Strings compare equal when both are NULL or both have the same bytes. */
+static inline bool inc_str_eq(const char *a, const char *b) {
+    if (!a || !b) return a == b;
+    return strcmp(a, b) == 0;
+}
+static inline int inc_str_cmp(const char *a, const char *b) {
+    return strcmp(a ? a : "", b ? b : "");
+}
+
+/* Replace *dst with a copy of src (NULL allowed).  -1 on OOM. */
+int inc_str_set(char **dst, const char *src, inc_error *err);
+
+/* Temporaries of one generated function. */
+typedef struct inc_scratch {
+    size_t count, cap;
+    char **items;
+} inc_scratch;
+#define INC_SCRATCH_INIT {0, 0, NULL}
+/* Concatenate into a new string owned by `sc`; NULL (err set) on OOM. */
+const char *inc_scratch_concat(inc_scratch *sc, const char *a, const char *b,
+                               inc_error *err);
+void inc_scratch_free(inc_scratch *sc);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

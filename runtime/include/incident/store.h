@@ -1,0 +1,202 @@
+/* store.h - the event store + projection store interface of libincident.
+ *
+ * A store is a small vtable (`inc_store_ops`) plus an instance pointer; two
+ * implementations ship with the runtime: PostgreSQL (libpq, pipelined,
+ * prepared statements) and in memory.  Both behave the same way; the test
+ * suite runs the same behavioural tests against each.  Stores hold no global
+ * state: any number may live in one process.  A store is used by one thread
+ * at a time.
+ *
+ * The store works at the granularity of the command pipeline so that
+ * PostgreSQL needs few round trips:
+ *   load    - the latest usable snapshot + the stream's later events, streamed
+ *             row by row to a callback (memory does not grow with history);
+ *   commit  - N events with consecutive versions + projection rows + an
+ *             optional snapshot + a notification, in ONE transaction;
+ *   read_stream / read_all / projection_get / projection_list / rebuild.
+ * Event data, metadata and snapshots travel as JSON text; the caller decodes
+ * them through the descriptors (the store only needs descriptors for SQL and
+ * projection rows). */
+#ifndef INCIDENT_STORE_H
+#define INCIDENT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <incident/domain.h>
+#include <incident/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" plus the NUL. */
+#define INC_UUID_TEXT_SIZE 37
+
+/* A random (version 4) UUID from getrandom(), lower-case text. */
+int inc_uuid_v4(char out[INC_UUID_TEXT_SIZE], inc_error *err);
+
+/* Version of the event store's own tables (events, snapshots,
+ * schema_version) that this library writes; see docs/runtime.md. */
+#define INC_STORE_SCHEMA_VERSION 1
+
+/* One event as stored.  Strings are borrowed: valid during the callback (or
+ * the call) that hands the struct over. */
+typedef struct inc_stored_event {
+    int64_t position;                   /* global order; 0 before commit */
+    char event_id[INC_UUID_TEXT_SIZE];
+    const char *aggregate_type;
+    const char *aggregate_id;
+    int64_t version;                    /* 1, 2, ... within the stream */
+    const char *event_type;
+    const char *data;                   /* JSON object, implicit fields left out */
+    const char *metadata;               /* JSON object */
+    inc_timestamp event_date;
+} inc_stored_event;
+
+typedef int (*inc_event_cb)(void *ud, const inc_stored_event *ev,
+                            inc_error *err);
+
+/* ---- load ---- */
+typedef enum inc_load_flags {
+    INC_LOAD_NO_SNAPSHOT = 1u << 0 /* full replay from version 1 */
+} inc_load_flags;
+
+typedef struct inc_load_cbs {
+    /* Called at most once, first, with a snapshot whose layout hash equals
+     * the aggregate's state_layout_hash.  May be NULL (then snapshots are
+     * not used). */
+    int (*snapshot)(void *ud, int64_t version, const char *state_json,
+                    inc_error *err);
+    /* Every event after the snapshot (or from version 1), in version order. */
+    inc_event_cb event;
+    void *ud;
+} inc_load_cbs;
+
+/* ---- commit ---- */
+typedef struct inc_row_meta {
+    int64_t version;
+    char event_id[INC_UUID_TEXT_SIZE];
+    inc_timestamp event_date;
+} inc_row_meta;
+
+typedef struct inc_projection_write {
+    const inc_projection_desc *projection;
+    const void *row;                    /* a projection->row struct */
+    inc_row_meta meta;
+} inc_projection_write;
+
+typedef struct inc_commit {
+    const inc_aggregate_desc *aggregate;
+    const char *aggregate_id;
+    size_t n_events;                    /* may be 0: then nothing is written */
+    const inc_stored_event *events;     /* versions consecutive; position ignored */
+    size_t n_rows;
+    const inc_projection_write *rows;
+    const char *snapshot_json;          /* NULL: no snapshot */
+    int64_t snapshot_version;
+} inc_commit;
+
+/* ---- projection reads ---- */
+/* `row` is a projection->row struct owned by the store (valid during the
+ * callback); copy it with inc_msg_copy to keep it. */
+typedef int (*inc_row_cb)(void *ud, const void *row, const inc_row_meta *meta,
+                          inc_error *err);
+
+/* ---- rebuild ---- */
+typedef struct inc_rebuild_cbs {
+    /* Every event of the projection's aggregate type, grouped by aggregate
+     * id (byte order) and in version order within an aggregate. */
+    inc_event_cb event;
+    /* The aggregate whose events were just delivered is complete: fill
+     * `row` (initialised as projection->row) and `meta`; return 1 to write
+     * the row, 0 to skip it, -1 on error. */
+    int (*row)(void *ud, void *row, inc_row_meta *meta, inc_error *err);
+    /* Optional: `done` of `total` events processed. */
+    void (*progress)(void *ud, int64_t done, int64_t total);
+    void *ud;
+} inc_rebuild_cbs;
+
+typedef struct inc_store inc_store;
+
+/* The interface.  Every operation returns 0 or -1 with `err` filled:
+ * INC_ERR_CONFLICT for a version already taken (commit only),
+ * INC_ERR_UNAVAILABLE when the database cannot be reached or the connection
+ * was lost (the next call reconnects), INC_ERR_INTERNAL otherwise.  An
+ * error returned by a callback is passed through unchanged. */
+typedef struct inc_store_ops {
+    const char *name; /* "postgres", "memory" */
+    void (*close)(inc_store *s);
+    /* Create or upgrade the store's tables and the domain's projection
+     * tables (idempotent). */
+    int (*init)(inc_store *s, const inc_domain *d, inc_error *err);
+    int (*load)(inc_store *s, const inc_aggregate_desc *a, const char *id,
+                unsigned flags, const inc_load_cbs *cbs, inc_error *err);
+    int (*commit)(inc_store *s, const inc_commit *c, inc_error *err);
+    /* All events of one stream with version > after_version, in order. */
+    int (*read_stream)(inc_store *s, const char *aggregate_type,
+                       const char *id, int64_t after_version, inc_event_cb cb,
+                       void *ud, inc_error *err);
+    /* Every event with position > after_position, in position order;
+     * aggregate_type NULL means every type. */
+    int (*read_all)(inc_store *s, const char *aggregate_type,
+                    int64_t after_position, inc_event_cb cb, void *ud,
+                    inc_error *err);
+    /* *found is set to whether the row exists; cb runs only if it does. */
+    int (*projection_get)(inc_store *s, const inc_projection_desc *p,
+                          const char *id, inc_row_cb cb, void *ud, bool *found,
+                          inc_error *err);
+    /* Every row, ordered by aggregate_id. */
+    int (*projection_list)(inc_store *s, const inc_projection_desc *p,
+                           inc_row_cb cb, void *ud, inc_error *err);
+    /* Empty the projection and refill it from the events, in one
+     * transaction (readers see the old rows until it commits). */
+    int (*rebuild)(inc_store *s, const inc_projection_desc *p,
+                   const inc_rebuild_cbs *cbs, inc_error *err);
+} inc_store_ops;
+
+struct inc_store {
+    const inc_store_ops *ops;
+};
+
+/* ---- implementations ---- */
+
+typedef struct inc_pg_options {
+    /* libpq connection string or URI; NULL or "" = libpq's PG* defaults. */
+    const char *conninfo;
+    /* If set, the session's search_path is this schema (created by init if
+     * missing): several independent stores in one database. */
+    const char *schema;
+} inc_pg_options;
+
+/* Connect and prepare the statements (one round trip after the
+ * handshake).  NULL with INC_ERR_UNAVAILABLE if the server can't be
+ * reached. */
+inc_store *inc_pg_store_open(const inc_pg_options *opts, inc_error *err);
+inc_store *inc_mem_store_open(inc_error *err);
+
+/* ---- thin wrappers over the vtable ---- */
+void inc_store_close(inc_store *s); /* NULL-safe */
+int inc_store_init(inc_store *s, const inc_domain *d, inc_error *err);
+int inc_store_load(inc_store *s, const inc_aggregate_desc *a, const char *id,
+                   unsigned flags, const inc_load_cbs *cbs, inc_error *err);
+int inc_store_commit(inc_store *s, const inc_commit *c, inc_error *err);
+int inc_store_read_stream(inc_store *s, const char *aggregate_type,
+                          const char *id, int64_t after_version,
+                          inc_event_cb cb, void *ud, inc_error *err);
+int inc_store_read_all(inc_store *s, const char *aggregate_type,
+                       int64_t after_position, inc_event_cb cb, void *ud,
+                       inc_error *err);
+int inc_store_projection_get(inc_store *s, const inc_projection_desc *p,
+                             const char *id, inc_row_cb cb, void *ud,
+                             bool *found, inc_error *err);
+int inc_store_projection_list(inc_store *s, const inc_projection_desc *p,
+                              inc_row_cb cb, void *ud, inc_error *err);
+int inc_store_rebuild(inc_store *s, const inc_projection_desc *p,
+                      const inc_rebuild_cbs *cbs, inc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
