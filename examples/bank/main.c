@@ -1,0 +1,16 @@
+/* main.c - the `bank` program: the domain CLI of bank.agg with the
+ * transfer saga registered, so `bank dispatch RequestTransfer ...` runs the
+ * whole transfer. */
+#include <incident/cli.h>
+
+#include "bank.h"
+#include "saga.h"
+
+static int setup(inc_app *app, void *ud, inc_error *err) {
+    (void)ud;
+    return bank_saga_register(app, err);
+}
+
+int main(int argc, char **argv) {
+    return inc_cli_main_with(&bank_domain, argc, argv, setup, NULL);
+}
