@@ -338,8 +338,10 @@ int main(int argc, char **argv) {
             sbuf dep;
             sb_init(&dep);
             int first = 1;
+            bool only_stubs = true;
+            for (int i = 0; i < nouts; i++) only_stubs &= outs[i].only_if_absent;
             for (int i = 0; i < nouts; i++) {
-                if (outs[i].only_if_absent) continue;
+                if (outs[i].only_if_absent && !only_stubs) continue;
                 if (!first) sb_put(&dep, " ");
                 first = 0;
                 dep_name(&dep, outs[i].path);

@@ -219,7 +219,8 @@ static bool is_constant(const agg_expr *e) {
 
 /* Fields of one state/command/event: types, duplicates, reserved names,
  * defaults. */
-static void check_fields(checker *c, agg_field *fields, const char *owner) {
+static void check_fields(checker *c, agg_field *fields, const char *owner,
+                         const char *owner_name) {
     static const char *const implicit[] = {"aggregate_id", "version", "updated_at"};
     for (agg_field *f = fields; f; f = f->next) {
         if (!f->name) continue;
@@ -229,10 +230,11 @@ static void check_fields(checker *c, agg_field *fields, const char *owner) {
             if (strcmp(f->name, implicit[i]) == 0)
                 agg_error(c->d, f->loc,
                           "field '%s' is implicit in every %s and cannot be declared",
-                          f->name, owner);
+                          f->name, strcmp(owner, "state of") == 0 ? "state" : owner);
         for (agg_field *g = fields; g != f; g = g->next)
             if (g->name && strcmp(g->name, f->name) == 0) {
-                agg_error(c->d, f->loc, "duplicate field '%s' in %s", f->name, owner);
+                agg_error(c->d, f->loc, "duplicate field '%s' in %s %s", f->name, owner,
+                          owner_name);
                 agg_note(c->d, g->loc, "'%s' was first declared here", f->name);
                 break;
             }
@@ -560,6 +562,7 @@ static void check_assign(checker *c, ctx *x, agg_stmt *s) {
         return;
     }
     agg_type ft = field_type(f);
+    if (ft.kind == AGG_T_ERROR) return; /* its type was already reported */
     if (s->assign_op != AGG_OP_NONE) {
         if (!is_num(ft)) {
             agg_error(c->d, s->target_loc, "'%s=' needs an int or float field; '%s' is %s",
@@ -624,7 +627,7 @@ static void check_body(checker *c, ctx *x, agg_stmt *body) {
 /* ----------------------------------------------------------- aggregates */
 
 static void check_aggregate_decls(checker *c, agg_aggregate *g) {
-    check_fields(c, g->state, "state");
+    check_fields(c, g->state, "state of", g->name);
     /* implicit state: aggregate_id, version, updated_at (null before the
      * first event) */
     agg_loc loc = g->loc;
@@ -638,11 +641,11 @@ static void check_aggregate_decls(checker *c, agg_aggregate *g) {
 
     for (agg_command *m = g->commands; m; m = m->next) {
         m->agg = g;
-        check_fields(c, m->fields, "command");
+        check_fields(c, m->fields, "command", m->name);
     }
     for (agg_event *m = g->events; m; m = m->next) {
         m->agg = g;
-        check_fields(c, m->fields, "event");
+        check_fields(c, m->fields, "event", m->name);
     }
 }
 
@@ -699,15 +702,16 @@ static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
         ctx cx = {CTX_APPLY, g, NULL, ev};
         check_body(c, &cx, p->body);
     }
+    /* (a duplicate declaration was reported already: no follow-on error) */
     for (agg_command *m = g->commands; m; m = m->next)
-        if (!m->execute) {
+        if (!m->execute && find_command(c, m->name, NULL) == m) {
             agg_error(c->d, m->loc, "command %s has no execute block", m->name);
             agg_note(c->d, g->loc,
                      "add 'execute %s { ... }' or 'execute %s extern;' to aggregate %s",
                      m->name, m->name, g->name);
         }
     for (agg_event *ev = g->events; ev; ev = ev->next)
-        if (!ev->apply) {
+        if (!ev->apply && find_event(c, ev->name, NULL) == ev) {
             agg_error(c->d, ev->loc, "event %s has no apply block", ev->name);
             agg_note(c->d, g->loc,
                      "reducers are total: add 'apply %s {}' if it changes nothing",
@@ -732,6 +736,15 @@ static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
                               col->name);
                     bad = true;
                 }
+            if (strncmp(col->name, "has_", 4) == 0)
+                for (agg_column *o = p->columns; o; o = o->next)
+                    if (o != col && strcmp(o->name, col->name + 4) == 0) {
+                        agg_error(c->d, col->loc,
+                                  "column '%s' collides with the presence flag generated "
+                                  "for column '%s' when it is optional; rename it",
+                                  col->name, o->name);
+                        bad = true;
+                    }
             for (agg_column *o = p->columns; o != col; o = o->next)
                 if (strcmp(o->name, col->name) == 0) {
                     agg_error(c->d, col->loc, "duplicate column '%s' in projection %s",
@@ -742,7 +755,7 @@ static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
                 }
             if (bad) continue;
             if (!col->value) {
-                agg_field *f = find_field(g->state, col->name);
+                agg_field *f = find_field(g->all_state, col->name);
                 if (!f) {
                     agg_error(c->d, col->loc, "unknown state field '%s' in aggregate %s",
                               col->name, g->name);
@@ -822,7 +835,8 @@ static void check_codes(checker *c) {
             agg_error(c->d, c->codes[i].loc,
                       "rejection code '%s' is reserved for the runtime's own rejections",
                       n);
-        else if (agg_is_c_keyword(n) || n[0] == '_' || strstr(n, "__"))
+        else if (agg_is_c_keyword(n) || n[0] == '_' || strstr(n, "__") ||
+                 n[strlen(n) - 1] == '_')
             check_name(c, c->codes[i].loc, n, "rejection code");
     }
     if (c->n_codes == 0) return;
@@ -894,56 +908,74 @@ static int cmp_gen(const void *a, const void *b) {
     return x->loc.col - y->loc.col;
 }
 
-/* Every C identifier the generator will define, so two .agg names that map
- * to the same C name (OpenAccount / Open_Account, or a command called
- * AccountState next to aggregate Account) are caught here, not by the C
- * compiler. */
+/* Every C identifier (and macro) the generator will define, so two .agg
+ * names that map to the same C name (OpenAccount / Open_Account, or a
+ * command called AccountState next to aggregate Account) are caught here,
+ * not by the C compiler.  Keep in step with gen_c.c. */
+static void add_all(checker *c, names *ns, const char *base, const char *const *suffix,
+                    size_t n, agg_loc loc, const char *what) {
+    for (size_t i = 0; i < n; i++)
+        add_name(c, ns, agg_arena_printf(c->a, "%s%s", base, suffix[i]), loc, what);
+}
+
 static void check_collisions(checker *c) {
     const char *d = c->prog->domain;
+    const char *D = agg_upper(c->a, d);
     agg_arena *a = c->a;
     names ns = {0};
-    static const char *const msg_suffix[] = {"", "_desc", "_init", "_free",
-                                             "_to_json", "_from_json", "_validate"};
+    static const char *const msg_suffix[] = {
+        "", "_desc", "_init", "_free", "_to_json", "_from_json", "_validate", "_check",
+        "_fields", "_execute_thunk", "_apply_thunk", "_project_thunk"};
+    static const char *const enum_suffix[] = {"", "_desc", "_members"};
+    static const char *const agg_suffix[] = {"", "_commands", "_events", "_projections"};
+    static const char *const dom_suffix[] = {
+        "_domain", "_rejection", "_rejection_of", "_rejection_name", "_aggregates",
+        "_all_commands", "_all_events", "_all_projections", "_enums", "_rejection_names",
+        "_ddl"};
+    static const char *const dom_macros[] = {
+        "_AGG_H", "_REJECTIONS", "_REJECT_NONE", "_REJECT_COUNT_", "_REJECTION_ENUM",
+        "_REJECTION_MATCH", "_REJECTION_NAME"};
+    agg_loc none = {0};
+    const char *builtin = "the generated code";
+    add_all(c, &ns, d, dom_suffix, sizeof dom_suffix / sizeof *dom_suffix, none, builtin);
+    add_all(c, &ns, D, dom_macros, sizeof dom_macros / sizeof *dom_macros, none, builtin);
+    for (size_t i = 0; i < c->n_codes; i++) /* sorted: first use of each first */
+        if (i == 0 || strcmp(c->codes[i].name, c->codes[i - 1].name) != 0)
+            add_name(c, &ns,
+                     agg_arena_printf(a, "%s_REJECT_%s", D, agg_upper(a, c->codes[i].name)),
+                     c->codes[i].loc,
+                     agg_arena_printf(a, "rejection code %s", c->codes[i].name));
     for (agg_enum *e = c->prog->enums; e; e = e->next) {
         const char *base = agg_c_message(a, d, e->name);
-        add_name(c, &ns, base, e->loc, e->name);
-        add_name(c, &ns, agg_arena_printf(a, "%s_desc", base), e->loc, e->name);
+        add_all(c, &ns, base, enum_suffix, 3, e->loc, e->name);
+        for (agg_enum_member *m = e->members; m; m = m->next)
+            add_name(c, &ns,
+                     agg_arena_printf(a, "%s_%s", agg_upper(a, base), agg_upper(a, m->name)),
+                     m->loc, agg_arena_printf(a, "%s.%s", e->name, m->name));
     }
     for (agg_aggregate *g = c->prog->aggregates; g; g = g->next) {
-        const char *st = agg_c_state(a, d, g);
-        for (size_t i = 0; i < 7; i++)
-            add_name(c, &ns, agg_arena_printf(a, "%s%s", st, msg_suffix[i]), g->loc,
-                     agg_arena_printf(a, "the state of %s", g->name));
-        add_name(c, &ns, agg_arena_printf(a, "%s_%s_type", d, agg_snake(a, g->name)),
-                 g->loc, g->name);
+        const char *sn = agg_snake(a, g->name);
+        add_all(c, &ns, agg_c_state(a, d, g), msg_suffix, 9, g->loc,
+                agg_arena_printf(a, "the state of %s", g->name));
+        add_all(c, &ns, agg_arena_printf(a, "%s_%s_type", d, sn), agg_suffix, 4, g->loc,
+                g->name);
         for (agg_command *m = g->commands; m; m = m->next) {
-            const char *base = agg_c_message(a, d, m->name);
-            for (size_t i = 0; i < 7; i++)
-                add_name(c, &ns, agg_arena_printf(a, "%s%s", base, msg_suffix[i]),
-                         m->loc, m->name);
+            add_all(c, &ns, agg_c_message(a, d, m->name), msg_suffix, 12, m->loc, m->name);
             add_name(c, &ns,
-                     agg_arena_printf(a, "%s_%s_execute_%s", d, agg_snake(a, g->name),
-                                      agg_snake(a, m->name)),
+                     agg_arena_printf(a, "%s_%s_execute_%s", d, sn, agg_snake(a, m->name)),
                      m->loc, m->name);
         }
         for (agg_event *m = g->events; m; m = m->next) {
-            const char *base = agg_c_message(a, d, m->name);
-            for (size_t i = 0; i < 7; i++)
-                add_name(c, &ns, agg_arena_printf(a, "%s%s", base, msg_suffix[i]),
-                         m->loc, m->name);
+            add_all(c, &ns, agg_c_message(a, d, m->name), msg_suffix, 12, m->loc, m->name);
             add_name(c, &ns,
-                     agg_arena_printf(a, "%s_%s_apply_%s", d, agg_snake(a, g->name),
-                                      agg_snake(a, m->name)),
+                     agg_arena_printf(a, "%s_%s_apply_%s", d, sn, agg_snake(a, m->name)),
                      m->loc, m->name);
         }
         for (agg_projection *p = g->projections; p; p = p->next) {
-            const char *base = agg_arena_printf(a, "%s_%s_row", d, agg_snake(a, p->name));
-            for (size_t i = 0; i < 7; i++)
-                add_name(c, &ns, agg_arena_printf(a, "%s%s", base, msg_suffix[i]),
-                         p->loc, p->name);
-            add_name(c, &ns,
-                     agg_arena_printf(a, "%s_%s_projection", d, agg_snake(a, p->name)),
-                     p->loc, p->name);
+            const char *ps = agg_arena_printf(a, "%s_%s", d, agg_snake(a, p->name));
+            add_all(c, &ns, agg_arena_printf(a, "%s_row", ps), msg_suffix, 12, p->loc, p->name);
+            add_name(c, &ns, agg_arena_printf(a, "%s_projection", ps), p->loc, p->name);
+            add_name(c, &ns, agg_arena_printf(a, "%s_project", ps), p->loc, p->name);
         }
     }
     if (ns.n == 0) return;
@@ -954,12 +986,24 @@ static void check_collisions(checker *c) {
         /* the same declaration registering a name twice is its own
          * duplicate, reported elsewhere */
         if (ns.v[i].what == ns.v[i - 1].what) continue;
-        if (last_reported && strcmp(last_reported, ns.v[i].what) == 0) continue;
-        last_reported = ns.v[i].what;
-        agg_error(c->d, ns.v[i].loc,
-                  "'%s' and '%s' both generate the C name '%s'; rename one",
-                  ns.v[i].what, ns.v[i - 1].what, ns.v[i].c);
-        agg_note(c->d, ns.v[i - 1].loc, "'%s' is declared here", ns.v[i - 1].what);
+        gen_name *later = &ns.v[i], *earlier = &ns.v[i - 1];
+        if (!later->loc.file) {
+            gen_name *t = later;
+            later = earlier;
+            earlier = t;
+        }
+        if (last_reported && strcmp(last_reported, later->what) == 0) continue;
+        last_reported = later->what;
+        if (!earlier->loc.file) {
+            agg_error(c->d, later->loc,
+                      "'%s' generates the C name '%s', which the generated code uses "
+                      "itself; rename it",
+                      later->what, later->c);
+            continue;
+        }
+        agg_error(c->d, later->loc, "'%s' and '%s' both generate the C name '%s'; rename one",
+                  later->what, earlier->what, later->c);
+        agg_note(c->d, earlier->loc, "'%s' is declared here", earlier->what);
     }
 }
 
@@ -988,6 +1032,13 @@ static void check_duplicates(checker *c) {
         n++;                                                                   \
     } while (0)
     for (agg_enum *e = c->prog->enums; e; e = e->next) ADD(e->name, e->loc, "enum");
+    for (agg_enum *e = c->prog->enums; e; e = e->next) check_name(c, e->loc, e->name, "enum");
+    for (agg_aggregate *g = c->prog->aggregates; g; g = g->next) {
+        check_name(c, g->loc, g->name, "aggregate");
+        for (agg_command *m = g->commands; m; m = m->next)
+            check_name(c, m->loc, m->name, "command");
+        for (agg_event *m = g->events; m; m = m->next) check_name(c, m->loc, m->name, "event");
+    }
     for (agg_aggregate *g = c->prog->aggregates; g; g = g->next) {
         ADD(g->name, g->loc, "aggregate");
         for (agg_command *m = g->commands; m; m = m->next)
@@ -1059,7 +1110,7 @@ bool agg_check_program(agg_program *prog, agg_arena *arena, agg_diag *diag) {
     for (agg_file *f = prog->files; f; f = f->next) {
         if (!f->domain) {
             agg_loc l = {f->path, 1, 1, 1, 1};
-            agg_error(diag, l, "missing 'domain NAME;' at the start of the file");
+            agg_error(diag, l, "missing 'domain NAME;' declaration");
         } else if (!first_domain) {
             first_domain = f;
             prog->domain = f->domain;

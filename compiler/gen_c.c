@@ -76,12 +76,6 @@ static const char *c_type(gen *g, const agg_type *t) {
     }
 }
 
-/* type of an rvalue temp (strings are borrowed, hence const) */
-static const char *c_tmp_type(gen *g, const agg_type *t) {
-    if (t->kind == AGG_T_STRING) return "const char *";
-    return c_type(g, t);
-}
-
 static const char *inc_type(const agg_type *t) {
     switch (t->kind) {
     case AGG_T_INT: return "INC_TYPE_INT";
@@ -274,7 +268,8 @@ static void field_desc(gen *g, sbuf *out, const char *cname, const agg_field *f,
     const agg_expr *lit = neg ? d->lhs : d;
     switch (lit->kind) {
     case AGG_E_INT:
-        if (neg && lit->ival == INT64_MIN) sb_put(out, "{true, INT64_MIN, ");
+        /* the parser folds `-9223372036854775808` into one literal */
+        if (lit->ival == INT64_MIN) sb_put(out, "{true, INT64_MIN, ");
         else sb_printf(out, "{true, INT64_C(%" PRId64 "), ", neg ? -lit->ival : lit->ival);
         sb_printf(out, "%s, NULL}},\n",
                   t->kind == AGG_T_FLOAT
@@ -671,7 +666,7 @@ static void gen_stmt(gen *g, const agg_stmt *s) {
     case AGG_S_EMIT: {
         const agg_event *ev = s->event;
         const char *c = c_msg(g, ev->name);
-        const char *t = tmp(g);
+        const char *t = agg_arena_printf(g->a, "ev%d", ++g->tmp);
         g->used_done = 1;
         g->used_err = 1;
         sb_line(g->out, g->depth, "{");

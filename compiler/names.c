@@ -71,8 +71,8 @@ static const char *const sql_words[] = {
 };
 
 static const char *const runtime_codes[] = {
-    "conflict", "division_by_zero", "integer_overflow", "invalid_event",
-    "missing_value",
+    "conflict", "division_by_zero", "float_overflow", "integer_overflow",
+    "invalid_event", "missing_value",
 };
 
 #define N(x) (sizeof(x) / sizeof(x[0]))
