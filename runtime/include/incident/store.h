@@ -96,6 +96,7 @@ typedef struct inc_commit {
     const inc_projection_write *rows;
     const char *snapshot_json;          /* NULL: no snapshot */
     int64_t snapshot_version;
+    int64_t *positions;                 /* optional out: n_events positions */
 } inc_commit;
 
 /* ---- projection reads ---- */

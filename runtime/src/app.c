@@ -1,0 +1,857 @@
+/* app.c - the command pipeline (inc_dispatch), event handlers, and the
+ * read helpers that fold stored events through the descriptors.
+ *
+ * One attempt of a command: load (snapshot + later events, folded as they
+ * stream in) -> execute -> apply the new events to a copy of the state ->
+ * project -> commit everything in one store transaction.  A version
+ * conflict means another writer got there first: start again from load,
+ * after a jittered exponential backoff, at most max_retries times. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include <incident/app.h>
+#include <incident/gen.h>
+
+#include "internal.h"
+#include "store_util.h"
+
+#define DEFAULT_SNAPSHOT_EVERY 100
+#define DEFAULT_MAX_RETRIES 10
+#define DEFAULT_MAX_BACKOFF_US 20000u
+#define MIN_BACKOFF_US 500u
+#define MAX_HANDLER_DEPTH 32
+
+typedef struct handler {
+    const inc_message_desc *event;
+    inc_event_handler_fn fn;
+    void *ud;
+} handler;
+
+struct inc_app {
+    const inc_domain *d;
+    inc_store *store;
+    int64_t snapshot_default;
+    int64_t *snapshot_every; /* per aggregate (index in d->aggregates); -1 = default */
+    unsigned max_retries;
+    unsigned max_backoff_us;
+    uint64_t rng;
+    uint64_t conflicts;
+    size_t n_handlers, cap_handlers;
+    handler *handlers;
+};
+
+/* Events recorded during one top-level dispatch: each separately allocated
+ * so handlers can hold a pointer while more events are added. */
+typedef struct rec_list {
+    size_t n, cap;
+    inc_recorded_event **items;
+    inc_result *result; /* may be NULL */
+} rec_list;
+
+struct inc_handler_ctx {
+    inc_app *app;
+    const inc_recorded_event *cause;
+    const char *correlation_id;
+    rec_list *list;
+    int depth;
+};
+
+static int oom(inc_error *err) {
+    return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
+                         "out of memory");
+}
+
+/* ---- results ---- */
+
+static void recorded_free(inc_recorded_event *e) {
+    if (!e) return;
+    free(e->aggregate_id);
+    if (e->data) {
+        inc_msg_free(e->desc, e->data);
+        free(e->data);
+    }
+    memset(e, 0, sizeof *e);
+}
+
+void inc_result_init(inc_result *r) {
+    if (!r) return;
+    memset(r, 0, sizeof *r);
+    inc_error_clear(&r->handler_error);
+}
+
+void inc_result_free(inc_result *r) {
+    if (!r) return;
+    for (size_t i = 0; i < r->count; i++) recorded_free(&r->events[i]);
+    free(r->events);
+    inc_result_init(r);
+}
+
+json_t *inc_recorded_event_to_json(const inc_recorded_event *ev) {
+    char ts[INC_TIMESTAMP_TEXT_MAX];
+    json_t *o = json_object();
+    json_t *data = inc_msg_to_json(ev->desc, ev->data, INC_JSON_SKIP_IMPLICIT);
+    if (!o || !data || inc_timestamp_format(ev->event_date, ts) != 0) goto fail;
+    /* set_new steals the value even on failure */
+    if (json_object_set_new(o, "event_id", json_string(ev->event_id)) ||
+        json_object_set_new(o, "aggregate_id",
+                            json_string(ev->aggregate_id ? ev->aggregate_id
+                                                         : "")) ||
+        json_object_set_new(o, "aggregate_type",
+                            json_string(ev->aggregate_type)) ||
+        json_object_set_new(o, "version", json_integer(ev->version)) ||
+        json_object_set_new(o, "event_type", json_string(ev->event_type)) ||
+        json_object_set_new(o, "event_date", json_string(ts)))
+        goto fail;
+    if (json_object_set_new(o, "data", data)) {
+        data = NULL;
+        goto fail;
+    }
+    return o;
+fail:
+    json_decref(data);
+    json_decref(o);
+    return NULL;
+}
+
+/* ---- app ---- */
+
+static uint64_t rng_next(inc_app *app) {
+    /* xorshift64*: only for retry jitter */
+    uint64_t x = app->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    app->rng = x;
+    return x * 2685821657736338717u;
+}
+
+inc_app *inc_app_new(const inc_domain *d, inc_store *store, inc_error *err) {
+    if (!d || !store) {
+        inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
+                      "inc_app_new needs a domain and a store");
+        return NULL;
+    }
+    if (d->abi_version != INC_ABI_VERSION) {
+        inc_error_set(err, INC_ERR_INTERNAL, "abi_mismatch",
+                      "domain built for ABI %u, runtime is %u", d->abi_version,
+                      INC_ABI_VERSION);
+        return NULL;
+    }
+    inc_app *app = calloc(1, sizeof *app);
+    if (!app ||
+        !(app->snapshot_every = malloc((d->n_aggregates ? d->n_aggregates : 1) *
+                                       sizeof *app->snapshot_every))) {
+        free(app);
+        oom(err);
+        return NULL;
+    }
+    for (size_t i = 0; i < d->n_aggregates; i++) app->snapshot_every[i] = -1;
+    app->d = d;
+    app->store = store;
+    app->snapshot_default = DEFAULT_SNAPSHOT_EVERY;
+    app->max_retries = DEFAULT_MAX_RETRIES;
+    app->max_backoff_us = DEFAULT_MAX_BACKOFF_US;
+    char seed[INC_UUID_TEXT_SIZE];
+    inc_uuid_v4(seed, NULL);
+    app->rng = 0x9e3779b97f4a7c15u;
+    for (const char *p = seed; *p; p++) app->rng = (app->rng ^ (uint64_t)*p) * 1099511628211u;
+    if (!app->rng) app->rng = 1;
+    return app;
+}
+
+void inc_app_free(inc_app *app) {
+    if (!app) return;
+    free(app->snapshot_every);
+    free(app->handlers);
+    free(app);
+}
+
+const inc_domain *inc_app_domain(const inc_app *app) { return app->d; }
+inc_store *inc_app_store(const inc_app *app) { return app->store; }
+uint64_t inc_app_conflicts(const inc_app *app) { return app->conflicts; }
+
+void inc_app_set_max_retries(inc_app *app, unsigned retries) {
+    app->max_retries = retries;
+}
+
+void inc_app_set_max_backoff(inc_app *app, unsigned max_us) {
+    app->max_backoff_us = max_us;
+}
+
+int inc_app_set_snapshot_every(inc_app *app, const char *aggregate,
+                               int64_t every, inc_error *err) {
+    if (every < 0)
+        return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
+                             "snapshot_every must be >= 0");
+    if (!aggregate) {
+        app->snapshot_default = every;
+        return 0;
+    }
+    for (size_t i = 0; i < app->d->n_aggregates; i++)
+        if (strcmp(app->d->aggregates[i]->name, aggregate) == 0) {
+            app->snapshot_every[i] = every;
+            return 0;
+        }
+    return inc_error_set(err, INC_ERR_NOT_FOUND, "unknown_aggregate",
+                         "unknown aggregate '%s'", aggregate);
+}
+
+static int64_t snapshot_every(const inc_app *app, const inc_aggregate_desc *a) {
+    for (size_t i = 0; i < app->d->n_aggregates; i++)
+        if (app->d->aggregates[i] == a)
+            return app->snapshot_every[i] >= 0 ? app->snapshot_every[i]
+                                               : app->snapshot_default;
+    return app->snapshot_default;
+}
+
+int inc_app_on(inc_app *app, const char *event, inc_event_handler_fn fn,
+               void *ud, inc_error *err) {
+    const inc_message_desc *e = inc_domain_event(app->d, event);
+    if (!e)
+        return inc_error_set(err, INC_ERR_NOT_FOUND, "unknown_event",
+                             "unknown event '%s'", event ? event : "(null)");
+    if (!fn)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
+                             "no handler function");
+    if (app->n_handlers == app->cap_handlers) {
+        size_t cap = app->cap_handlers ? app->cap_handlers * 2 : 8;
+        handler *h = realloc(app->handlers, cap * sizeof *h);
+        if (!h) return oom(err);
+        app->handlers = h;
+        app->cap_handlers = cap;
+    }
+    app->handlers[app->n_handlers].event = e;
+    app->handlers[app->n_handlers].fn = fn;
+    app->handlers[app->n_handlers].ud = ud;
+    app->n_handlers++;
+    return 0;
+}
+
+/* ---- decoding stored events ---- */
+
+static const char *msg_id(const inc_message_desc *d, const void *msg) {
+    const inc_field_desc *f = inc_field_implicit(d, "aggregate_id", INC_TYPE_STRING);
+    return f ? *INC_CFIELD_AT(msg, f, char *) : NULL;
+}
+
+static int64_t state_version(const inc_aggregate_desc *a, const void *state) {
+    const inc_field_desc *f = inc_field_implicit(a->state, "version", INC_TYPE_INT);
+    return f ? *INC_CFIELD_AT(state, f, int64_t) : 0;
+}
+
+/* Decode a stored event's data into a new struct (aggregate_id set). */
+static void *decode_event(const inc_aggregate_desc *a,
+                          const inc_stored_event *ev,
+                          const inc_message_desc **desc_out, inc_error *err) {
+    const inc_message_desc *desc = inc_aggregate_event(a, ev->event_type);
+    inc_error local;
+    if (!desc) {
+        inc_error_set(err, INC_ERR_INTERNAL, "unknown_event",
+                      "%s %s version %lld: stored event type '%s' is not an "
+                      "event of %s",
+                      a->name, ev->aggregate_id, (long long)ev->version,
+                      ev->event_type, a->name);
+        return NULL;
+    }
+    void *data = malloc(desc->size);
+    if (!data) {
+        oom(err);
+        return NULL;
+    }
+    inc_error_clear(&local);
+    if (inc_msg_from_text(desc, data, ev->data, strlen(ev->data),
+                          INC_JSON_SKIP_IMPLICIT, &local) != 0) {
+        free(data);
+        inc_error_set(err, INC_ERR_INTERNAL, "corrupt_event",
+                      "%s %s version %lld (%s): %s", a->name,
+                      ev->aggregate_id, (long long)ev->version, ev->event_type,
+                      local.message);
+        return NULL;
+    }
+    const inc_field_desc *f =
+        inc_field_implicit(desc, "aggregate_id", INC_TYPE_STRING);
+    if (f && inc_str_set(INC_FIELD_AT(data, f, char *), ev->aggregate_id, err) != 0) {
+        inc_msg_free(desc, data);
+        free(data);
+        return NULL;
+    }
+    *desc_out = desc;
+    return data;
+}
+
+/* Pick command_id/causation_id/correlation_id out of the metadata. */
+static void read_metadata(const char *text, inc_recorded_event *r) {
+    r->command_id[0] = r->causation_id[0] = r->correlation_id[0] = '\0';
+    if (!text) return;
+    json_t *m = json_loads(text, 0, NULL);
+    if (!m) return;
+    const char *keys[3] = {"command_id", "causation_id", "correlation_id"};
+    char *dst[3] = {r->command_id, r->causation_id, r->correlation_id};
+    for (int i = 0; i < 3; i++) {
+        const char *v = json_string_value(json_object_get(m, keys[i]));
+        if (v && strlen(v) == INC_UUID_TEXT_SIZE - 1)
+            memcpy(dst[i], v, INC_UUID_TEXT_SIZE);
+    }
+    json_decref(m);
+}
+
+/* ---- folding ---- */
+
+typedef struct fold_ctx {
+    const inc_aggregate_desc *a;
+    void *state;
+    const char *id;
+    bool bad_snapshot;
+    /* for rebuild: the last event of the current aggregate */
+    inc_row_meta last;
+    const inc_projection_desc *p;
+    void (*progress)(void *ud, int64_t done, int64_t total);
+    void *progress_ud;
+} fold_ctx;
+
+static int fold_snapshot(void *ud, int64_t version, const char *json,
+                         inc_error *err) {
+    fold_ctx *fc = ud;
+    inc_error local;
+    (void)err;
+    void *tmp = malloc(fc->a->state->size);
+    if (!tmp) return oom(err);
+    inc_error_clear(&local);
+    if (inc_msg_from_text(fc->a->state, tmp, json, strlen(json), 0, &local) !=
+            0 ||
+        state_version(fc->a, tmp) != version || !msg_id(fc->a->state, tmp) ||
+        strcmp(msg_id(fc->a->state, tmp), fc->id) != 0) {
+        /* Unreadable or inconsistent: never trusted; replay instead. */
+        inc_msg_free(fc->a->state, tmp);
+        free(tmp);
+        fc->bad_snapshot = true;
+        return 0;
+    }
+    inc_msg_free(fc->a->state, fc->state);
+    memcpy(fc->state, tmp, fc->a->state->size);
+    free(tmp);
+    return 0;
+}
+
+static int fold_event(void *ud, const inc_stored_event *ev, inc_error *err) {
+    fold_ctx *fc = ud;
+    const inc_message_desc *desc;
+    if (fc->bad_snapshot) return 0; /* reloaded without the snapshot */
+    void *data = decode_event(fc->a, ev, &desc, err);
+    if (!data) return -1;
+    int rc = inc_state_apply(fc->a, fc->state, desc, data, ev->version,
+                             ev->event_date, err);
+    inc_msg_free(desc, data);
+    free(data);
+    return rc;
+}
+
+/* Initialise `state` and fold the stream into it (snapshot first). */
+static int load_state(inc_app *app, const inc_aggregate_desc *a,
+                      const char *id, void *state, inc_error *err) {
+    fold_ctx fc;
+    memset(&fc, 0, sizeof fc);
+    fc.a = a;
+    fc.state = state;
+    fc.id = id;
+    inc_load_cbs cbs = {fold_snapshot, fold_event, &fc};
+    if (inc_state_init(a, state, id, err) != 0) return -1;
+    if (inc_store_load(app->store, a, id, 0, &cbs, err) != 0) return -1;
+    if (!fc.bad_snapshot) return 0;
+    inc_msg_free(a->state, state);
+    if (inc_state_init(a, state, id, err) != 0) return -1;
+    fc.bad_snapshot = false;
+    cbs.snapshot = NULL;
+    return inc_store_load(app->store, a, id, INC_LOAD_NO_SNAPSHOT, &cbs, err);
+}
+
+int inc_app_state(inc_app *app, const inc_aggregate_desc *a, const char *id,
+                  void *state, inc_error *err) {
+    inc_msg_init(a->state, state);
+    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    inc_msg_free(a->state, state);
+    return load_state(app, a, id, state, err);
+}
+
+/* ---- dispatch ---- */
+
+static int rec_add(rec_list *l, inc_recorded_event *e, inc_error *err) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        inc_recorded_event **items = realloc(l->items, cap * sizeof *items);
+        if (!items) return oom(err);
+        l->items = items;
+        l->cap = cap;
+    }
+    l->items[l->n++] = e;
+    return 0;
+}
+
+static void rec_list_free(rec_list *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        recorded_free(l->items[i]);
+        free(l->items[i]);
+    }
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+static char *dump_compact(json_t *j) {
+    if (!j) return NULL;
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    return s;
+}
+
+static void backoff(inc_app *app, unsigned attempt) {
+    uint64_t cap = MIN_BACKOFF_US;
+    for (unsigned i = 0; i < attempt && cap < app->max_backoff_us; i++) cap *= 2;
+    if (cap > app->max_backoff_us) cap = app->max_backoff_us;
+    if (cap == 0) return;
+    uint64_t us = rng_next(app) % cap; /* full jitter */
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* Everything one attempt allocates. */
+typedef struct attempt {
+    void *state, *next;
+    inc_event_list events;
+    inc_stored_event *stored;
+    char **data_json;
+    char *metadata;
+    inc_projection_write *rows;
+    size_t n_rows;
+    char *snapshot;
+    int64_t *positions;
+} attempt;
+
+static void attempt_free(const inc_aggregate_desc *a, attempt *t) {
+    if (t->state) {
+        inc_msg_free(a->state, t->state);
+        free(t->state);
+    }
+    if (t->next) {
+        inc_msg_free(a->state, t->next);
+        free(t->next);
+    }
+    if (t->data_json)
+        for (size_t i = 0; i < t->events.count; i++) free(t->data_json[i]);
+    free(t->data_json);
+    inc_event_list_free(&t->events);
+    free(t->stored);
+    free(t->metadata);
+    for (size_t i = 0; i < t->n_rows; i++) {
+        const inc_projection_desc *p = t->rows[i].projection;
+        inc_msg_free(p->row, (void *)t->rows[i].row);
+        free((void *)t->rows[i].row);
+    }
+    free(t->rows);
+    free(t->snapshot);
+    free(t->positions);
+    memset(t, 0, sizeof *t);
+}
+
+static char *make_metadata(const char *command_id, const char *command_type,
+                           const char *causation, const char *correlation) {
+    json_t *m = json_object();
+    if (!m) return NULL;
+    json_object_set_new(m, "command_id", json_string(command_id));
+    json_object_set_new(m, "command_type", json_string(command_type));
+    json_object_set_new(m, "correlation_id",
+                        json_string(correlation ? correlation : command_id));
+    if (causation) json_object_set_new(m, "causation_id", json_string(causation));
+    return dump_compact(m);
+}
+
+/* One attempt: load, execute, apply, project, commit.  Returns 0 (events
+ * committed or none), -1 with err. */
+static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
+                       const inc_message_desc *cmd, const void *data,
+                       const char *id, const char *metadata, attempt *t,
+                       inc_error *err) {
+    t->state = malloc(a->state->size);
+    if (!t->state) return oom(err);
+    inc_msg_init(a->state, t->state);
+    inc_msg_free(a->state, t->state);
+    if (load_state(app, a, id, t->state, err) != 0) return -1;
+    if (inc_execute(a, t->state, cmd, data, &t->events, err) != 0) return -1;
+    size_t n = t->events.count;
+    if (n == 0) return 0;
+
+    /* The new state: a copy, so a failing apply leaves nothing half-done. */
+    t->next = malloc(a->state->size);
+    if (!t->next) return oom(err);
+    if (inc_msg_copy(a->state, t->next, t->state, err) != 0) {
+        free(t->next);
+        t->next = NULL;
+        return -1;
+    }
+    int64_t v0 = state_version(a, t->state);
+    inc_timestamp now = inc_timestamp_now();
+    t->stored = calloc(n, sizeof *t->stored);
+    t->data_json = calloc(n, sizeof *t->data_json);
+    t->positions = calloc(n, sizeof *t->positions);
+    if (!t->stored || !t->data_json || !t->positions) return oom(err);
+    for (size_t i = 0; i < n; i++) {
+        const inc_event_item *it = &t->events.items[i];
+        inc_stored_event *e = &t->stored[i];
+        if (inc_state_apply(a, t->next, it->desc, it->data, v0 + 1 + (int64_t)i,
+                            now, err) != 0)
+            return -1;
+        if (inc_uuid_v4(e->event_id, err) != 0) return -1;
+        t->data_json[i] =
+            dump_compact(inc_msg_to_json(it->desc, it->data, INC_JSON_SKIP_IMPLICIT));
+        if (!t->data_json[i]) return oom(err);
+        e->aggregate_type = a->name;
+        e->aggregate_id = id;
+        e->version = v0 + 1 + (int64_t)i;
+        e->event_type = it->desc->name;
+        e->data = t->data_json[i];
+        e->metadata = metadata;
+        e->event_date = now;
+    }
+
+    /* Every projection of the aggregate, from the new state. */
+    if (a->n_projections) {
+        t->rows = calloc(a->n_projections, sizeof *t->rows);
+        if (!t->rows) return oom(err);
+    }
+    for (size_t i = 0; i < a->n_projections; i++) {
+        const inc_projection_desc *p = a->projections[i];
+        void *row = malloc(p->row->size);
+        if (!row) return oom(err);
+        inc_msg_init(p->row, row);
+        t->rows[i].projection = p;
+        t->rows[i].row = row;
+        t->n_rows++;
+        if (!p->project)
+            return inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
+                                 "projection %s has no project function",
+                                 p->name);
+        if (p->project(t->next, row, err) != 0) return -1;
+        const inc_field_desc *f =
+            inc_field_implicit(p->row, "aggregate_id", INC_TYPE_STRING);
+        if (f && !*INC_FIELD_AT(row, f, char *) &&
+            inc_str_set(INC_FIELD_AT(row, f, char *), id, err) != 0)
+            return -1;
+        t->rows[i].meta.version = v0 + (int64_t)n;
+        memcpy(t->rows[i].meta.event_id, t->stored[n - 1].event_id,
+               INC_UUID_TEXT_SIZE);
+        t->rows[i].meta.event_date = now;
+    }
+
+    /* A snapshot whenever this commit crosses a multiple of `every`. */
+    int64_t every = snapshot_every(app, a), v1 = v0 + (int64_t)n;
+    if (every > 0 && v1 / every > v0 / every) {
+        t->snapshot = dump_compact(inc_msg_to_json(a->state, t->next, 0));
+        if (!t->snapshot) return oom(err);
+    }
+
+    inc_commit c;
+    memset(&c, 0, sizeof c);
+    c.aggregate = a;
+    c.aggregate_id = id;
+    c.n_events = n;
+    c.events = t->stored;
+    c.n_rows = t->n_rows;
+    c.rows = t->rows;
+    c.snapshot_json = t->snapshot;
+    c.snapshot_version = v1;
+    c.positions = t->positions;
+    return inc_store_commit(app->store, &c, err);
+}
+
+static int run_handlers(inc_app *app, rec_list *list, size_t from, size_t to,
+                        const char *correlation_id, int depth);
+
+static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
+                        const void *data, const char *causation_id,
+                        const char *correlation_id, int depth, rec_list *list,
+                        inc_error *err) {
+    if (!cmd || cmd->kind != INC_MSG_COMMAND || !cmd->aggregate)
+        return inc_error_set(err, INC_ERR_INVALID, "unknown_command",
+                             "not a command descriptor");
+    if (depth > MAX_HANDLER_DEPTH)
+        return inc_error_set(err, INC_ERR_INTERNAL, "handler_depth",
+                             "event handlers nested deeper than %d commands",
+                             MAX_HANDLER_DEPTH);
+    const inc_aggregate_desc *a = cmd->aggregate;
+    /* Validation before any I/O. */
+    if (inc_msg_validate(cmd, data, err) != 0) return -1;
+    const char *id = msg_id(cmd, data);
+    if (inc_store_check_text(id, "$.aggregate_id", err) != 0) return -1;
+
+    char command_id[INC_UUID_TEXT_SIZE];
+    if (inc_uuid_v4(command_id, err) != 0) return -1;
+    char *metadata = make_metadata(command_id, cmd->name, causation_id,
+                                   correlation_id);
+    if (!metadata) return oom(err);
+
+    attempt t;
+    memset(&t, 0, sizeof t);
+    int rc;
+    for (unsigned attempt_no = 0;; attempt_no++) {
+        rc = run_attempt(app, a, cmd, data, id, metadata, &t, err);
+        if (rc == 0 || !err || err->kind != INC_ERR_CONFLICT) break;
+        app->conflicts++;
+        if (attempt_no >= app->max_retries) {
+            inc_error_set(err, INC_ERR_CONFLICT, "conflict",
+                          "%s %s: still conflicting after %u retries",
+                          a->name, id, app->max_retries);
+            break;
+        }
+        attempt_free(a, &t);
+        backoff(app, attempt_no);
+    }
+    if (rc != 0 || t.events.count == 0) {
+        attempt_free(a, &t);
+        free(metadata);
+        return rc;
+    }
+
+    /* Committed: record the events. */
+    size_t from = list->n;
+    for (size_t i = 0; i < t.events.count; i++) {
+        inc_recorded_event *r = calloc(1, sizeof *r);
+        if (!r || rec_add(list, r, err) != 0) {
+            free(r);
+            rc = oom(err);
+            break;
+        }
+        memcpy(r->event_id, t.stored[i].event_id, INC_UUID_TEXT_SIZE);
+        r->aggregate_type = a->name;
+        r->aggregate_id = inc_strdup(id);
+        r->version = t.stored[i].version;
+        r->event_type = t.events.items[i].desc->name;
+        r->event_date = t.stored[i].event_date;
+        r->position = t.positions[i];
+        r->desc = t.events.items[i].desc;
+        /* take the event struct from the list */
+        r->data = t.events.items[i].data;
+        t.events.items[i].data = NULL;
+        memcpy(r->command_id, command_id, INC_UUID_TEXT_SIZE);
+        snprintf(r->correlation_id, sizeof r->correlation_id, "%s",
+                 correlation_id ? correlation_id : command_id);
+        snprintf(r->causation_id, sizeof r->causation_id, "%s",
+                 causation_id ? causation_id : "");
+        if (!r->aggregate_id) {
+            rc = oom(err);
+            break;
+        }
+    }
+    /* (items whose data moved out are NULL: the list frees them fine) */
+    attempt_free(a, &t);
+    free(metadata);
+    if (rc != 0) return rc; /* committed, but out of memory reporting it */
+    size_t to = list->n;
+    run_handlers(app, list, from, to, correlation_id ? correlation_id : command_id,
+                 depth);
+    return 0;
+}
+
+static void note_handler_error(rec_list *list, const inc_error *e) {
+    if (list->result && !list->result->handler_failed) {
+        list->result->handler_failed = true;
+        list->result->handler_error = *e;
+    }
+}
+
+static int run_handlers(inc_app *app, rec_list *list, size_t from, size_t to,
+                        const char *correlation_id, int depth) {
+    char corr[INC_UUID_TEXT_SIZE];
+    snprintf(corr, sizeof corr, "%s", correlation_id);
+    for (size_t k = from; k < to; k++) {
+        const inc_recorded_event *ev = list->items[k];
+        for (size_t h = 0; h < app->n_handlers; h++) {
+            if (app->handlers[h].event != ev->desc) continue;
+            inc_handler_ctx ctx = {app, ev, corr, list, depth + 1};
+            inc_error herr;
+            inc_error_clear(&herr);
+            if (app->handlers[h].fn(&ctx, ev, app->handlers[h].ud, &herr) != 0) {
+                if (herr.kind == INC_OK)
+                    inc_error_set(&herr, INC_ERR_INTERNAL, "handler_failed",
+                                  "handler for %s failed", ev->event_type);
+                note_handler_error(list, &herr);
+            }
+        }
+    }
+    return 0;
+}
+
+/* Move the recorded events into the caller's result. */
+static int deliver(rec_list *list, inc_result *out, size_t n_direct,
+                   inc_error *err) {
+    if (!out) return 0;
+    if (list->n > out->cap - out->count) {
+        size_t cap = out->count + list->n;
+        inc_recorded_event *ev = realloc(out->events, cap * sizeof *ev);
+        if (!ev) return oom(err);
+        out->events = ev;
+        out->cap = cap;
+    }
+    for (size_t i = 0; i < list->n; i++) {
+        out->events[out->count++] = *list->items[i];
+        free(list->items[i]);
+    }
+    out->n_direct += n_direct;
+    list->n = 0;
+    return 0;
+}
+
+int inc_dispatch(inc_app *app, const inc_message_desc *command,
+                 const void *data, inc_result *out, inc_error *err) {
+    rec_list list;
+    memset(&list, 0, sizeof list);
+    list.result = out;
+    if (!app)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument", "no app");
+    int rc = dispatch_one(app, command, data, NULL, NULL, 0, &list, err);
+    /* direct events are those of the command itself: they come first and
+     * all share its command_id */
+    size_t n_direct = 0;
+    while (n_direct < list.n && list.items[n_direct]->causation_id[0] == '\0')
+        n_direct++;
+    if (deliver(&list, out, n_direct, rc == 0 ? err : NULL) != 0) rc = -1;
+    rec_list_free(&list);
+    return rc;
+}
+
+int inc_dispatch_json(inc_app *app, const char *command, const char *json,
+                      inc_result *out, inc_error *err) {
+    const inc_message_desc *d = inc_domain_command(app->d, command);
+    if (!d)
+        return inc_error_set(err, INC_ERR_NOT_FOUND, "unknown_command",
+                             "unknown command '%s'", command ? command : "(null)");
+    void *msg = malloc(d->size);
+    if (!msg) return oom(err);
+    int rc = inc_msg_from_text(d, msg, json, json ? strlen(json) : 0, 0, err);
+    if (rc == 0) rc = inc_dispatch(app, d, msg, out, err);
+    inc_msg_free(d, msg);
+    free(msg);
+    return rc;
+}
+
+int inc_handler_dispatch(inc_handler_ctx *ctx, const inc_message_desc *command,
+                         const void *data, inc_error *err) {
+    return dispatch_one(ctx->app, command, data, ctx->cause->event_id,
+                        ctx->correlation_id, ctx->depth, ctx->list, err);
+}
+
+int inc_handler_dispatch_json(inc_handler_ctx *ctx, const char *command,
+                              const char *json, inc_error *err) {
+    const inc_message_desc *d = inc_domain_command(ctx->app->d, command);
+    if (!d)
+        return inc_error_set(err, INC_ERR_NOT_FOUND, "unknown_command",
+                             "unknown command '%s'", command ? command : "(null)");
+    void *msg = malloc(d->size);
+    if (!msg) return oom(err);
+    int rc = inc_msg_from_text(d, msg, json, json ? strlen(json) : 0, 0, err);
+    if (rc == 0) rc = inc_handler_dispatch(ctx, d, msg, err);
+    inc_msg_free(d, msg);
+    free(msg);
+    return rc;
+}
+
+inc_app *inc_handler_app(inc_handler_ctx *ctx) { return ctx->app; }
+
+/* ---- reads ---- */
+
+typedef struct stream_ctx {
+    const inc_aggregate_desc *a;
+    inc_recorded_cb cb;
+    void *ud;
+} stream_ctx;
+
+static int stream_event(void *ud, const inc_stored_event *ev, inc_error *err) {
+    stream_ctx *sc = ud;
+    inc_recorded_event r;
+    memset(&r, 0, sizeof r);
+    r.data = decode_event(sc->a, ev, &r.desc, err);
+    if (!r.data) return -1;
+    memcpy(r.event_id, ev->event_id, INC_UUID_TEXT_SIZE);
+    r.aggregate_type = sc->a->name;
+    r.aggregate_id = (char *)ev->aggregate_id; /* borrowed for the call */
+    r.version = ev->version;
+    r.event_type = r.desc->name;
+    r.event_date = ev->event_date;
+    r.position = ev->position;
+    read_metadata(ev->metadata, &r);
+    int rc = sc->cb(sc->ud, &r, err);
+    inc_msg_free(r.desc, r.data);
+    free(r.data);
+    return rc;
+}
+
+int inc_app_read_stream(inc_app *app, const inc_aggregate_desc *a,
+                        const char *id, inc_recorded_cb cb, void *ud,
+                        inc_error *err) {
+    stream_ctx sc = {a, cb, ud};
+    return inc_store_read_stream(app->store, a->name, id, 0, stream_event, &sc,
+                                 err);
+}
+
+static int rebuild_event(void *ud, const inc_stored_event *ev,
+                         inc_error *err) {
+    fold_ctx *fc = ud;
+    const char *cur = fc->state ? msg_id(fc->a->state, fc->state) : NULL;
+    if (!cur || strcmp(cur, ev->aggregate_id) != 0) {
+        inc_msg_free(fc->a->state, fc->state);
+        if (inc_state_init(fc->a, fc->state, ev->aggregate_id, err) != 0)
+            return -1;
+    }
+    if (fold_event(fc, ev, err) != 0) return -1;
+    fc->last.version = ev->version;
+    memcpy(fc->last.event_id, ev->event_id, INC_UUID_TEXT_SIZE);
+    fc->last.event_date = ev->event_date;
+    return 0;
+}
+
+static int rebuild_row(void *ud, void *row, inc_row_meta *meta,
+                       inc_error *err) {
+    fold_ctx *fc = ud;
+    if (!fc->p->project)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
+                             "projection %s has no project function",
+                             fc->p->name);
+    if (fc->p->project(fc->state, row, err) != 0) return -1;
+    const inc_field_desc *f =
+        inc_field_implicit(fc->p->row, "aggregate_id", INC_TYPE_STRING);
+    if (f && !*INC_FIELD_AT(row, f, char *) &&
+        inc_str_set(INC_FIELD_AT(row, f, char *), msg_id(fc->a->state, fc->state),
+                    err) != 0)
+        return -1;
+    *meta = fc->last;
+    return 1;
+}
+
+static void rebuild_progress(void *ud, int64_t done, int64_t total) {
+    fold_ctx *fc = ud;
+    if (fc->progress) fc->progress(fc->progress_ud, done, total);
+}
+
+int inc_app_rebuild(inc_app *app, const inc_projection_desc *p,
+                    void (*progress)(void *ud, int64_t done, int64_t total),
+                    void *ud, inc_error *err) {
+    fold_ctx fc;
+    memset(&fc, 0, sizeof fc);
+    fc.a = p->aggregate;
+    fc.p = p;
+    fc.progress = progress;
+    fc.progress_ud = ud;
+    fc.state = malloc(fc.a->state->size);
+    if (!fc.state) return oom(err);
+    inc_msg_init(fc.a->state, fc.state); /* aggregate_id NULL: "no aggregate yet" */
+    inc_rebuild_cbs cbs = {rebuild_event, rebuild_row, rebuild_progress, &fc};
+    int rc = inc_store_rebuild(app->store, p, &cbs, err);
+    inc_msg_free(fc.a->state, fc.state);
+    free(fc.state);
+    return rc;
+}

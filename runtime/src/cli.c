@@ -1,0 +1,396 @@
+/* cli.c - the domain command-line tool every generated domain gets
+ * (DESIGN.md section 5): init, dispatch, state, events, projection,
+ * rebuild.  Input is checked (names, JSON, validation) before the database
+ * is contacted, so bad input exits 2 even when no server is reachable. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include <incident/app.h>
+#include <incident/cli.h>
+#include <incident/store.h>
+
+typedef struct cli {
+    const char *prog;
+    const inc_domain *d;
+    const char *db;
+    bool memory;
+    inc_store *store;
+    inc_app *app;
+} cli;
+
+static const char *base_name(const char *path) {
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    return slash ? slash + 1 : (path && *path ? path : "incident");
+}
+
+static void usage(const cli *c, FILE *out) {
+    const inc_domain *d = c->d;
+    fprintf(out,
+            "usage: %s [--db CONNINFO | --memory] SUBCOMMAND ARGS...\n"
+            "\n"
+            "Event store and command tool of domain %s.\n"
+            "\n"
+            "subcommands:\n"
+            "  init                    create or upgrade the event store and "
+            "projection tables\n"
+            "  dispatch COMMAND JSON   run a command; print each new event as "
+            "a JSON line\n"
+            "  state AGGREGATE ID      the aggregate's current state as one "
+            "JSON object\n"
+            "  events AGGREGATE ID     the aggregate's events in version "
+            "order, one per line\n"
+            "  projection NAME [ID]    projection rows, one JSON object per "
+            "line\n"
+            "  rebuild NAME            rebuild a projection from the events\n"
+            "\n"
+            "options (before the subcommand):\n"
+            "  --db CONNINFO   PostgreSQL connection string or URI (default: "
+            "$INCIDENT_DB,\n"
+            "                  else libpq's PG* environment variables)\n"
+            "  --memory        use a fresh in-memory store instead (nothing "
+            "is kept)\n"
+            "  --help          show this help\n"
+            "\n"
+            "exit status: 0 ok, 1 database or internal error, 2 bad input, 3 "
+            "command rejected\n",
+            c->prog, d->name);
+    fprintf(out, "\naggregates:");
+    for (size_t i = 0; i < d->n_aggregates; i++)
+        fprintf(out, " %s", d->aggregates[i]->name);
+    fprintf(out, "\ncommands:  ");
+    for (size_t i = 0; i < d->n_commands; i++)
+        fprintf(out, " %s", d->commands[i]->name);
+    fprintf(out, "\nprojections:");
+    for (size_t i = 0; i < d->n_projections; i++)
+        fprintf(out, " %s", d->projections[i]->name);
+    fprintf(out, "\n");
+}
+
+/* Report an error and map it to the exit code. */
+static int fail(const cli *c, const inc_error *err) {
+    switch (err->kind) {
+    case INC_ERR_REJECTED:
+        fprintf(stderr, "rejected: %s\n", err->code);
+        return INC_CLI_REJECTED;
+    case INC_ERR_INVALID:
+    case INC_ERR_NOT_FOUND:
+        fprintf(stderr, "%s: invalid input: %s\n", c->prog, err->message);
+        return INC_CLI_USAGE;
+    default:
+        fprintf(stderr, "%s: %s: %s\n", c->prog, inc_error_kind_name(err->kind),
+                err->message);
+        return INC_CLI_FAILURE;
+    }
+}
+
+static int usage_error(const cli *c, const char *fmt, const char *arg) {
+    fprintf(stderr, "%s: ", c->prog);
+    fprintf(stderr, fmt, arg ? arg : "");
+    fprintf(stderr, "\nTry '%s --help'.\n", c->prog);
+    return INC_CLI_USAGE;
+}
+
+static int open_store(cli *c, int (*setup)(inc_app *, void *, inc_error *),
+                      void *ud) {
+    inc_error err;
+    inc_error_clear(&err);
+    if (c->memory) {
+        c->store = inc_mem_store_open(&err);
+    } else {
+        inc_pg_options o = {c->db, NULL};
+        c->store = inc_pg_store_open(&o, &err);
+    }
+    if (!c->store) return fail(c, &err);
+    c->app = inc_app_new(c->d, c->store, &err);
+    if (!c->app) return fail(c, &err);
+    if (setup && setup(c->app, ud, &err) != 0) {
+        if (err.kind == INC_OK)
+            inc_error_set(&err, INC_ERR_INTERNAL, "setup", "setup failed");
+        fprintf(stderr, "%s: setup: %s\n", c->prog, err.message);
+        return INC_CLI_FAILURE;
+    }
+    return 0;
+}
+
+static int print_json(json_t *j) {
+    if (!j) return -1;
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    if (!s) return -1;
+    int rc = fputs(s, stdout) < 0 || fputc('\n', stdout) == EOF ? -1 : 0;
+    free(s);
+    return rc;
+}
+
+static int print_event(void *ud, const inc_recorded_event *ev, inc_error *err) {
+    (void)ud;
+    if (print_json(inc_recorded_event_to_json(ev)) != 0)
+        return inc_error_set(err, INC_ERR_INTERNAL, "output",
+                             "cannot write output");
+    return 0;
+}
+
+/* ---- subcommands ---- */
+
+static const inc_aggregate_desc *find_aggregate(const cli *c, const char *name) {
+    return inc_domain_aggregate(c->d, name);
+}
+
+static int cmd_dispatch(cli *c, const char *name, const char *json,
+                        int (*setup)(inc_app *, void *, inc_error *), void *ud) {
+    inc_error err;
+    inc_error_clear(&err);
+    const inc_message_desc *d = inc_domain_command(c->d, name);
+    if (!d) return usage_error(c, "unknown command '%s'", name);
+    void *msg = malloc(d->size);
+    if (!msg) {
+        inc_error_set(&err, INC_ERR_INTERNAL, "out_of_memory", "out of memory");
+        return fail(c, &err);
+    }
+    int rc = 0;
+    if (inc_msg_from_text(d, msg, json, strlen(json), 0, &err) != 0 ||
+        inc_msg_validate(d, msg, &err) != 0) {
+        rc = fail(c, &err);
+    } else if ((rc = open_store(c, setup, ud)) == 0) {
+        inc_result res;
+        inc_result_init(&res);
+        if (inc_dispatch(c->app, d, msg, &res, &err) != 0) {
+            rc = fail(c, &err);
+        } else {
+            for (size_t i = 0; i < res.count && rc == 0; i++)
+                if (print_event(NULL, &res.events[i], &err) != 0)
+                    rc = fail(c, &err);
+            if (res.handler_failed)
+                fprintf(stderr, "%s: warning: an event handler failed: %s\n",
+                        c->prog, res.handler_error.message);
+        }
+        inc_result_free(&res);
+    }
+    inc_msg_free(d, msg);
+    free(msg);
+    return rc;
+}
+
+static int cmd_state(cli *c, const char *agg, const char *id) {
+    inc_error err;
+    inc_error_clear(&err);
+    const inc_aggregate_desc *a = find_aggregate(c, agg);
+    if (!a) return usage_error(c, "unknown aggregate '%s'", agg);
+    if (!*id) return usage_error(c, "the aggregate id must not be empty%s", "");
+    int rc = open_store(c, NULL, NULL);
+    if (rc) return rc;
+    void *state = malloc(a->state->size);
+    if (!state) {
+        inc_error_set(&err, INC_ERR_INTERNAL, "out_of_memory", "out of memory");
+        return fail(c, &err);
+    }
+    if (inc_app_state(c->app, a, id, state, &err) != 0) rc = fail(c, &err);
+    else if (print_json(inc_msg_to_json(a->state, state, 0)) != 0) {
+        inc_error_set(&err, INC_ERR_INTERNAL, "output", "cannot write output");
+        rc = fail(c, &err);
+    }
+    inc_msg_free(a->state, state);
+    free(state);
+    return rc;
+}
+
+static int cmd_events(cli *c, const char *agg, const char *id) {
+    inc_error err;
+    inc_error_clear(&err);
+    const inc_aggregate_desc *a = find_aggregate(c, agg);
+    if (!a) return usage_error(c, "unknown aggregate '%s'", agg);
+    int rc = open_store(c, NULL, NULL);
+    if (rc) return rc;
+    if (inc_app_read_stream(c->app, a, id, print_event, NULL, &err) != 0)
+        return fail(c, &err);
+    return 0;
+}
+
+static int print_row(void *ud, const void *row, const inc_row_meta *meta,
+                     inc_error *err) {
+    const inc_projection_desc *p = ud;
+    char ts[INC_TIMESTAMP_TEXT_MAX];
+    json_t *o = inc_msg_to_json(p->row, row, 0);
+    if (!o || inc_timestamp_format(meta->event_date, ts) != 0 ||
+        json_object_set_new(o, "version", json_integer(meta->version)) ||
+        json_object_set_new(o, "event_id", json_string(meta->event_id)) ||
+        json_object_set_new(o, "event_date", json_string(ts)) ||
+        print_json(o) != 0) {
+        return inc_error_set(err, INC_ERR_INTERNAL, "output",
+                             "cannot write output");
+    }
+    return 0;
+}
+
+static int cmd_projection(cli *c, const char *name, const char *id) {
+    inc_error err;
+    inc_error_clear(&err);
+    const inc_projection_desc *p = inc_domain_projection(c->d, name);
+    if (!p) return usage_error(c, "unknown projection '%s'", name);
+    int rc = open_store(c, NULL, NULL);
+    if (rc) return rc;
+    if (id) {
+        bool found;
+        if (inc_store_projection_get(c->store, p, id, print_row, (void *)p,
+                                     &found, &err) != 0)
+            return fail(c, &err);
+    } else if (inc_store_projection_list(c->store, p, print_row, (void *)p,
+                                         &err) != 0) {
+        return fail(c, &err);
+    }
+    return 0;
+}
+
+typedef struct progress {
+    bool tty;
+    const char *name;
+    int64_t last;
+    bool printed;
+} progress;
+
+static void on_progress(void *ud, int64_t done, int64_t total) {
+    progress *pr = ud;
+    if (pr->tty) {
+        int width = 30, fill = total > 0 ? (int)(done * width / total) : width;
+        int pct = total > 0 ? (int)(done * 100 / total) : 100;
+        fprintf(stderr, "\rrebuilding %s [", pr->name);
+        for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '-', stderr);
+        fprintf(stderr, "] %3d%% %lld/%lld events", pct, (long long)done,
+                (long long)total);
+        if (done >= total) fputc('\n', stderr);
+        fflush(stderr);
+        pr->printed = done >= total;
+        return;
+    }
+    /* plain lines: every 1000 events and at the end, never twice */
+    if (pr->printed && done == pr->last) return;
+    if (done < total && done - pr->last < 1000) return;
+    fprintf(stderr, "rebuilt %lld/%lld events\n", (long long)done,
+            (long long)total);
+    pr->last = done;
+    pr->printed = true;
+}
+
+static int cmd_rebuild(cli *c, const char *name) {
+    inc_error err;
+    inc_error_clear(&err);
+    const inc_projection_desc *p = inc_domain_projection(c->d, name);
+    if (!p) return usage_error(c, "unknown projection '%s'", name);
+    int rc = open_store(c, NULL, NULL);
+    if (rc) return rc;
+    progress pr = {isatty(STDERR_FILENO) == 1, name, 0, false};
+    if (inc_app_rebuild(c->app, p, on_progress, &pr, &err) != 0) {
+        if (pr.tty) fputc('\n', stderr);
+        return fail(c, &err);
+    }
+    return 0;
+}
+
+static int cmd_init(cli *c) {
+    inc_error err;
+    inc_error_clear(&err);
+    int rc = open_store(c, NULL, NULL);
+    if (rc) return rc;
+    if (inc_store_init(c->store, c->d, &err) != 0) return fail(c, &err);
+    return 0;
+}
+
+static int run(cli *c, int argc, char **argv,
+               int (*setup)(inc_app *, void *, inc_error *), void *ud) {
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(c, stdout);
+            return INC_CLI_OK;
+        } else if (strcmp(a, "--db") == 0) {
+            if (i + 1 >= argc) return usage_error(c, "--db needs a value%s", "");
+            c->db = argv[++i];
+        } else if (strncmp(a, "--db=", 5) == 0) {
+            c->db = a + 5;
+        } else if (strcmp(a, "--memory") == 0) {
+            c->memory = true;
+        } else if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else if (a[0] == '-') {
+            return usage_error(c, "unknown option '%s'", a);
+        } else {
+            break;
+        }
+    }
+    if (c->db && c->memory)
+        return usage_error(c, "--db and --memory exclude each other%s", "");
+    if (!c->db) c->db = getenv("INCIDENT_DB");
+    if (i >= argc) {
+        usage(c, stderr);
+        return INC_CLI_USAGE;
+    }
+    const char *sub = argv[i++];
+    int nargs = argc - i;
+    char **args = argv + i;
+    if (strcmp(sub, "help") == 0) {
+        usage(c, stdout);
+        return INC_CLI_OK;
+    }
+    if (strcmp(sub, "init") == 0) {
+        if (nargs != 0) return usage_error(c, "init takes no arguments%s", "");
+        return cmd_init(c);
+    }
+    if (strcmp(sub, "dispatch") == 0) {
+        if (nargs != 2)
+            return usage_error(c, "usage: dispatch COMMAND 'JSON'%s", "");
+        return cmd_dispatch(c, args[0], args[1], setup, ud);
+    }
+    if (strcmp(sub, "state") == 0) {
+        if (nargs != 2) return usage_error(c, "usage: state AGGREGATE ID%s", "");
+        return cmd_state(c, args[0], args[1]);
+    }
+    if (strcmp(sub, "events") == 0) {
+        if (nargs != 2)
+            return usage_error(c, "usage: events AGGREGATE ID%s", "");
+        return cmd_events(c, args[0], args[1]);
+    }
+    if (strcmp(sub, "projection") == 0) {
+        if (nargs != 1 && nargs != 2)
+            return usage_error(c, "usage: projection NAME [ID]%s", "");
+        return cmd_projection(c, args[0], nargs == 2 ? args[1] : NULL);
+    }
+    if (strcmp(sub, "rebuild") == 0) {
+        if (nargs != 1) return usage_error(c, "usage: rebuild NAME%s", "");
+        return cmd_rebuild(c, args[0]);
+    }
+    return usage_error(c, "unknown subcommand '%s'", sub);
+}
+
+int inc_cli_main_with(const inc_domain *d, int argc, char **argv,
+                      int (*setup)(inc_app *app, void *ud, inc_error *err),
+                      void *ud) {
+    cli c;
+    memset(&c, 0, sizeof c);
+    c.prog = base_name(argc > 0 ? argv[0] : NULL);
+    c.d = d;
+    if (!d || d->abi_version != INC_ABI_VERSION) {
+        fprintf(stderr, "%s: domain descriptors do not match this runtime\n",
+                c.prog);
+        return INC_CLI_FAILURE;
+    }
+    int rc = run(&c, argc, argv, setup, ud);
+    inc_app_free(c.app);
+    inc_store_close(c.store);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (rc == 0) fprintf(stderr, "%s: cannot write output\n", c.prog);
+        if (rc == 0) rc = INC_CLI_FAILURE;
+    }
+    return rc;
+}
+
+int inc_cli_main(const inc_domain *d, int argc, char **argv) {
+    return inc_cli_main_with(d, argc, argv, NULL, NULL);
+}

@@ -1,0 +1,708 @@
+/* mem_store.c - the in-memory event + projection store.
+ *
+ * Same observable behaviour as the PostgreSQL store (same conflicts, same
+ * all-or-nothing commits, same ordering rules, same validation of what
+ * PostgreSQL would refuse), so domain logic can be unit-tested without a
+ * server.  Every commit first reserves all the memory it needs and only then
+ * links the new data in, so an out-of-memory failure leaves nothing behind.
+ * Not thread-safe: one store per thread (like a PostgreSQL connection). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <incident/store.h>
+
+#include "internal.h"
+#include "store_util.h"
+
+/* ---- a small open-addressing map from byte strings to pointers ---- */
+
+typedef struct smap_entry {
+    const char *key; /* borrowed from the value; NULL = empty slot */
+    size_t klen;
+    uint64_t hash;
+    void *value;
+} smap_entry;
+
+typedef struct smap {
+    size_t n, cap; /* cap is 0 or a power of two */
+    smap_entry *e;
+} smap;
+
+static uint64_t fnv1a(const char *k, size_t n) {
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)k[i];
+        h *= 1099511628211u;
+    }
+    return h;
+}
+
+static smap_entry *smap_slot(const smap *m, const char *k, size_t klen,
+                             uint64_t h) {
+    size_t mask = m->cap - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        smap_entry *e = &m->e[i];
+        if (!e->key) return e;
+        if (e->hash == h && e->klen == klen && memcmp(e->key, k, klen) == 0)
+            return e;
+    }
+}
+
+static void *smap_get(const smap *m, const char *k, size_t klen) {
+    if (m->cap == 0) return NULL;
+    smap_entry *e = smap_slot(m, k, klen, fnv1a(k, klen));
+    return e->key ? e->value : NULL;
+}
+
+/* Make room for `extra` more keys without further allocation. */
+static int smap_reserve(smap *m, size_t extra) {
+    size_t want = m->n + extra, cap = m->cap ? m->cap : 16;
+    while (want * 2 > cap) cap *= 2; /* load factor <= 1/2 */
+    if (cap == m->cap) return 0;
+    smap_entry *e = calloc(cap, sizeof *e);
+    if (!e) return -1;
+    smap old = *m;
+    m->e = e;
+    m->cap = cap;
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.e[i].key)
+            *smap_slot(m, old.e[i].key, old.e[i].klen, old.e[i].hash) =
+                old.e[i];
+    free(old.e);
+    return 0;
+}
+
+/* The key must live as long as the entry (it is not copied) and room
+ * must have been reserved, so this cannot fail. */
+static void smap_put_reserved(smap *m, const char *k, size_t klen, void *v) {
+    uint64_t h = fnv1a(k, klen);
+    smap_entry *e = smap_slot(m, k, klen, h);
+    if (!e->key) {
+        e->key = k;
+        e->klen = klen;
+        e->hash = h;
+        m->n++;
+    }
+    e->value = v;
+}
+
+static void smap_free(smap *m, void (*free_value)(void *)) {
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->e[i].key && free_value) free_value(m->e[i].value);
+    free(m->e);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- data ---- */
+
+typedef struct mem_event {
+    int64_t position;
+    char event_id[INC_UUID_TEXT_SIZE];
+    char *aggregate_type, *aggregate_id, *event_type, *data, *metadata;
+    int64_t version;
+    inc_timestamp event_date;
+} mem_event;
+
+typedef struct mem_stream {
+    char *key; /* "type\0id": the map key */
+    size_t klen;
+    const char *id; /* points into key */
+    size_t n, cap;
+    size_t *log_index; /* version v is log[log_index[v - 1]] */
+    char *snapshot;    /* NULL: none */
+    int64_t snapshot_version;
+    uint64_t snapshot_hash;
+} mem_stream;
+
+typedef struct mem_row {
+    char *id;
+    void *row; /* projection->row struct */
+    inc_row_meta meta;
+} mem_row;
+
+typedef struct mem_projection {
+    const inc_projection_desc *p; /* the descriptor that last wrote it */
+    char *name;
+    size_t n, cap;
+    mem_row *rows; /* sorted by id (byte order) */
+} mem_projection;
+
+typedef struct mem_store {
+    inc_store base;
+    size_t n_log, cap_log;
+    mem_event **log; /* position p is log[p - 1] */
+    smap streams;    /* "type\0id" -> mem_stream */
+    smap event_ids;  /* event_id -> (void *)1 */
+    size_t n_proj, cap_proj;
+    mem_projection **proj;
+} mem_store;
+
+static void event_free(mem_event *e) {
+    if (!e) return;
+    free(e->aggregate_type);
+    free(e->aggregate_id);
+    free(e->event_type);
+    free(e->data);
+    free(e->metadata);
+    free(e);
+}
+
+static void stream_free(void *p) {
+    mem_stream *s = p;
+    if (!s) return;
+    free(s->key);
+    free(s->log_index);
+    free(s->snapshot);
+    free(s);
+}
+
+static void rows_free(const inc_projection_desc *p, mem_row *rows, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].id);
+        if (rows[i].row) inc_msg_free(p->row, rows[i].row);
+        free(rows[i].row);
+    }
+    free(rows);
+}
+
+static void mem_close(inc_store *base) {
+    mem_store *s = (mem_store *)base;
+    for (size_t i = 0; i < s->n_log; i++) event_free(s->log[i]);
+    free(s->log);
+    smap_free(&s->streams, stream_free);
+    smap_free(&s->event_ids, NULL);
+    for (size_t i = 0; i < s->n_proj; i++) {
+        rows_free(s->proj[i]->p, s->proj[i]->rows, s->proj[i]->n);
+        free(s->proj[i]->name);
+        free(s->proj[i]);
+    }
+    free(s->proj);
+    free(s);
+}
+
+/* "type\0id" as the stream key (types are identifiers; ids any text). */
+static char *stream_key(const char *type, const char *id, size_t *len) {
+    size_t a = strlen(type), b = strlen(id);
+    char *k = malloc(a + b + 2);
+    if (!k) return NULL;
+    memcpy(k, type, a);
+    k[a] = '\0';
+    memcpy(k + a + 1, id, b + 1); /* the id stays NUL-terminated */
+    *len = a + 1 + b;
+    return k;
+}
+
+static mem_stream *find_stream(mem_store *s, const char *type, const char *id,
+                               inc_error *err, int *oom) {
+    size_t klen;
+    char *k = stream_key(type, id, &klen);
+    *oom = 0;
+    if (!k) {
+        *oom = 1;
+        inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory", "out of memory");
+        return NULL;
+    }
+    mem_stream *st = smap_get(&s->streams, k, klen);
+    free(k);
+    return st;
+}
+
+static mem_projection *find_proj(mem_store *s, const char *name) {
+    for (size_t i = 0; i < s->n_proj; i++)
+        if (strcmp(s->proj[i]->name, name) == 0) return s->proj[i];
+    return NULL;
+}
+
+static void view_event(const mem_event *e, inc_stored_event *v) {
+    v->position = e->position;
+    memcpy(v->event_id, e->event_id, sizeof v->event_id);
+    v->aggregate_type = e->aggregate_type;
+    v->aggregate_id = e->aggregate_id;
+    v->version = e->version;
+    v->event_type = e->event_type;
+    v->data = e->data;
+    v->metadata = e->metadata;
+    v->event_date = e->event_date;
+}
+
+static int oom(inc_error *err) {
+    return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
+                         "out of memory");
+}
+
+/* ---- operations ---- */
+
+static int mem_init(inc_store *base, const inc_domain *d, inc_error *err) {
+    (void)base;
+    if (d && d->abi_version != INC_ABI_VERSION)
+        return inc_error_set(err, INC_ERR_INTERNAL, "abi_mismatch",
+                             "domain built for ABI %u, runtime is %u",
+                             d->abi_version, INC_ABI_VERSION);
+    return 0; /* projections are created on first write */
+}
+
+/* Deliver log entries of `st` with version > after; indexes are re-read
+ * each step so a callback that commits cannot leave us on freed memory. */
+static int deliver_stream(mem_store *s, mem_stream *st, int64_t after,
+                          size_t n, inc_event_cb cb, void *ud,
+                          inc_error *err) {
+    for (size_t v = (size_t)(after > 0 ? after : 0); v < n; v++) {
+        inc_stored_event ev;
+        view_event(s->log[st->log_index[v]], &ev);
+        if (cb(ud, &ev, err) != 0) return -1;
+    }
+    return 0;
+}
+
+static int mem_load(inc_store *base, const inc_aggregate_desc *a,
+                    const char *id, unsigned flags, const inc_load_cbs *cbs,
+                    inc_error *err) {
+    mem_store *s = (mem_store *)base;
+    int failed;
+    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    mem_stream *st = find_stream(s, a->name, id, err, &failed);
+    if (failed) return -1;
+    if (!st) return 0;
+    size_t n = st->n;
+    int64_t after = 0;
+    if (st->snapshot && cbs->snapshot && !(flags & INC_LOAD_NO_SNAPSHOT) &&
+        st->snapshot_hash == a->state_layout_hash) {
+        char *snap = inc_strdup(st->snapshot); /* the callback may commit */
+        if (!snap) return oom(err);
+        after = st->snapshot_version;
+        int rc = cbs->snapshot(cbs->ud, after, snap, err);
+        free(snap);
+        if (rc != 0) return -1;
+    }
+    return deliver_stream(s, st, after, n, cbs->event, cbs->ud, err);
+}
+
+static int mem_read_stream(inc_store *base, const char *type, const char *id,
+                           int64_t after_version, inc_event_cb cb, void *ud,
+                           inc_error *err) {
+    mem_store *s = (mem_store *)base;
+    int failed;
+    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    mem_stream *st = find_stream(s, type, id, err, &failed);
+    if (failed) return -1;
+    if (!st) return 0;
+    return deliver_stream(s, st, after_version, st->n, cb, ud, err);
+}
+
+static int mem_read_all(inc_store *base, const char *type,
+                        int64_t after_position, inc_event_cb cb, void *ud,
+                        inc_error *err) {
+    mem_store *s = (mem_store *)base;
+    size_t n = s->n_log; /* like one SQL statement: a fixed snapshot */
+    for (size_t i = (size_t)(after_position > 0 ? after_position : 0); i < n;
+         i++) {
+        if (type && strcmp(s->log[i]->aggregate_type, type) != 0) continue;
+        inc_stored_event ev;
+        view_event(s->log[i], &ev);
+        if (cb(ud, &ev, err) != 0) return -1;
+    }
+    return 0;
+}
+
+static int valid_uuid(const char *u) {
+    for (int i = 0; i < 36; i++) {
+        char c = u[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return 0;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                     (c >= 'A' && c <= 'F'))) {
+            return 0;
+        }
+    }
+    return u[36] == '\0';
+}
+
+/* What PostgreSQL's jsonb would refuse. */
+static int check_json(const char *text, const char *what, inc_error *err) {
+    json_error_t je;
+    json_t *j = text ? json_loads(text, JSON_DECODE_ANY, &je) : NULL;
+    if (!j)
+        return inc_error_set(err, INC_ERR_INVALID, "invalid_json",
+                             "%s is not valid JSON", what);
+    json_decref(j);
+    return 0;
+}
+
+static int row_index(const mem_projection *mp, const char *id, int *found) {
+    size_t lo = 0, hi = mp->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(mp->rows[mid].id, id);
+        if (c == 0) {
+            *found = 1;
+            return (int)mid;
+        }
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    *found = 0;
+    return (int)lo;
+}
+
+static int grow(void **arr, size_t *cap, size_t want, size_t elem) {
+    if (want <= *cap) return 0;
+    size_t c = *cap ? *cap : 8;
+    while (c < want) c *= 2;
+    void *p = realloc(*arr, c * elem);
+    if (!p) return -1;
+    *arr = p;
+    *cap = c;
+    return 0;
+}
+
+static int mem_commit(inc_store *base, const inc_commit *c, inc_error *err) {
+    mem_store *s = (mem_store *)base;
+    const char *type = c->aggregate->name;
+    if (c->n_events == 0) return 0;
+    if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
+        return -1;
+
+    /* 1. Checks, in the order PostgreSQL would hit them. */
+    int failed;
+    mem_stream *st = find_stream(s, type, c->aggregate_id, err, &failed);
+    if (failed) return -1;
+    int64_t current = st ? (int64_t)st->n : 0;
+    for (size_t i = 0; i < c->n_events; i++) {
+        const inc_stored_event *e = &c->events[i];
+        if (e->version <= 0)
+            return inc_error_set(err, INC_ERR_INTERNAL, "bad_version",
+                                 "event version %lld is not positive",
+                                 (long long)e->version);
+        if (e->version <= current + (int64_t)i)
+            return inc_error_set(err, INC_ERR_CONFLICT, "conflict",
+                                 "version %lld of %s %s already exists",
+                                 (long long)e->version, type, c->aggregate_id);
+        if (e->version != current + 1 + (int64_t)i)
+            return inc_error_set(err, INC_ERR_INTERNAL, "version_gap",
+                                 "version %lld would leave a gap after %lld",
+                                 (long long)e->version,
+                                 (long long)(current + (int64_t)i));
+        if (!valid_uuid(e->event_id))
+            return inc_error_set(err, INC_ERR_INVALID, "invalid_uuid",
+                                 "event_id is not a UUID");
+        if (smap_get(&s->event_ids, e->event_id, 36))
+            return inc_error_set(err, INC_ERR_INTERNAL, "duplicate_event_id",
+                                 "event_id %s already exists", e->event_id);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->events[j].event_id, e->event_id) == 0)
+                return inc_error_set(err, INC_ERR_INTERNAL,
+                                     "duplicate_event_id",
+                                     "event_id %s already exists",
+                                     e->event_id);
+        if (!e->event_type || !*e->event_type)
+            return inc_error_set(err, INC_ERR_INTERNAL, "no_event_type",
+                                 "event without a type");
+        if (check_json(e->data, "event data", err) != 0 ||
+            check_json(e->metadata ? e->metadata : "{}", "event metadata",
+                       err) != 0)
+            return -1;
+    }
+    if (c->snapshot_json && check_json(c->snapshot_json, "snapshot", err) != 0)
+        return -1;
+
+    /* 2. Allocate everything. */
+    size_t n = c->n_events;
+    mem_event **evs = calloc(n, sizeof *evs);
+    mem_stream *new_stream = NULL;
+    char *snap = NULL;
+    mem_row *new_rows = calloc(c->n_rows ? c->n_rows : 1, sizeof *new_rows);
+    mem_projection **new_proj = calloc(c->n_rows ? c->n_rows : 1,
+                                       sizeof *new_proj);
+    if (!evs || !new_rows || !new_proj) goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        const inc_stored_event *e = &c->events[i];
+        mem_event *m = calloc(1, sizeof *m);
+        if (!m) goto nomem;
+        evs[i] = m;
+        m->position = (int64_t)(s->n_log + i + 1);
+        memcpy(m->event_id, e->event_id, INC_UUID_TEXT_SIZE);
+        m->version = e->version;
+        m->event_date = e->event_date;
+        m->aggregate_type = inc_strdup(type);
+        m->aggregate_id = inc_strdup(c->aggregate_id);
+        m->event_type = inc_strdup(e->event_type);
+        m->data = inc_strdup(e->data);
+        m->metadata = inc_strdup(e->metadata ? e->metadata : "{}");
+        if (!m->aggregate_type || !m->aggregate_id || !m->event_type ||
+            !m->data || !m->metadata)
+            goto nomem;
+    }
+    if (!st) {
+        new_stream = calloc(1, sizeof *new_stream);
+        if (!new_stream) goto nomem;
+        new_stream->key = stream_key(type, c->aggregate_id, &new_stream->klen);
+        if (!new_stream->key) goto nomem;
+        new_stream->id = new_stream->key + strlen(type) + 1;
+    }
+    mem_stream *target = st ? st : new_stream;
+    if (grow((void **)&target->log_index, &target->cap, target->n + n,
+             sizeof *target->log_index) != 0 ||
+        grow((void **)&s->log, &s->cap_log, s->n_log + n, sizeof *s->log) !=
+            0 ||
+        smap_reserve(&s->event_ids, n) != 0 ||
+        (new_stream && smap_reserve(&s->streams, 1) != 0))
+        goto nomem;
+    if (c->snapshot_json && !(snap = inc_strdup(c->snapshot_json)))
+        goto nomem;
+    /* Projection rows: copies, and room in each projection's array. */
+    size_t n_new_proj = 0;
+    for (size_t i = 0; i < c->n_rows; i++) {
+        const inc_projection_write *w = &c->rows[i];
+        mem_projection *mp = find_proj(s, w->projection->name);
+        for (size_t j = 0; !mp && j < n_new_proj; j++)
+            if (strcmp(new_proj[j]->name, w->projection->name) == 0)
+                mp = new_proj[j];
+        if (!mp) {
+            mp = calloc(1, sizeof *mp);
+            if (!mp) goto nomem;
+            new_proj[n_new_proj++] = mp;
+            mp->p = w->projection;
+            if (!(mp->name = inc_strdup(w->projection->name))) goto nomem;
+        }
+        if (grow((void **)&mp->rows, &mp->cap, mp->n + c->n_rows,
+                 sizeof *mp->rows) != 0)
+            goto nomem;
+        new_rows[i].id = inc_strdup(c->aggregate_id);
+        new_rows[i].row = malloc(w->projection->row->size);
+        if (!new_rows[i].id || !new_rows[i].row) goto nomem;
+        if (inc_msg_copy(w->projection->row, new_rows[i].row, w->row, err) !=
+            0) {
+            free(new_rows[i].row);
+            new_rows[i].row = NULL;
+            goto fail;
+        }
+        new_rows[i].meta = w->meta;
+    }
+    if (grow((void **)&s->proj, &s->cap_proj, s->n_proj + n_new_proj,
+             sizeof *s->proj) != 0)
+        goto nomem;
+    /* 3. Link (cannot fail from here on). */
+    if (new_stream)
+        smap_put_reserved(&s->streams, new_stream->key, new_stream->klen,
+                          new_stream);
+    for (size_t i = 0; i < n; i++) {
+        if (c->positions) c->positions[i] = evs[i]->position;
+        smap_put_reserved(&s->event_ids, evs[i]->event_id, 36, (void *)1);
+        s->log[s->n_log] = evs[i];
+        target->log_index[target->n++] = s->n_log++;
+    }
+    if (snap) {
+        if (!target->snapshot || target->snapshot_version < c->snapshot_version ||
+            target->snapshot_hash != c->aggregate->state_layout_hash) {
+            free(target->snapshot);
+            target->snapshot = snap;
+            target->snapshot_version = c->snapshot_version;
+            target->snapshot_hash = c->aggregate->state_layout_hash;
+        } else {
+            free(snap);
+        }
+    }
+    for (size_t i = 0; i < n_new_proj; i++) s->proj[s->n_proj++] = new_proj[i];
+    for (size_t i = 0; i < c->n_rows; i++) {
+        mem_projection *mp = find_proj(s, c->rows[i].projection->name);
+        int found, at = row_index(mp, new_rows[i].id, &found);
+        mp->p = c->rows[i].projection;
+        if (found) {
+            mem_row *old = &mp->rows[at];
+            if (old->meta.version < new_rows[i].meta.version) {
+                /* the same guard as the SQL upsert's WHERE */
+                mem_row tmp = *old;
+                *old = new_rows[i];
+                new_rows[i] = tmp;
+            }
+            free(new_rows[i].id);
+            if (new_rows[i].row) inc_msg_free(mp->p->row, new_rows[i].row);
+            free(new_rows[i].row);
+        } else {
+            memmove(&mp->rows[at + 1], &mp->rows[at],
+                    (mp->n - (size_t)at) * sizeof *mp->rows);
+            mp->rows[at] = new_rows[i];
+            mp->n++;
+        }
+    }
+    free(new_rows);
+    free(new_proj);
+    free(evs);
+    return 0;
+
+nomem:
+    inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory", "out of memory");
+fail:
+    if (evs)
+        for (size_t i = 0; i < n; i++) event_free(evs[i]);
+    free(evs);
+    if (new_stream) stream_free(new_stream);
+    free(snap);
+    if (new_rows)
+        for (size_t i = 0; i < c->n_rows; i++) {
+            free(new_rows[i].id);
+            if (new_rows[i].row) {
+                inc_msg_free(c->rows[i].projection->row, new_rows[i].row);
+                free(new_rows[i].row);
+            }
+        }
+    free(new_rows);
+    if (new_proj)
+        for (size_t i = 0; i < c->n_rows && new_proj[i]; i++) {
+            free(new_proj[i]->rows);
+            free(new_proj[i]->name);
+            free(new_proj[i]);
+        }
+    free(new_proj);
+    return -1;
+}
+
+static int mem_projection_get(inc_store *base, const inc_projection_desc *p,
+                              const char *id, inc_row_cb cb, void *ud,
+                              bool *found, inc_error *err) {
+    mem_store *s = (mem_store *)base;
+    *found = false;
+    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    mem_projection *mp = find_proj(s, p->name);
+    if (!mp) return 0;
+    int hit, at = row_index(mp, id, &hit);
+    if (!hit) return 0;
+    *found = true;
+    /* Copy: the callback may commit and move the rows. */
+    void *row = malloc(p->row->size);
+    if (!row) return oom(err);
+    inc_row_meta meta = mp->rows[at].meta;
+    if (inc_msg_copy(p->row, row, mp->rows[at].row, err) != 0) {
+        free(row);
+        return -1;
+    }
+    int rc = cb(ud, row, &meta, err);
+    inc_msg_free(p->row, row);
+    free(row);
+    return rc;
+}
+
+static int mem_projection_list(inc_store *base, const inc_projection_desc *p,
+                               inc_row_cb cb, void *ud, inc_error *err) {
+    mem_store *s = (mem_store *)base;
+    mem_projection *mp = find_proj(s, p->name);
+    if (!mp) return 0;
+    for (size_t i = 0; i < mp->n; i++) {
+        if (cb(ud, mp->rows[i].row, &mp->rows[i].meta, err) != 0) return -1;
+    }
+    return 0;
+}
+
+typedef struct stream_ref {
+    const char *id;
+    mem_stream *st;
+} stream_ref;
+
+static int cmp_ref(const void *a, const void *b) {
+    return strcmp(((const stream_ref *)a)->id, ((const stream_ref *)b)->id);
+}
+
+static int mem_rebuild(inc_store *base, const inc_projection_desc *p,
+                       const inc_rebuild_cbs *cbs, inc_error *err) {
+    mem_store *s = (mem_store *)base;
+    const char *type = p->aggregate->name;
+    size_t tlen = strlen(type), n_refs = 0;
+    int64_t total = 0, done = 0;
+    stream_ref *refs = calloc(s->streams.n ? s->streams.n : 1, sizeof *refs);
+    mem_row *rows = NULL;
+    size_t n_rows = 0, cap_rows = 0;
+    if (!refs) return oom(err);
+    for (size_t i = 0; i < s->streams.cap; i++) {
+        const smap_entry *e = &s->streams.e[i];
+        if (!e->key || e->klen <= tlen || memcmp(e->key, type, tlen) != 0 ||
+            e->key[tlen] != '\0')
+            continue;
+        refs[n_refs].st = e->value;
+        refs[n_refs].id = refs[n_refs].st->id;
+        total += (int64_t)refs[n_refs].st->n;
+        n_refs++;
+    }
+    qsort(refs, n_refs, sizeof *refs, cmp_ref);
+    if (cbs->progress) cbs->progress(cbs->ud, 0, total);
+    for (size_t i = 0; i < n_refs; i++) {
+        mem_stream *st = refs[i].st;
+        size_t n = st->n;
+        for (size_t v = 0; v < n; v++) {
+            inc_stored_event ev;
+            view_event(s->log[st->log_index[v]], &ev);
+            if (cbs->event(cbs->ud, &ev, err) != 0) goto fail;
+            done++;
+        }
+        if (n == 0) continue;
+        if (grow((void **)&rows, &cap_rows, n_rows + 1, sizeof *rows) != 0)
+            goto nomem;
+        mem_row *r = &rows[n_rows];
+        memset(r, 0, sizeof *r);
+        r->row = malloc(p->row->size);
+        if (!r->row) goto nomem;
+        inc_msg_init(p->row, r->row);
+        int rc = cbs->row(cbs->ud, r->row, &r->meta, err);
+        if (rc < 0 || (rc == 1 && !(r->id = inc_strdup(refs[i].id)))) {
+            inc_msg_free(p->row, r->row);
+            free(r->row);
+            r->row = NULL;
+            if (rc < 0) goto fail;
+            goto nomem;
+        }
+        if (rc == 0) {
+            inc_msg_free(p->row, r->row);
+            free(r->row);
+            continue;
+        }
+        n_rows++;
+        if (cbs->progress) cbs->progress(cbs->ud, done, total);
+    }
+    if (cbs->progress) cbs->progress(cbs->ud, done, total);
+    /* Swap in the new rows (the "commit"). */
+    mem_projection *mp = find_proj(s, p->name);
+    if (!mp) {
+        if (grow((void **)&s->proj, &s->cap_proj, s->n_proj + 1,
+                 sizeof *s->proj) != 0 ||
+            !(mp = calloc(1, sizeof *mp)))
+            goto nomem;
+        if (!(mp->name = inc_strdup(p->name))) {
+            free(mp);
+            goto nomem;
+        }
+        s->proj[s->n_proj++] = mp;
+    }
+    rows_free(mp->p ? mp->p : p, mp->rows, mp->n);
+    mp->p = p;
+    mp->rows = rows;
+    mp->n = n_rows;
+    mp->cap = cap_rows;
+    free(refs);
+    return 0;
+nomem:
+    oom(err);
+fail:
+    rows_free(p, rows, n_rows);
+    free(refs);
+    return -1;
+}
+
+static const inc_store_ops mem_ops = {
+    "memory",        mem_close,          mem_init,
+    mem_load,        mem_commit,         mem_read_stream,
+    mem_read_all,    mem_projection_get, mem_projection_list,
+    mem_rebuild,
+};
+
+inc_store *inc_mem_store_open(inc_error *err) {
+    mem_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        oom(err);
+        return NULL;
+    }
+    s->base.ops = &mem_ops;
+    return &s->base;
+}

@@ -1,0 +1,1293 @@
+/* pg_store.c - the PostgreSQL event + projection store (libpq).
+ *
+ * Round trips are the cost that matters, so:
+ *   - statements are prepared once per connection (the fixed ones at
+ *     connect time, projection upserts lazily inside the first commit that
+ *     needs them, in the same pipeline);
+ *   - load is ONE statement (snapshot + later events) read in single-row
+ *     mode, so client memory does not grow with the stream's history;
+ *   - commit is ONE pipeline (libpq pipeline mode): the event INSERTs, the
+ *     projection upserts, the snapshot upsert and pg_notify, closed by a
+ *     single Sync: one implicit transaction, one round trip.
+ * Only parameterised SQL; identifiers come from the descriptors.  A lost
+ * connection is INC_ERR_UNAVAILABLE and the next call reconnects (a load
+ * that finds the connection dead before reading anything reconnects and
+ * retries once, since reading is harmless). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include <incident/store.h>
+
+#include "internal.h"
+#include "store_util.h"
+
+#define STREAM_VERSION_CONSTRAINT "events_stream_version"
+#define NOTIFY_CHANNEL "incident_events"
+#define REBUILD_BATCH "1000"
+
+/* Fixed statements, prepared on every new connection. */
+enum {
+    ST_LOAD,
+    ST_INSERT,
+    ST_SNAPSHOT,
+    ST_NOTIFY,
+    ST_STREAM,
+    ST_ALL,
+    ST_COUNT
+};
+
+#define EVENT_COLUMNS                                                          \
+    "position, event_id::text, aggregate_type, aggregate_id, version, "        \
+    "event_type, data::text, metadata::text, event_date"
+
+static const struct {
+    const char *name, *sql;
+    int n;
+} fixed[ST_COUNT] = {
+    {"inc_load",
+     /* The snapshot row (kind 0) first, then the events after it; one
+      * statement, so one consistent view of the stream. */
+     "WITH s AS (SELECT version, state FROM snapshots WHERE aggregate_type = "
+     "$1 AND aggregate_id = $2 AND layout_hash = $3::int8 AND $4::bool) "
+     "SELECT 0 AS kind, s.version::int8, NULL::text, NULL::text, "
+     "s.state::text, NULL::text, NULL::timestamptz, NULL::int8 FROM s "
+     "UNION ALL SELECT 1, e.version, e.event_id::text, e.event_type, "
+     "e.data::text, e.metadata::text, e.event_date, e.position FROM events e "
+     "WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 AND e.version > "
+     "COALESCE((SELECT version FROM s), 0) ORDER BY 1, 2",
+     4},
+    {"inc_insert",
+     "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, "
+     "event_type, data, metadata, event_date) VALUES ($1::uuid, $2, $3, "
+     "$4::int4, $5, $6::jsonb, $7::jsonb, $8::timestamptz) RETURNING position",
+     8},
+    {"inc_snapshot",
+     "INSERT INTO snapshots (aggregate_type, aggregate_id, version, state, "
+     "layout_hash) VALUES ($1, $2, $3::int8, $4::jsonb, $5::int8) ON "
+     "CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET version = "
+     "EXCLUDED.version, state = EXCLUDED.state, layout_hash = "
+     "EXCLUDED.layout_hash, taken_at = now() WHERE snapshots.version < "
+     "EXCLUDED.version OR snapshots.layout_hash <> EXCLUDED.layout_hash",
+     5},
+    {"inc_notify", "SELECT pg_notify($1, $2)", 2},
+    {"inc_stream",
+     "SELECT " EVENT_COLUMNS " FROM events WHERE aggregate_type = $1 AND "
+     "aggregate_id = $2 AND version > $3::int8 ORDER BY version",
+     3},
+    {"inc_all",
+     "SELECT " EVENT_COLUMNS " FROM events WHERE position > $1::int8 AND "
+     "($2::text IS NULL OR aggregate_type = $2) ORDER BY position",
+     2},
+};
+
+/* The event store's own tables, version 1 (see docs/runtime.md for how a
+ * later version upgrades). */
+static const char schema_v1[] =
+    "CREATE TABLE IF NOT EXISTS events (\n"
+    "    position bigserial PRIMARY KEY,\n"
+    "    event_id uuid NOT NULL UNIQUE,\n"
+    "    aggregate_type text NOT NULL,\n"
+    "    aggregate_id text NOT NULL,\n"
+    "    version int NOT NULL CHECK (version > 0),\n"
+    "    event_type text NOT NULL,\n"
+    "    data jsonb NOT NULL,\n"
+    "    metadata jsonb NOT NULL DEFAULT '{}',\n"
+    "    event_date timestamptz NOT NULL,\n"
+    "    CONSTRAINT " STREAM_VERSION_CONSTRAINT
+    " UNIQUE (aggregate_type, aggregate_id, version)\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS events_type_position ON events "
+    "(aggregate_type, position);\n"
+    "CREATE TABLE IF NOT EXISTS snapshots (\n"
+    "    aggregate_type text NOT NULL,\n"
+    "    aggregate_id text NOT NULL,\n"
+    "    version bigint NOT NULL CHECK (version > 0),\n"
+    "    state jsonb NOT NULL,\n"
+    "    layout_hash bigint NOT NULL,\n"
+    "    taken_at timestamptz NOT NULL DEFAULT now(),\n"
+    "    PRIMARY KEY (aggregate_type, aggregate_id)\n"
+    ");\n";
+
+/* A projection's upsert statement on the current connection. */
+typedef enum { PREP_NO, PREP_QUEUED, PREP_READY } prep_state;
+typedef struct prep_slot {
+    char *projection;
+    prep_state state;
+} prep_slot;
+
+typedef struct pg_store {
+    inc_store base;
+    PGconn *conn;
+    char *conninfo;
+    char *schema;
+    bool fixed_ready;   /* the fixed statements are prepared */
+    size_t n_prep, cap_prep;
+    prep_slot *prepared; /* projection upserts; slot i is "inc_up_<i>" */
+} pg_store;
+
+/* ---- errors ---- */
+
+static bool conn_lost(const pg_store *s) {
+    return !s->conn || PQstatus(s->conn) != CONNECTION_OK;
+}
+
+/* Whether a failure means the session is gone (server shutdown, admin
+ * termination, network). */
+static bool disconnected(const pg_store *s, const PGresult *res) {
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return conn_lost(s) ||
+           (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+                      strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0));
+}
+
+/* Map a failed result (may be NULL) to an inc_error. */
+static int pg_error(pg_store *s, const PGresult *res, const char *what,
+                    inc_error *err) {
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : "";
+    if (!msg || !*msg) msg = s->conn ? PQerrorMessage(s->conn) : "no connection";
+    char clean[INC_ERROR_MESSAGE_MAX];
+    snprintf(clean, sizeof clean, "%s", msg);
+    size_t n = strlen(clean);
+    while (n > 0 && (clean[n - 1] == '\n' || clean[n - 1] == ' '))
+        clean[--n] = '\0';
+    if (disconnected(s, res))
+        return inc_error_set(err, INC_ERR_UNAVAILABLE, "unavailable",
+                             "%s: database unavailable: %s", what, clean);
+    if (state && strcmp(state, "23505") == 0) {
+        const char *c = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        if (c && strcmp(c, STREAM_VERSION_CONSTRAINT) == 0)
+            return inc_error_set(err, INC_ERR_CONFLICT, "conflict",
+                                 "%s: a concurrent writer took this version",
+                                 what);
+    }
+    if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0))
+        return inc_error_set(err, INC_ERR_CONFLICT, "conflict", "%s: %s", what,
+                             clean);
+    if (state && strcmp(state, "42P01") == 0)
+        return inc_error_set(err, INC_ERR_INTERNAL, "not_initialised",
+                             "%s: %s (run `init` first)", what, clean);
+    if (state && strncmp(state, "22", 2) == 0)
+        return inc_error_set(err, INC_ERR_INVALID, "invalid_value", "%s: %s",
+                             what, clean);
+    return inc_error_set(err, INC_ERR_INTERNAL, "database", "%s: %s", what,
+                         clean);
+}
+
+static int oom(inc_error *err) {
+    return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
+                         "out of memory");
+}
+
+/* ---- connection ---- */
+
+static void forget_prepared(pg_store *s) {
+    for (size_t i = 0; i < s->n_prep; i++) s->prepared[i].state = PREP_NO;
+    s->fixed_ready = false;
+}
+
+/* Read the results of `n` pipelined commands and the Sync that closes them.
+ * The first failure is reported; `on_result(i, res)` sees each successful
+ * result.  Leaves pipeline mode. */
+typedef int (*pipe_result_fn)(void *ud, int i, const PGresult *res,
+                              inc_error *err);
+
+static int pipe_finish(pg_store *s, int n, const char *what,
+                       pipe_result_fn on_result, void *ud, inc_error *err) {
+    int rc = 0;
+    bool have_err = false;
+    for (int i = 0; i < n; i++) {
+        PGresult *res = PQgetResult(s->conn);
+        if (!res) {
+            if (!have_err) pg_error(s, NULL, what, err);
+            have_err = true;
+            rc = -1;
+            if (conn_lost(s)) return -1;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            if (on_result && on_result(ud, i, res, err) != 0 && !have_err) {
+                have_err = true;
+                rc = -1;
+            }
+        } else if (st != PGRES_PIPELINE_ABORTED) {
+            if (!have_err) pg_error(s, res, what, err);
+            have_err = true;
+            rc = -1;
+        }
+        PQclear(res);
+        if (conn_lost(s)) return -1;
+        /* each command's results end with a NULL */
+        while ((res = PQgetResult(s->conn)) != NULL) PQclear(res);
+    }
+    PGresult *res = PQgetResult(s->conn);
+    if (!res || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+        if (!have_err) pg_error(s, res, what, err);
+        rc = -1;
+    }
+    PQclear(res);
+    if (!conn_lost(s) && PQexitPipelineMode(s->conn) != 1) {
+        if (rc == 0) pg_error(s, NULL, what, err);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Prepare the fixed statements (a missing table is not an error here:
+ * `init` has not run yet). */
+static int prepare_fixed(pg_store *s, inc_error *err) {
+    if (s->fixed_ready) return 0;
+    if (PQenterPipelineMode(s->conn) != 1) return pg_error(s, NULL, "prepare", err);
+    for (int i = 0; i < ST_COUNT; i++)
+        if (PQsendPrepare(s->conn, fixed[i].name, fixed[i].sql, fixed[i].n,
+                          NULL) != 1) {
+            pg_error(s, NULL, "prepare", err);
+            PQpipelineSync(s->conn);
+            pipe_finish(s, i, "prepare", NULL, NULL, NULL);
+            return -1;
+        }
+    if (PQpipelineSync(s->conn) != 1) return pg_error(s, NULL, "prepare", err);
+    if (pipe_finish(s, ST_COUNT, "prepare", NULL, NULL, err) != 0) return -1;
+    s->fixed_ready = true;
+    return 0;
+}
+
+static int session_setup(pg_store *s, inc_error *err) {
+    /* UTC + ISO dates so timestamps come back parseable; shortest exact
+     * float output. */
+    static const char *const sql =
+        "SELECT set_config('TimeZone', 'UTC', false), "
+        "set_config('DateStyle', 'ISO, YMD', false), "
+        "set_config('extra_float_digits', '3', false), "
+        "set_config('search_path', CASE WHEN $1::text IS NULL THEN "
+        "current_setting('search_path') ELSE quote_ident($1) END, false)";
+    const char *vals[1] = {s->schema};
+    PGresult *res = PQexecParams(s->conn, sql, 1, NULL, vals, NULL, NULL, 0);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) rc = pg_error(s, res, "connect", err);
+    PQclear(res);
+    return rc;
+}
+
+static void quiet_notices(void *ud, const char *message) {
+    (void)ud;
+    (void)message;
+}
+
+static int pg_connect(pg_store *s, inc_error *err) {
+    if (s->conn) PQfinish(s->conn);
+    forget_prepared(s);
+    s->conn = PQconnectdb(s->conninfo ? s->conninfo : "");
+    if (!s->conn) return oom(err);
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        int rc = pg_error(s, NULL, "connect", err);
+        PQfinish(s->conn);
+        s->conn = NULL;
+        return rc;
+    }
+    /* "already exists, skipping" and the like are not for the caller's
+     * stderr. */
+    PQsetNoticeProcessor(s->conn, quiet_notices, NULL);
+    if (session_setup(s, err) != 0) return -1;
+    inc_error ignore;
+    if (prepare_fixed(s, &ignore) != 0 && conn_lost(s))
+        return pg_error(s, NULL, "connect", err);
+    return 0;
+}
+
+/* A usable connection with the fixed statements prepared. */
+static int pg_ready(pg_store *s, inc_error *err) {
+    if (conn_lost(s) && pg_connect(s, err) != 0) return -1;
+    if (PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF) {
+        /* left over from an interrupted operation: start clean */
+        if (pg_connect(s, err) != 0) return -1;
+    }
+    return prepare_fixed(s, err);
+}
+
+static void pg_close(inc_store *base) {
+    pg_store *s = (pg_store *)base;
+    if (s->conn) PQfinish(s->conn);
+    for (size_t i = 0; i < s->n_prep; i++) free(s->prepared[i].projection);
+    free(s->prepared);
+    free(s->conninfo);
+    free(s->schema);
+    free(s);
+}
+
+/* ---- text conversions ---- */
+
+/* timestamptz as PostgreSQL prints it with DateStyle ISO and TimeZone UTC
+ * ("2026-11-26 10:00:00.5+00"), or RFC 3339. */
+static int parse_pg_timestamp(const char *text, inc_timestamp *out) {
+    char buf[64];
+    size_t n = strlen(text);
+    if (n + 4 > sizeof buf) return -1;
+    memcpy(buf, text, n + 1);
+    if (n >= 3 && (buf[n - 3] == '+' || buf[n - 3] == '-') &&
+        buf[n - 2] >= '0' && buf[n - 2] <= '9') {
+        memcpy(buf + n, ":00", 4); /* "+00" -> "+00:00" */
+    }
+    return inc_timestamp_parse(buf, out);
+}
+
+static int parse_i64(const char *text, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* One column value as a text parameter (DESIGN: int decimal, float %.17g,
+ * bool true/false, string as is, timestamp RFC 3339, enum member name). */
+#define PARAM_BUF 48
+static int field_param(const inc_field_desc *f, const void *row,
+                       char buf[PARAM_BUF], const char **out, inc_error *err) {
+    if (!inc_field_present(row, f)) {
+        *out = NULL;
+        return 0;
+    }
+    switch (f->type) {
+    case INC_TYPE_INT:
+        snprintf(buf, PARAM_BUF, "%" PRId64, *INC_CFIELD_AT(row, f, int64_t));
+        break;
+    case INC_TYPE_FLOAT:
+        snprintf(buf, PARAM_BUF, "%.17g", *INC_CFIELD_AT(row, f, double));
+        break;
+    case INC_TYPE_BOOL:
+        snprintf(buf, PARAM_BUF, "%s",
+                 *INC_CFIELD_AT(row, f, bool) ? "true" : "false");
+        break;
+    case INC_TYPE_STRING:
+        *out = *INC_CFIELD_AT(row, f, char *);
+        return inc_store_check_text(*out, f->name, err);
+    case INC_TYPE_TIMESTAMP:
+        if (inc_timestamp_format(*INC_CFIELD_AT(row, f, int64_t), buf) != 0)
+            return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
+                                 "%s: timestamp out of range", f->name);
+        break;
+    case INC_TYPE_ENUM: {
+        int v = *INC_CFIELD_AT(row, f, int);
+        if (!f->enum_desc || v < 0 || (size_t)v >= f->enum_desc->n_members)
+            return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
+                                 "%s: enum value %d out of range", f->name, v);
+        *out = f->enum_desc->members[v];
+        return 0;
+    }
+    }
+    *out = buf;
+    return 0;
+}
+
+/* Fill one field of a row from a column's text (NULL = absent). */
+static int field_from_text(const inc_field_desc *f, void *row,
+                           const char *text, inc_error *err) {
+    bool *has = inc_field_has_ptr(row, f);
+    if (!text) {
+        if (has) *has = false;
+        return 0;
+    }
+    switch (f->type) {
+    case INC_TYPE_INT:
+        if (parse_i64(text, INC_FIELD_AT(row, f, int64_t)) != 0) goto bad;
+        break;
+    case INC_TYPE_FLOAT: {
+        char *end;
+        *INC_FIELD_AT(row, f, double) = strtod(text, &end);
+        if (end == text || *end) goto bad;
+        break;
+    }
+    case INC_TYPE_BOOL:
+        if (strcmp(text, "t") == 0 || strcmp(text, "true") == 0)
+            *INC_FIELD_AT(row, f, bool) = true;
+        else if (strcmp(text, "f") == 0 || strcmp(text, "false") == 0)
+            *INC_FIELD_AT(row, f, bool) = false;
+        else goto bad;
+        break;
+    case INC_TYPE_STRING: {
+        char *copy = inc_strdup(text);
+        if (!copy) return oom(err);
+        free(*INC_FIELD_AT(row, f, char *));
+        *INC_FIELD_AT(row, f, char *) = copy;
+        break;
+    }
+    case INC_TYPE_TIMESTAMP:
+        if (parse_pg_timestamp(text, INC_FIELD_AT(row, f, int64_t)) != 0)
+            goto bad;
+        break;
+    case INC_TYPE_ENUM: {
+        size_t i;
+        if (!f->enum_desc) goto bad;
+        for (i = 0; i < f->enum_desc->n_members; i++)
+            if (strcmp(f->enum_desc->members[i], text) == 0) break;
+        if (i == f->enum_desc->n_members) goto bad;
+        *INC_FIELD_AT(row, f, int) = (int)i;
+        break;
+    }
+    }
+    if (has) *has = true;
+    return 0;
+bad:
+    return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                         "column %s: unexpected value \"%.80s\"", f->name,
+                         text);
+}
+
+/* ---- single-row streaming ---- */
+
+typedef int (*row_fn)(void *ud, const PGresult *res, inc_error *err);
+
+/* Run a statement (prepared `name`, or `sql` if name is NULL) and hand each
+ * row to `fn` as it arrives (single-row mode).  It runs as a one-statement
+ * pipeline: libpq 14/15 keeps single-row mode switched on after a
+ * non-pipelined single-row query, which would break the next pipeline.  A
+ * dead connection found before the first row is reconnected and the
+ * statement retried once (reading is harmless). */
+static int pg_stream(pg_store *s, const char *name, const char *sql,
+                     int nparams, const char *const *values, row_fn fn,
+                     void *ud, const char *what, inc_error *err) {
+    for (int attempt = 0;; attempt++) {
+        int delivered = 0, rc = 0, nulls = 0;
+        bool retry = false, synced = false;
+        if (pg_ready(s, err) != 0) return -1;
+        if (PQenterPipelineMode(s->conn) != 1) return pg_error(s, NULL, what, err);
+        int sent = name ? PQsendQueryPrepared(s->conn, name, nparams, values,
+                                              NULL, NULL, 0)
+                        : PQsendQueryParams(s->conn, sql, nparams, NULL, values,
+                                            NULL, NULL, 0);
+        if (sent != 1 || PQsetSingleRowMode(s->conn) != 1 ||
+            PQpipelineSync(s->conn) != 1) {
+            if (conn_lost(s) && attempt == 0) continue;
+            rc = pg_error(s, NULL, what, err);
+            PQfinish(s->conn); /* abandon the half-sent pipeline */
+            s->conn = NULL;
+            return rc;
+        }
+        while (!synced) {
+            PGresult *res = PQgetResult(s->conn);
+            if (!res) {
+                /* one NULL ends the statement's results; more mean trouble */
+                if (conn_lost(s) || ++nulls > 1) break;
+                continue;
+            }
+            nulls = 0;
+            ExecStatusType st = PQresultStatus(res);
+            if (st == PGRES_SINGLE_TUPLE) {
+                if (rc == 0 && fn(ud, res, err) != 0) rc = -1;
+                delivered++;
+            } else if (st == PGRES_PIPELINE_SYNC) {
+                synced = true;
+            } else if (st != PGRES_TUPLES_OK && rc == 0) {
+                if (disconnected(s, res) && delivered == 0 && attempt == 0)
+                    retry = true;
+                else pg_error(s, res, what, err);
+                rc = -1;
+            }
+            PQclear(res);
+            if (retry || conn_lost(s)) break;
+        }
+        if (retry) {
+            PQfinish(s->conn); /* pg_ready reconnects */
+            s->conn = NULL;
+            continue;
+        }
+        if (!synced || conn_lost(s)) {
+            if (rc == 0) rc = pg_error(s, NULL, what, err);
+            if (s->conn) PQfinish(s->conn);
+            s->conn = NULL;
+            return -1;
+        }
+        if (PQexitPipelineMode(s->conn) != 1 && rc == 0)
+            rc = pg_error(s, NULL, what, err);
+        return rc;
+    }
+}
+
+/* ---- events ---- */
+
+typedef struct event_rows {
+    inc_event_cb cb;
+    void *ud;
+} event_rows;
+
+/* Columns of EVENT_COLUMNS. */
+static int event_row(void *ud, const PGresult *res, inc_error *err) {
+    event_rows *er = ud;
+    inc_stored_event ev;
+    memset(&ev, 0, sizeof ev);
+    if (parse_i64(PQgetvalue(res, 0, 0), &ev.position) != 0 ||
+        parse_i64(PQgetvalue(res, 0, 4), &ev.version) != 0 ||
+        parse_pg_timestamp(PQgetvalue(res, 0, 8), &ev.event_date) != 0 ||
+        strlen(PQgetvalue(res, 0, 1)) != 36)
+        return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                             "unreadable event row");
+    memcpy(ev.event_id, PQgetvalue(res, 0, 1), INC_UUID_TEXT_SIZE);
+    ev.aggregate_type = PQgetvalue(res, 0, 2);
+    ev.aggregate_id = PQgetvalue(res, 0, 3);
+    ev.event_type = PQgetvalue(res, 0, 5);
+    ev.data = PQgetvalue(res, 0, 6);
+    ev.metadata = PQgetvalue(res, 0, 7);
+    return er->cb(er->ud, &ev, err);
+}
+
+typedef struct load_rows {
+    const inc_aggregate_desc *a;
+    const char *id;
+    const inc_load_cbs *cbs;
+} load_rows;
+
+static int load_row(void *ud, const PGresult *res, inc_error *err) {
+    load_rows *lr = ud;
+    int64_t version;
+    if (parse_i64(PQgetvalue(res, 0, 1), &version) != 0)
+        return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                             "unreadable version");
+    if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
+        return lr->cbs->snapshot(lr->cbs->ud, version, PQgetvalue(res, 0, 4),
+                                 err);
+    inc_stored_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.version = version;
+    if (strlen(PQgetvalue(res, 0, 2)) != 36 ||
+        parse_pg_timestamp(PQgetvalue(res, 0, 6), &ev.event_date) != 0 ||
+        parse_i64(PQgetvalue(res, 0, 7), &ev.position) != 0)
+        return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                             "unreadable event row");
+    memcpy(ev.event_id, PQgetvalue(res, 0, 2), INC_UUID_TEXT_SIZE);
+    ev.aggregate_type = lr->a->name;
+    ev.aggregate_id = lr->id;
+    ev.event_type = PQgetvalue(res, 0, 3);
+    ev.data = PQgetvalue(res, 0, 4);
+    ev.metadata = PQgetvalue(res, 0, 5);
+    return lr->cbs->event(lr->cbs->ud, &ev, err);
+}
+
+static int pg_load(inc_store *base, const inc_aggregate_desc *a,
+                   const char *id, unsigned flags, const inc_load_cbs *cbs,
+                   inc_error *err) {
+    pg_store *s = (pg_store *)base;
+    char hash[32];
+    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    snprintf(hash, sizeof hash, "%" PRId64, (int64_t)a->state_layout_hash);
+    bool use = cbs->snapshot && !(flags & INC_LOAD_NO_SNAPSHOT);
+    const char *vals[4] = {a->name, id, hash, use ? "true" : "false"};
+    load_rows lr = {a, id, cbs};
+    return pg_stream(s, fixed[ST_LOAD].name, NULL, 4, vals, load_row, &lr,
+                     "load", err);
+}
+
+static int pg_read_stream(inc_store *base, const char *type, const char *id,
+                          int64_t after, inc_event_cb cb, void *ud,
+                          inc_error *err) {
+    pg_store *s = (pg_store *)base;
+    char v[32];
+    if (inc_store_check_text(id, "aggregate_id", err) != 0 ||
+        inc_store_check_text(type, "aggregate_type", err) != 0)
+        return -1;
+    snprintf(v, sizeof v, "%" PRId64, after);
+    const char *vals[3] = {type, id, v};
+    event_rows er = {cb, ud};
+    return pg_stream(s, fixed[ST_STREAM].name, NULL, 3, vals, event_row, &er,
+                     "read_stream", err);
+}
+
+static int pg_read_all(inc_store *base, const char *type, int64_t after,
+                       inc_event_cb cb, void *ud, inc_error *err) {
+    pg_store *s = (pg_store *)base;
+    char v[32];
+    if (type && inc_store_check_text(type, "aggregate_type", err) != 0)
+        return -1;
+    snprintf(v, sizeof v, "%" PRId64, after);
+    const char *vals[2] = {v, type};
+    event_rows er = {cb, ud};
+    return pg_stream(s, fixed[ST_ALL].name, NULL, 2, vals, event_row, &er,
+                     "read_all", err);
+}
+
+/* ---- projection rows ---- */
+
+static size_t n_columns(const inc_projection_desc *p) {
+    size_t n = 0;
+    for (size_t i = 0; i < p->row->n_fields; i++)
+        if (!(p->row->fields[i].flags & INC_FIELD_IMPLICIT)) n++;
+    return n;
+}
+
+/* The projection's statement slot (created on first use), or -1 on OOM. */
+static int prep_slot_of(pg_store *s, const char *name, inc_error *err) {
+    for (size_t i = 0; i < s->n_prep; i++)
+        if (strcmp(s->prepared[i].projection, name) == 0) return (int)i;
+    if (s->n_prep == s->cap_prep) {
+        size_t cap = s->cap_prep ? s->cap_prep * 2 : 8;
+        prep_slot *np = realloc(s->prepared, cap * sizeof *np);
+        if (!np) return oom(err);
+        s->prepared = np;
+        s->cap_prep = cap;
+    }
+    char *copy = inc_strdup(name);
+    if (!copy) return oom(err);
+    s->prepared[s->n_prep].projection = copy;
+    s->prepared[s->n_prep].state = PREP_NO;
+    return (int)s->n_prep++;
+}
+
+/* Parameters of one upsert: $1 id, the columns, version, event_id,
+ * event_date.  `bufs` holds the converted values. */
+typedef struct row_params {
+    int n;
+    const char **vals;
+    char (*bufs)[PARAM_BUF];
+} row_params;
+
+static void row_params_free(row_params *rp) {
+    free(rp->vals);
+    free(rp->bufs);
+    memset(rp, 0, sizeof *rp);
+}
+
+static int row_params_make(const inc_projection_desc *p, const char *id,
+                           const void *row, const inc_row_meta *meta,
+                           row_params *rp, inc_error *err) {
+    size_t nc = n_columns(p);
+    memset(rp, 0, sizeof *rp);
+    rp->n = (int)nc + 4;
+    rp->vals = calloc((size_t)rp->n, sizeof *rp->vals);
+    rp->bufs = calloc((size_t)rp->n, sizeof *rp->bufs);
+    if (!rp->vals || !rp->bufs) {
+        row_params_free(rp);
+        return oom(err);
+    }
+    int k = 0;
+    rp->vals[k++] = id;
+    for (size_t i = 0; i < p->row->n_fields; i++) {
+        const inc_field_desc *f = &p->row->fields[i];
+        if (f->flags & INC_FIELD_IMPLICIT) continue;
+        if (field_param(f, row, rp->bufs[k], &rp->vals[k], err) != 0) {
+            row_params_free(rp);
+            return -1;
+        }
+        k++;
+    }
+    snprintf(rp->bufs[k], PARAM_BUF, "%" PRId64, meta->version);
+    rp->vals[k] = rp->bufs[k];
+    k++;
+    rp->vals[k++] = meta->event_id;
+    if (inc_timestamp_format(meta->event_date, rp->bufs[k]) != 0) {
+        row_params_free(rp);
+        return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
+                             "event_date out of range");
+    }
+    rp->vals[k] = rp->bufs[k];
+    return 0;
+}
+
+/* Queue (in pipeline mode) the upsert of one row; its statement must be
+ * prepared or queued for preparing in the same pipeline. */
+static int send_upsert(pg_store *s, const inc_projection_desc *p, int slot,
+                       const char *id, const void *row,
+                       const inc_row_meta *meta, inc_error *err) {
+    row_params rp;
+    char name[32];
+    if (row_params_make(p, id, row, meta, &rp, err) != 0) return -1;
+    snprintf(name, sizeof name, "inc_up_%d", slot);
+    int ok = PQsendQueryPrepared(s->conn, name, rp.n, rp.vals, NULL, NULL, 0);
+    row_params_free(&rp);
+    if (ok != 1) return pg_error(s, NULL, "upsert", err);
+    return 0;
+}
+
+/* Queue the PREPARE of a projection's upsert unless done; returns its slot
+ * and sets *queued. */
+static int queue_prepare(pg_store *s, const inc_projection_desc *p,
+                         bool *queued, inc_error *err) {
+    int slot = prep_slot_of(s, p->name, err);
+    *queued = false;
+    if (slot < 0) return -1;
+    if (s->prepared[slot].state != PREP_NO) return slot;
+    char name[32];
+    snprintf(name, sizeof name, "inc_up_%d", slot);
+    if (PQsendPrepare(s->conn, name, p->upsert_sql, (int)n_columns(p) + 4,
+                      NULL) != 1)
+        return pg_error(s, NULL, "prepare upsert", err);
+    s->prepared[slot].state = PREP_QUEUED;
+    *queued = true;
+    return slot;
+}
+
+/* Outside a pipeline: prepare a projection's upsert now (one round trip). */
+static int prepare_now(pg_store *s, const inc_projection_desc *p, int *slot,
+                       inc_error *err) {
+    *slot = prep_slot_of(s, p->name, err);
+    if (*slot < 0) return -1;
+    if (s->prepared[*slot].state == PREP_READY) return 0;
+    char name[32];
+    snprintf(name, sizeof name, "inc_up_%d", *slot);
+    PGresult *res = PQprepare(s->conn, name, p->upsert_sql,
+                              (int)n_columns(p) + 4, NULL);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = pg_error(s, res, "prepare upsert", err);
+    else s->prepared[*slot].state = PREP_READY;
+    PQclear(res);
+    return rc;
+}
+
+/* What each queued pipeline command was, to read its result. */
+typedef enum { Q_OTHER, Q_PREPARE, Q_INSERT } q_kind;
+
+typedef struct pipe_log {
+    size_t n, cap;
+    q_kind *kind;
+    int *arg; /* Q_PREPARE: slot; Q_INSERT: event index */
+    int64_t *positions;
+    pg_store *s;
+} pipe_log;
+
+static int log_add(pipe_log *l, q_kind k, int arg) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        q_kind *nk = realloc(l->kind, cap * sizeof *nk);
+        if (!nk) return -1;
+        l->kind = nk;
+        int *na = realloc(l->arg, cap * sizeof *na);
+        if (!na) return -1;
+        l->arg = na;
+        l->cap = cap;
+    }
+    l->kind[l->n] = k;
+    l->arg[l->n++] = arg;
+    return 0;
+}
+
+static int pipe_result(void *ud, int i, const PGresult *res, inc_error *err) {
+    pipe_log *l = ud;
+    if (l->kind[i] == Q_PREPARE) l->s->prepared[l->arg[i]].state = PREP_READY;
+    if (l->kind[i] == Q_INSERT && l->positions) {
+        if (PQntuples(res) != 1 ||
+            parse_i64(PQgetvalue(res, 0, 0), &l->positions[l->arg[i]]) != 0)
+            return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                                 "INSERT returned no position");
+    }
+    return 0;
+}
+
+/* PREPAREs whose result never came back OK did not happen. */
+static void unqueue_prepares(pg_store *s) {
+    for (size_t i = 0; i < s->n_prep; i++)
+        if (s->prepared[i].state == PREP_QUEUED) s->prepared[i].state = PREP_NO;
+}
+
+static int notify_payload(const inc_commit *c, char *buf, size_t cap) {
+    json_t *o = json_pack("{s:s, s:I, s:I}", "aggregate_type",
+                          c->aggregate->name, "first_version",
+                          (json_int_t)c->events[0].version, "last_version",
+                          (json_int_t)c->events[c->n_events - 1].version);
+    if (!o) return -1;
+    /* The id may be long; NOTIFY payloads must stay under 8000 bytes. */
+    if (strlen(c->aggregate_id) < 4000) {
+        json_t *idj = json_string(c->aggregate_id);
+        if (idj) json_object_set_new(o, "aggregate_id", idj);
+    }
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!text) return -1;
+    snprintf(buf, cap, "%s", text);
+    free(text);
+    return 0;
+}
+
+static int pg_commit(inc_store *base, const inc_commit *c, inc_error *err) {
+    pg_store *s = (pg_store *)base;
+    if (c->n_events == 0) return 0;
+    if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
+        return -1;
+    if (pg_ready(s, err) != 0) return -1;
+    if (PQenterPipelineMode(s->conn) != 1) return pg_error(s, NULL, "commit", err);
+
+    pipe_log log;
+    memset(&log, 0, sizeof log);
+    log.positions = c->positions;
+    log.s = s;
+    int rc = 0, *slots = NULL;
+    char vbuf[32], hbuf[32], sbuf[32], payload[8100];
+    bool send_failed = false;
+
+    /* PREPAREs first, so a failing INSERT cannot skip them. */
+    if (c->n_rows && !(slots = calloc(c->n_rows, sizeof *slots))) {
+        oom(err);
+        send_failed = true;
+    }
+    for (size_t i = 0; i < c->n_rows && !send_failed; i++) {
+        bool queued;
+        slots[i] = queue_prepare(s, c->rows[i].projection, &queued, err);
+        if (slots[i] < 0 || (queued && log_add(&log, Q_PREPARE, slots[i]) != 0))
+            send_failed = true;
+    }
+    for (size_t i = 0; i < c->n_events && !send_failed; i++) {
+        const inc_stored_event *e = &c->events[i];
+        char tbuf[INC_TIMESTAMP_TEXT_MAX];
+        if (inc_timestamp_format(e->event_date, tbuf) != 0) {
+            inc_error_set(err, INC_ERR_INVALID, "invalid_value",
+                          "event_date out of range");
+            send_failed = true;
+            break;
+        }
+        snprintf(vbuf, sizeof vbuf, "%" PRId64, e->version);
+        const char *vals[8] = {e->event_id,   c->aggregate->name,
+                               c->aggregate_id, vbuf,
+                               e->event_type, e->data,
+                               e->metadata ? e->metadata : "{}", tbuf};
+        if (PQsendQueryPrepared(s->conn, fixed[ST_INSERT].name, 8, vals, NULL,
+                                NULL, 0) != 1) {
+            pg_error(s, NULL, "commit", err);
+            send_failed = true;
+        } else if (log_add(&log, Q_INSERT, (int)i) != 0) {
+            oom(err);
+            send_failed = true;
+        }
+    }
+    for (size_t i = 0; i < c->n_rows && !send_failed; i++) {
+        if (send_upsert(s, c->rows[i].projection, slots[i], c->aggregate_id,
+                        c->rows[i].row, &c->rows[i].meta, err) != 0)
+            send_failed = true;
+        else if (log_add(&log, Q_OTHER, 0) != 0) {
+            oom(err);
+            send_failed = true;
+        }
+    }
+    if (!send_failed && c->snapshot_json) {
+        snprintf(sbuf, sizeof sbuf, "%" PRId64, c->snapshot_version);
+        snprintf(hbuf, sizeof hbuf, "%" PRId64,
+                 (int64_t)c->aggregate->state_layout_hash);
+        const char *vals[5] = {c->aggregate->name, c->aggregate_id, sbuf,
+                               c->snapshot_json, hbuf};
+        if (PQsendQueryPrepared(s->conn, fixed[ST_SNAPSHOT].name, 5, vals,
+                                NULL, NULL, 0) != 1) {
+            pg_error(s, NULL, "commit", err);
+            send_failed = true;
+        } else if (log_add(&log, Q_OTHER, 0) != 0) {
+            oom(err);
+            send_failed = true;
+        }
+    }
+    if (!send_failed && notify_payload(c, payload, sizeof payload) == 0) {
+        const char *vals[2] = {NOTIFY_CHANNEL, payload};
+        if (PQsendQueryPrepared(s->conn, fixed[ST_NOTIFY].name, 2, vals, NULL,
+                                NULL, 0) != 1) {
+            pg_error(s, NULL, "commit", err);
+            send_failed = true;
+        } else if (log_add(&log, Q_OTHER, 0) != 0) {
+            oom(err);
+            send_failed = true;
+        }
+    }
+    free(slots);
+    if (send_failed) {
+        /* Nothing has been synced: abandon the pipeline by dropping the
+         * connection (the server rolls back); the next call reconnects. */
+        PQfinish(s->conn);
+        s->conn = NULL;
+        forget_prepared(s);
+        free(log.kind);
+        free(log.arg);
+        return -1;
+    }
+    inc_error local;
+    inc_error_clear(&local);
+    if (!err) err = &local;
+    if (PQpipelineSync(s->conn) != 1) {
+        rc = pg_error(s, NULL, "commit", err);
+    } else {
+        rc = pipe_finish(s, (int)log.n, "commit", pipe_result, &log, err);
+    }
+    unqueue_prepares(s);
+    if (rc != 0 && err->kind == INC_ERR_UNAVAILABLE && s->conn) {
+        /* the session is gone: start afresh on the next call */
+        PQfinish(s->conn);
+        s->conn = NULL;
+    }
+    if (conn_lost(s)) {
+        forget_prepared(s);
+        if (rc == 0) rc = pg_error(s, NULL, "commit", err);
+    }
+    free(log.kind);
+    free(log.arg);
+    return rc;
+}
+
+typedef struct proj_rows {
+    const inc_projection_desc *p;
+    inc_row_cb cb;
+    void *ud;
+} proj_rows;
+
+/* select_sql columns: aggregate_id, the columns, version, event_id,
+ * event_date. */
+static int proj_row(void *ud, const PGresult *res, inc_error *err) {
+    proj_rows *pr = ud;
+    const inc_message_desc *rd = pr->p->row;
+    size_t nc = n_columns(pr->p);
+    if ((size_t)PQnfields(res) != nc + 4)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
+                             "projection %s: select returns %d columns, "
+                             "expected %zu",
+                             pr->p->name, PQnfields(res), nc + 4);
+    void *row = malloc(rd->size);
+    if (!row) return oom(err);
+    inc_msg_init(rd, row);
+    inc_row_meta meta;
+    memset(&meta, 0, sizeof meta);
+    int rc = 0, col = 1;
+    const inc_field_desc *idf =
+        inc_field_implicit(rd, "aggregate_id", INC_TYPE_STRING);
+    if (idf) rc = field_from_text(idf, row, PQgetvalue(res, 0, 0), err);
+    for (size_t i = 0; rc == 0 && i < rd->n_fields; i++) {
+        const inc_field_desc *f = &rd->fields[i];
+        if (f->flags & INC_FIELD_IMPLICIT) continue;
+        rc = field_from_text(f, row,
+                             PQgetisnull(res, 0, col) ? NULL
+                                                       : PQgetvalue(res, 0, col),
+                             err);
+        col++;
+    }
+    if (rc == 0) {
+        const char *eid = PQgetvalue(res, 0, col + 1);
+        if (parse_i64(PQgetvalue(res, 0, col), &meta.version) != 0 ||
+            strlen(eid) != 36 ||
+            parse_pg_timestamp(PQgetvalue(res, 0, col + 2), &meta.event_date) !=
+                0)
+            rc = inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                               "projection %s: unreadable row", pr->p->name);
+        else memcpy(meta.event_id, eid, INC_UUID_TEXT_SIZE);
+    }
+    if (rc == 0) rc = pr->cb(pr->ud, row, &meta, err);
+    inc_msg_free(rd, row);
+    free(row);
+    return rc;
+}
+
+typedef struct found_rows {
+    proj_rows pr;
+    bool *found;
+} found_rows;
+
+static int found_row(void *ud, const PGresult *res, inc_error *err) {
+    found_rows *fr = ud;
+    *fr->found = true;
+    return proj_row(&fr->pr, res, err);
+}
+
+static int pg_projection_get(inc_store *base, const inc_projection_desc *p,
+                             const char *id, inc_row_cb cb, void *ud,
+                             bool *found, inc_error *err) {
+    pg_store *s = (pg_store *)base;
+    *found = false;
+    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    const char *vals[1] = {id};
+    found_rows fr = {{p, cb, ud}, found};
+    return pg_stream(s, NULL, p->select_one_sql, 1, vals, found_row, &fr,
+                     "projection", err);
+}
+
+static int pg_projection_list(inc_store *base, const inc_projection_desc *p,
+                              inc_row_cb cb, void *ud, inc_error *err) {
+    pg_store *s = (pg_store *)base;
+    proj_rows pr = {p, cb, ud};
+    return pg_stream(s, NULL, p->select_sql, 0, NULL, proj_row, &pr,
+                     "projection", err);
+}
+
+/* ---- init ---- */
+
+static int exec_simple(pg_store *s, const char *sql, const char *what,
+                       inc_error *err) {
+    PGresult *res = PQexec(s->conn, sql);
+    int rc = 0;
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = pg_error(s, res, what, err);
+    PQclear(res);
+    return rc;
+}
+
+static void rollback(pg_store *s) {
+    if (!conn_lost(s) &&
+        PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+        PGresult *res = PQexec(s->conn, "ROLLBACK");
+        PQclear(res);
+    }
+}
+
+static int pg_init(inc_store *base, const inc_domain *d, inc_error *err) {
+    pg_store *s = (pg_store *)base;
+    if (d && d->abi_version != INC_ABI_VERSION)
+        return inc_error_set(err, INC_ERR_INTERNAL, "abi_mismatch",
+                             "domain built for ABI %u, runtime is %u",
+                             d->abi_version, INC_ABI_VERSION);
+    if (conn_lost(s) && pg_connect(s, err) != 0) return -1;
+    if (exec_simple(s, "BEGIN", "init", err) != 0) goto fail;
+    /* Serialise concurrent inits of one database (CREATE ... IF NOT EXISTS
+     * alone races). */
+    if (exec_simple(s, "SELECT pg_advisory_xact_lock(7370001)", "init", err) !=
+        0)
+        goto fail;
+    if (s->schema) {
+        char *q = PQescapeIdentifier(s->conn, s->schema, strlen(s->schema));
+        if (!q) {
+            pg_error(s, NULL, "init", err);
+            goto fail;
+        }
+        size_t n = strlen(q) + 40;
+        char *sql = malloc(n);
+        if (!sql) {
+            PQfreemem(q);
+            oom(err);
+            goto fail;
+        }
+        snprintf(sql, n, "CREATE SCHEMA IF NOT EXISTS %s", q);
+        PQfreemem(q);
+        int rc = exec_simple(s, sql, "init", err);
+        free(sql);
+        if (rc != 0) goto fail;
+    }
+    if (exec_simple(s,
+                    "CREATE TABLE IF NOT EXISTS schema_version (version int "
+                    "NOT NULL, installed_at timestamptz NOT NULL DEFAULT "
+                    "now())",
+                    "init", err) != 0)
+        goto fail;
+    PGresult *res = PQexec(s->conn, "SELECT coalesce(max(version), 0) FROM "
+                                    "schema_version");
+    int64_t have = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+        parse_i64(PQgetvalue(res, 0, 0), &have) != 0) {
+        pg_error(s, res, "init", err);
+        PQclear(res);
+        goto fail;
+    }
+    PQclear(res);
+    if (have > INC_STORE_SCHEMA_VERSION) {
+        inc_error_set(err, INC_ERR_INTERNAL, "schema_too_new",
+                      "the event store has schema version %lld; this "
+                      "libincident knows up to %d: upgrade libincident",
+                      (long long)have, INC_STORE_SCHEMA_VERSION);
+        goto fail;
+    }
+    if (have < 1) {
+        if (exec_simple(s, schema_v1, "init", err) != 0 ||
+            exec_simple(s, "INSERT INTO schema_version (version) VALUES (1)",
+                        "init", err) != 0)
+            goto fail;
+    }
+    /* Later versions: `if (have < 2) { ALTER ...; INSERT 2 }` and so on. */
+    if (d && d->ddl && *d->ddl && exec_simple(s, d->ddl, "init", err) != 0)
+        goto fail;
+    if (exec_simple(s, "COMMIT", "init", err) != 0) goto fail;
+    forget_prepared(s); /* the tables may be new: prepare against them */
+    s->fixed_ready = false;
+    /* DEALLOCATE ALL: statements prepared before the tables existed. */
+    if (exec_simple(s, "DEALLOCATE ALL", "init", err) != 0) return -1;
+    return prepare_fixed(s, err);
+fail:
+    rollback(s);
+    return -1;
+}
+
+/* ---- rebuild ---- */
+
+typedef struct rebuild_state {
+    pg_store *s;
+    const inc_projection_desc *p;
+    const inc_rebuild_cbs *cbs;
+    char *current; /* aggregate id being folded */
+    void *row;
+    int slot;      /* the prepared upsert */
+    int queued;    /* upserts in the open pipeline */
+    bool in_pipe;
+} rebuild_state;
+
+/* The aggregate in `current` is complete: ask for its row, queue it. */
+static int rebuild_flush(rebuild_state *rs, inc_error *err) {
+    const inc_projection_desc *p = rs->p;
+    if (!rs->current) return 0;
+    inc_row_meta meta;
+    memset(&meta, 0, sizeof meta);
+    inc_msg_init(p->row, rs->row);
+    int want = rs->cbs->row(rs->cbs->ud, rs->row, &meta, err);
+    int rc = 0;
+    if (want < 0) rc = -1;
+    else if (want == 1) {
+        if (!rs->in_pipe) {
+            if (PQenterPipelineMode(rs->s->conn) != 1) {
+                rc = pg_error(rs->s, NULL, "rebuild", err);
+                goto out;
+            }
+            rs->in_pipe = true;
+        }
+        if (send_upsert(rs->s, p, rs->slot, rs->current, rs->row, &meta,
+                        err) != 0)
+            rc = -1;
+        else rs->queued++;
+    }
+out:
+    inc_msg_free(p->row, rs->row);
+    free(rs->current);
+    rs->current = NULL;
+    return rc;
+}
+
+/* Send the queued upserts and wait for them. */
+static int rebuild_sync(rebuild_state *rs, inc_error *err) {
+    if (!rs->in_pipe) return 0;
+    rs->in_pipe = false;
+    if (PQpipelineSync(rs->s->conn) != 1) return pg_error(rs->s, NULL, "rebuild", err);
+    int rc = pipe_finish(rs->s, rs->queued, "rebuild", NULL, NULL, err);
+    rs->queued = 0;
+    return rc;
+}
+
+static int pg_rebuild(inc_store *base, const inc_projection_desc *p,
+                      const inc_rebuild_cbs *cbs, inc_error *err) {
+    pg_store *s = (pg_store *)base;
+    rebuild_state rs;
+    memset(&rs, 0, sizeof rs);
+    rs.s = s;
+    rs.p = p;
+    rs.cbs = cbs;
+    int64_t total = 0, done = 0;
+    if (pg_ready(s, err) != 0 || prepare_now(s, p, &rs.slot, err) != 0)
+        return -1;
+    if (!(rs.row = malloc(p->row->size))) return oom(err);
+    if (exec_simple(s, "BEGIN ISOLATION LEVEL REPEATABLE READ", "rebuild",
+                    err) != 0 ||
+        exec_simple(s, p->truncate_sql, "rebuild", err) != 0)
+        goto fail;
+    const char *vals[1] = {p->aggregate->name};
+    PGresult *res = PQexecParams(
+        s->conn, "SELECT count(*) FROM events WHERE aggregate_type = $1", 1,
+        NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+        parse_i64(PQgetvalue(res, 0, 0), &total) != 0) {
+        pg_error(s, res, "rebuild", err);
+        PQclear(res);
+        goto fail;
+    }
+    PQclear(res);
+    res = PQexecParams(s->conn,
+                       "DECLARE inc_rebuild NO SCROLL CURSOR FOR SELECT " EVENT_COLUMNS
+                       " FROM events WHERE aggregate_type = $1 ORDER BY "
+                       "aggregate_id COLLATE \"C\", version",
+                       1, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        pg_error(s, res, "rebuild", err);
+        PQclear(res);
+        goto fail;
+    }
+    PQclear(res);
+    if (cbs->progress) cbs->progress(cbs->ud, 0, total);
+    for (;;) {
+        res = PQexec(s->conn, "FETCH " REBUILD_BATCH " FROM inc_rebuild");
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            pg_error(s, res, "rebuild", err);
+            PQclear(res);
+            goto fail;
+        }
+        int n = PQntuples(res);
+        for (int i = 0; i < n; i++) {
+            const char *id = PQgetvalue(res, i, 3);
+            if (rs.current && strcmp(rs.current, id) != 0 &&
+                rebuild_flush(&rs, err) != 0) {
+                PQclear(res);
+                goto fail;
+            }
+            if (!rs.current && !(rs.current = inc_strdup(id))) {
+                PQclear(res);
+                oom(err);
+                goto fail;
+            }
+            inc_stored_event ev;
+            memset(&ev, 0, sizeof ev);
+            if (parse_i64(PQgetvalue(res, i, 0), &ev.position) != 0 ||
+                parse_i64(PQgetvalue(res, i, 4), &ev.version) != 0 ||
+                parse_pg_timestamp(PQgetvalue(res, i, 8), &ev.event_date) !=
+                    0 ||
+                strlen(PQgetvalue(res, i, 1)) != 36) {
+                PQclear(res);
+                inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                              "unreadable event row");
+                goto fail;
+            }
+            memcpy(ev.event_id, PQgetvalue(res, i, 1), INC_UUID_TEXT_SIZE);
+            ev.aggregate_type = PQgetvalue(res, i, 2);
+            ev.aggregate_id = id;
+            ev.event_type = PQgetvalue(res, i, 5);
+            ev.data = PQgetvalue(res, i, 6);
+            ev.metadata = PQgetvalue(res, i, 7);
+            if (cbs->event(cbs->ud, &ev, err) != 0) {
+                PQclear(res);
+                goto fail;
+            }
+            done++;
+        }
+        PQclear(res);
+        if (n == 0 && rebuild_flush(&rs, err) != 0) goto fail;
+        if (rebuild_sync(&rs, err) != 0) goto fail;
+        if (cbs->progress && (n > 0 || done == total))
+            cbs->progress(cbs->ud, done, total);
+        if (n == 0) break;
+    }
+    if (exec_simple(s, "CLOSE inc_rebuild", "rebuild", err) != 0 ||
+        exec_simple(s, "COMMIT", "rebuild", err) != 0)
+        goto fail;
+    free(rs.row);
+    return 0;
+fail:
+    if (rs.in_pipe && !conn_lost(s)) {
+        inc_error ignore;
+        rebuild_sync(&rs, &ignore);
+    }
+    free(rs.current);
+    free(rs.row);
+    rollback(s);
+    return -1;
+}
+
+/* ---- construction ---- */
+
+static const inc_store_ops pg_ops = {
+    "postgres",        pg_close,          pg_init,
+    pg_load,           pg_commit,         pg_read_stream,
+    pg_read_all,       pg_projection_get, pg_projection_list,
+    pg_rebuild,
+};
+
+inc_store *inc_pg_store_open(const inc_pg_options *opts, inc_error *err) {
+    pg_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        oom(err);
+        return NULL;
+    }
+    s->base.ops = &pg_ops;
+    if (opts && opts->conninfo && !(s->conninfo = inc_strdup(opts->conninfo)))
+        goto nomem;
+    if (opts && opts->schema && *opts->schema &&
+        !(s->schema = inc_strdup(opts->schema)))
+        goto nomem;
+    if (pg_connect(s, err) != 0) {
+        pg_close(&s->base);
+        return NULL;
+    }
+    return &s->base;
+nomem:
+    oom(err);
+    pg_close(&s->base);
+    return NULL;
+}

@@ -1,0 +1,64 @@
+/* store.c - the public wrappers over the inc_store vtable, so callers never
+ * reach into `ops` and a NULL store is a clean error, not a crash. */
+#include <incident/store.h>
+
+#define CHECK_STORE(s, err)                                                    \
+    do {                                                                       \
+        if (!(s) || !(s)->ops)                                                 \
+            return inc_error_set((err), INC_ERR_INTERNAL, "no_store",         \
+                                 "no store");                                  \
+    } while (0)
+
+void inc_store_close(inc_store *s) {
+    if (s && s->ops && s->ops->close) s->ops->close(s);
+}
+
+int inc_store_init(inc_store *s, const inc_domain *d, inc_error *err) {
+    CHECK_STORE(s, err);
+    return s->ops->init(s, d, err);
+}
+
+int inc_store_load(inc_store *s, const inc_aggregate_desc *a, const char *id,
+                   unsigned flags, const inc_load_cbs *cbs, inc_error *err) {
+    CHECK_STORE(s, err);
+    return s->ops->load(s, a, id, flags, cbs, err);
+}
+
+int inc_store_commit(inc_store *s, const inc_commit *c, inc_error *err) {
+    CHECK_STORE(s, err);
+    return s->ops->commit(s, c, err);
+}
+
+int inc_store_read_stream(inc_store *s, const char *aggregate_type,
+                          const char *id, int64_t after_version,
+                          inc_event_cb cb, void *ud, inc_error *err) {
+    CHECK_STORE(s, err);
+    return s->ops->read_stream(s, aggregate_type, id, after_version, cb, ud,
+                               err);
+}
+
+int inc_store_read_all(inc_store *s, const char *aggregate_type,
+                       int64_t after_position, inc_event_cb cb, void *ud,
+                       inc_error *err) {
+    CHECK_STORE(s, err);
+    return s->ops->read_all(s, aggregate_type, after_position, cb, ud, err);
+}
+
+int inc_store_projection_get(inc_store *s, const inc_projection_desc *p,
+                             const char *id, inc_row_cb cb, void *ud,
+                             bool *found, inc_error *err) {
+    CHECK_STORE(s, err);
+    return s->ops->projection_get(s, p, id, cb, ud, found, err);
+}
+
+int inc_store_projection_list(inc_store *s, const inc_projection_desc *p,
+                              inc_row_cb cb, void *ud, inc_error *err) {
+    CHECK_STORE(s, err);
+    return s->ops->projection_list(s, p, cb, ud, err);
+}
+
+int inc_store_rebuild(inc_store *s, const inc_projection_desc *p,
+                      const inc_rebuild_cbs *cbs, inc_error *err) {
+    CHECK_STORE(s, err);
+    return s->ops->rebuild(s, p, cbs, err);
+}

@@ -1,0 +1,7 @@
+/* main.c - the counter test domain's command-line tool: the three-line
+ * main every domain gets (DESIGN.md section 5). */
+#include <incident/cli.h>
+
+#include "counter.h"
+
+int main(int argc, char **argv) { return inc_cli_main(&counter_domain, argc, argv); }
