@@ -96,6 +96,9 @@ case("decl", {"proj": "    projection counters { total; }\n    projection counte
 case("decl", {"top": "enum Color { red, green, red }"})
 case("decl", {"top": "enum Color {}"})
 case("decl", {"top": "enum Color { red, int }"})
+case("decl", {"commands": "    command Domain {}\n    command Add { amount: int; }",
+              "executes": "    execute Domain { fail no; }\n    execute Add { emit Added { amount = command.amount; } }"})
+case("decl", {"proj": "    projection counters { total; has_total: bool = true; }"})
 case("decl", {"commands": "    command OpenAccount {}\n    command Open_Account {}\n    command Add { amount: int; }",
               "executes": "    execute OpenAccount { fail no; }\n    execute Open_Account { fail no; }\n    execute Add { emit Added { amount = command.amount; } }"})
 # ---------------------------------------------------------------- fields and types
