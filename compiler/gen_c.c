@@ -217,7 +217,7 @@ void agg_gen_header(sbuf *out, const agg_program *p, agg_arena *a,
             sb_printf(out, "int %s(const %s *state, %s *row, inc_error *err);\n\n",
                       c_project(g, pr), st, c);
         }
-        sb_printf(out, "/* execute rules (\"extern\": written by you, in C) */\n");
+        sb_printf(out, "/* execute rules (those marked extern are yours to write, in C) */\n");
         for (const agg_command *m = ag->commands; m; m = m->next) {
             if (m->execute && m->execute->is_extern) sb_put(out, "/* extern */ ");
             execute_proto(g, out, m, ";\n");

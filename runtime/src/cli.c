@@ -205,6 +205,7 @@ static int cmd_events(cli *c, const char *agg, const char *id) {
     inc_error_clear(&err);
     const inc_aggregate_desc *a = find_aggregate(c, agg);
     if (!a) return usage_error(c, "unknown aggregate '%s'", agg);
+    if (!*id) return usage_error(c, "the aggregate id must not be empty%s", "");
     int rc = open_store(c, NULL, NULL);
     if (rc) return rc;
     if (inc_app_read_stream(c->app, a, id, print_event, NULL, &err) != 0)

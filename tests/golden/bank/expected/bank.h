@@ -238,7 +238,7 @@ int bank_bank_accounts_row_from_json(bank_bank_accounts_row *m, const json_t *js
 extern const inc_projection_desc bank_bank_accounts_projection;
 int bank_bank_accounts_project(const bank_account_state *state, bank_bank_accounts_row *row, inc_error *err);
 
-/* execute rules ("extern": written by you, in C) */
+/* execute rules (those marked extern are yours to write, in C) */
 int bank_account_execute_open_account(const bank_account_state *state, const bank_open_account *command,
     inc_event_list *out, inc_error *err);
 int bank_account_execute_deposit_money(const bank_account_state *state, const bank_deposit_money *command,
@@ -421,7 +421,7 @@ int bank_transfers_row_from_json(bank_transfers_row *m, const json_t *json, inc_
 extern const inc_projection_desc bank_transfers_projection;
 int bank_transfers_project(const bank_transfer_state *state, bank_transfers_row *row, inc_error *err);
 
-/* execute rules ("extern": written by you, in C) */
+/* execute rules (those marked extern are yours to write, in C) */
 int bank_transfer_execute_request_transfer(const bank_transfer_state *state, const bank_request_transfer *command,
     inc_event_list *out, inc_error *err);
 int bank_transfer_execute_initiate_transfer(const bank_transfer_state *state, const bank_initiate_transfer *command,

@@ -246,7 +246,7 @@ int kitchen_pantry_items_row_from_json(kitchen_pantry_items_row *m, const json_t
 extern const inc_projection_desc kitchen_pantry_items_projection;
 int kitchen_pantry_items_project(const kitchen_pantry_state *state, kitchen_pantry_items_row *row, inc_error *err);
 
-/* execute rules ("extern": written by you, in C) */
+/* execute rules (those marked extern are yours to write, in C) */
 int kitchen_pantry_execute_stock(const kitchen_pantry_state *state, const kitchen_stock *command,
     inc_event_list *out, inc_error *err);
 int kitchen_pantry_execute_take(const kitchen_pantry_state *state, const kitchen_take *command,

@@ -78,7 +78,7 @@ void multi_raised_free(multi_raised *m);
 json_t *multi_raised_to_json(const multi_raised *m);
 int multi_raised_from_json(multi_raised *m, const json_t *json, inc_error *err);
 
-/* execute rules ("extern": written by you, in C) */
+/* execute rules (those marked extern are yours to write, in C) */
 int multi_gauge_execute_raise(const multi_gauge_state *state, const multi_raise *command,
     inc_event_list *out, inc_error *err);
 /* apply rules (reducers) */
