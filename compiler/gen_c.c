@@ -436,7 +436,9 @@ static val gen_arith(gen *g, const agg_expr *e, val l, val r) {
                          : e->op == AGG_OP_SUB ? "-"
                          : e->op == AGG_OP_MUL ? "*"
                                                : "/";
-        if (e->op == AGG_OP_DIV) {
+        int nonzero_literal = (e->rhs->kind == AGG_E_FLOAT && e->rhs->fval != 0.0) ||
+                              (e->rhs->kind == AGG_E_INT && e->rhs->ival != 0);
+        if (e->op == AGG_OP_DIV && !nonzero_literal) {
             sb_line(g->out, g->depth, "if (%s == 0.0) {", fb);
             g->depth++;
             fail_code(g, "division_by_zero");
@@ -453,7 +455,8 @@ static val gen_arith(gen *g, const agg_expr *e, val l, val r) {
                      : e->op == AGG_OP_MUL ? "inc_i64_mul"
                      : e->op == AGG_OP_DIV ? "inc_i64_div"
                                            : "inc_i64_mod";
-    if (e->op == AGG_OP_DIV || e->op == AGG_OP_MOD) {
+    int nonzero_literal = e->rhs->kind == AGG_E_INT && e->rhs->ival != 0;
+    if ((e->op == AGG_OP_DIV || e->op == AGG_OP_MOD) && !nonzero_literal) {
         sb_line(g->out, g->depth, "if (%s == 0) {", b);
         g->depth++;
         fail_code(g, "division_by_zero");
@@ -490,10 +493,13 @@ static val gen_compare(gen *g, const agg_expr *e, val l, val r) {
             const agg_type *ot = lt->kind == AGG_T_NULL ? rt : lt;
             if (ot->kind == AGG_T_NULL) res = "true";
             else res = agg_arena_printf(g->a, "!(%s)", o.has ? o.has : "true");
-        } else if (l.has || r.has) {
+        } else if (l.has && r.has) {
             /* null == null, null != value */
-            const char *lh = l.has ? l.has : "true", *rh = r.has ? r.has : "true";
-            res = agg_arena_printf(g->a, "((%s) == (%s) && (!(%s) || %s))", lh, rh, lh,
+            res = agg_arena_printf(g->a, "((%s) == (%s) && (!(%s) || %s))", l.has, r.has,
+                                   l.has, eq_present(g, lt, l.v, rt, r.v));
+        } else if (l.has || r.has) {
+            /* a null never equals a present value */
+            res = agg_arena_printf(g->a, "((%s) && %s)", l.has ? l.has : r.has,
                                    eq_present(g, lt, l.v, rt, r.v));
         } else {
             res = eq_present(g, lt, l.v, rt, r.v);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "bank.h"
+#include "edge.h"
 #include "kitchen.h"
 
 /* Decode `json` as command `name`, execute it against `state`, fold the
@@ -321,6 +322,53 @@ static void test_kitchen_projection(void **st) {
     kitchen_pantry_state_free(&s);
 }
 
+/* ------------------------------------------------------------ edge */
+
+static void test_optionals(void **st) {
+    (void)st;
+    edge_thing_state s;
+    inc_error err;
+    assert_int_equal(inc_state_init(&edge_thing_type, &s, "X", &err), 0);
+    assert_false(s.has_a);
+    assert_int_equal(s.b, 3);
+    /* checks: y == null short-circuits; name != "" with name absent is true */
+    expect_reject(&edge_domain, &s, "Go",
+                  "{\"aggregate_id\":\"X\",\"x\":0,\"at\":\"2026-01-01T00:00:00Z\"}", "bad");
+    expect_reject(&edge_domain, &s, "Go",
+                  "{\"aggregate_id\":\"X\",\"x\":1,\"y\":5,\"at\":\"2026-01-01T00:00:00Z\"}",
+                  "bad");
+    expect_reject(&edge_domain, &s, "Go",
+                  "{\"aggregate_id\":\"X\",\"x\":1,\"name\":\"\",\"at\":\"2026-01-01T00:00:00Z\"}",
+                  "empty_name");
+    /* a == y: both null, so equal; then `+ a` reads a null a */
+    expect_reject(&edge_domain, &s, "Go",
+                  "{\"aggregate_id\":\"X\",\"x\":1,\"at\":\"2026-01-01T00:00:00Z\"}",
+                  "missing_value");
+    s.a = 10;
+    s.has_a = true;
+    expect_ok(&edge_domain, &s, "Go",
+              "{\"aggregate_id\":\"X\",\"x\":6,\"y\":10,\"at\":\"2026-01-01T00:00:00Z\"}", 1);
+    assert_int_equal(s.a, 9);        /* -6 % 5 + 10 (C truncation) */
+    assert_false(s.has_s);           /* s stays null */
+    assert_true(s.has_ok && s.ok);   /* !(9 > 0) || s == null */
+    assert_int_equal(s.b, -6);       /* 3 - 9 */
+    assert_true(s.has_f && s.f == 2.25);
+    assert_true(s.has_m);
+    assert_int_equal(s.m, EDGE_MODE_DOWN); /* the command's default */
+    assert_true(s.has_t);
+    /* t (2026-01-01) < at (2027) and ok is true: passes; then m != up */
+    s.m = EDGE_MODE_UP;
+    expect_reject(&edge_domain, &s, "Go",
+                  "{\"aggregate_id\":\"X\",\"x\":5,\"y\":9,\"at\":\"2027-01-01T00:00:00Z\"}",
+                  "is_on");
+    s.m = EDGE_MODE_DOWN;
+    s.ok = false;
+    expect_reject(&edge_domain, &s, "Go",
+                  "{\"aggregate_id\":\"X\",\"x\":5,\"y\":9,\"at\":\"2027-01-01T00:00:00Z\"}",
+                  "not_ok");
+    edge_thing_state_free(&s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_account_lifecycle),
@@ -333,6 +381,7 @@ int main(void) {
         cmocka_unit_test(test_kitchen_defaults),
         cmocka_unit_test(test_kitchen_rules),
         cmocka_unit_test(test_kitchen_projection),
+        cmocka_unit_test(test_optionals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
