@@ -741,7 +741,7 @@ int bank_transfer_execute_initiate_transfer(const bank_transfer_state *state, co
             inc_reject(err, "transfer_not_found");
             goto done;
         }
-        if (!(((state->has_status) == (true) && (!(state->has_status) || state->status == BANK_TRANSFER_STATUS_REQUESTED)))) {
+        if (!(((state->has_status) && state->status == BANK_TRANSFER_STATUS_REQUESTED))) {
             inc_reject(err, "transfer_invalid_status");
             goto done;
         }
@@ -764,7 +764,7 @@ int bank_transfer_execute_complete_transfer(const bank_transfer_state *state, co
             inc_reject(err, "transfer_not_found");
             goto done;
         }
-        if (!(((state->has_status) == (true) && (!(state->has_status) || state->status == BANK_TRANSFER_STATUS_INITIATED)))) {
+        if (!(((state->has_status) && state->status == BANK_TRANSFER_STATUS_INITIATED))) {
             inc_reject(err, "transfer_invalid_status");
             goto done;
         }
@@ -787,7 +787,7 @@ int bank_transfer_execute_revert_transfer(const bank_transfer_state *state, cons
             inc_reject(err, "transfer_not_found");
             goto done;
         }
-        if (!(((state->has_status) == (true) && (!(state->has_status) || state->status == BANK_TRANSFER_STATUS_INITIATED)))) {
+        if (!(((state->has_status) && state->status == BANK_TRANSFER_STATUS_INITIATED))) {
             inc_reject(err, "transfer_invalid_status");
             goto done;
         }
@@ -810,7 +810,7 @@ int bank_transfer_execute_cancel_transfer(const bank_transfer_state *state, cons
             inc_reject(err, "transfer_not_found");
             goto done;
         }
-        if (!((((state->has_status) == (true) && (!(state->has_status) || state->status == BANK_TRANSFER_STATUS_REQUESTED))) || (((state->has_status) == (true) && (!(state->has_status) || state->status == BANK_TRANSFER_STATUS_REVERTED))))) {
+        if (!((((state->has_status) && state->status == BANK_TRANSFER_STATUS_REQUESTED)) || (((state->has_status) && state->status == BANK_TRANSFER_STATUS_REVERTED)))) {
             inc_reject(err, "transfer_invalid_status");
             goto done;
         }

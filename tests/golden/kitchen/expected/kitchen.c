@@ -89,10 +89,6 @@ int kitchen_pantry_execute_stock(const kitchen_pantry_state *state, const kitche
                 goto done;
             }
             ev1->count = t4;
-            if (2.0 == 0.0) {
-                inc_reject(err, "division_by_zero");
-                goto done;
-            }
             double t5 = command->weight / 2.0;
             if (!isfinite(t5)) {
                 inc_reject(err, "float_overflow");
@@ -238,10 +234,6 @@ int kitchen_pantry_execute_scale(const kitchen_pantry_state *state, const kitche
             int64_t t2;
             if (inc_i64_div(state->count, command->factor, &t2)) {
                 inc_reject(err, "integer_overflow");
-                goto done;
-            }
-            if (INT64_C(7) == 0) {
-                inc_reject(err, "division_by_zero");
                 goto done;
             }
             int64_t t3;
