@@ -29,7 +29,6 @@ typedef struct gen {
     int used_done;
     int used_scratch;
     int used_err;
-    const char *state_var; /* "state" */
 } gen;
 
 /* ------------------------------------------------------------- naming */
@@ -138,7 +137,7 @@ static void apply_proto(gen *g, sbuf *out, const agg_event *m, const char *end) 
 
 void agg_gen_header(sbuf *out, const agg_program *p, agg_arena *a,
                     const agg_gen_opts *o) {
-    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0, "state"};
+    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0};
     gen *g = &G;
     const char *guard = agg_arena_printf(a, "%s_AGG_H", g->D);
     banner(out, o);
@@ -384,7 +383,7 @@ static val gen_ref(gen *g, const agg_expr *e) {
         r.v = c_member(g, e->type.enm, e->member_index);
         return r;
     }
-    const char *obj = e->ref == AGG_REF_STATE     ? g->state_var
+    const char *obj = e->ref == AGG_REF_STATE     ? "state"
                       : e->ref == AGG_REF_COMMAND ? "command"
                                                   : "event";
     r.v = agg_arena_printf(g->a, "%s->%s", obj, e->field->name);
@@ -796,6 +795,25 @@ static int body_uses(const agg_stmt *s, agg_ref_kind ref, int *emits) {
     return used;
 }
 
+/* One compiled execute or apply rule in a function with one exit;
+ * parameters the body never reads are cast to void. */
+static void rule_function(gen *g, sbuf *out, const char *title, const char *proto,
+                          const agg_stmt *body, agg_ref_kind input, const char *input_name,
+                          int is_execute) {
+    sbuf b;
+    begin_fn(g, &b);
+    gen_body(g, body);
+    int emits = 0;
+    const char *unused[3];
+    int nu = 0;
+    if (!body_uses(body, AGG_REF_STATE, &emits)) unused[nu++] = "state";
+    if (!body_uses(body, input, &emits)) unused[nu++] = input_name;
+    if (is_execute && !emits) unused[nu++] = "out";
+    sb_printf(out, "/* %s */\n", title);
+    function(g, out, proto, &b, unused, nu);
+    sb_free(&b);
+}
+
 static void gen_rules(gen *g, sbuf *out, const agg_aggregate *ag) {
     for (const agg_command *m = ag->commands; m; m = m->next) {
         const char *c = c_msg(g, m->name);
@@ -825,42 +843,21 @@ static void gen_rules(gen *g, sbuf *out, const agg_aggregate *ag) {
             sb_free(&body);
         }
         if (!m->execute || m->execute->is_extern) continue;
-        sbuf body;
-        begin_fn(g, &body);
-        g->state_var = "state";
-        gen_body(g, m->execute->body);
-        int emits = 0;
-        const char *unused[3];
-        int nu = 0;
-        if (!body_uses(m->execute->body, AGG_REF_STATE, &emits)) unused[nu++] = "state";
-        if (!body_uses(m->execute->body, AGG_REF_COMMAND, &emits)) unused[nu++] = "command";
-        if (!emits) unused[nu++] = "out";
         sbuf proto;
         sb_init(&proto);
         execute_proto(g, &proto, m, "");
-        sb_printf(out, "/* execute %s */\n", m->name);
-        function(g, out, proto.data, &body, unused, nu);
+        rule_function(g, out, agg_arena_printf(g->a, "execute %s", m->name), proto.data,
+                      m->execute->body, AGG_REF_COMMAND, "command", 1);
         sb_free(&proto);
-        sb_free(&body);
     }
     for (const agg_event *ev = ag->events; ev; ev = ev->next) {
         if (!ev->apply || ev->apply->is_extern) continue;
-        sbuf body;
-        begin_fn(g, &body);
-        g->state_var = "state";
-        gen_body(g, ev->apply->body);
-        int emits = 0;
-        const char *unused[2];
-        int nu = 0;
-        if (!body_uses(ev->apply->body, AGG_REF_STATE, &emits)) unused[nu++] = "state";
-        if (!body_uses(ev->apply->body, AGG_REF_EVENT, &emits)) unused[nu++] = "event";
         sbuf proto;
         sb_init(&proto);
         apply_proto(g, &proto, ev, "");
-        sb_printf(out, "/* apply %s */\n", ev->name);
-        function(g, out, proto.data, &body, unused, nu);
+        rule_function(g, out, agg_arena_printf(g->a, "apply %s", ev->name), proto.data,
+                      ev->apply->body, AGG_REF_EVENT, "event", 0);
         sb_free(&proto);
-        sb_free(&body);
     }
     for (const agg_projection *pr = ag->projections; pr; pr = pr->next) {
         sbuf body;
@@ -943,7 +940,7 @@ static void sql_string(gen *g, sbuf *out, const char *sql) {
 
 void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
                     const agg_gen_opts *o) {
-    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0, "state"};
+    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0};
     gen *g = &G;
     banner(out, o);
     sb_printf(out, "#include \"%s.h\"\n\n", p->domain);
@@ -1178,7 +1175,7 @@ void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
 /* ---------------------------------------------------------------- stubs */
 
 void agg_gen_stubs(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o) {
-    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0, "state"};
+    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0};
     gen *g = &G;
     sb_printf(out,
               "/* Skeletons of the extern rules of domain %s, written once by aggc %s\n"
