@@ -58,37 +58,40 @@ static int on_requested(inc_handler_ctx *ctx, const inc_recorded_event *ev, void
                          ev->aggregate_id, err);
 }
 
+/* Load the transfer, run a money command on one of its accounts, then the
+ * next transfer step: `ok_next` if the money command succeeded,
+ * `rejected_next` if the domain refused it. */
+static int money_then_step(inc_handler_ctx *ctx, const inc_recorded_event *ev,
+                           const inc_message_desc *money_cmd, bool on_source,
+                           const inc_message_desc *ok_next,
+                           const inc_message_desc *rejected_next, inc_error *err) {
+    bank_transfer_state t;
+    if (load_transfer(ctx, ev->aggregate_id, &t, err) != 0) {
+        bank_transfer_state_free(&t);
+        return -1;
+    }
+    int rc = money(ctx, money_cmd,
+                   on_source ? t.source_account_number : t.destination_account_number,
+                   ev->aggregate_id, t.amount, err);
+    bank_transfer_state_free(&t);
+    if (rc < 0) return -1;
+    return transfer_step(ctx, rc == 0 ? ok_next : rejected_next, ev->aggregate_id, err);
+}
+
 static int on_initiated(inc_handler_ctx *ctx, const inc_recorded_event *ev, void *ud,
                         inc_error *err) {
     (void)ud;
-    bank_transfer_state t;
-    if (load_transfer(ctx, ev->aggregate_id, &t, err) != 0) {
-        bank_transfer_state_free(&t);
-        return -1;
-    }
-    int rc = money(ctx, &bank_receive_money_desc, t.destination_account_number,
-                   ev->aggregate_id, t.amount, err);
-    bank_transfer_state_free(&t);
-    if (rc < 0) return -1;
-    return transfer_step(ctx, rc == 0 ? &bank_complete_transfer_desc : &bank_revert_transfer_desc,
-                         ev->aggregate_id, err);
+    return money_then_step(ctx, ev, &bank_receive_money_desc, false,
+                           &bank_complete_transfer_desc, &bank_revert_transfer_desc, err);
 }
 
+/* Give the money back, then cancel.  As in Incident, a refusal of the
+ * refund does not stop the cancellation (an account cannot vanish here). */
 static int on_reverted(inc_handler_ctx *ctx, const inc_recorded_event *ev, void *ud,
                        inc_error *err) {
     (void)ud;
-    bank_transfer_state t;
-    if (load_transfer(ctx, ev->aggregate_id, &t, err) != 0) {
-        bank_transfer_state_free(&t);
-        return -1;
-    }
-    /* Give the money back.  As in Incident, a refusal here does not stop
-     * the cancellation (the source account cannot vanish in this domain). */
-    int rc = money(ctx, &bank_revert_money_sent_desc, t.source_account_number,
-                   ev->aggregate_id, t.amount, err);
-    bank_transfer_state_free(&t);
-    if (rc < 0) return -1;
-    return transfer_step(ctx, &bank_cancel_transfer_desc, ev->aggregate_id, err);
+    return money_then_step(ctx, ev, &bank_revert_money_sent_desc, true,
+                           &bank_cancel_transfer_desc, &bank_cancel_transfer_desc, err);
 }
 
 int bank_saga_register(inc_app *app, inc_error *err) {
