@@ -19,6 +19,7 @@
 #include <incident/app.h>
 #include <incident/gen.h>
 
+#include "app_internal.h"
 #include "internal.h"
 #include "store_util.h"
 
@@ -587,7 +588,7 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
     /* Validation before any I/O. */
     if (inc_msg_validate(cmd, data, err) != 0) return -1;
     const char *id = msg_id(cmd, data);
-    if (inc_store_check_text(id, "$.aggregate_id", err) != 0) return -1;
+    if (inc_store_check_id(id, "$.aggregate_id", err) != 0) return -1;
 
     char command_id[INC_UUID_TEXT_SIZE];
     if (inc_uuid_v4(command_id, err) != 0) return -1;
@@ -854,4 +855,15 @@ int inc_app_rebuild(inc_app *app, const inc_projection_desc *p,
     inc_msg_free(fc.a->state, fc.state);
     free(fc.state);
     return rc;
+}
+
+/* ---- for batch.c ---- */
+
+int64_t inc_app_snapshot_every_of(const inc_app *app,
+                                  const inc_aggregate_desc *a) {
+    return snapshot_every(app, a);
+}
+unsigned inc_app_max_retries_of(const inc_app *app) { return app->max_retries; }
+unsigned inc_app_max_backoff_of(const inc_app *app) {
+    return app->max_backoff_us;
 }

@@ -690,11 +690,87 @@ fail:
     return -1;
 }
 
+/* Several commits, all or nothing (inc_dispatch_batch): every check that
+ * mem_commit makes is made for the whole list first, versions counted
+ * across the list, so the commits that follow can only fail for lack of
+ * memory (then the earlier ones of the list stay: the one exception). */
+static int check_one_of_many(mem_store *s, const inc_commit *cs, size_t k,
+                             inc_error *err) {
+    const inc_commit *c = &cs[k];
+    const char *type = c->aggregate->name;
+    int failed;
+    if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
+        return -1;
+    mem_stream *st = find_stream(s, type, c->aggregate_id, err, &failed);
+    if (failed) return -1;
+    int64_t current = st ? (int64_t)st->n : 0;
+    for (size_t j = 0; j < k; j++)
+        if (strcmp(cs[j].aggregate->name, type) == 0 &&
+            strcmp(cs[j].aggregate_id, c->aggregate_id) == 0)
+            current += (int64_t)cs[j].n_events;
+    for (size_t i = 0; i < c->n_events; i++) {
+        const inc_stored_event *e = &c->events[i];
+        if (e->version <= 0)
+            return inc_error_set(err, INC_ERR_INTERNAL, "bad_version",
+                                 "event version %lld is not positive",
+                                 (long long)e->version);
+        if (e->version <= current + (int64_t)i)
+            return inc_error_set(err, INC_ERR_CONFLICT, "conflict",
+                                 "version %lld of %s %s already exists",
+                                 (long long)e->version, type, c->aggregate_id);
+        if (e->version != current + 1 + (int64_t)i)
+            return inc_error_set(err, INC_ERR_INTERNAL, "version_gap",
+                                 "version %lld would leave a gap after %lld",
+                                 (long long)e->version,
+                                 (long long)(current + (int64_t)i));
+        if (!valid_uuid(e->event_id))
+            return inc_error_set(err, INC_ERR_INVALID, "invalid_uuid",
+                                 "event_id is not a UUID");
+        if (smap_get(&s->event_ids, e->event_id, 36))
+            return inc_error_set(err, INC_ERR_INTERNAL, "duplicate_event_id",
+                                 "event_id %s already exists", e->event_id);
+        for (size_t j = 0; j <= k; j++)
+            for (size_t x = 0; x < (j < k ? cs[j].n_events : i); x++)
+                if (strcmp(cs[j].events[x].event_id, e->event_id) == 0)
+                    return inc_error_set(err, INC_ERR_INTERNAL,
+                                         "duplicate_event_id",
+                                         "event_id %s already exists",
+                                         e->event_id);
+        if (!e->event_type || !*e->event_type)
+            return inc_error_set(err, INC_ERR_INTERNAL, "no_event_type",
+                                 "event without a type");
+        if (check_json(e->data, "event data", err) != 0 ||
+            check_json(e->metadata ? e->metadata : "{}", "event metadata",
+                       err) != 0)
+            return -1;
+    }
+    if (c->snapshot_json && check_json(c->snapshot_json, "snapshot", err) != 0)
+        return -1;
+    return 0;
+}
+
+static int mem_commit_many(inc_store *base, const inc_commit *cs, size_t n,
+                           size_t *failed, inc_error *err) {
+    mem_store *s = (mem_store *)base;
+    if (failed) *failed = n;
+    for (size_t k = 0; k < n; k++)
+        if (cs[k].n_events && check_one_of_many(s, cs, k, err) != 0) {
+            if (failed) *failed = k;
+            return -1;
+        }
+    for (size_t k = 0; k < n; k++)
+        if (mem_commit(base, &cs[k], err) != 0) {
+            if (failed) *failed = k;
+            return -1;
+        }
+    return 0;
+}
+
 static const inc_store_ops mem_ops = {
     "memory",        mem_close,          mem_init,
     mem_load,        mem_commit,         mem_read_stream,
     mem_read_all,    mem_projection_get, mem_projection_list,
-    mem_rebuild,
+    mem_rebuild,     mem_commit_many,
 };
 
 inc_store *inc_mem_store_open(inc_error *err) {

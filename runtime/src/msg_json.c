@@ -209,12 +209,10 @@ static json_t *string_to_json(const char *s) {
     size_t n = strlen(s), i, o = 0;
     char *fixed;
     json_t *j;
-    for (i = 0; i < n;) {
-        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
-        if (k == 0) break;
-        i += k;
-    }
-    if (i == n) return json_stringn(s, n);
+    /* jansson validates UTF-8 exactly as utf8_seq does (no overlongs,
+     * surrogates or code points past U+10FFFF): try it first, so valid
+     * text (the usual case) is scanned once. */
+    if ((j = json_stringn(s, n)) != NULL) return j;
     if (n > (SIZE_MAX - 1) / 3 || !(fixed = malloc(n * 3 + 1))) return NULL;
     for (i = 0; i < n;) {
         size_t k = utf8_seq((const unsigned char *)s + i, n - i);
@@ -424,8 +422,14 @@ static int decode_object(const inc_message_desc *d, void *msg,
         bool optional = (f->flags & INC_FIELD_OPTIONAL) != 0;
         const json_t *v;
         bool *has = inc_field_has_ptr(msg, f);
+        size_t nlen = strlen(f->name);
         if (skip && (f->flags & INC_FIELD_IMPLICIT)) continue;
-        snprintf(path, sizeof path, "$.%s", f->name);
+        /* "$.name" without snprintf: this runs for every field decoded */
+        if (nlen > sizeof path - 3) nlen = sizeof path - 3;
+        path[0] = '$';
+        path[1] = '.';
+        memcpy(path + 2, f->name, nlen);
+        path[nlen + 2] = '\0';
         v = json_object_get(json, f->name);
         if (!v) {
             if (optional || (f->flags & INC_FIELD_DEFAULTED)) continue;

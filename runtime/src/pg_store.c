@@ -126,6 +126,7 @@ typedef struct pg_store {
     char *conninfo;
     char *schema;
     bool fixed_ready;   /* the fixed statements are prepared */
+    bool no_notify;     /* inc_pg_options.no_notify */
     size_t n_prep, cap_prep;
     prep_slot *prepared; /* projection upserts; slot i is "inc_up_<i>" */
 } pg_store;
@@ -140,6 +141,11 @@ static bool conn_lost(const pg_store *s) {
  * termination, network). */
 static bool disconnected(const pg_store *s, const PGresult *res) {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    /* A failed result without SQLSTATE was made by libpq, not the server:
+     * the session broke.  After a server restart, a write to the dead
+     * socket is only noticed when the result is read ("server closed the
+     * connection unexpectedly"), while PQstatus still says CONNECTION_OK. */
+    if (res && !state && PQresultStatus(res) == PGRES_FATAL_ERROR) return true;
     return conn_lost(s) ||
            (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
                       strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0));
@@ -878,7 +884,8 @@ static int pg_commit(inc_store *base, const inc_commit *c, inc_error *err) {
             send_failed = true;
         }
     }
-    if (!send_failed && notify_payload(c, payload, sizeof payload) == 0) {
+    if (!send_failed && !s->no_notify &&
+        notify_payload(c, payload, sizeof payload) == 0) {
         const char *vals[2] = {NOTIFY_CHANNEL, payload};
         if (PQsendQueryPrepared(s->conn, fixed[ST_NOTIFY].name, 2, vals, NULL,
                                 NULL, 0) != 1) {
@@ -1260,14 +1267,166 @@ fail:
     return -1;
 }
 
+/* ---- several commits in one transaction (inc_dispatch_batch) ---- */
+
+/* What pg_commit queues, for many commits: one pipeline, one Sync, so one
+ * round trip and one WAL flush for the lot.  `commit[i]` is the commit the
+ * i-th queued command belongs to; the first failing command is the one
+ * after the last successful result (results come back in order). */
+typedef struct many_log {
+    pipe_log log;
+    size_t *commit, commit_cap;
+    const inc_commit *cs;
+    size_t n_ok;
+} many_log;
+
+static int many_add(many_log *m, q_kind k, int arg, size_t ci) {
+    if (log_add(&m->log, k, arg) != 0) return -1;
+    if (m->log.n > m->commit_cap) {
+        size_t *nc = realloc(m->commit, m->log.cap * sizeof *nc);
+        if (!nc) return -1;
+        m->commit = nc;
+        m->commit_cap = m->log.cap;
+    }
+    m->commit[m->log.n - 1] = ci;
+    return 0;
+}
+
+static int many_result(void *ud, int i, const PGresult *res, inc_error *err) {
+    many_log *m = ud;
+    m->n_ok = (size_t)i + 1;
+    if (m->log.kind[i] == Q_PREPARE)
+        m->log.s->prepared[m->log.arg[i]].state = PREP_READY;
+    if (m->log.kind[i] == Q_INSERT) {
+        int64_t *pos = m->cs[m->commit[i]].positions;
+        if (pos && (PQntuples(res) != 1 ||
+                    parse_i64(PQgetvalue(res, 0, 0), &pos[m->log.arg[i]]) != 0))
+            return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                                 "INSERT returned no position");
+    }
+    return 0;
+}
+
+/* Queue one commit's statements (as pg_commit does). */
+static int many_queue(pg_store *s, many_log *m, size_t ci, inc_error *err) {
+    const inc_commit *c = &m->cs[ci];
+    char vbuf[32], hbuf[32], sbuf[32], payload[8100];
+    int slot;
+    if (c->n_events == 0) return 0;
+    if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
+        return -1;
+    for (size_t i = 0; i < c->n_rows; i++) {
+        bool queued;
+        slot = queue_prepare(s, c->rows[i].projection, &queued, err);
+        if (slot < 0) return -1;
+        if (queued && many_add(m, Q_PREPARE, slot, ci) != 0) return oom(err);
+    }
+    for (size_t i = 0; i < c->n_events; i++) {
+        const inc_stored_event *e = &c->events[i];
+        char tbuf[INC_TIMESTAMP_TEXT_MAX];
+        if (inc_timestamp_format(e->event_date, tbuf) != 0)
+            return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
+                                 "event_date out of range");
+        snprintf(vbuf, sizeof vbuf, "%" PRId64, e->version);
+        const char *vals[8] = {e->event_id,   c->aggregate->name,
+                               c->aggregate_id, vbuf,
+                               e->event_type, e->data,
+                               e->metadata ? e->metadata : "{}", tbuf};
+        if (PQsendQueryPrepared(s->conn, fixed[ST_INSERT].name, 8, vals, NULL,
+                                NULL, 0) != 1)
+            return pg_error(s, NULL, "commit", err);
+        if (many_add(m, Q_INSERT, (int)i, ci) != 0) return oom(err);
+    }
+    for (size_t i = 0; i < c->n_rows; i++) {
+        slot = prep_slot_of(s, c->rows[i].projection->name, err);
+        if (slot < 0 ||
+            send_upsert(s, c->rows[i].projection, slot, c->aggregate_id,
+                        c->rows[i].row, &c->rows[i].meta, err) != 0)
+            return -1;
+        if (many_add(m, Q_OTHER, 0, ci) != 0) return oom(err);
+    }
+    if (c->snapshot_json) {
+        snprintf(sbuf, sizeof sbuf, "%" PRId64, c->snapshot_version);
+        snprintf(hbuf, sizeof hbuf, "%" PRId64,
+                 (int64_t)c->aggregate->state_layout_hash);
+        const char *vals[5] = {c->aggregate->name, c->aggregate_id, sbuf,
+                               c->snapshot_json, hbuf};
+        if (PQsendQueryPrepared(s->conn, fixed[ST_SNAPSHOT].name, 5, vals,
+                                NULL, NULL, 0) != 1)
+            return pg_error(s, NULL, "commit", err);
+        if (many_add(m, Q_OTHER, 0, ci) != 0) return oom(err);
+    }
+    if (!s->no_notify && notify_payload(c, payload, sizeof payload) == 0) {
+        const char *vals[2] = {NOTIFY_CHANNEL, payload};
+        if (PQsendQueryPrepared(s->conn, fixed[ST_NOTIFY].name, 2, vals, NULL,
+                                NULL, 0) != 1)
+            return pg_error(s, NULL, "commit", err);
+        if (many_add(m, Q_OTHER, 0, ci) != 0) return oom(err);
+    }
+    return 0;
+}
+
+static int pg_commit_many(inc_store *base, const inc_commit *cs, size_t n,
+                          size_t *failed, inc_error *err) {
+    pg_store *s = (pg_store *)base;
+    inc_error local;
+    many_log m;
+    size_t ci;
+    int rc;
+    if (failed) *failed = n;
+    memset(&m, 0, sizeof m);
+    m.log.s = s;
+    m.cs = cs;
+    for (ci = 0; ci < n && cs[ci].n_events == 0; ci++) {}
+    if (ci == n) return 0;
+    inc_error_clear(&local);
+    if (!err) err = &local;
+    if (pg_ready(s, err) != 0) return -1;
+    if (PQenterPipelineMode(s->conn) != 1) return pg_error(s, NULL, "commit", err);
+    for (ci = 0; ci < n; ci++)
+        if (many_queue(s, &m, ci, err) != 0) break;
+    if (ci < n) {
+        /* Nothing synced: drop the connection (the server rolls back). */
+        if (failed) *failed = ci;
+        PQfinish(s->conn);
+        s->conn = NULL;
+        forget_prepared(s);
+        free(m.log.kind);
+        free(m.log.arg);
+        free(m.commit);
+        return -1;
+    }
+    if (PQpipelineSync(s->conn) != 1) rc = pg_error(s, NULL, "commit", err);
+    else
+        rc = pipe_finish(s, (int)m.log.n, "commit", many_result, &m, err);
+    unqueue_prepares(s);
+    if (rc != 0 && failed && m.n_ok < m.log.n) *failed = m.commit[m.n_ok];
+    if (rc != 0 && err->kind == INC_ERR_UNAVAILABLE && s->conn) {
+        PQfinish(s->conn);
+        s->conn = NULL;
+    }
+    if (conn_lost(s)) {
+        forget_prepared(s);
+        if (rc == 0) rc = pg_error(s, NULL, "commit", err);
+    }
+    free(m.log.kind);
+    free(m.log.arg);
+    free(m.commit);
+    return rc;
+}
+
 /* ---- construction ---- */
 
 static const inc_store_ops pg_ops = {
     "postgres",        pg_close,          pg_init,
     pg_load,           pg_commit,         pg_read_stream,
     pg_read_all,       pg_projection_get, pg_projection_list,
-    pg_rebuild,
+    pg_rebuild,        pg_commit_many,
 };
+
+void inc_pg_store_set_notify(inc_store *base, bool on) {
+    if (base && base->ops == &pg_ops) ((pg_store *)base)->no_notify = !on;
+}
 
 inc_store *inc_pg_store_open(const inc_pg_options *opts, inc_error *err) {
     pg_store *s = calloc(1, sizeof *s);

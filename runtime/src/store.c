@@ -62,3 +62,15 @@ int inc_store_rebuild(inc_store *s, const inc_projection_desc *p,
     CHECK_STORE(s, err);
     return s->ops->rebuild(s, p, cbs, err);
 }
+
+int inc_store_commit_many(inc_store *s, const inc_commit *commits, size_t n,
+                          size_t *failed, inc_error *err) {
+    CHECK_STORE(s, err);
+    if (failed) *failed = n;
+    if (!s->ops->commit_many)
+        return inc_error_set(err, INC_ERR_INTERNAL, "unsupported",
+                             "the %s store cannot commit several commits "
+                             "in one transaction",
+                             s->ops->name);
+    return s->ops->commit_many(s, commits, n, failed, err);
+}

@@ -41,6 +41,16 @@ bool inc_utf8_valid(const char *str, size_t n) {
     return true;
 }
 
+int inc_store_check_id(const char *id, const char *what, inc_error *err) {
+    if (inc_store_check_text(id, what, err) != 0) return -1;
+    size_t n = strlen(id);
+    if (n > INC_MAX_ID_BYTES)
+        return inc_error_set(err, INC_ERR_INVALID, "id_too_long",
+                             "%s: %zu bytes, longer than the limit of %d",
+                             what, n, INC_MAX_ID_BYTES);
+    return 0;
+}
+
 int inc_store_check_text(const char *s, const char *what, inc_error *err) {
     if (!s)
         return inc_error_set(err, INC_ERR_INVALID, "missing_field",

@@ -15,4 +15,14 @@ bool inc_utf8_valid(const char *s, size_t n);
  * naming `what`. */
 int inc_store_check_text(const char *s, const char *what, inc_error *err);
 
+/* Longest aggregate id a command may carry, in bytes.  PostgreSQL cannot
+ * index much more (events_stream_version, the projections' primary keys:
+ * about 2700 bytes after compression), so a longer id used to fail only at
+ * commit, as an INC_ERR_INTERNAL; this limit refuses it up front in both
+ * stores alike. */
+#define INC_MAX_ID_BYTES 1024
+
+/* inc_store_check_text, then at most INC_MAX_ID_BYTES: INC_ERR_INVALID. */
+int inc_store_check_id(const char *id, const char *what, inc_error *err);
+
 #endif

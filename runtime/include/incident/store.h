@@ -155,6 +155,14 @@ typedef struct inc_store_ops {
      * transaction (readers see the old rows until it commits). */
     int (*rebuild)(inc_store *s, const inc_projection_desc *p,
                    const inc_rebuild_cbs *cbs, inc_error *err);
+    /* Optional (NULL: not supported; callers then commit one by one).
+     * Commit `n` commits, in order, in ONE transaction: all or nothing.
+     * Several may target the same stream with consecutive versions.  On
+     * failure nothing is written and *failed (may be NULL) is the index of
+     * the commit that failed, or n when no single commit is to blame.
+     * Used by inc_dispatch_batch (<incident/batch.h>). */
+    int (*commit_many)(inc_store *s, const inc_commit *commits, size_t n,
+                       size_t *failed, inc_error *err);
 } inc_store_ops;
 
 struct inc_store {
@@ -176,6 +184,15 @@ typedef struct inc_pg_options {
  * reached. */
 inc_store *inc_pg_store_open(const inc_pg_options *opts, inc_error *err);
 inc_store *inc_mem_store_open(inc_error *err);
+/* PostgreSQL store: send (on, the default) or leave out the pg_notify of
+ * every commit.  PostgreSQL (through 16) takes a database-wide lock when a
+ * transaction that ran NOTIFY commits and holds it until the commit is
+ * durable, so the notifying commits of all connections flush one after
+ * another instead of sharing WAL flushes: with several writers that caps
+ * commits/s near one connection's rate (docs/performance.md).  Turn it off
+ * when nothing LISTENs (subscribers can poll `position`).  No-op on other
+ * stores. */
+void inc_pg_store_set_notify(inc_store *s, bool on);
 
 /* ---- thin wrappers over the vtable ---- */
 void inc_store_close(inc_store *s); /* NULL-safe */
@@ -196,6 +213,9 @@ int inc_store_projection_list(inc_store *s, const inc_projection_desc *p,
                               inc_row_cb cb, void *ud, inc_error *err);
 int inc_store_rebuild(inc_store *s, const inc_projection_desc *p,
                       const inc_rebuild_cbs *cbs, inc_error *err);
+/* INC_ERR_INTERNAL "unsupported" when the store has no commit_many. */
+int inc_store_commit_many(inc_store *s, const inc_commit *commits, size_t n,
+                          size_t *failed, inc_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,304 @@
+/* bench_dispatch.c - single-command throughput: our full pipeline
+ * (validation, load + fold, execute, reducers, JSON, projection upsert,
+ * notify; 2 round trips) against a naive libpq client (BEGIN; SELECT the
+ * stream; INSERT the next version; COMMIT: 4 round trips), both depositing
+ * into 1,000 accounts whose streams start at 10 events, for a fixed time,
+ * with 1 and with 4 connections (one thread and one connection each).
+ * Then checks that every balance equals what was deposited.
+ *
+ *   bench_dispatch SECONDS        (INCIDENT_DB selects the server)
+ *   bench_dispatch seed SCHEMA    (only the 1,000 accounts; for profiling)
+ *   bench_dispatch ours|ours-nonotify SECONDS CONNS SCHEMA
+ *                                 (one run on a seeded schema; profiling)
+ * Our pipeline also runs once more with pg_notify off
+ * (inc_pg_store_set_notify) to show what NOTIFY's commit lock costs. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <incident/app.h>
+#include <incident/batch.h>
+#include <incident/store.h>
+
+#include "bank.h"
+#include "bench_common.h"
+
+#define N_ACCOUNTS 1000
+#define SEED_DEPOSITS 9   /* + the opening: 10 events per stream */
+#define SEED_AMOUNT 10
+#define MAX_THREADS 8
+
+static const char *schema_ours = "bench_dispatch";
+static const char *schema_naive = "bench_naive";
+
+static void account_id(char out[32], int i) { snprintf(out, 32, "acc-%04d", i); }
+
+static inc_app *open_app(const char *schema, inc_store **store) {
+    inc_error err;
+    inc_pg_options o = {bench_db(), schema};
+    *store = inc_pg_store_open(&o, &err);
+    if (!*store) bench_die("open: %s", err.message);
+    inc_app *app = inc_app_new(&bank_domain, *store, &err);
+    if (!app) bench_die("app: %s", err.message);
+    return app;
+}
+
+/* 1,000 accounts, each opened + 9 deposits, through inc_dispatch_batch. */
+static void seed_ours(const char *schema) {
+    inc_error err;
+    inc_store *store;
+    bench_fresh_schema(schema);
+    inc_app *app = open_app(schema, &store);
+    if (inc_store_init(store, &bank_domain, &err) != 0)
+        bench_die("init: %s", err.message);
+    size_t n = N_ACCOUNTS * (1 + SEED_DEPOSITS), k = 0;
+    inc_batch_item *items = calloc(n, sizeof *items);
+    inc_batch_result *res = calloc(n, sizeof *res);
+    bank_open_account *opens = calloc(N_ACCOUNTS, sizeof *opens);
+    bank_deposit_money *deps = calloc(N_ACCOUNTS, sizeof *deps);
+    char (*ids)[32] = calloc(N_ACCOUNTS, sizeof *ids);
+    for (int i = 0; i < N_ACCOUNTS; i++) {
+        account_id(ids[i], i);
+        opens[i].aggregate_id = ids[i];
+        deps[i].aggregate_id = ids[i];
+        deps[i].amount = SEED_AMOUNT;
+        items[k++] = (inc_batch_item){&bank_open_account_desc, &opens[i]};
+    }
+    for (int d = 0; d < SEED_DEPOSITS; d++)
+        for (int i = 0; i < N_ACCOUNTS; i++)
+            items[k++] = (inc_batch_item){&bank_deposit_money_desc, &deps[i]};
+    int failed = inc_dispatch_batch(app, items, n, res, &err);
+    if (failed != 0) bench_die("seed: %d failed (%s)", failed, err.message);
+    free(items);
+    free(res);
+    free(opens);
+    free(deps);
+    free(ids);
+    inc_app_free(app);
+    inc_store_close(store);
+}
+
+static void seed_naive(void) {
+    bench_fresh_schema(schema_naive);
+    PGconn *c = bench_connect(schema_naive);
+    bench_exec(c, "CREATE TABLE naive_events (stream_id text NOT NULL, "
+                  "version int NOT NULL, data jsonb NOT NULL, "
+                  "PRIMARY KEY (stream_id, version))");
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO naive_events SELECT 'acc-' || lpad(a::text, 4, '0'), "
+             "v, CASE WHEN v = 1 THEN '{\"opened\":true}'::jsonb ELSE "
+             "'{\"amount\":%d}'::jsonb END FROM generate_series(0, %d) a, "
+             "generate_series(1, %d) v",
+             SEED_AMOUNT, N_ACCOUNTS - 1, 1 + SEED_DEPOSITS);
+    bench_exec(c, sql);
+    bench_exec(c, "ANALYZE naive_events");
+    PQfinish(c);
+}
+
+typedef struct worker {
+    pthread_t t;
+    int index;
+    double seconds;
+    const char *schema;
+    int notify_off;
+    long done, conflicts;
+    long deposits[N_ACCOUNTS];
+} worker;
+
+static void *run_ours(void *ud) {
+    worker *w = ud;
+    inc_store *store;
+    inc_app *app = open_app(w->schema, &store);
+    if (w->notify_off) inc_pg_store_set_notify(store, false);
+    uint64_t rng = 0x9e3779b97f4a7c15u * (uint64_t)(w->index + 1);
+    char id[32];
+    double end = bench_now() + w->seconds;
+    while (bench_now() < end) {
+        int a = (int)(bench_rand(&rng) % N_ACCOUNTS);
+        account_id(id, a);
+        bank_deposit_money cmd = {id, 1};
+        inc_error err;
+        if (inc_dispatch(app, &bank_deposit_money_desc, &cmd, NULL, &err) != 0)
+            bench_die("dispatch: %s", err.message);
+        w->deposits[a]++;
+        w->done++;
+    }
+    w->conflicts = (long)inc_app_conflicts(app);
+    inc_app_free(app);
+    inc_store_close(store);
+    return NULL;
+}
+
+static int naive_ok(PGconn *c, PGresult *r, ExecStatusType want) {
+    int ok = PQresultStatus(r) == want;
+    if (!ok) {
+        const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (!st || strcmp(st, "23505") != 0)
+            bench_die("naive: %s", PQerrorMessage(c));
+    }
+    PQclear(r);
+    return ok;
+}
+
+/* The naive client: one transaction of four statements per deposit,
+ * retried when another writer took the version. */
+static void *run_naive(void *ud) {
+    worker *w = ud;
+    PGconn *c = bench_connect(schema_naive);
+    uint64_t rng = 0x2545f4914f6cdd1du * (uint64_t)(w->index + 1);
+    char id[32], vbuf[32];
+    double end = bench_now() + w->seconds;
+    while (bench_now() < end) {
+        int a = (int)(bench_rand(&rng) % N_ACCOUNTS);
+        account_id(id, a);
+        for (;;) {
+            PQclear(PQexec(c, "BEGIN"));
+            const char *p1[1] = {id};
+            PGresult *r = PQexecParams(
+                c, "SELECT version, data FROM naive_events WHERE stream_id = "
+                   "$1 ORDER BY version",
+                1, NULL, p1, NULL, NULL, 0);
+            if (PQresultStatus(r) != PGRES_TUPLES_OK)
+                bench_die("naive select: %s", PQerrorMessage(c));
+            int n = PQntuples(r);
+            long v = n ? strtol(PQgetvalue(r, n - 1, 0), NULL, 10) : 0;
+            PQclear(r);
+            snprintf(vbuf, sizeof vbuf, "%ld", v + 1);
+            const char *p2[3] = {id, vbuf, "{\"amount\":1}"};
+            r = PQexecParams(c,
+                             "INSERT INTO naive_events (stream_id, version, "
+                             "data) VALUES ($1, $2::int, $3::jsonb)",
+                             3, NULL, p2, NULL, NULL, 0);
+            if (!naive_ok(c, r, PGRES_COMMAND_OK)) {
+                PQclear(PQexec(c, "ROLLBACK"));
+                w->conflicts++;
+                continue;
+            }
+            r = PQexec(c, "COMMIT");
+            if (naive_ok(c, r, PGRES_COMMAND_OK)) break;
+            w->conflicts++;
+        }
+        w->done++;
+    }
+    PQfinish(c);
+    return NULL;
+}
+
+/* Commands per second over all threads. */
+static int notify_off; /* for the next run() */
+
+static double run(void *(*fn)(void *), int conns, double seconds,
+                  const char *schema, long *totals, long *conflicts) {
+    worker *ws = calloc((size_t)conns, sizeof *ws);
+    for (int i = 0; i < conns; i++) {
+        ws[i].index = i;
+        ws[i].seconds = seconds;
+        ws[i].schema = schema;
+        ws[i].notify_off = notify_off;
+    }
+    double t0 = bench_now();
+    for (int i = 0; i < conns; i++) pthread_create(&ws[i].t, NULL, fn, &ws[i]);
+    long done = 0;
+    *conflicts = 0;
+    for (int i = 0; i < conns; i++) {
+        pthread_join(ws[i].t, NULL);
+        done += ws[i].done;
+        *conflicts += ws[i].conflicts;
+        for (int a = 0; totals && a < N_ACCOUNTS; a++) totals[a] += ws[i].deposits[a];
+    }
+    double dt = bench_now() - t0;
+    free(ws);
+    return (double)done / dt;
+}
+
+/* Every balance (state and projection row) equals the seed plus what the
+ * workers deposited. */
+static int check_balances(const char *schema, const long *totals) {
+    inc_store *store;
+    inc_app *app = open_app(schema, &store);
+    PGconn *c = bench_connect(schema);
+    int ok = 1;
+    char id[32];
+    for (int a = 0; a < N_ACCOUNTS; a++) {
+        account_id(id, a);
+        bank_account_state st;
+        inc_error err;
+        int64_t want = SEED_DEPOSITS * SEED_AMOUNT + totals[a];
+        if (inc_app_state(app, &bank_account_type, id, &st, &err) != 0)
+            bench_die("state: %s", err.message);
+        if (st.balance != want) {
+            fprintf(stderr, "bench: %s balance %lld, deposited %lld\n", id,
+                    (long long)st.balance, (long long)want);
+            ok = 0;
+        }
+        bank_account_state_free(&st);
+    }
+    int64_t want_sum = (int64_t)N_ACCOUNTS * SEED_DEPOSITS * SEED_AMOUNT;
+    for (int a = 0; a < N_ACCOUNTS; a++) want_sum += totals[a];
+    if (bench_query_i64(c, "SELECT sum(balance) FROM bank_accounts") != want_sum) {
+        fprintf(stderr, "bench: projection total differs\n");
+        ok = 0;
+    }
+    PQfinish(c);
+    inc_app_free(app);
+    inc_store_close(store);
+    return ok;
+}
+
+int main(int argc, char **argv) {
+    json_object_seed(0); /* jansson's hash seed, once, before threads */
+    if (argc == 3 && strcmp(argv[1], "seed") == 0) {
+        seed_ours(argv[2]);
+        return 0;
+    }
+    if (argc == 5 && (strcmp(argv[1], "ours") == 0 ||
+                      strcmp(argv[1], "ours-nonotify") == 0)) {
+        notify_off = strcmp(argv[1], "ours-nonotify") == 0;
+        long conflicts;
+        double cps = run(run_ours, atoi(argv[3]), atof(argv[2]), argv[4], NULL,
+                         &conflicts);
+        printf("ours: %.0f commands/s, %ld conflicts\n", cps, conflicts);
+        return 0;
+    }
+    if (argc != 2) bench_die("usage: bench_dispatch SECONDS");
+    double seconds = atof(argv[1]);
+    static long totals[N_ACCOUNTS];
+    const int conns[2] = {1, 4};
+    fprintf(stderr, "bench_dispatch: seeding %d accounts x %d events\n",
+            N_ACCOUNTS, 1 + SEED_DEPOSITS);
+    seed_ours(schema_ours);
+    seed_naive();
+    /* Rounds: naive, ours, ours without notify, one after another, ROUNDS
+     * times, so that a slow spell of the shared disk hits all three alike. */
+    enum { ROUNDS = 5 };
+    for (int k = 0; k < 2; k++) {
+        long cf, cf_naive = 0, cf_ours = 0;
+        double naive = 0, ours = 0, quiet = 0, slice = seconds / ROUNDS;
+        char name[64];
+        for (int r = 0; r < ROUNDS; r++) {
+            naive += run(run_naive, conns[k], slice, NULL, NULL, &cf) / ROUNDS;
+            cf_naive += cf;
+            ours += run(run_ours, conns[k], slice, schema_ours, totals, &cf) / ROUNDS;
+            cf_ours += cf;
+            notify_off = 1; /* what NOTIFY's commit lock costs */
+            quiet += run(run_ours, conns[k], slice, schema_ours, totals, &cf) / ROUNDS;
+            notify_off = 0;
+        }
+        snprintf(name, sizeof name, "dispatch_naive_cps_%d", conns[k]);
+        bench_result(name, naive);
+        snprintf(name, sizeof name, "dispatch_naive_conflicts_%d", conns[k]);
+        bench_result(name, (double)cf_naive);
+        snprintf(name, sizeof name, "dispatch_ours_cps_%d", conns[k]);
+        bench_result(name, ours);
+        snprintf(name, sizeof name, "dispatch_ours_conflicts_%d", conns[k]);
+        bench_result(name, (double)cf_ours);
+        snprintf(name, sizeof name, "dispatch_ours_nonotify_cps_%d", conns[k]);
+        bench_result(name, quiet);
+    }
+    bench_result("dispatch_balances_ok", check_balances(schema_ours, totals));
+    return 0;
+}

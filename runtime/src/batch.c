@@ -1,0 +1,393 @@
+/* batch.c - inc_dispatch_batch (see <incident/batch.h> for the semantics).
+ *
+ * A chunk: load each distinct aggregate once, run the items in order on
+ * the in-memory states (execute -> apply to a copy -> project -> snapshot,
+ * the same steps as inc_dispatch), then hand every resulting inc_commit to
+ * the store's commit_many: one transaction, one round trip, one WAL flush
+ * for the chunk.  A chunk whose commit fails is run again item by item
+ * (chunks of one, committed with the plain commit and retried on conflict),
+ * so one bad item cannot take its neighbours down. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <incident/batch.h>
+#include <incident/gen.h>
+#include <incident/store.h>
+
+#include "app_internal.h"
+#include "internal.h"
+#include "store_util.h"
+
+/* One aggregate of a chunk and its state as the chunk's items left it. */
+typedef struct agg_slot {
+    const inc_aggregate_desc *a;
+    const char *id;
+    void *state;
+    bool bad;          /* loading failed: its items fail with load_err */
+    inc_error load_err;
+} agg_slot;
+
+/* What one item commits, and everything it allocated for that. */
+typedef struct item_work {
+    inc_event_list events;
+    inc_stored_event *stored;
+    char **data_json;
+    char *metadata;
+    inc_projection_write *rows;
+    size_t n_rows;
+    char *snapshot;
+    int64_t *positions;
+} item_work;
+
+static int oom(inc_error *err) {
+    return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
+                         "out of memory");
+}
+
+static const char *msg_id(const inc_message_desc *d, const void *msg) {
+    const inc_field_desc *f =
+        inc_field_implicit(d, "aggregate_id", INC_TYPE_STRING);
+    return f ? *INC_CFIELD_AT(msg, f, char *) : NULL;
+}
+
+static int64_t state_version(const inc_aggregate_desc *a, const void *state) {
+    const inc_field_desc *f =
+        inc_field_implicit(a->state, "version", INC_TYPE_INT);
+    return f ? *INC_CFIELD_AT(state, f, int64_t) : 0;
+}
+
+static void state_drop(const inc_aggregate_desc *a, void *state) {
+    if (!state) return;
+    inc_msg_free(a->state, state);
+    free(state);
+}
+
+static void work_free(item_work *w) {
+    if (w->data_json)
+        for (size_t i = 0; i < w->events.count; i++) free(w->data_json[i]);
+    free(w->data_json);
+    inc_event_list_free(&w->events);
+    free(w->stored);
+    free(w->metadata);
+    for (size_t i = 0; i < w->n_rows; i++) {
+        inc_msg_free(w->rows[i].projection->row, (void *)w->rows[i].row);
+        free((void *)w->rows[i].row);
+    }
+    free(w->rows);
+    free(w->snapshot);
+    free(w->positions);
+    memset(w, 0, sizeof *w);
+}
+
+static char *dump_compact(json_t *j) {
+    if (!j) return NULL;
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+/* {"command_id":..,"command_type":..,"correlation_id":..}: what a top-level
+ * inc_dispatch writes. */
+static char *make_metadata(const char *command_type, inc_error *err) {
+    char id[INC_UUID_TEXT_SIZE];
+    if (inc_uuid_v4(id, err) != 0) return NULL;
+    json_t *m = json_pack("{s:s, s:s, s:s}", "command_id", id, "command_type",
+                          command_type, "correlation_id", id);
+    char *s = dump_compact(m);
+    if (!s) oom(err);
+    return s;
+}
+
+static agg_slot *find_slot(agg_slot *slots, size_t n,
+                           const inc_aggregate_desc *a, const char *id) {
+    for (size_t i = 0; i < n; i++)
+        if (slots[i].a == a && strcmp(slots[i].id, id) == 0) return &slots[i];
+    return NULL;
+}
+
+/* Execute one item on `state`; on success *next is the new state and `w`
+ * holds its commit (none when the command emitted nothing: *next NULL). */
+static int run_item(inc_app *app, const inc_aggregate_desc *a,
+                    const inc_message_desc *cmd, const void *data,
+                    const char *id, const void *state, void **next,
+                    item_work *w, inc_commit *c, inc_error *err) {
+    *next = NULL;
+    if (inc_execute(a, state, cmd, data, &w->events, err) != 0) return -1;
+    size_t n = w->events.count;
+    if (n == 0) return 0;
+    void *nx = malloc(a->state->size);
+    if (!nx) return oom(err);
+    if (inc_msg_copy(a->state, nx, state, err) != 0) {
+        free(nx);
+        return -1;
+    }
+    int64_t v0 = state_version(a, state), v1 = v0 + (int64_t)n;
+    inc_timestamp now = inc_timestamp_now();
+    w->stored = calloc(n, sizeof *w->stored);
+    w->data_json = calloc(n, sizeof *w->data_json);
+    w->positions = calloc(n, sizeof *w->positions);
+    if (!w->stored || !w->data_json || !w->positions) goto nomem;
+    if (!(w->metadata = make_metadata(cmd->name, err))) goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const inc_event_item *it = &w->events.items[i];
+        inc_stored_event *e = &w->stored[i];
+        if (inc_state_apply(a, nx, it->desc, it->data, v0 + 1 + (int64_t)i,
+                            now, err) != 0 ||
+            inc_uuid_v4(e->event_id, err) != 0)
+            goto fail;
+        w->data_json[i] = dump_compact(
+            inc_msg_to_json(it->desc, it->data, INC_JSON_SKIP_IMPLICIT));
+        if (!w->data_json[i]) goto nomem;
+        e->aggregate_type = a->name;
+        e->aggregate_id = id;
+        e->version = v0 + 1 + (int64_t)i;
+        e->event_type = it->desc->name;
+        e->data = w->data_json[i];
+        e->metadata = w->metadata;
+        e->event_date = now;
+    }
+    if (a->n_projections && !(w->rows = calloc(a->n_projections, sizeof *w->rows)))
+        goto nomem;
+    for (size_t i = 0; i < a->n_projections; i++) {
+        const inc_projection_desc *p = a->projections[i];
+        void *row = malloc(p->row->size);
+        if (!row) goto nomem;
+        inc_msg_init(p->row, row);
+        w->rows[i].projection = p;
+        w->rows[i].row = row;
+        w->n_rows++;
+        if (!p->project) {
+            inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
+                          "projection %s has no project function", p->name);
+            goto fail;
+        }
+        if (p->project(nx, row, err) != 0) goto fail;
+        const inc_field_desc *f =
+            inc_field_implicit(p->row, "aggregate_id", INC_TYPE_STRING);
+        if (f && !*INC_FIELD_AT(row, f, char *) &&
+            inc_str_set(INC_FIELD_AT(row, f, char *), id, err) != 0)
+            goto fail;
+        w->rows[i].meta.version = v1;
+        memcpy(w->rows[i].meta.event_id, w->stored[n - 1].event_id,
+               INC_UUID_TEXT_SIZE);
+        w->rows[i].meta.event_date = now;
+    }
+    int64_t every = inc_app_snapshot_every_of(app, a);
+    if (every > 0 && v1 / every > v0 / every &&
+        !(w->snapshot = dump_compact(inc_msg_to_json(a->state, nx, 0))))
+        goto nomem;
+    memset(c, 0, sizeof *c);
+    c->aggregate = a;
+    c->aggregate_id = id;
+    c->n_events = n;
+    c->events = w->stored;
+    c->n_rows = w->n_rows;
+    c->rows = w->rows;
+    c->snapshot_json = w->snapshot;
+    c->snapshot_version = v1;
+    c->positions = w->positions;
+    *next = nx;
+    return 0;
+nomem:
+    oom(err);
+fail:
+    state_drop(a, nx);
+    return -1;
+}
+
+static void set_status(inc_batch_result *r, inc_batch_status st,
+                       const inc_error *e) {
+    r->status = st;
+    r->n_events = 0;
+    r->version = 0;
+    if (e) r->error = *e;
+    else inc_error_clear(&r->error);
+}
+
+/* One chunk.  0: every item has its status; 1: the commit failed and
+ * nothing was written (*cerr says why; the statuses mean nothing);
+ * -1: stop (*cerr; statuses set). */
+static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
+                     inc_batch_result *res, inc_error *cerr) {
+    inc_store *store = inc_app_store(app);
+    agg_slot *slots = calloc(n, sizeof *slots);
+    item_work *works = calloc(n, sizeof *works);
+    inc_commit *commits = calloc(n, sizeof *commits);
+    size_t *commit_item = calloc(n, sizeof *commit_item);
+    size_t n_slots = 0, n_commits = 0;
+    int rc = 0;
+    inc_error e;
+    if (!slots || !works || !commits || !commit_item) {
+        oom(cerr);
+        for (size_t i = 0; i < n; i++) set_status(&res[i], INC_BATCH_NOT_RUN, cerr);
+        rc = -1;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const inc_message_desc *cmd = items[i].command;
+        const void *data = items[i].data;
+        inc_error_clear(&e);
+        set_status(&res[i], INC_BATCH_COMMITTED, NULL);
+        if (!cmd || cmd->kind != INC_MSG_COMMAND || !cmd->aggregate || !data) {
+            inc_error_set(&e, INC_ERR_INVALID, "unknown_command",
+                          "item %zu: not a command descriptor", i);
+            set_status(&res[i], INC_BATCH_FAILED, &e);
+            continue;
+        }
+        const inc_aggregate_desc *a = cmd->aggregate;
+        const char *id = msg_id(cmd, data);
+        if (inc_msg_validate(cmd, data, &e) != 0 ||
+            inc_store_check_id(id, "$.aggregate_id", &e) != 0) {
+            set_status(&res[i], INC_BATCH_FAILED, &e);
+            continue;
+        }
+        agg_slot *s = find_slot(slots, n_slots, a, id);
+        if (!s) {
+            s = &slots[n_slots++];
+            s->a = a;
+            s->id = id;
+            if (!(s->state = malloc(a->state->size))) {
+                oom(&s->load_err);
+                s->bad = true;
+            } else if (inc_app_state(app, a, id, s->state, &s->load_err) != 0) {
+                state_drop(a, s->state);
+                s->state = NULL;
+                s->bad = true;
+                if (s->load_err.kind == INC_ERR_UNAVAILABLE) {
+                    /* Nothing of this chunk is written yet. */
+                    *cerr = s->load_err;
+                    for (size_t j = 0; j < n; j++)
+                        set_status(&res[j], INC_BATCH_NOT_RUN, cerr);
+                    rc = -1;
+                    goto out;
+                }
+            }
+        }
+        if (s->bad) {
+            set_status(&res[i], INC_BATCH_FAILED, &s->load_err);
+            continue;
+        }
+        void *next;
+        if (run_item(app, a, cmd, data, id, s->state, &next, &works[i],
+                     &commits[n_commits], &e) != 0) {
+            work_free(&works[i]);
+            set_status(&res[i], INC_BATCH_FAILED, &e);
+            continue;
+        }
+        if (next) {
+            state_drop(a, s->state);
+            s->state = next;
+            commit_item[n_commits++] = i;
+            res[i].n_events = works[i].events.count;
+        }
+        res[i].version = state_version(a, s->state);
+    }
+    if (n_commits == 0) goto out;
+    inc_error_clear(&e);
+    int crc = n_commits == 1
+                  ? inc_store_commit(store, &commits[0], &e)
+                  : inc_store_commit_many(store, commits, n_commits, NULL, &e);
+    if (crc != 0) {
+        *cerr = e;
+        if (e.kind == INC_ERR_UNAVAILABLE) {
+            for (size_t k = 0; k < n_commits; k++)
+                set_status(&res[commit_item[k]], INC_BATCH_UNKNOWN, &e);
+            rc = -1;
+        } else {
+            rc = 1;
+        }
+    }
+out:
+    for (size_t i = 0; slots && i < n_slots; i++) state_drop(slots[i].a, slots[i].state);
+    for (size_t i = 0; works && i < n; i++) work_free(&works[i]);
+    free(slots);
+    free(works);
+    free(commits);
+    free(commit_item);
+    return rc;
+}
+
+static void backoff(const inc_app *app, unsigned attempt) {
+    uint64_t cap = 500, max = inc_app_max_backoff_of(app), r = 0;
+    char u[INC_UUID_TEXT_SIZE];
+    for (unsigned i = 0; i < attempt && cap < max; i++) cap *= 2;
+    if (cap > max) cap = max;
+    if (cap == 0 || inc_uuid_v4(u, NULL) != 0) return;
+    for (const char *p = u; *p; p++) r = (r ^ (uint64_t)(unsigned char)*p) * 1099511628211u;
+    uint64_t us = r % cap; /* full jitter, as inc_dispatch */
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* One item in its own transaction, retried on conflict like inc_dispatch.
+ * 0 (status set) or -1 (stop). */
+static int run_single(inc_app *app, const inc_batch_item *item,
+                      inc_batch_result *res, inc_error *cerr) {
+    unsigned max = inc_app_max_retries_of(app);
+    for (unsigned attempt = 0;; attempt++) {
+        inc_error e;
+        inc_error_clear(&e);
+        int rc = run_chunk(app, item, 1, res, &e);
+        if (rc == 0) return 0;
+        if (rc < 0) {
+            *cerr = e;
+            return -1;
+        }
+        if (e.kind == INC_ERR_CONFLICT && attempt < max) {
+            backoff(app, attempt);
+            continue;
+        }
+        if (e.kind == INC_ERR_CONFLICT)
+            inc_error_set(&e, INC_ERR_CONFLICT, "conflict",
+                          "still conflicting after %u retries", max);
+        set_status(res, INC_BATCH_FAILED, &e);
+        return 0;
+    }
+}
+
+int inc_dispatch_batch_chunked(inc_app *app, const inc_batch_item *items,
+                               size_t n, size_t chunk, inc_batch_result *res,
+                               inc_error *err) {
+    inc_error e;
+    if (!app || (n && (!items || !res)))
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
+                             "inc_dispatch_batch needs an app, items and "
+                             "results");
+    inc_store *store = inc_app_store(app);
+    if (chunk == 0) chunk = INC_BATCH_DEFAULT_CHUNK;
+    /* Without commit_many every transaction holds one item. */
+    if (!store || !store->ops || !store->ops->commit_many) chunk = 1;
+    for (size_t start = 0; start < n;) {
+        size_t m = n - start < chunk ? n - start : chunk;
+        inc_error_clear(&e);
+        int rc = run_chunk(app, items + start, m, res + start, &e);
+        for (size_t j = 0; rc == 1 && j < m; j++) {
+            /* the chunk wrote nothing: item by item */
+            if (run_single(app, items + start + j, res + start + j, &e) != 0) {
+                for (size_t k = j + 1; k < m; k++)
+                    set_status(&res[start + k], INC_BATCH_NOT_RUN, &e);
+                rc = -1;
+            }
+        }
+        if (rc < 0) {
+            for (size_t k = start + m; k < n; k++)
+                set_status(&res[k], INC_BATCH_NOT_RUN, &e);
+            if (err) *err = e;
+            return -1;
+        }
+        start += m;
+    }
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) failed += res[i].status == INC_BATCH_FAILED;
+    return failed;
+}
+
+int inc_dispatch_batch(inc_app *app, const inc_batch_item *items, size_t n,
+                       inc_batch_result *res, inc_error *err) {
+    return inc_dispatch_batch_chunked(app, items, n, 0, res, err);
+}
