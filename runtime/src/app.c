@@ -381,6 +381,96 @@ int inc_app_state(inc_app *app, const inc_aggregate_desc *a, const char *id,
     return load_state(app, a, id, state, err);
 }
 
+/* Several states at once, for batch.c: the store's load_many (one round
+ * trip on PostgreSQL), each stream folded as its rows arrive. */
+int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
+                   inc_error *err) {
+    for (size_t i = 0; i < n; i++) {
+        inc_msg_init(reqs[i].a->state, reqs[i].state);
+        reqs[i].rc = 0;
+        inc_error_clear(&reqs[i].error);
+    }
+    if (n == 0) return 0;
+    fold_ctx *fc = calloc(n, sizeof *fc);
+    inc_load_req *lr = calloc(n, sizeof *lr);
+    size_t *of = calloc(n, sizeof *of), m = 0;
+    int rc = 0;
+    if (!fc || !lr || !of) {
+        rc = oom(err);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        inc_state_req *r = &reqs[i];
+        if (inc_store_check_text(r->id, "aggregate_id", &r->error) != 0 ||
+            inc_state_init(r->a, r->state, r->id, &r->error) != 0) {
+            r->rc = -1;
+            continue;
+        }
+        fc[m].a = r->a;
+        fc[m].state = r->state;
+        fc[m].id = r->id;
+        lr[m].aggregate = r->a;
+        lr[m].aggregate_id = r->id;
+        lr[m].cbs = (inc_load_cbs){fold_snapshot, fold_event, &fc[m]};
+        of[m++] = i;
+    }
+    inc_error e;
+    inc_error_clear(&e);
+    if (inc_store_load_many(app->store, lr, m, &e) != 0) {
+        if (e.kind == INC_ERR_UNAVAILABLE) {
+            if (err) *err = e;
+            rc = -1;
+            goto out;
+        }
+        /* The store could not load them together (its error may concern
+         * one stream): one by one, so each gets its own outcome. */
+        for (size_t k = 0; k < m; k++) {
+            inc_state_req *r = &reqs[of[k]];
+            inc_msg_free(r->a->state, r->state);
+            if (load_state(app, r->a, r->id, r->state, &r->error) != 0) {
+                r->rc = -1;
+                if (r->error.kind == INC_ERR_UNAVAILABLE) {
+                    if (err) *err = r->error;
+                    rc = -1;
+                    goto out;
+                }
+            }
+        }
+        goto out;
+    }
+    for (size_t k = 0; k < m; k++) {
+        inc_state_req *r = &reqs[of[k]];
+        if (lr[k].rc != 0) {
+            r->rc = -1;
+            r->error = lr[k].error;
+        } else if (fc[k].bad_snapshot) {
+            /* The snapshot was unusable: replay the whole stream. */
+            fold_ctx f;
+            memset(&f, 0, sizeof f);
+            f.a = r->a;
+            f.state = r->state;
+            f.id = r->id;
+            inc_load_cbs cbs = {NULL, fold_event, &f};
+            inc_msg_free(r->a->state, r->state);
+            if (inc_state_init(r->a, r->state, r->id, &r->error) != 0 ||
+                inc_store_load(app->store, r->a, r->id, INC_LOAD_NO_SNAPSHOT,
+                               &cbs, &r->error) != 0) {
+                r->rc = -1;
+                if (r->error.kind == INC_ERR_UNAVAILABLE) {
+                    if (err) *err = r->error;
+                    rc = -1;
+                    goto out;
+                }
+            }
+        }
+    }
+out:
+    free(fc);
+    free(lr);
+    free(of);
+    return rc;
+}
+
 /* ---- dispatch ---- */
 
 static int rec_add(rec_list *l, inc_recorded_event *e, inc_error *err) {

@@ -2,6 +2,7 @@
 #ifndef INCIDENT_APP_INTERNAL_H
 #define INCIDENT_APP_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <incident/app.h>
@@ -10,6 +11,21 @@
 int64_t inc_app_snapshot_every_of(const inc_app *app,
                                   const inc_aggregate_desc *a);
 unsigned inc_app_max_retries_of(const inc_app *app);
+
+/* One state for inc_app_states. */
+typedef struct inc_state_req {
+    const inc_aggregate_desc *a;
+    const char *id;
+    void *state;     /* a->state struct, uninitialised on entry */
+    int rc;          /* out: 0, or -1 with `error` (this state only) */
+    inc_error error;
+} inc_state_req;
+/* inc_app_state for n aggregates with the store's load_many (one round
+ * trip on PostgreSQL, however many).  Every state is initialised on return
+ * (free each with inc_msg_free, also after errors).  -1 (err): stop, the
+ * states mean nothing (connection lost, OOM). */
+int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
+                   inc_error *err);
 unsigned inc_app_max_backoff_of(const inc_app *app);
 
 #endif

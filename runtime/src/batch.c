@@ -1,10 +1,12 @@
 /* batch.c - inc_dispatch_batch (see <incident/batch.h> for the semantics).
  *
- * A chunk: load each distinct aggregate once, run the items in order on
- * the in-memory states (execute -> apply to a copy -> project -> snapshot,
- * the same steps as inc_dispatch), then hand every resulting inc_commit to
- * the store's commit_many: one transaction, one round trip, one WAL flush
- * for the chunk.  A chunk whose commit fails is run again item by item
+ * A chunk: validate the items, load each distinct aggregate once, all in
+ * one store load_many (one round trip on PostgreSQL), run the items in
+ * order on the in-memory states (execute -> apply to a copy -> project ->
+ * snapshot, the same steps as inc_dispatch), then hand every resulting
+ * inc_commit to the store's commit_many: one transaction, one round trip,
+ * one WAL flush for the chunk.  So a chunk costs two round trips however
+ * many aggregates it touches.  A chunk whose commit fails is run again item by item
  * (chunks of one, committed with the plain commit and retried on conflict),
  * so one bad item cannot take its neighbours down. */
 #define _POSIX_C_SOURCE 200809L
@@ -209,6 +211,42 @@ static void set_status(inc_batch_result *r, inc_batch_status st,
     else inc_error_clear(&r->error);
 }
 
+/* Load every slot's state with one inc_app_states (one round trip on
+ * PostgreSQL).  A slot that cannot be loaded is `bad` (its items fail with
+ * load_err).  -1 (cerr): stop; slot states are then initialised or NULL. */
+static int load_slots(inc_app *app, agg_slot *slots, size_t n,
+                      inc_error *cerr) {
+    inc_state_req *reqs = calloc(n ? n : 1, sizeof *reqs);
+    size_t *of = calloc(n ? n : 1, sizeof *of), m = 0;
+    if (!reqs || !of) {
+        free(reqs);
+        free(of);
+        return oom(cerr);
+    }
+    for (size_t k = 0; k < n; k++) {
+        agg_slot *s = &slots[k];
+        if (!(s->state = malloc(s->a->state->size))) {
+            oom(&s->load_err);
+            s->bad = true;
+            continue;
+        }
+        reqs[m] = (inc_state_req){s->a, s->id, s->state, 0, {INC_OK, "", ""}};
+        of[m++] = k;
+    }
+    int rc = inc_app_states(app, reqs, m, cerr);
+    for (size_t j = 0; rc == 0 && j < m; j++) {
+        agg_slot *s = &slots[of[j]];
+        if (reqs[j].rc == 0) continue;
+        s->load_err = reqs[j].error;
+        s->bad = true;
+        state_drop(s->a, s->state);
+        s->state = NULL;
+    }
+    free(reqs);
+    free(of);
+    return rc;
+}
+
 /* One chunk.  0: every item has its status; 1: the commit failed and
  * nothing was written (*cerr says why; the statuses mean nothing);
  * -1: stop (*cerr; statuses set). */
@@ -219,15 +257,17 @@ static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
     item_work *works = calloc(n, sizeof *works);
     inc_commit *commits = calloc(n, sizeof *commits);
     size_t *commit_item = calloc(n, sizeof *commit_item);
+    size_t *slot_of = calloc(n, sizeof *slot_of);
     size_t n_slots = 0, n_commits = 0;
     int rc = 0;
     inc_error e;
-    if (!slots || !works || !commits || !commit_item) {
+    if (!slots || !works || !commits || !commit_item || !slot_of) {
         oom(cerr);
         for (size_t i = 0; i < n; i++) set_status(&res[i], INC_BATCH_NOT_RUN, cerr);
         rc = -1;
         goto out;
     }
+    /* Validate every item and gather the chunk's distinct aggregates ... */
     for (size_t i = 0; i < n; i++) {
         const inc_message_desc *cmd = items[i].command;
         const void *data = items[i].data;
@@ -251,23 +291,26 @@ static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
             s = &slots[n_slots++];
             s->a = a;
             s->id = id;
-            if (!(s->state = malloc(a->state->size))) {
-                oom(&s->load_err);
-                s->bad = true;
-            } else if (inc_app_state(app, a, id, s->state, &s->load_err) != 0) {
-                state_drop(a, s->state);
-                s->state = NULL;
-                s->bad = true;
-                if (s->load_err.kind == INC_ERR_UNAVAILABLE) {
-                    /* Nothing of this chunk is written yet. */
-                    *cerr = s->load_err;
-                    for (size_t j = 0; j < n; j++)
-                        set_status(&res[j], INC_BATCH_NOT_RUN, cerr);
-                    rc = -1;
-                    goto out;
-                }
-            }
         }
+        slot_of[i] = (size_t)(s - slots) + 1; /* 0: the item failed above */
+    }
+    /* ... load them all in one go ... */
+    if (load_slots(app, slots, n_slots, cerr) != 0) {
+        /* Nothing of this chunk is written yet. */
+        for (size_t j = 0; j < n; j++) set_status(&res[j], INC_BATCH_NOT_RUN, cerr);
+        rc = -1;
+        goto out;
+    }
+    /* ... and run the items in order, each on the state its aggregate's
+     * previous item of the chunk left. */
+    for (size_t i = 0; i < n; i++) {
+        if (!slot_of[i]) continue;
+        const inc_message_desc *cmd = items[i].command;
+        const void *data = items[i].data;
+        agg_slot *s = &slots[slot_of[i] - 1];
+        const inc_aggregate_desc *a = s->a;
+        const char *id = s->id;
+        inc_error_clear(&e);
         if (s->bad) {
             set_status(&res[i], INC_BATCH_FAILED, &s->load_err);
             continue;
@@ -309,6 +352,7 @@ out:
     free(works);
     free(commits);
     free(commit_item);
+    free(slot_of);
     return rc;
 }
 

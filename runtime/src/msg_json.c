@@ -491,8 +491,9 @@ static int text_error(const inc_message_desc *d, void *msg, const char *text,
     }
 }
 
-int inc_msg_from_text(const inc_message_desc *d, void *msg, const char *text,
-                      size_t len, unsigned flags, inc_error *err) {
+int inc_msg_from_text_jansson(const inc_message_desc *d, void *msg,
+                              const char *text, size_t len, unsigned flags,
+                              inc_error *err) {
     json_error_t je;
     json_t *json;
     int rc;
@@ -505,4 +506,26 @@ int inc_msg_from_text(const inc_message_desc *d, void *msg, const char *text,
     rc = inc_msg_from_json(d, msg, json, flags, err); /* initialises msg */
     json_decref(json);
     return rc;
+}
+
+/* The scanner of json_fast.c decodes the inputs it accepts without a
+ * jansson tree; everything else, every error included, goes through jansson,
+ * so error codes and messages come from one place. */
+int inc_msg_from_text(const inc_message_desc *d, void *msg, const char *text,
+                      size_t len, unsigned flags, inc_error *err) {
+#if INC_JSON_FAST
+    if (text && inc_json_fast_decode(d, msg, text, len, flags) == 0) return 0;
+#endif
+    if (inc_msg_from_text_jansson(d, msg, text, len, flags, err) != 0) return -1;
+    /* jansson skips a raw NUL right after a number or literal (the fast
+     * path never accepts one); JSON has no raw NULs, so refuse it here. */
+    const char *nul = text ? memchr(text, '\0', len) : NULL;
+    if (nul) {
+        inc_msg_free(d, msg);
+        inc_msg_init(d, msg);
+        return inc_error_set(err, INC_ERR_INVALID, "invalid_json",
+                             "$: invalid JSON: NUL byte at offset %zu",
+                             (size_t)(nul - text));
+    }
+    return 0;
 }

@@ -8,7 +8,10 @@
  *     mode, so client memory does not grow with the stream's history;
  *   - commit is ONE pipeline (libpq pipeline mode): the event INSERTs, the
  *     projection upserts, the snapshot upsert and pg_notify, closed by a
- *     single Sync: one implicit transaction, one round trip.
+ *     single Sync: one implicit transaction, one round trip;
+ *   - a batch's loads (load_many) and commits (commit_many) are one
+ *     pipeline each, whatever the number of streams (loads: one per
+ *     LOAD_MANY_BYTES of requests).
  * Only parameterised SQL; identifiers come from the descriptors.  A lost
  * connection is INC_ERR_UNAVAILABLE and the next call reconnects (a load
  * that finds the connection dead before reading anything reconnects and
@@ -548,31 +551,33 @@ typedef struct load_rows {
     const inc_aggregate_desc *a;
     const char *id;
     const inc_load_cbs *cbs;
+    int row; /* the row of `res` to read (0 in single-row mode) */
 } load_rows;
 
 static int load_row(void *ud, const PGresult *res, inc_error *err) {
     load_rows *lr = ud;
+    int r = lr->row;
     int64_t version;
-    if (parse_i64(PQgetvalue(res, 0, 1), &version) != 0)
+    if (parse_i64(PQgetvalue(res, r, 1), &version) != 0)
         return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
                              "unreadable version");
-    if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
-        return lr->cbs->snapshot(lr->cbs->ud, version, PQgetvalue(res, 0, 4),
+    if (strcmp(PQgetvalue(res, r, 0), "0") == 0)
+        return lr->cbs->snapshot(lr->cbs->ud, version, PQgetvalue(res, r, 4),
                                  err);
     inc_stored_event ev;
     memset(&ev, 0, sizeof ev);
     ev.version = version;
-    if (strlen(PQgetvalue(res, 0, 2)) != 36 ||
-        parse_pg_timestamp(PQgetvalue(res, 0, 6), &ev.event_date) != 0 ||
-        parse_i64(PQgetvalue(res, 0, 7), &ev.position) != 0)
+    if (strlen(PQgetvalue(res, r, 2)) != 36 ||
+        parse_pg_timestamp(PQgetvalue(res, r, 6), &ev.event_date) != 0 ||
+        parse_i64(PQgetvalue(res, r, 7), &ev.position) != 0)
         return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
                              "unreadable event row");
-    memcpy(ev.event_id, PQgetvalue(res, 0, 2), INC_UUID_TEXT_SIZE);
+    memcpy(ev.event_id, PQgetvalue(res, r, 2), INC_UUID_TEXT_SIZE);
     ev.aggregate_type = lr->a->name;
     ev.aggregate_id = lr->id;
-    ev.event_type = PQgetvalue(res, 0, 3);
-    ev.data = PQgetvalue(res, 0, 4);
-    ev.metadata = PQgetvalue(res, 0, 5);
+    ev.event_type = PQgetvalue(res, r, 3);
+    ev.data = PQgetvalue(res, r, 4);
+    ev.metadata = PQgetvalue(res, r, 5);
     return lr->cbs->event(lr->cbs->ud, &ev, err);
 }
 
@@ -585,9 +590,138 @@ static int pg_load(inc_store *base, const inc_aggregate_desc *a,
     snprintf(hash, sizeof hash, "%" PRId64, (int64_t)a->state_layout_hash);
     bool use = cbs->snapshot && !(flags & INC_LOAD_NO_SNAPSHOT);
     const char *vals[4] = {a->name, id, hash, use ? "true" : "false"};
-    load_rows lr = {a, id, cbs};
+    load_rows lr = {a, id, cbs, 0};
     return pg_stream(s, fixed[ST_LOAD].name, NULL, 4, vals, load_row, &lr,
                      "load", err);
+}
+
+/* ---- many loads in one round trip (inc_dispatch_batch) ---- */
+
+/* Bytes of load requests per pipeline.  Far below what the socket buffers
+ * hold, so the requests are all written before the first result is read
+ * and libpq never has to buffer results while it still sends (memory stays
+ * one row per stream); a chunk of a few hundred loads fits in one. */
+#define LOAD_MANY_BYTES (128 * 1024)
+
+static bool load_wanted(const inc_load_req *r) {
+    return r->cbs.snapshot && !(r->flags & INC_LOAD_NO_SNAPSHOT);
+}
+
+/* The requests reqs[0..m) whose rc is 0 as ONE pipeline of the prepared
+ * load, closed by one Sync; each statement in single-row mode, its rows
+ * handed to its request's callbacks as they arrive.  A callback failure
+ * only fails its request.  A dead connection found before any row was
+ * delivered is reconnected and the pipeline sent again once, as pg_stream
+ * does.  -1: the pipeline failed (err). */
+static int load_group(pg_store *s, inc_load_req *reqs, size_t m,
+                      inc_error *err) {
+    for (int attempt = 0;; attempt++) {
+        bool delivered = false, retry = false, broken = false, sent = true;
+        int rc = 0;
+        if (pg_ready(s, err) != 0) return -1;
+        if (PQenterPipelineMode(s->conn) != 1) return pg_error(s, NULL, "load", err);
+        for (size_t i = 0; i < m && sent; i++) {
+            const inc_load_req *r = &reqs[i];
+            char hash[32];
+            if (r->rc != 0) continue;
+            snprintf(hash, sizeof hash, "%" PRId64,
+                     (int64_t)r->aggregate->state_layout_hash);
+            const char *vals[4] = {r->aggregate->name, r->aggregate_id, hash,
+                                   load_wanted(r) ? "true" : "false"};
+            sent = PQsendQueryPrepared(s->conn, fixed[ST_LOAD].name, 4, vals,
+                                       NULL, NULL, 0) == 1;
+        }
+        if (!sent || PQpipelineSync(s->conn) != 1) {
+            if (conn_lost(s) && attempt == 0) continue;
+            rc = pg_error(s, NULL, "load", err);
+            PQfinish(s->conn); /* abandon the half-sent pipeline */
+            s->conn = NULL;
+            return rc;
+        }
+        /* Results come back in request order.  A request's rc only changes
+         * while its own results are read, so `rc != 0` here still means
+         * "not sent". */
+        for (size_t i = 0; i < m && !broken; i++) {
+            inc_load_req *r = &reqs[i];
+            if (r->rc != 0) continue;
+            load_rows lr = {r->aggregate, r->aggregate_id, &r->cbs, 0};
+            /* Must be set per statement, before its first result; when it
+             * does not take, the rows come in one result (handled below). */
+            (void)PQsetSingleRowMode(s->conn);
+            for (;;) {
+                PGresult *res = PQgetResult(s->conn);
+                if (!res) {
+                    if (conn_lost(s)) broken = true;
+                    break; /* this statement's results are complete */
+                }
+                ExecStatusType st = PQresultStatus(res);
+                if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
+                    int nt = PQntuples(res);
+                    for (lr.row = 0; lr.row < nt; lr.row++) {
+                        delivered = true;
+                        if (r->rc == 0 && load_row(&lr, res, &r->error) != 0)
+                            r->rc = -1;
+                    }
+                } else if (st != PGRES_PIPELINE_ABORTED && rc == 0) {
+                    if (disconnected(s, res) && !delivered && attempt == 0)
+                        retry = true;
+                    else pg_error(s, res, "load", err);
+                    rc = -1;
+                }
+                PQclear(res);
+                if (retry || conn_lost(s)) {
+                    broken = true;
+                    break;
+                }
+            }
+        }
+        if (!broken) {
+            PGresult *res = PQgetResult(s->conn);
+            if (!res || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+                if (rc == 0) pg_error(s, res, "load", err);
+                rc = -1;
+                broken = true;
+            }
+            PQclear(res);
+        }
+        if (retry) {
+            for (size_t i = 0; i < m; i++) inc_error_clear(&reqs[i].error);
+            PQfinish(s->conn); /* pg_ready reconnects */
+            s->conn = NULL;
+            continue;
+        }
+        if (broken || conn_lost(s)) {
+            if (rc == 0) rc = pg_error(s, NULL, "load", err);
+            if (s->conn) PQfinish(s->conn);
+            s->conn = NULL;
+            return -1;
+        }
+        if (PQexitPipelineMode(s->conn) != 1 && rc == 0)
+            rc = pg_error(s, NULL, "load", err);
+        return rc;
+    }
+}
+
+static int pg_load_many(inc_store *base, inc_load_req *reqs, size_t n,
+                        inc_error *err) {
+    pg_store *s = (pg_store *)base;
+    for (size_t i = 0; i < n; i++) {
+        inc_error_clear(&reqs[i].error);
+        reqs[i].rc = inc_store_check_text(reqs[i].aggregate_id, "aggregate_id",
+                                          &reqs[i].error);
+    }
+    for (size_t start = 0, end; start < n; start = end) {
+        size_t bytes = 0;
+        for (end = start; end < n; end++) {
+            /* parameters + the Bind/Describe/Execute framing */
+            size_t b = 64 + strlen(reqs[end].aggregate->name) +
+                       (reqs[end].rc == 0 ? strlen(reqs[end].aggregate_id) : 0);
+            if (end > start && bytes + b > LOAD_MANY_BYTES) break;
+            bytes += b;
+        }
+        if (load_group(s, reqs + start, end - start, err) != 0) return -1;
+    }
+    return 0;
 }
 
 static int pg_read_stream(inc_store *base, const char *type, const char *id,
@@ -1421,7 +1555,7 @@ static const inc_store_ops pg_ops = {
     "postgres",        pg_close,          pg_init,
     pg_load,           pg_commit,         pg_read_stream,
     pg_read_all,       pg_projection_get, pg_projection_list,
-    pg_rebuild,        pg_commit_many,
+    pg_rebuild,        pg_commit_many,    pg_load_many,
 };
 
 void inc_pg_store_set_notify(inc_store *base, bool on) {

@@ -74,3 +74,20 @@ int inc_store_commit_many(inc_store *s, const inc_commit *commits, size_t n,
                              s->ops->name);
     return s->ops->commit_many(s, commits, n, failed, err);
 }
+
+int inc_store_load_many(inc_store *s, inc_load_req *reqs, size_t n,
+                        inc_error *err) {
+    CHECK_STORE(s, err);
+    if (s->ops->load_many) return s->ops->load_many(s, reqs, n, err);
+    for (size_t i = 0; i < n; i++) {
+        inc_load_req *r = &reqs[i];
+        inc_error_clear(&r->error);
+        r->rc = s->ops->load(s, r->aggregate, r->aggregate_id, r->flags,
+                             &r->cbs, &r->error);
+        if (r->rc != 0 && r->error.kind == INC_ERR_UNAVAILABLE) {
+            if (err) *err = r->error;
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -2,7 +2,8 @@
  * stores: per-item outcomes, rejections that leave their chunk going, the
  * same states as dispatching one by one (snapshots included), all-or-nothing
  * commit_many, and a chunk whose commit conflicts falling back to item by
- * item. */
+ * item; load_many (streams delivered whole, in order, failures confined to
+ * their request) and chunks over many aggregates, each several times. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <setjmp.h>
@@ -208,6 +209,242 @@ static void test_commit_many_all_or_nothing(void **state) {
     assert_int_equal(n_events(fx->app, "q"), 2);
 }
 
+/* ---- load_many ---- */
+
+typedef struct seen {
+    int64_t last;     /* last version delivered */
+    int snapshots, events;
+    bool fail_at_2;   /* the event callback fails at version 2 */
+    int *order;       /* shared: which request delivered last */
+    int me;
+    bool interleaved; /* rows of another request came in between */
+} seen;
+
+static int seen_snapshot(void *ud, int64_t version, const char *json,
+                         inc_error *err) {
+    seen *sn = ud;
+    (void)json;
+    (void)err;
+    if (*sn->order != sn->me && sn->events + sn->snapshots > 0)
+        sn->interleaved = true;
+    *sn->order = sn->me;
+    sn->snapshots++;
+    sn->last = version;
+    return 0;
+}
+
+static int seen_event(void *ud, const inc_stored_event *ev, inc_error *err) {
+    seen *sn = ud;
+    if (*sn->order != sn->me && sn->events + sn->snapshots > 0)
+        sn->interleaved = true;
+    *sn->order = sn->me;
+    if (ev->version != sn->last + 1)
+        return inc_error_set(err, INC_ERR_INTERNAL, "order", "out of order");
+    if (sn->fail_at_2 && ev->version == 2)
+        return inc_error_set(err, INC_ERR_INTERNAL, "cb_failed", "as asked");
+    sn->last = ev->version;
+    sn->events++;
+    return 0;
+}
+
+/* Streams of different lengths (one with a snapshot, one empty, one with a
+ * bad id, one whose callback fails, many with long ids so PostgreSQL needs
+ * more than one pipeline): each delivered whole and in order, failures
+ * confined to their request. */
+static void test_load_many(void **state) {
+    th_fx *fx = *state;
+    enum { N = 700, LONG = 240 };
+    inc_error err;
+    assert_int_equal(inc_app_set_snapshot_every(fx->app, NULL, 4, &err), 0);
+    static char ids[N][LONG + 16];
+    for (int i = 0; i < N; i++) {
+        if (i < 5) snprintf(ids[i], sizeof ids[i], "lm-%d", i);
+        else snprintf(ids[i], sizeof ids[i], "lm-%d-%0*d", i, LONG, 0);
+    }
+    /* lm-0: 6 events (snapshot at 4), lm-1: 2, lm-2: none, lm-3: bad id,
+     * lm-4: 3 (callback fails at 2); the long ones: i % 3 events */
+    for (int i = 0; i < N; i++) {
+        int k = i == 0 ? 6 : i == 1 ? 2 : i == 2 || i == 3 ? 0 : i == 4 ? 3 : i % 3;
+        counter_add c = {ids[i], 1};
+        for (int j = 0; j < k; j++)
+            assert_int_equal(inc_dispatch(fx->app, &counter_add_desc, &c, NULL, &err), 0);
+    }
+    strcpy(ids[3], "bad-\xff");
+    static inc_load_req reqs[N];
+    static seen sn[N];
+    int order = -1;
+    memset(reqs, 0, sizeof reqs);
+    memset(sn, 0, sizeof sn);
+    for (int i = 0; i < N; i++) {
+        sn[i].order = &order;
+        sn[i].me = i;
+        sn[i].fail_at_2 = i == 4;
+        reqs[i].aggregate = &counter_counter_type;
+        reqs[i].aggregate_id = ids[i];
+        reqs[i].cbs = (inc_load_cbs){seen_snapshot, seen_event, &sn[i]};
+        reqs[i].rc = 99;
+    }
+    assert_int_equal(inc_store_load_many(fx->store, reqs, N, &err), 0);
+    assert_int_equal(reqs[0].rc, 0);
+    assert_int_equal(sn[0].snapshots, 1);
+    assert_int_equal(sn[0].events, 2);
+    assert_int_equal(sn[0].last, 6);
+    assert_int_equal(reqs[1].rc, 0);
+    assert_int_equal(sn[1].last, 2);
+    assert_int_equal(reqs[2].rc, 0);
+    assert_int_equal(sn[2].last, 0);
+    assert_int_equal(reqs[3].rc, -1);
+    assert_int_equal(reqs[3].error.kind, INC_ERR_INVALID);
+    assert_int_equal(reqs[4].rc, -1);
+    assert_string_equal(reqs[4].error.code, "cb_failed");
+    for (int i = 5; i < N; i++) {
+        assert_int_equal(reqs[i].rc, 0);
+        assert_int_equal(sn[i].last, i % 3);
+        assert_int_equal(sn[i].snapshots, 0);
+    }
+    for (int i = 0; i < N; i++) assert_false(sn[i].interleaved);
+    /* without snapshots: a full replay */
+    memset(&sn[0], 0, sizeof sn[0]);
+    sn[0].order = &order;
+    reqs[0].flags = INC_LOAD_NO_SNAPSHOT;
+    assert_int_equal(inc_store_load_many(fx->store, reqs, 1, &err), 0);
+    assert_int_equal(sn[0].snapshots, 0);
+    assert_int_equal(sn[0].events, 6);
+    /* nothing to load */
+    assert_int_equal(inc_store_load_many(fx->store, reqs, 0, &err), 0);
+}
+
+/* A store that counts how its loads are asked for. */
+typedef struct count_store {
+    inc_store base;
+    inc_store *inner;
+    inc_store_ops ops;
+    int loads, load_manys;
+    size_t streams;
+} count_store;
+
+static int cnt_load(inc_store *s, const inc_aggregate_desc *a, const char *id,
+                    unsigned flags, const inc_load_cbs *cbs, inc_error *err) {
+    ((count_store *)s)->loads++;
+    return inc_store_load(((count_store *)s)->inner, a, id, flags, cbs, err);
+}
+
+static int cnt_load_many(inc_store *s, inc_load_req *reqs, size_t n,
+                         inc_error *err) {
+    ((count_store *)s)->load_manys++;
+    ((count_store *)s)->streams += n;
+    return inc_store_load_many(((count_store *)s)->inner, reqs, n, err);
+}
+
+static int cnt_commit(inc_store *s, const inc_commit *c, inc_error *err) {
+    return inc_store_commit(((count_store *)s)->inner, c, err);
+}
+
+static int cnt_commit_many(inc_store *s, const inc_commit *c, size_t n,
+                           size_t *failed, inc_error *err) {
+    return inc_store_commit_many(((count_store *)s)->inner, c, n, failed, err);
+}
+
+/* One chunk over many aggregates, each several times and interleaved, some
+ * with history and snapshots (one of them unreadable): one load_many for
+ * the chunk; every item sees the state its aggregate's previous item left;
+ * versions, totals, event counts and projection rows as one by one. */
+static void test_batch_many_aggregates(void **state) {
+    th_fx *fx = *state;
+    enum { N = 600, IDS = 150, CHUNK = 300 };
+    static char ids[IDS][16];
+    static counter_add adds[N];
+    static counter_fail fails[N];
+    inc_batch_item items[N];
+    inc_batch_result res[N];
+    int64_t total[IDS], version[IDS];
+    inc_error err;
+    assert_int_equal(inc_app_set_snapshot_every(fx->app, NULL, 3, &err), 0);
+    for (int k = 0; k < IDS; k++) {
+        snprintf(ids[k], sizeof ids[k], "ma-%d", k);
+        total[k] = version[k] = 0;
+        /* history: k % 5 events before the batch (snapshots at 3) */
+        for (int j = 0; j < k % 5; j++) {
+            counter_add c = {ids[k], 10};
+            assert_int_equal(inc_dispatch(fx->app, &counter_add_desc, &c, NULL, &err), 0);
+            total[k] += 10;
+            version[k]++;
+        }
+    }
+    if (fx->pg) {
+        /* an unreadable snapshot is never trusted: the stream is replayed */
+        PGconn *c = th_conn(fx);
+        free(th_query1(c,
+                       "UPDATE snapshots SET state = '{\"nonsense\": 1}' "
+                       "WHERE aggregate_id = 'ma-3' RETURNING 1",
+                       0, NULL));
+        PQfinish(c);
+    }
+    for (int i = 0; i < N; i++) {
+        /* ids cycle with a stride, so repeats are interleaved with others */
+        int k = (i * 7) % IDS;
+        if (i % 13 == 5) {
+            fails[i].aggregate_id = ids[k];
+            items[i] = (inc_batch_item){&counter_fail_desc, &fails[i]};
+        } else {
+            adds[i].aggregate_id = ids[k];
+            adds[i].amount = 1 + i % 4;
+            items[i] = (inc_batch_item){&counter_add_desc, &adds[i]};
+        }
+    }
+    count_store cs;
+    memset(&cs, 0, sizeof cs);
+    cs.inner = fx->store;
+    cs.ops = *fx->store->ops;
+    cs.ops.load = cnt_load;
+    cs.ops.load_many = cnt_load_many;
+    cs.ops.commit = cnt_commit;
+    cs.ops.commit_many = cnt_commit_many;
+    cs.base.ops = &cs.ops;
+    inc_app *app = inc_app_new(&counter_domain, &cs.base, &err);
+    assert_non_null(app);
+    assert_int_equal(inc_app_set_snapshot_every(app, NULL, 3, &err), 0);
+    int failed = inc_dispatch_batch_chunked(app, items, N, CHUNK, res, &err);
+    int want_failed = 0;
+    for (int i = 0; i < N; i++) {
+        int k = (i * 7) % IDS;
+        if (i % 13 == 5) {
+            want_failed++;
+            assert_int_equal(res[i].status, INC_BATCH_FAILED);
+            assert_int_equal(res[i].error.kind, INC_ERR_REJECTED);
+            continue;
+        }
+        version[k]++;
+        total[k] += adds[i].amount;
+        assert_int_equal(res[i].status, INC_BATCH_COMMITTED);
+        assert_int_equal(res[i].n_events, 1);
+        assert_int_equal(res[i].version, version[k]);
+    }
+    assert_int_equal(failed, want_failed);
+    /* one load_many per chunk, for its distinct aggregates; no single loads
+     * but the replays of ma-3 (its unreadable snapshot at 3 stays until the
+     * second chunk's commit crosses 6, so both chunks replay it) */
+    assert_int_equal(cs.load_manys, N / CHUNK);
+    assert_int_equal(cs.loads, fx->pg ? 2 : 0);
+    assert_int_equal(cs.streams, (size_t)(N / CHUNK) * IDS);
+    for (int k = 0; k < IDS; k++) {
+        int64_t v;
+        assert_int_equal(total_of(fx->app, ids[k], &v), total[k]);
+        assert_int_equal(v, version[k]);
+        assert_int_equal(n_events(fx->app, ids[k]), (int)version[k]);
+        int64_t row_total = -1;
+        bool found = false;
+        assert_int_equal(inc_store_projection_get(fx->store,
+                                                  &counter_counters_projection,
+                                                  ids[k], keep_total,
+                                                  &row_total, &found, &err),
+                         0);
+        assert_true(found);
+        assert_int_equal(row_total, total[k]);
+    }
+    inc_app_free(app);
+}
+
 /* A store whose first commit_many lets a competing writer in first (so
  * the chunk conflicts), or that has no commit_many at all. */
 typedef struct race_store {
@@ -221,6 +458,11 @@ typedef struct race_store {
 static int rs_load(inc_store *s, const inc_aggregate_desc *a, const char *id,
                    unsigned flags, const inc_load_cbs *cbs, inc_error *err) {
     return inc_store_load(((race_store *)s)->inner, a, id, flags, cbs, err);
+}
+
+static int rs_load_many(inc_store *s, inc_load_req *reqs, size_t n,
+                        inc_error *err) {
+    return inc_store_load_many(((race_store *)s)->inner, reqs, n, err);
 }
 
 static int rs_commit(inc_store *s, const inc_commit *c, inc_error *err) {
@@ -246,6 +488,7 @@ static void race_setup(race_store *rs, th_fx *fx, bool with_many) {
     rs->inner = fx->store;
     rs->ops = *fx->store->ops;
     rs->ops.load = rs_load;
+    rs->ops.load_many = rs_load_many;
     rs->ops.commit = rs_commit;
     rs->ops.commit_many = with_many ? rs_commit_many : NULL;
     rs->base.ops = &rs->ops;
@@ -302,6 +545,8 @@ int main(void) {
         BOTH(test_batch_equals_single),
         BOTH(test_commit_many_all_or_nothing),
         BOTH(test_conflicting_chunk_falls_back),
+        BOTH(test_load_many),
+        BOTH(test_batch_many_aggregates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -479,6 +479,21 @@ static void test_text_errors(void **state) {
                   "missing_field", "$.amount: missing required field");
 }
 
+/* jansson skips a raw NUL after a number; we refuse it (regression). */
+static void test_raw_nul_refused(void **state) {
+    (void)state;
+    static const char text[] = "{\"aggregate_id\":\"A\",\"amount\":5\0}";
+    t_deposit_money m;
+    inc_error err;
+    assert_int_equal(inc_msg_from_text(&t_deposit_money_desc, &m, text, sizeof text - 1, 0,
+                                       &err),
+                     -1);
+    assert_int_equal(err.kind, INC_ERR_INVALID);
+    assert_string_equal(err.code, "invalid_json");
+    assert_string_equal(err.message, "$: invalid JSON: NUL byte at offset 30");
+    inc_msg_free(&t_deposit_money_desc, &m);
+}
+
 static void test_text_errors_null_text(void **state) {
     any_msg m;
     inc_error err;
@@ -679,6 +694,7 @@ int main(void) {
         cmocka_unit_test(test_wrong_types_kitchen),
         cmocka_unit_test(test_long_bad_value_is_truncated),
         cmocka_unit_test(test_text_errors),
+        cmocka_unit_test(test_raw_nul_refused),
         cmocka_unit_test(test_text_errors_null_text),
         cmocka_unit_test(test_hand_built_json),
         cmocka_unit_test(test_decode_failure_frees),

@@ -6,8 +6,10 @@
  * execute, reducers, projections, snapshots) over a chunk of commands in
  * memory and commits the whole chunk in ONE transaction (PostgreSQL: one
  * pipeline, one Sync), so the flush and the commit round trip are paid once
- * per chunk.  Loading still costs one read per distinct aggregate of a
- * chunk.
+ * per chunk.  The chunk's distinct aggregates are loaded together first
+ * (the store's load_many; PostgreSQL: one pipeline, rows folded as they
+ * arrive): a chunk costs two round trips however many aggregates it
+ * touches.
  *
  * Semantics, item by item (`res[i]` says what became of items[i]):
  *   - items run in order; an item sees the effects of the earlier items of
@@ -28,7 +30,8 @@
  *     rewrites history, it does not react to it;
  *   - each event carries metadata command_id, command_type and
  *     correlation_id (= command_id), as a top-level inc_dispatch does.
- * A store without commit_many (a custom one) commits item by item. */
+ * A store without commit_many (a custom one) commits item by item; one
+ * without load_many loads its aggregates one by one. */
 #ifndef INCIDENT_BATCH_H
 #define INCIDENT_BATCH_H
 

@@ -13,6 +13,8 @@
  *             row by row to a callback (memory does not grow with history);
  *   commit  - N events with consecutive versions + projection rows + an
  *             optional snapshot + a notification, in ONE transaction;
+ *   load_many / commit_many - the same for many streams at once, in one
+ *             round trip each (batches; optional);
  *   read_stream / read_all / projection_get / projection_list / rebuild.
  * Event data, metadata and snapshots travel as JSON text; the caller decodes
  * them through the descriptors (the store only needs descriptors for SQL and
@@ -73,6 +75,19 @@ typedef struct inc_load_cbs {
     inc_event_cb event;
     void *ud;
 } inc_load_cbs;
+
+/* One stream of a load_many: what `load` takes, plus its own outcome. */
+typedef struct inc_load_req {
+    const inc_aggregate_desc *aggregate;
+    const char *aggregate_id;
+    unsigned flags;                     /* inc_load_flags */
+    inc_load_cbs cbs;
+    /* out: 0, or -1 when this stream alone failed (a bad id, a callback
+     * error, an unreadable row): `error` says why; the other streams are
+     * loaded regardless. */
+    int rc;
+    inc_error error;
+} inc_load_req;
 
 /* ---- commit ---- */
 typedef struct inc_row_meta {
@@ -163,6 +178,17 @@ typedef struct inc_store_ops {
      * Used by inc_dispatch_batch (<incident/batch.h>). */
     int (*commit_many)(inc_store *s, const inc_commit *commits, size_t n,
                        size_t *failed, inc_error *err);
+    /* Optional (NULL: callers load one by one).  Load `n` streams as `load`
+     * does, each to its own callbacks, in few round trips (PostgreSQL: the
+     * loads in one pipeline, one Sync; rows still streamed one by one).
+     * Streams are delivered whole, in request order.  0: each request's
+     * rc/error says how it went; -1 (err: INC_ERR_UNAVAILABLE, or
+     * INC_ERR_INTERNAL e.g. missing tables): the store could not load
+     * them and callbacks may have run for some: discard what they built.
+     * A wrapper store that copies another store's ops must set this too
+     * (or NULL), as for every op.  Used by inc_dispatch_batch. */
+    int (*load_many)(inc_store *s, inc_load_req *reqs, size_t n,
+                     inc_error *err);
 } inc_store_ops;
 
 struct inc_store {
@@ -213,6 +239,9 @@ int inc_store_projection_list(inc_store *s, const inc_projection_desc *p,
                               inc_row_cb cb, void *ud, inc_error *err);
 int inc_store_rebuild(inc_store *s, const inc_projection_desc *p,
                       const inc_rebuild_cbs *cbs, inc_error *err);
+/* Without load_many: `load` one by one (a lost connection stops it: -1). */
+int inc_store_load_many(inc_store *s, inc_load_req *reqs, size_t n,
+                        inc_error *err);
 /* INC_ERR_INTERNAL "unsupported" when the store has no commit_many. */
 int inc_store_commit_many(inc_store *s, const inc_commit *commits, size_t n,
                           size_t *failed, inc_error *err);
