@@ -99,37 +99,61 @@ static void seed_naive(void) {
     PQfinish(c);
 }
 
+/* The clients compared.  Each keeps its connection (and, for ours, its
+ * app and state cache) for the whole benchmark, as a service would: the
+ * rounds below only start and stop its thread. */
+typedef enum { V_NAIVE, V_OURS, V_NOCACHE, V_NONOTIFY, V_COUNT } variant;
+static const char *const variant_name[V_COUNT] = {"naive", "ours", "ours_nocache",
+                                                  "ours_nonotify"};
+
 typedef struct worker {
     pthread_t t;
-    int index;
+    variant v;
     double seconds;
-    const char *schema;
-    int notify_off;
-    long done, conflicts;
+    PGconn *naive;
+    inc_store *store;
+    inc_app *app;
+    uint64_t rng;
+    long done, conflicts; /* this round */
     long deposits[N_ACCOUNTS];
 } worker;
 
-static void *run_ours(void *ud) {
-    worker *w = ud;
-    inc_store *store;
-    inc_app *app = open_app(w->schema, &store);
-    if (w->notify_off) inc_pg_store_set_notify(store, false);
-    uint64_t rng = 0x9e3779b97f4a7c15u * (uint64_t)(w->index + 1);
+static void worker_open(worker *w, variant v, int index, const char *schema) {
+    memset(w, 0, sizeof *w);
+    w->v = v;
+    w->rng = 0x9e3779b97f4a7c15u * (uint64_t)(index + 1) + (uint64_t)v;
+    if (v == V_NAIVE) {
+        w->naive = bench_connect(schema_naive);
+        return;
+    }
+    w->app = open_app(schema, &w->store);
+    if (v == V_NONOTIFY) inc_pg_store_set_notify(w->store, false);
+    if (v == V_NOCACHE) inc_app_set_state_cache(w->app, 0);
+}
+
+static void worker_close(worker *w) {
+    if (w->naive) PQfinish(w->naive);
+    inc_app_free(w->app);
+    inc_store_close(w->store);
+}
+
+static void *run_ours(worker *w) {
+    inc_app_stats st0, st1;
+    inc_app_get_stats(w->app, &st0);
     char id[32];
     double end = bench_now() + w->seconds;
     while (bench_now() < end) {
-        int a = (int)(bench_rand(&rng) % N_ACCOUNTS);
+        int a = (int)(bench_rand(&w->rng) % N_ACCOUNTS);
         account_id(id, a);
         bank_deposit_money cmd = {id, 1};
         inc_error err;
-        if (inc_dispatch(app, &bank_deposit_money_desc, &cmd, NULL, &err) != 0)
+        if (inc_dispatch(w->app, &bank_deposit_money_desc, &cmd, NULL, &err) != 0)
             bench_die("dispatch: %s", err.message);
         w->deposits[a]++;
         w->done++;
     }
-    w->conflicts = (long)inc_app_conflicts(app);
-    inc_app_free(app);
-    inc_store_close(store);
+    inc_app_get_stats(w->app, &st1);
+    w->conflicts = (long)(st1.conflicts - st0.conflicts);
     return NULL;
 }
 
@@ -146,14 +170,12 @@ static int naive_ok(PGconn *c, PGresult *r, ExecStatusType want) {
 
 /* The naive client: one transaction of four statements per deposit,
  * retried when another writer took the version. */
-static void *run_naive(void *ud) {
-    worker *w = ud;
-    PGconn *c = bench_connect(schema_naive);
-    uint64_t rng = 0x2545f4914f6cdd1du * (uint64_t)(w->index + 1);
+static void *run_naive(worker *w) {
+    PGconn *c = w->naive;
     char id[32], vbuf[32];
     double end = bench_now() + w->seconds;
     while (bench_now() < end) {
-        int a = (int)(bench_rand(&rng) % N_ACCOUNTS);
+        int a = (int)(bench_rand(&w->rng) % N_ACCOUNTS);
         account_id(id, a);
         for (;;) {
             PQclear(PQexec(c, "BEGIN"));
@@ -184,35 +206,31 @@ static void *run_naive(void *ud) {
         }
         w->done++;
     }
-    PQfinish(c);
     return NULL;
 }
 
-/* Commands per second over all threads. */
-static int notify_off; /* for the next run() */
+static void *run_worker(void *ud) {
+    worker *w = ud;
+    return w->v == V_NAIVE ? run_naive(w) : run_ours(w);
+}
 
-static double run(void *(*fn)(void *), int conns, double seconds,
-                  const char *schema, long *totals, long *conflicts) {
-    worker *ws = calloc((size_t)conns, sizeof *ws);
+/* One round: the workers' threads for `seconds`; commands per second over
+ * all of them. */
+static double run(worker *ws, int conns, double seconds, long *conflicts) {
     for (int i = 0; i < conns; i++) {
-        ws[i].index = i;
         ws[i].seconds = seconds;
-        ws[i].schema = schema;
-        ws[i].notify_off = notify_off;
+        ws[i].done = ws[i].conflicts = 0;
     }
     double t0 = bench_now();
-    for (int i = 0; i < conns; i++) pthread_create(&ws[i].t, NULL, fn, &ws[i]);
+    for (int i = 0; i < conns; i++)
+        pthread_create(&ws[i].t, NULL, run_worker, &ws[i]);
     long done = 0;
-    *conflicts = 0;
     for (int i = 0; i < conns; i++) {
         pthread_join(ws[i].t, NULL);
         done += ws[i].done;
         *conflicts += ws[i].conflicts;
-        for (int a = 0; totals && a < N_ACCOUNTS; a++) totals[a] += ws[i].deposits[a];
     }
-    double dt = bench_now() - t0;
-    free(ws);
-    return (double)done / dt;
+    return (double)done / (bench_now() - t0);
 }
 
 /* Every balance (state and projection row) equals the seed plus what the
@@ -255,49 +273,57 @@ int main(int argc, char **argv) {
         seed_ours(argv[2]);
         return 0;
     }
-    if (argc == 5 && (strcmp(argv[1], "ours") == 0 ||
-                      strcmp(argv[1], "ours-nonotify") == 0)) {
-        notify_off = strcmp(argv[1], "ours-nonotify") == 0;
-        long conflicts;
-        double cps = run(run_ours, atoi(argv[3]), atof(argv[2]), argv[4], NULL,
-                         &conflicts);
-        printf("ours: %.0f commands/s, %ld conflicts\n", cps, conflicts);
+    if (argc == 5) { /* one variant on a seeded schema, for profiling */
+        variant v = V_COUNT;
+        for (int k = V_OURS; k < V_COUNT; k++)
+            if (strcmp(argv[1], variant_name[k]) == 0) v = (variant)k;
+        if (v == V_COUNT) bench_die("unknown variant %s", argv[1]);
+        int conns = atoi(argv[3]);
+        if (conns < 1 || conns > MAX_THREADS) bench_die("1 to %d connections", MAX_THREADS);
+        worker ws[MAX_THREADS];
+        long conflicts = 0;
+        for (int i = 0; i < conns; i++) worker_open(&ws[i], v, i, argv[4]);
+        double cps = run(ws, conns, atof(argv[2]), &conflicts);
+        for (int i = 0; i < conns; i++) worker_close(&ws[i]);
+        printf("%s: %.0f commands/s, %ld conflicts\n", argv[1], cps, conflicts);
         return 0;
     }
-    if (argc != 2) bench_die("usage: bench_dispatch SECONDS");
+    if (argc != 2)
+        bench_die("usage: bench_dispatch SECONDS | seed SCHEMA | "
+                  "ours|ours_nocache|ours_nonotify SECONDS CONNS SCHEMA");
     double seconds = atof(argv[1]);
     static long totals[N_ACCOUNTS];
+    static worker ws[V_COUNT][MAX_THREADS];
     const int conns[2] = {1, 4};
     fprintf(stderr, "bench_dispatch: seeding %d accounts x %d events\n",
             N_ACCOUNTS, 1 + SEED_DEPOSITS);
     seed_ours(schema_ours);
     seed_naive();
-    /* Rounds: naive, ours, ours without notify, one after another, ROUNDS
-     * times, so that a slow spell of the shared disk hits all three alike. */
+    /* Rounds: every variant one after another, ROUNDS times, so that a slow
+     * spell of the shared disk hits all alike. */
     enum { ROUNDS = 5 };
     for (int k = 0; k < 2; k++) {
-        long cf, cf_naive = 0, cf_ours = 0;
-        double naive = 0, ours = 0, quiet = 0, slice = seconds / ROUNDS;
-        char name[64];
-        for (int r = 0; r < ROUNDS; r++) {
-            naive += run(run_naive, conns[k], slice, NULL, NULL, &cf) / ROUNDS;
-            cf_naive += cf;
-            ours += run(run_ours, conns[k], slice, schema_ours, totals, &cf) / ROUNDS;
-            cf_ours += cf;
-            notify_off = 1; /* what NOTIFY's commit lock costs */
-            quiet += run(run_ours, conns[k], slice, schema_ours, totals, &cf) / ROUNDS;
-            notify_off = 0;
+        double cps[V_COUNT] = {0};
+        long cf[V_COUNT] = {0};
+        for (int v = 0; v < V_COUNT; v++)
+            for (int i = 0; i < conns[k]; i++)
+                worker_open(&ws[v][i], (variant)v, i, schema_ours);
+        for (int r = 0; r < ROUNDS; r++)
+            for (int v = 0; v < V_COUNT; v++)
+                cps[v] += run(ws[v], conns[k], seconds / ROUNDS, &cf[v]) / ROUNDS;
+        for (int v = 0; v < V_COUNT; v++) {
+            char name[64];
+            snprintf(name, sizeof name, "dispatch_%s_cps_%d", variant_name[v], conns[k]);
+            bench_result(name, cps[v]);
+            snprintf(name, sizeof name, "dispatch_%s_conflicts_%d", variant_name[v],
+                     conns[k]);
+            bench_result(name, (double)cf[v]);
+            for (int i = 0; i < conns[k]; i++) {
+                if (v != V_NAIVE)
+                    for (int a = 0; a < N_ACCOUNTS; a++) totals[a] += ws[v][i].deposits[a];
+                worker_close(&ws[v][i]);
+            }
         }
-        snprintf(name, sizeof name, "dispatch_naive_cps_%d", conns[k]);
-        bench_result(name, naive);
-        snprintf(name, sizeof name, "dispatch_naive_conflicts_%d", conns[k]);
-        bench_result(name, (double)cf_naive);
-        snprintf(name, sizeof name, "dispatch_ours_cps_%d", conns[k]);
-        bench_result(name, ours);
-        snprintf(name, sizeof name, "dispatch_ours_conflicts_%d", conns[k]);
-        bench_result(name, (double)cf_ours);
-        snprintf(name, sizeof name, "dispatch_ours_nonotify_cps_%d", conns[k]);
-        bench_result(name, quiet);
     }
     bench_result("dispatch_balances_ok", check_balances(schema_ours, totals));
     return 0;

@@ -21,6 +21,7 @@
 
 #include "app_internal.h"
 #include "internal.h"
+#include "state_cache.h"
 #include "store_util.h"
 
 #define DEFAULT_SNAPSHOT_EVERY 100
@@ -28,6 +29,7 @@
 #define DEFAULT_MAX_BACKOFF_US 20000u
 #define MIN_BACKOFF_US 500u
 #define MAX_HANDLER_DEPTH 32
+#define DEFAULT_STATE_CACHE 4096
 
 typedef struct handler {
     const inc_message_desc *event;
@@ -44,6 +46,8 @@ struct inc_app {
     unsigned max_backoff_us;
     uint64_t rng;
     uint64_t conflicts;
+    uint64_t cache_hits, cache_misses, cache_stale;
+    inc_state_cache *cache;
     size_t n_handlers, cap_handlers;
     handler *handlers;
 };
@@ -148,7 +152,9 @@ inc_app *inc_app_new(const inc_domain *d, inc_store *store, inc_error *err) {
     inc_app *app = calloc(1, sizeof *app);
     if (!app ||
         !(app->snapshot_every = malloc((d->n_aggregates ? d->n_aggregates : 1) *
-                                       sizeof *app->snapshot_every))) {
+                                       sizeof *app->snapshot_every)) ||
+        !(app->cache = inc_state_cache_new(DEFAULT_STATE_CACHE))) {
+        if (app) free(app->snapshot_every);
         free(app);
         oom(err);
         return NULL;
@@ -169,6 +175,7 @@ inc_app *inc_app_new(const inc_domain *d, inc_store *store, inc_error *err) {
 
 void inc_app_free(inc_app *app) {
     if (!app) return;
+    inc_state_cache_free(app->cache);
     free(app->snapshot_every);
     free(app->handlers);
     free(app);
@@ -177,6 +184,17 @@ void inc_app_free(inc_app *app) {
 const inc_domain *inc_app_domain(const inc_app *app) { return app->d; }
 inc_store *inc_app_store(const inc_app *app) { return app->store; }
 uint64_t inc_app_conflicts(const inc_app *app) { return app->conflicts; }
+
+void inc_app_set_state_cache(inc_app *app, size_t max_states) {
+    inc_state_cache_resize(app->cache, max_states);
+}
+
+void inc_app_get_stats(const inc_app *app, inc_app_stats *out) {
+    out->conflicts = app->conflicts;
+    out->cache_hits = app->cache_hits;
+    out->cache_misses = app->cache_misses;
+    out->cache_stale = app->cache_stale;
+}
 
 void inc_app_set_max_retries(inc_app *app, unsigned retries) {
     app->max_retries = retries;
@@ -310,6 +328,13 @@ typedef struct fold_ctx {
     void *state;
     const char *id;
     bool bad_snapshot;
+    /* A cached state's catch-up: the first event must be check_version
+     * with id check_id (then it is skipped: the state has it); else the
+     * cache was stale. */
+    bool check_pending, stale;
+    int64_t check_version;
+    const char *check_id;
+    char last_id[INC_UUID_TEXT_SIZE]; /* of the last event folded */
     /* for rebuild: the last event of the current aggregate */
     inc_row_meta last;
     const inc_projection_desc *p;
@@ -344,19 +369,29 @@ static int fold_snapshot(void *ud, int64_t version, const char *json,
 static int fold_event(void *ud, const inc_stored_event *ev, inc_error *err) {
     fold_ctx *fc = ud;
     const inc_message_desc *desc;
-    if (fc->bad_snapshot) return 0; /* reloaded without the snapshot */
+    if (fc->bad_snapshot || fc->stale) return 0; /* reloaded in full */
+    if (fc->check_pending) {
+        fc->check_pending = false;
+        fc->stale = ev->version != fc->check_version ||
+                    strcmp(ev->event_id, fc->check_id) != 0;
+        return 0;
+    }
     void *data = decode_event(fc->a, ev, &desc, err);
     if (!data) return -1;
     int rc = inc_state_apply(fc->a, fc->state, desc, data, ev->version,
                              ev->event_date, err);
     inc_msg_free(desc, data);
     free(data);
+    memcpy(fc->last_id, ev->event_id, INC_UUID_TEXT_SIZE);
     return rc;
 }
 
-/* Initialise `state` and fold the stream into it (snapshot first). */
+/* Initialise `state` and fold the stream into it (snapshot first).
+ * last_id (may be NULL): the id of the last event folded, "" when the
+ * state came from a snapshot alone or the stream is empty. */
 static int load_state(inc_app *app, const inc_aggregate_desc *a,
-                      const char *id, void *state, inc_error *err) {
+                      const char *id, void *state, char *last_id,
+                      inc_error *err) {
     fold_ctx fc;
     memset(&fc, 0, sizeof fc);
     fc.a = a;
@@ -364,13 +399,68 @@ static int load_state(inc_app *app, const inc_aggregate_desc *a,
     fc.id = id;
     inc_load_cbs cbs = {fold_snapshot, fold_event, &fc};
     if (inc_state_init(a, state, id, err) != 0) return -1;
-    if (inc_store_load(app->store, a, id, 0, &cbs, err) != 0) return -1;
-    if (!fc.bad_snapshot) return 0;
+    int rc = inc_store_load(app->store, a, id, 0, &cbs, err);
+    if (rc == 0 && fc.bad_snapshot) {
+        inc_msg_free(a->state, state);
+        if (inc_state_init(a, state, id, err) != 0) return -1;
+        fc.bad_snapshot = false;
+        fc.last_id[0] = '\0';
+        cbs.snapshot = NULL;
+        rc = inc_store_load(app->store, a, id, INC_LOAD_NO_SNAPSHOT, &cbs, err);
+    }
+    if (last_id) memcpy(last_id, fc.last_id, INC_UUID_TEXT_SIZE);
+    return rc;
+}
+
+static void state_drop(const inc_aggregate_desc *a, void *state) {
+    if (!state) return;
     inc_msg_free(a->state, state);
-    if (inc_state_init(a, state, id, err) != 0) return -1;
-    fc.bad_snapshot = false;
-    cbs.snapshot = NULL;
-    return inc_store_load(app->store, a, id, INC_LOAD_NO_SNAPSHOT, &cbs, err);
+    free(state);
+}
+
+/* The current state of (a, id) for a command, into *out (malloc'd):
+ * the cached one brought up to date with the events after it (one
+ * read of few rows), or a full load.  last_id as load_state. */
+static int load_current(inc_app *app, const inc_aggregate_desc *a,
+                        const char *id, void **out,
+                        char last_id[INC_UUID_TEXT_SIZE], inc_error *err) {
+    char cached_id[INC_UUID_TEXT_SIZE];
+    void *st = inc_state_cache_take(app->cache, a, id, cached_id);
+    *out = NULL;
+    if (st) {
+        fold_ctx fc;
+        memset(&fc, 0, sizeof fc);
+        fc.a = a;
+        fc.state = st;
+        fc.id = id;
+        fc.check_pending = true;
+        fc.check_version = state_version(a, st);
+        fc.check_id = cached_id;
+        memcpy(fc.last_id, cached_id, INC_UUID_TEXT_SIZE);
+        /* from the cached version itself, to see that it is still there */
+        int rc = inc_store_read_stream(app->store, a->name, id,
+                                       fc.check_version - 1, fold_event, &fc,
+                                       err);
+        if (rc == 0 && !fc.check_pending && !fc.stale) {
+            app->cache_hits++;
+            memcpy(last_id, fc.last_id, INC_UUID_TEXT_SIZE);
+            *out = st;
+            return 0;
+        }
+        state_drop(a, st);
+        if (rc != 0) return -1;
+        app->cache_stale++;
+    } else {
+        app->cache_misses++;
+    }
+    if (!(st = malloc(a->state->size))) return oom(err);
+    if (load_state(app, a, id, st, last_id, err) != 0) {
+        inc_msg_free(a->state, st); /* load_state leaves it initialised */
+        free(st);
+        return -1;
+    }
+    *out = st;
+    return 0;
 }
 
 int inc_app_state(inc_app *app, const inc_aggregate_desc *a, const char *id,
@@ -378,7 +468,7 @@ int inc_app_state(inc_app *app, const inc_aggregate_desc *a, const char *id,
     inc_msg_init(a->state, state);
     if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
     inc_msg_free(a->state, state);
-    return load_state(app, a, id, state, err);
+    return load_state(app, a, id, state, NULL, err);
 }
 
 /* Several states at once, for batch.c: the store's load_many (one round
@@ -388,21 +478,22 @@ int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
     for (size_t i = 0; i < n; i++) {
         inc_msg_init(reqs[i].a->state, reqs[i].state);
         reqs[i].rc = 0;
+        reqs[i].last_id[0] = '\0';
         inc_error_clear(&reqs[i].error);
     }
     if (n == 0) return 0;
     fold_ctx *fc = calloc(n, sizeof *fc);
     inc_load_req *lr = calloc(n, sizeof *lr);
+    char (*cached_id)[INC_UUID_TEXT_SIZE] = calloc(n, sizeof *cached_id);
     size_t *of = calloc(n, sizeof *of), m = 0;
     int rc = 0;
-    if (!fc || !lr || !of) {
+    if (!fc || !lr || !of || !cached_id) {
         rc = oom(err);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         inc_state_req *r = &reqs[i];
-        if (inc_store_check_text(r->id, "aggregate_id", &r->error) != 0 ||
-            inc_state_init(r->a, r->state, r->id, &r->error) != 0) {
+        if (inc_store_check_text(r->id, "aggregate_id", &r->error) != 0) {
             r->rc = -1;
             continue;
         }
@@ -411,64 +502,75 @@ int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
         fc[m].id = r->id;
         lr[m].aggregate = r->a;
         lr[m].aggregate_id = r->id;
-        lr[m].cbs = (inc_load_cbs){fold_snapshot, fold_event, &fc[m]};
+        void *st = inc_state_cache_take(app->cache, r->a, r->id, cached_id[m]);
+        if (st) {
+            /* move the cached struct into the caller's */
+            memcpy(r->state, st, r->a->state->size);
+            free(st);
+            fc[m].check_pending = true;
+            fc[m].check_version = state_version(r->a, r->state);
+            fc[m].check_id = cached_id[m];
+            memcpy(fc[m].last_id, cached_id[m], INC_UUID_TEXT_SIZE);
+            lr[m].flags = INC_LOAD_AFTER;
+            lr[m].after_version = fc[m].check_version - 1;
+            lr[m].cbs = (inc_load_cbs){NULL, fold_event, &fc[m]};
+        } else {
+            app->cache_misses++;
+            if (inc_state_init(r->a, r->state, r->id, &r->error) != 0) {
+                r->rc = -1;
+                continue;
+            }
+            lr[m].cbs = (inc_load_cbs){fold_snapshot, fold_event, &fc[m]};
+        }
         of[m++] = i;
     }
     inc_error e;
     inc_error_clear(&e);
-    if (inc_store_load_many(app->store, lr, m, &e) != 0) {
-        if (e.kind == INC_ERR_UNAVAILABLE) {
-            if (err) *err = e;
-            rc = -1;
-            goto out;
-        }
-        /* The store could not load them together (its error may concern
-         * one stream): one by one, so each gets its own outcome. */
-        for (size_t k = 0; k < m; k++) {
-            inc_state_req *r = &reqs[of[k]];
-            inc_msg_free(r->a->state, r->state);
-            if (load_state(app, r->a, r->id, r->state, &r->error) != 0) {
-                r->rc = -1;
-                if (r->error.kind == INC_ERR_UNAVAILABLE) {
-                    if (err) *err = r->error;
-                    rc = -1;
-                    goto out;
-                }
-            }
-        }
+    bool together = inc_store_load_many(app->store, lr, m, &e) == 0;
+    if (!together && e.kind == INC_ERR_UNAVAILABLE) {
+        if (err) *err = e;
+        rc = -1;
         goto out;
     }
     for (size_t k = 0; k < m; k++) {
         inc_state_req *r = &reqs[of[k]];
-        if (lr[k].rc != 0) {
+        bool cached = (lr[k].flags & INC_LOAD_AFTER) != 0;
+        if (together && lr[k].rc != 0) {
             r->rc = -1;
             r->error = lr[k].error;
-        } else if (fc[k].bad_snapshot) {
-            /* The snapshot was unusable: replay the whole stream. */
-            fold_ctx f;
-            memset(&f, 0, sizeof f);
-            f.a = r->a;
-            f.state = r->state;
-            f.id = r->id;
-            inc_load_cbs cbs = {NULL, fold_event, &f};
-            inc_msg_free(r->a->state, r->state);
-            if (inc_state_init(r->a, r->state, r->id, &r->error) != 0 ||
-                inc_store_load(app->store, r->a, r->id, INC_LOAD_NO_SNAPSHOT,
-                               &cbs, &r->error) != 0) {
-                r->rc = -1;
-                if (r->error.kind == INC_ERR_UNAVAILABLE) {
-                    if (err) *err = r->error;
-                    rc = -1;
-                    goto out;
-                }
+            continue;
+        }
+        if (together && !fc[k].bad_snapshot &&
+            !(cached && (fc[k].check_pending || fc[k].stale))) {
+            if (cached) app->cache_hits++;
+            memcpy(r->last_id, fc[k].last_id, INC_UUID_TEXT_SIZE);
+            continue;
+        }
+        /* Load this one alone, in full: the store could not load them
+         * together (its error may concern one stream), or the snapshot was
+         * unusable, or the cached state was stale. */
+        if (together && cached) app->cache_stale++;
+        inc_msg_free(r->a->state, r->state);
+        if (load_state(app, r->a, r->id, r->state, r->last_id, &r->error) != 0) {
+            r->rc = -1;
+            if (r->error.kind == INC_ERR_UNAVAILABLE) {
+                if (err) *err = r->error;
+                rc = -1;
+                goto out;
             }
         }
     }
 out:
     free(fc);
     free(lr);
+    free(cached_id);
     free(of);
     return rc;
+}
+
+void inc_app_cache_put(inc_app *app, const inc_aggregate_desc *a,
+                       const char *id, void *state, const char *last_id) {
+    inc_state_cache_put(app->cache, a, id, state, last_id);
 }
 
 /* ---- dispatch ---- */
@@ -522,6 +624,7 @@ typedef struct attempt {
     size_t n_rows;
     char *snapshot;
     int64_t *positions;
+    char last_id[INC_UUID_TEXT_SIZE]; /* of t->state's version ("" unknown) */
 } attempt;
 
 static void attempt_free(const inc_aggregate_desc *a, attempt *t) {
@@ -568,11 +671,7 @@ static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
                        const inc_message_desc *cmd, const void *data,
                        const char *id, const char *metadata, attempt *t,
                        inc_error *err) {
-    t->state = malloc(a->state->size);
-    if (!t->state) return oom(err);
-    inc_msg_init(a->state, t->state);
-    inc_msg_free(a->state, t->state);
-    if (load_state(app, a, id, t->state, err) != 0) return -1;
+    if (load_current(app, a, id, &t->state, t->last_id, err) != 0) return -1;
     if (inc_execute(a, t->state, cmd, data, &t->events, err) != 0) return -1;
     size_t n = t->events.count;
     if (n == 0) return 0;
@@ -660,6 +759,23 @@ static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
     return inc_store_commit(app->store, &c, err);
 }
 
+/* After an attempt: the state to cache.  Committed events: the new
+ * state.  Anything else (rejected, conflict, a failed commit whose outcome
+ * is unknown...): the state as loaded, which was current when read; the
+ * next load checks it against the store either way. */
+static void keep_state(inc_app *app, const inc_aggregate_desc *a,
+                       const char *id, attempt *t, int rc) {
+    if (rc == 0 && t->events.count > 0 && t->next) {
+        inc_state_cache_put(app->cache, a, id, t->next,
+                            t->stored[t->events.count - 1].event_id);
+        t->next = NULL;
+        state_drop(a, t->state);
+    } else if (t->state) {
+        inc_state_cache_put(app->cache, a, id, t->state, t->last_id);
+    }
+    t->state = NULL;
+}
+
 static int run_handlers(inc_app *app, rec_list *list, size_t from, size_t to,
                         const char *correlation_id, int depth);
 
@@ -691,6 +807,7 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
     int rc;
     for (unsigned attempt_no = 0;; attempt_no++) {
         rc = run_attempt(app, a, cmd, data, id, metadata, &t, err);
+        keep_state(app, a, id, &t, rc);
         if (rc == 0 || !err || err->kind != INC_ERR_CONFLICT) break;
         app->conflicts++;
         if (attempt_no >= app->max_retries) {

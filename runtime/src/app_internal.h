@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <incident/app.h>
+#include <incident/store.h>
 
 /* The snapshot interval that applies to aggregate type `a` (0 = never). */
 int64_t inc_app_snapshot_every_of(const inc_app *app,
@@ -19,13 +20,20 @@ typedef struct inc_state_req {
     void *state;     /* a->state struct, uninitialised on entry */
     int rc;          /* out: 0, or -1 with `error` (this state only) */
     inc_error error;
+    char last_id[INC_UUID_TEXT_SIZE]; /* out: as inc_app_cache_put wants */
 } inc_state_req;
-/* inc_app_state for n aggregates with the store's load_many (one round
- * trip on PostgreSQL, however many).  Every state is initialised on return
- * (free each with inc_msg_free, also after errors).  -1 (err): stop, the
- * states mean nothing (connection lost, OOM). */
+/* The current states of n aggregates for commands, with the store's
+ * load_many (one round trip on PostgreSQL, however many): cached states
+ * (taken out of the cache) catch up, the others load in full.  Every
+ * state is initialised on return (free each with inc_msg_free, also after
+ * errors).  -1 (err): stop, the states mean nothing (connection lost,
+ * OOM). */
 int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
                    inc_error *err);
+/* Hand a malloc'd state of (a, id), whose version is that of event
+ * last_id, to the app's state cache (freed if it cannot be kept). */
+void inc_app_cache_put(inc_app *app, const inc_aggregate_desc *a,
+                       const char *id, void *state, const char *last_id);
 unsigned inc_app_max_backoff_of(const inc_app *app);
 
 #endif

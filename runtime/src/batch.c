@@ -30,6 +30,7 @@ typedef struct agg_slot {
     const inc_aggregate_desc *a;
     const char *id;
     void *state;
+    char last_id[INC_UUID_TEXT_SIZE]; /* the event of state's version */
     bool bad;          /* loading failed: its items fail with load_err */
     inc_error load_err;
 } agg_slot;
@@ -230,12 +231,13 @@ static int load_slots(inc_app *app, agg_slot *slots, size_t n,
             s->bad = true;
             continue;
         }
-        reqs[m] = (inc_state_req){s->a, s->id, s->state, 0, {INC_OK, "", ""}};
+        reqs[m] = (inc_state_req){s->a, s->id, s->state, 0, {INC_OK, "", ""}, ""};
         of[m++] = k;
     }
     int rc = inc_app_states(app, reqs, m, cerr);
     for (size_t j = 0; rc == 0 && j < m; j++) {
         agg_slot *s = &slots[of[j]];
+        memcpy(s->last_id, reqs[j].last_id, INC_UUID_TEXT_SIZE);
         if (reqs[j].rc == 0) continue;
         s->load_err = reqs[j].error;
         s->bad = true;
@@ -325,6 +327,8 @@ static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
         if (next) {
             state_drop(a, s->state);
             s->state = next;
+            memcpy(s->last_id, works[i].stored[works[i].events.count - 1].event_id,
+                   INC_UUID_TEXT_SIZE);
             commit_item[n_commits++] = i;
             res[i].n_events = works[i].events.count;
         }
@@ -346,7 +350,15 @@ static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
         }
     }
 out:
-    for (size_t i = 0; slots && i < n_slots; i++) state_drop(slots[i].a, slots[i].state);
+    /* Committed (or nothing to commit): the states are current, keep them
+     * for the next chunks and commands.  Otherwise they never happened. */
+    for (size_t i = 0; slots && i < n_slots; i++) {
+        if (rc == 0 && slots[i].state)
+            inc_app_cache_put(app, slots[i].a, slots[i].id, slots[i].state,
+                              slots[i].last_id);
+        else
+            state_drop(slots[i].a, slots[i].state);
+    }
     for (size_t i = 0; works && i < n; i++) work_free(&works[i]);
     free(slots);
     free(works);

@@ -766,24 +766,12 @@ static int mem_commit_many(inc_store *base, const inc_commit *cs, size_t n,
     return 0;
 }
 
-/* Nothing to save in memory: each stream as `load` would. */
-static int mem_load_many(inc_store *base, inc_load_req *reqs, size_t n,
-                         inc_error *err) {
-    (void)err;
-    for (size_t i = 0; i < n; i++) {
-        inc_load_req *r = &reqs[i];
-        inc_error_clear(&r->error);
-        r->rc = mem_load(base, r->aggregate, r->aggregate_id, r->flags,
-                         &r->cbs, &r->error);
-    }
-    return 0;
-}
-
 static const inc_store_ops mem_ops = {
     "memory",        mem_close,          mem_init,
     mem_load,        mem_commit,         mem_read_stream,
     mem_read_all,    mem_projection_get, mem_projection_list,
-    mem_rebuild,     mem_commit_many,    mem_load_many,
+    mem_rebuild,     mem_commit_many,
+    NULL, /* load_many: inc_store_load_many loads one by one, nothing to save */
 };
 
 inc_store *inc_mem_store_open(inc_error *err) {

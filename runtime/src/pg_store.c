@@ -39,6 +39,7 @@ enum {
     ST_INSERT,
     ST_SNAPSHOT,
     ST_NOTIFY,
+    ST_NOTIFY_AFTER,
     ST_STREAM,
     ST_ALL,
     ST_COUNT
@@ -62,8 +63,8 @@ static const struct {
      "UNION ALL SELECT 1, e.version, e.event_id::text, e.event_type, "
      "e.data::text, e.metadata::text, e.event_date, e.position FROM events e "
      "WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 AND e.version > "
-     "COALESCE((SELECT version FROM s), 0) ORDER BY 1, 2",
-     4},
+     "GREATEST((SELECT version FROM s), $5::int8) ORDER BY 1, 2",
+     5},
     {"inc_insert",
      "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, "
      "event_type, data, metadata, event_date) VALUES ($1::uuid, $2, $3, "
@@ -78,6 +79,12 @@ static const struct {
      "EXCLUDED.version OR snapshots.layout_hash <> EXCLUDED.layout_hash",
      5},
     {"inc_notify", "SELECT pg_notify($1, $2)", 2},
+    /* After a commit, in its own transaction (see pg_commit): only if the
+     * event is there, and without waiting for a flush. */
+    {"inc_notify_after",
+     "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, "
+     "$2) FROM events WHERE event_id = $3::uuid",
+     3},
     {"inc_stream",
      "SELECT " EVENT_COLUMNS " FROM events WHERE aggregate_type = $1 AND "
      "aggregate_id = $2 AND version > $3::int8 ORDER BY version",
@@ -206,8 +213,8 @@ static void forget_prepared(pg_store *s) {
 typedef int (*pipe_result_fn)(void *ud, int i, const PGresult *res,
                               inc_error *err);
 
-static int pipe_finish(pg_store *s, int n, const char *what,
-                       pipe_result_fn on_result, void *ud, inc_error *err) {
+static int pipe_read(pg_store *s, int n, const char *what,
+                     pipe_result_fn on_result, void *ud, inc_error *err) {
     int rc = 0;
     bool have_err = false;
     for (int i = 0; i < n; i++) {
@@ -241,7 +248,15 @@ static int pipe_finish(pg_store *s, int n, const char *what,
         rc = -1;
     }
     PQclear(res);
-    if (!conn_lost(s) && PQexitPipelineMode(s->conn) != 1) {
+    return rc;
+}
+
+/* pipe_read, then leave pipeline mode. */
+static int pipe_finish(pg_store *s, int n, const char *what,
+                       pipe_result_fn on_result, void *ud, inc_error *err) {
+    int rc = pipe_read(s, n, what, on_result, ud, err);
+    if (conn_lost(s)) return -1;
+    if (PQexitPipelineMode(s->conn) != 1) {
         if (rc == 0) pg_error(s, NULL, what, err);
         rc = -1;
     }
@@ -589,9 +604,9 @@ static int pg_load(inc_store *base, const inc_aggregate_desc *a,
     if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
     snprintf(hash, sizeof hash, "%" PRId64, (int64_t)a->state_layout_hash);
     bool use = cbs->snapshot && !(flags & INC_LOAD_NO_SNAPSHOT);
-    const char *vals[4] = {a->name, id, hash, use ? "true" : "false"};
+    const char *vals[5] = {a->name, id, hash, use ? "true" : "false", "0"};
     load_rows lr = {a, id, cbs, 0};
-    return pg_stream(s, fixed[ST_LOAD].name, NULL, 4, vals, load_row, &lr,
+    return pg_stream(s, fixed[ST_LOAD].name, NULL, 5, vals, load_row, &lr,
                      "load", err);
 }
 
@@ -604,7 +619,8 @@ static int pg_load(inc_store *base, const inc_aggregate_desc *a,
 #define LOAD_MANY_BYTES (128 * 1024)
 
 static bool load_wanted(const inc_load_req *r) {
-    return r->cbs.snapshot && !(r->flags & INC_LOAD_NO_SNAPSHOT);
+    return r->cbs.snapshot &&
+           !(r->flags & (INC_LOAD_NO_SNAPSHOT | INC_LOAD_AFTER));
 }
 
 /* The requests reqs[0..m) whose rc is 0 as ONE pipeline of the prepared
@@ -622,13 +638,17 @@ static int load_group(pg_store *s, inc_load_req *reqs, size_t m,
         if (PQenterPipelineMode(s->conn) != 1) return pg_error(s, NULL, "load", err);
         for (size_t i = 0; i < m && sent; i++) {
             const inc_load_req *r = &reqs[i];
-            char hash[32];
+            char hash[32], after[32];
             if (r->rc != 0) continue;
             snprintf(hash, sizeof hash, "%" PRId64,
                      (int64_t)r->aggregate->state_layout_hash);
-            const char *vals[4] = {r->aggregate->name, r->aggregate_id, hash,
-                                   load_wanted(r) ? "true" : "false"};
-            sent = PQsendQueryPrepared(s->conn, fixed[ST_LOAD].name, 4, vals,
+            snprintf(after, sizeof after, "%" PRId64,
+                     (r->flags & INC_LOAD_AFTER) && r->after_version > 0
+                         ? r->after_version
+                         : 0);
+            const char *vals[5] = {r->aggregate->name, r->aggregate_id, hash,
+                                   load_wanted(r) ? "true" : "false", after};
+            sent = PQsendQueryPrepared(s->conn, fixed[ST_LOAD].name, 5, vals,
                                        NULL, NULL, 0) == 1;
         }
         if (!sent || PQpipelineSync(s->conn) != 1) {
@@ -944,6 +964,25 @@ static int notify_payload(const inc_commit *c, char *buf, size_t cap) {
     return 0;
 }
 
+/* Read the after-commit notification's result and Sync.  Its failure
+ * changes nothing about the commit (notifications are hints); a broken
+ * connection is dropped so the next call starts afresh. */
+static void finish_notify(pg_store *s) {
+    for (int i = 0; i < 8; i++) {
+        PGresult *res = PQgetResult(s->conn);
+        if (!res) {
+            if (conn_lost(s)) break;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        PQclear(res);
+        if (st == PGRES_PIPELINE_SYNC) return;
+    }
+    PQfinish(s->conn);
+    s->conn = NULL;
+    forget_prepared(s);
+}
+
 static int pg_commit(inc_store *base, const inc_commit *c, inc_error *err) {
     pg_store *s = (pg_store *)base;
     if (c->n_events == 0) return 0;
@@ -1018,18 +1057,6 @@ static int pg_commit(inc_store *base, const inc_commit *c, inc_error *err) {
             send_failed = true;
         }
     }
-    if (!send_failed && !s->no_notify &&
-        notify_payload(c, payload, sizeof payload) == 0) {
-        const char *vals[2] = {NOTIFY_CHANNEL, payload};
-        if (PQsendQueryPrepared(s->conn, fixed[ST_NOTIFY].name, 2, vals, NULL,
-                                NULL, 0) != 1) {
-            pg_error(s, NULL, "commit", err);
-            send_failed = true;
-        } else if (log_add(&log, Q_OTHER, 0) != 0) {
-            oom(err);
-            send_failed = true;
-        }
-    }
     free(slots);
     if (send_failed) {
         /* Nothing has been synced: abandon the pipeline by dropping the
@@ -1047,7 +1074,30 @@ static int pg_commit(inc_store *base, const inc_commit *c, inc_error *err) {
     if (PQpipelineSync(s->conn) != 1) {
         rc = pg_error(s, NULL, "commit", err);
     } else {
-        rc = pipe_finish(s, (int)log.n, "commit", pipe_result, &log, err);
+        /* The notification goes in the same pipeline (no round trip of its
+         * own) but in a transaction of its own after the commit: a NOTIFY
+         * in the commit would hold PostgreSQL's notify lock across the WAL
+         * flush and serialise every writer's commits (docs/performance.md). */
+        bool notify = !s->no_notify &&
+                      notify_payload(c, payload, sizeof payload) == 0;
+        bool half_sent = false;
+        if (notify) {
+            const char *vals[3] = {NOTIFY_CHANNEL, payload,
+                                   c->events[0].event_id};
+            notify = PQsendQueryPrepared(s->conn, fixed[ST_NOTIFY_AFTER].name,
+                                         3, vals, NULL, NULL, 0) == 1;
+            half_sent = notify && PQpipelineSync(s->conn) != 1;
+            notify = notify && !half_sent;
+        }
+        rc = pipe_read(s, (int)log.n, "commit", pipe_result, &log, err);
+        if (half_sent && s->conn) { /* an unsynced statement: start afresh */
+            PQfinish(s->conn);
+            s->conn = NULL;
+            forget_prepared(s);
+        }
+        if (notify && !conn_lost(s)) finish_notify(s);
+        if (!conn_lost(s) && PQexitPipelineMode(s->conn) != 1 && rc == 0)
+            rc = pg_error(s, NULL, "commit", err);
     }
     unqueue_prepares(s);
     if (rc != 0 && err->kind == INC_ERR_UNAVAILABLE && s->conn) {

@@ -82,8 +82,12 @@ int inc_store_load_many(inc_store *s, inc_load_req *reqs, size_t n,
     for (size_t i = 0; i < n; i++) {
         inc_load_req *r = &reqs[i];
         inc_error_clear(&r->error);
-        r->rc = s->ops->load(s, r->aggregate, r->aggregate_id, r->flags,
-                             &r->cbs, &r->error);
+        r->rc = (r->flags & INC_LOAD_AFTER)
+                    ? s->ops->read_stream(s, r->aggregate->name,
+                                          r->aggregate_id, r->after_version,
+                                          r->cbs.event, r->cbs.ud, &r->error)
+                    : s->ops->load(s, r->aggregate, r->aggregate_id, r->flags,
+                                   &r->cbs, &r->error);
         if (r->rc != 0 && r->error.kind == INC_ERR_UNAVAILABLE) {
             if (err) *err = r->error;
             return -1;

@@ -89,6 +89,26 @@ void inc_app_set_max_backoff(inc_app *app, unsigned max_us);
 /* Conflicts seen (and retried or given up on) since the app was created. */
 uint64_t inc_app_conflicts(const inc_app *app);
 
+/* State cache.  After a command the app keeps the aggregate's new state
+ * (up to `max_states` of them, least recently used dropped first; default
+ * 4096, 0 turns the cache off and frees it).  The next command for that
+ * aggregate then reads only the events from the cached version on instead
+ * of the snapshot and the history: the cached version's own event must
+ * still be there with the same event id, or the entry is dropped and the
+ * stream loaded in full.  Other writers are safe: their events are read
+ * and applied before the command runs, and the commit's version check
+ * catches the rest.  Memory: max_states x the state struct and its
+ * strings.  Reads (inc_app_state) always load from the store. */
+void inc_app_set_state_cache(inc_app *app, size_t max_states);
+
+typedef struct inc_app_stats {
+    uint64_t conflicts;     /* as inc_app_conflicts */
+    uint64_t cache_hits;    /* loads served by a cached state + its later events */
+    uint64_t cache_misses;  /* loads of a stream with no cached state */
+    uint64_t cache_stale;   /* cached states found invalid and reloaded */
+} inc_app_stats;
+void inc_app_get_stats(const inc_app *app, inc_app_stats *out);
+
 /* ---- event handlers (process managers), run after commit ---- */
 typedef int (*inc_event_handler_fn)(inc_handler_ctx *ctx,
                                     const inc_recorded_event *ev, void *ud,

@@ -62,7 +62,10 @@ typedef int (*inc_event_cb)(void *ud, const inc_stored_event *ev,
 
 /* ---- load ---- */
 typedef enum inc_load_flags {
-    INC_LOAD_NO_SNAPSHOT = 1u << 0 /* full replay from version 1 */
+    INC_LOAD_NO_SNAPSHOT = 1u << 0, /* full replay from version 1 */
+    /* load_many only: no snapshot, only the events with a version above
+     * the request's after_version (a cached state catching up) */
+    INC_LOAD_AFTER = 1u << 1
 } inc_load_flags;
 
 typedef struct inc_load_cbs {
@@ -87,6 +90,7 @@ typedef struct inc_load_req {
      * loaded regardless. */
     int rc;
     inc_error error;
+    int64_t after_version; /* with INC_LOAD_AFTER */
 } inc_load_req;
 
 /* ---- commit ---- */

@@ -1,0 +1,340 @@
+/* test_cache.c - the app's state cache (inc_app_set_state_cache) over both
+ * stores: hits that catch up with other writers, decisions on the current
+ * state, eviction, the cache off, batches; against PostgreSQL also stale
+ * entries (history deleted or rewritten behind the app's back) and the
+ * after-commit pg_notify. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include <incident/batch.h>
+
+#include "counter.h"
+#include "harness.h"
+
+static int add_on(inc_app *app, const char *id, int64_t amount, inc_error *err) {
+    counter_add c = {(char *)id, amount};
+    inc_error_clear(err);
+    return inc_dispatch(app, &counter_add_desc, &c, NULL, err);
+}
+
+static int64_t total_of(inc_app *app, const char *id, int64_t *version) {
+    counter_counter_state s;
+    inc_error err;
+    assert_int_equal(inc_app_state(app, &counter_counter_type, id, &s, &err), 0);
+    int64_t t = s.total;
+    if (version) *version = s.version;
+    inc_msg_free(&counter_counter_state_desc, &s);
+    return t;
+}
+
+static inc_app_stats stats(const inc_app *app) {
+    inc_app_stats st;
+    inc_app_get_stats(app, &st);
+    return st;
+}
+
+/* A second writer: another app on the same store (memory) or on another
+ * connection to the same schema (PostgreSQL). */
+typedef struct other {
+    inc_store *store; /* owned only for PostgreSQL */
+    inc_app *app;
+} other;
+
+static other other_open(th_fx *fx) {
+    other o = {NULL, NULL};
+    inc_error err;
+    o.store = fx->pg ? th_open_same(fx) : NULL;
+    o.app = inc_app_new(&counter_domain, o.store ? o.store : fx->store, &err);
+    assert_non_null(o.app);
+    return o;
+}
+
+static void other_close(other *o) {
+    inc_app_free(o->app);
+    inc_store_close(o->store);
+}
+
+static void test_hit_catches_up(void **state) {
+    th_fx *fx = *state;
+    inc_error err;
+    assert_int_equal(add_on(fx->app, "x", 1, &err), 0);
+    assert_int_equal(add_on(fx->app, "x", 2, &err), 0);
+    inc_app_stats st = stats(fx->app);
+    assert_int_equal(st.cache_misses, 1);
+    assert_int_equal(st.cache_hits, 1);
+    /* another writer adds two events the cached state does not have */
+    other o = other_open(fx);
+    assert_int_equal(add_on(o.app, "x", 10, &err), 0);
+    assert_int_equal(add_on(o.app, "x", 10, &err), 0);
+    inc_result res;
+    inc_result_init(&res);
+    counter_add c = {"x", 100};
+    assert_int_equal(inc_dispatch(fx->app, &counter_add_desc, &c, &res, &err), 0);
+    assert_int_equal(res.count, 1);
+    assert_int_equal(res.events[0].version, 5); /* after the other's 3 and 4 */
+    inc_result_free(&res);
+    st = stats(fx->app);
+    assert_int_equal(st.cache_hits, 2);
+    assert_int_equal(st.cache_stale, 0);
+    assert_int_equal(st.conflicts, 0);
+    int64_t v;
+    assert_int_equal(total_of(fx->app, "x", &v), 123);
+    assert_int_equal(v, 5);
+    /* and the other app's cache catches up with ours the same way */
+    assert_int_equal(add_on(o.app, "x", 1000, &err), 0);
+    assert_int_equal(total_of(o.app, "x", NULL), 1123);
+    other_close(&o);
+}
+
+/* A check is decided on the current state, not on the cached one: with
+ * the cached total the add would overflow and be rejected. */
+static void test_decides_on_current_state(void **state) {
+    th_fx *fx = *state;
+    inc_error err;
+    assert_int_equal(add_on(fx->app, "big", INT64_MAX - 10, &err), 0);
+    other o = other_open(fx);
+    assert_int_equal(add_on(o.app, "big", -20, &err), 0);
+    assert_int_equal(add_on(fx->app, "big", 25, &err), 0);
+    assert_true(total_of(fx->app, "big", NULL) == INT64_MAX - 5);
+    /* and a rejection on the current state keeps the cache usable */
+    assert_int_equal(add_on(fx->app, "big", 6, &err), -1);
+    assert_string_equal(err.code, "integer_overflow");
+    assert_int_equal(add_on(fx->app, "big", 5, &err), 0);
+    assert_true(total_of(fx->app, "big", NULL) == INT64_MAX);
+    inc_app_stats st = stats(fx->app);
+    assert_int_equal(st.cache_misses, 1);
+    assert_int_equal(st.cache_hits, 3);
+    other_close(&o);
+}
+
+static void test_eviction_and_off(void **state) {
+    th_fx *fx = *state;
+    inc_error err;
+    inc_app_set_state_cache(fx->app, 2);
+    assert_int_equal(add_on(fx->app, "a", 1, &err), 0);
+    assert_int_equal(add_on(fx->app, "b", 1, &err), 0);
+    assert_int_equal(add_on(fx->app, "c", 1, &err), 0); /* a is dropped */
+    assert_int_equal(stats(fx->app).cache_misses, 3);
+    assert_int_equal(add_on(fx->app, "c", 1, &err), 0);
+    assert_int_equal(add_on(fx->app, "b", 1, &err), 0);
+    assert_int_equal(stats(fx->app).cache_hits, 2);
+    assert_int_equal(add_on(fx->app, "a", 1, &err), 0);
+    assert_int_equal(stats(fx->app).cache_misses, 4);
+    /* off: every command loads in full */
+    inc_app_set_state_cache(fx->app, 0);
+    assert_int_equal(add_on(fx->app, "a", 1, &err), 0);
+    assert_int_equal(add_on(fx->app, "a", 1, &err), 0);
+    inc_app_stats st = stats(fx->app);
+    assert_int_equal(st.cache_hits, 2);
+    assert_int_equal(st.cache_misses, 6);
+    assert_int_equal(total_of(fx->app, "a", NULL), 4);
+    assert_int_equal(total_of(fx->app, "b", NULL), 2);
+    assert_int_equal(total_of(fx->app, "c", NULL), 2);
+}
+
+/* A batch leaves its states in the cache, takes cached ones, and catches
+ * up with other writers between chunks. */
+static void test_batch_and_cache(void **state) {
+    th_fx *fx = *state;
+    inc_error err;
+    enum { N = 40 };
+    counter_add adds[N];
+    inc_batch_item items[N];
+    inc_batch_result res[N];
+    const char *ids[2] = {"b1", "b2"};
+    for (int i = 0; i < N; i++) {
+        adds[i] = (counter_add){(char *)ids[i % 2], 1};
+        items[i] = (inc_batch_item){&counter_add_desc, &adds[i]};
+    }
+    assert_int_equal(add_on(fx->app, "b1", 1000, &err), 0); /* cached */
+    other o = other_open(fx);
+    assert_int_equal(add_on(o.app, "b1", 1000, &err), 0); /* not in our cache */
+    assert_int_equal(inc_dispatch_batch_chunked(fx->app, items, N, 8, res, &err), 0);
+    for (int i = 0; i < N; i++) assert_int_equal(res[i].status, INC_BATCH_COMMITTED);
+    assert_int_equal(res[N - 2].version, 2 + N / 2); /* b1: 2 before */
+    assert_int_equal(res[N - 1].version, N / 2);
+    inc_app_stats st = stats(fx->app);
+    /* chunk 1 loads b1 (cached, catches up) and b2 (miss); chunks 2-5 hit */
+    assert_int_equal(st.cache_misses, 2);
+    assert_int_equal(st.cache_hits, 1 + 2 * 4);
+    assert_int_equal(st.cache_stale, 0);
+    assert_int_equal(add_on(o.app, "b2", 5, &err), 0);
+    assert_int_equal(add_on(fx->app, "b2", 5, &err), 0);
+    assert_int_equal(stats(fx->app).cache_hits, 1 + 2 * 4 + 1);
+    assert_int_equal(total_of(fx->app, "b1", NULL), 2000 + N / 2);
+    assert_int_equal(total_of(fx->app, "b2", NULL), N / 2 + 10);
+    other_close(&o);
+}
+
+/* ---- PostgreSQL only ---- */
+
+static void exec_ok(PGconn *c, const char *sql) {
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+        PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+}
+
+/* History changed behind the app's back: the cached entry is not trusted
+ * and the stream is loaded in full. */
+static void test_stale_entries(void **state) {
+    th_fx *fx = *state;
+    inc_error err;
+    PGconn *c = th_conn(fx);
+    assert_int_equal(add_on(fx->app, "gone", 7, &err), 0);
+    assert_int_equal(add_on(fx->app, "redo", 7, &err), 0);
+    exec_ok(c, "DELETE FROM events WHERE aggregate_id = 'gone'");
+    /* same version, another event id and other data */
+    exec_ok(c, "UPDATE events SET event_id = gen_random_uuid(), data = "
+               "'{\"amount\": 1000}' WHERE aggregate_id = 'redo'");
+    assert_int_equal(add_on(fx->app, "gone", 1, &err), 0);
+    assert_int_equal(add_on(fx->app, "redo", 1, &err), 0);
+    inc_app_stats st = stats(fx->app);
+    assert_int_equal(st.cache_stale, 2);
+    assert_int_equal(st.cache_hits, 0);
+    int64_t v;
+    assert_int_equal(total_of(fx->app, "gone", &v), 1);
+    assert_int_equal(v, 1);
+    assert_int_equal(total_of(fx->app, "redo", &v), 1001);
+    assert_int_equal(v, 2);
+    PQfinish(c);
+}
+
+/* Wait up to `ms` for a notification on `c`; its payload (malloc'd) or
+ * NULL. */
+static char *next_notify(PGconn *c, int ms) {
+    for (int waited = 0;; waited += 10) {
+        assert_int_equal(PQconsumeInput(c), 1);
+        PGnotify *n = PQnotifies(c);
+        if (n) {
+            char *p = strdup(n->extra);
+            assert_string_equal(n->relname, "incident_events");
+            PQfreemem(n);
+            return p;
+        }
+        if (waited >= ms) return NULL;
+        fd_set fds;
+        FD_ZERO(&fds);
+        FD_SET(PQsocket(c), &fds);
+        struct timeval tv = {0, 10000};
+        select(PQsocket(c) + 1, &fds, NULL, NULL, &tv);
+    }
+}
+
+static void test_notify_after_commit(void **state) {
+    th_fx *fx = *state;
+    inc_error err;
+    PGconn *c = th_conn(fx);
+    exec_ok(c, "LISTEN incident_events");
+    assert_int_equal(add_on(fx->app, "n1", 3, &err), 0);
+    char *p = next_notify(c, 5000);
+    assert_non_null(p);
+    json_t *j = json_loads(p, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "aggregate_type")),
+                        "Counter");
+    assert_string_equal(json_string_value(json_object_get(j, "aggregate_id")), "n1");
+    assert_int_equal(json_integer_value(json_object_get(j, "first_version")), 1);
+    assert_int_equal(json_integer_value(json_object_get(j, "last_version")), 1);
+    json_decref(j);
+    free(p);
+    /* several events: one notification with the range */
+    counter_add_many m = {"n1", 1, 3};
+    assert_int_equal(inc_dispatch(fx->app, &counter_add_many_desc, &m, NULL, &err), 0);
+    p = next_notify(c, 5000);
+    assert_non_null(p);
+    assert_non_null(strstr(p, "\"first_version\":2,\"last_version\":4"));
+    free(p);
+    /* nothing committed, nothing notified: a rejection, a lost race */
+    assert_int_equal(add_on(fx->app, "n1", 0, &err), -1);
+    assert_null(next_notify(c, 200));
+    /* off */
+    inc_pg_store_set_notify(fx->store, false);
+    assert_int_equal(add_on(fx->app, "n1", 1, &err), 0);
+    assert_null(next_notify(c, 200));
+    inc_pg_store_set_notify(fx->store, true);
+    assert_int_equal(add_on(fx->app, "n1", 1, &err), 0);
+    p = next_notify(c, 5000);
+    assert_non_null(p);
+    assert_non_null(strstr(p, "\"first_version\":6"));
+    free(p);
+    /* the commit still waited for its flush: the notification's own
+     * transaction is the one that does not */
+    char *sc = th_query1(c, "SHOW synchronous_commit", 0, NULL);
+    assert_string_equal(sc, "on");
+    free(sc);
+    PQfinish(c);
+}
+
+/* A commit that loses the race notifies nothing: the notification is
+ * conditional on the commit's first event being there. */
+static void test_no_notify_on_conflict(void **state) {
+    th_fx *fx = *state;
+    inc_error err;
+    PGconn *c = th_conn(fx);
+    exec_ok(c, "LISTEN incident_events");
+    inc_stored_event ev;
+    memset(&ev, 0, sizeof ev);
+    assert_int_equal(inc_uuid_v4(ev.event_id, &err), 0);
+    ev.aggregate_type = "Counter";
+    ev.aggregate_id = "race";
+    ev.version = 1;
+    ev.event_type = "Added";
+    ev.data = "{\"amount\":1}";
+    ev.event_date = inc_timestamp_now();
+    inc_commit cm;
+    memset(&cm, 0, sizeof cm);
+    cm.aggregate = &counter_counter_type;
+    cm.aggregate_id = "race";
+    cm.n_events = 1;
+    cm.events = &ev;
+    assert_int_equal(inc_store_commit(fx->store, &cm, &err), 0);
+    char *p = next_notify(c, 5000);
+    assert_non_null(p);
+    free(p);
+    /* version 1 again, with another id: a conflict */
+    assert_int_equal(inc_uuid_v4(ev.event_id, &err), 0);
+    assert_int_equal(inc_store_commit(fx->store, &cm, &err), -1);
+    assert_int_equal(err.kind, INC_ERR_CONFLICT);
+    assert_null(next_notify(c, 200));
+    /* and the connection is fine afterwards */
+    assert_int_equal(add_on(fx->app, "race", 1, &err), 0);
+    p = next_notify(c, 5000);
+    assert_non_null(p);
+    free(p);
+    PQfinish(c);
+}
+
+#define BOTH(f)                                                                \
+    cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,         \
+                                             &th_mode_mem),                    \
+        cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,     \
+                                                 &th_mode_pg)
+#define PG(f)                                                                  \
+    cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,         \
+                                             &th_mode_pg)
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        BOTH(test_hit_catches_up),
+        BOTH(test_decides_on_current_state),
+        BOTH(test_eviction_and_off),
+        BOTH(test_batch_and_cache),
+        PG(test_stale_entries),
+        PG(test_notify_after_commit),
+        PG(test_no_notify_on_conflict),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
