@@ -275,7 +275,7 @@ int main(int argc, char **argv) {
     }
     if (argc == 5) { /* one variant on a seeded schema, for profiling */
         variant v = V_COUNT;
-        for (int k = V_OURS; k < V_COUNT; k++)
+        for (int k = 0; k < V_COUNT; k++)
             if (strcmp(argv[1], variant_name[k]) == 0) v = (variant)k;
         if (v == V_COUNT) bench_die("unknown variant %s", argv[1]);
         int conns = atoi(argv[3]);

@@ -47,6 +47,11 @@ struct inc_app {
     uint64_t rng;
     uint64_t conflicts;
     uint64_t cache_hits, cache_misses, cache_stale;
+    uint64_t spec_commits, spec_stale;
+    /* How often cached states turned out stale lately: a moving average
+     * in 1/256 (0: never, 256: always).  Commands commit on a cached state
+     * without reading first only while this is low (see run_attempt). */
+    unsigned stale_rate;
     inc_state_cache *cache;
     size_t n_handlers, cap_handlers;
     handler *handlers;
@@ -194,6 +199,14 @@ void inc_app_get_stats(const inc_app *app, inc_app_stats *out) {
     out->cache_hits = app->cache_hits;
     out->cache_misses = app->cache_misses;
     out->cache_stale = app->cache_stale;
+    out->speculative_commits = app->spec_commits;
+    out->speculative_stale = app->spec_stale;
+}
+
+#define STALE_RATE_LIMIT 128 /* speculate while fewer than half are stale */
+
+static void observe_cache(inc_app *app, bool stale) {
+    app->stale_rate = app->stale_rate - app->stale_rate / 8 + (stale ? 32 : 0);
 }
 
 void inc_app_set_max_retries(inc_app *app, unsigned retries) {
@@ -334,6 +347,7 @@ typedef struct fold_ctx {
     bool check_pending, stale;
     int64_t check_version;
     const char *check_id;
+    size_t n_applied;
     char last_id[INC_UUID_TEXT_SIZE]; /* of the last event folded */
     /* for rebuild: the last event of the current aggregate */
     inc_row_meta last;
@@ -383,6 +397,7 @@ static int fold_event(void *ud, const inc_stored_event *ev, inc_error *err) {
     inc_msg_free(desc, data);
     free(data);
     memcpy(fc->last_id, ev->event_id, INC_UUID_TEXT_SIZE);
+    fc->n_applied++;
     return rc;
 }
 
@@ -441,6 +456,8 @@ static int load_current(inc_app *app, const inc_aggregate_desc *a,
         int rc = inc_store_read_stream(app->store, a->name, id,
                                        fc.check_version - 1, fold_event, &fc,
                                        err);
+        if (rc == 0) observe_cache(app, fc.check_pending || fc.stale ||
+                                            fc.n_applied > 0);
         if (rc == 0 && !fc.check_pending && !fc.stale) {
             app->cache_hits++;
             memcpy(last_id, fc.last_id, INC_UUID_TEXT_SIZE);
@@ -665,14 +682,44 @@ static char *make_metadata(const char *command_id, const char *command_type,
     return dump_compact(m);
 }
 
-/* One attempt: load, execute, apply, project, commit.  Returns 0 (events
- * committed or none), -1 with err. */
+/* Execute on the cached state without reading the stream first, when
+ * that tends to pay (*speculated then says so): the commit carries the
+ * id of the state's last event, so the store refuses it (a conflict) if
+ * anything was written since.  Only a command that emits events goes
+ * ahead this way; a rejection or no events on a possibly stale state
+ * decides nothing, so the state goes back for the reading path. */
+static void try_speculate(inc_app *app, const inc_aggregate_desc *a,
+                          const inc_message_desc *cmd, const void *data,
+                          const char *id, attempt *t, bool *speculated) {
+    inc_error ignored;
+    *speculated = false;
+    if (app->stale_rate >= STALE_RATE_LIMIT) return;
+    if (!(t->state = inc_state_cache_take(app->cache, a, id, t->last_id)))
+        return;
+    if (inc_execute(a, t->state, cmd, data, &t->events, &ignored) == 0 &&
+        t->events.count > 0) {
+        *speculated = true;
+        return;
+    }
+    inc_event_list_free(&t->events);
+    inc_state_cache_put(app->cache, a, id, t->state, t->last_id);
+    t->state = NULL;
+}
+
+/* One attempt: load (or speculate), execute, apply, project, commit.
+ * Returns 0 (events committed or none), -1 with err. */
 static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
                        const inc_message_desc *cmd, const void *data,
                        const char *id, const char *metadata, attempt *t,
-                       inc_error *err) {
-    if (load_current(app, a, id, &t->state, t->last_id, err) != 0) return -1;
-    if (inc_execute(a, t->state, cmd, data, &t->events, err) != 0) return -1;
+                       bool may_speculate, bool *speculated, inc_error *err) {
+    *speculated = false;
+    if (may_speculate) try_speculate(app, a, cmd, data, id, t, speculated);
+    if (!*speculated) {
+        if (load_current(app, a, id, &t->state, t->last_id, err) != 0)
+            return -1;
+        if (inc_execute(a, t->state, cmd, data, &t->events, err) != 0)
+            return -1;
+    }
     size_t n = t->events.count;
     if (n == 0) return 0;
 
@@ -698,7 +745,7 @@ static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
             return -1;
         if (inc_uuid_v4(e->event_id, err) != 0) return -1;
         t->data_json[i] =
-            dump_compact(inc_msg_to_json(it->desc, it->data, INC_JSON_SKIP_IMPLICIT));
+            inc_msg_to_text(it->desc, it->data, INC_JSON_SKIP_IMPLICIT, NULL);
         if (!t->data_json[i]) return oom(err);
         e->aggregate_type = a->name;
         e->aggregate_id = id;
@@ -741,7 +788,7 @@ static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
     /* A snapshot whenever this commit crosses a multiple of `every`. */
     int64_t every = snapshot_every(app, a), v1 = v0 + (int64_t)n;
     if (every > 0 && v1 / every > v0 / every) {
-        t->snapshot = dump_compact(inc_msg_to_json(a->state, t->next, 0));
+        t->snapshot = inc_msg_to_text(a->state, t->next, 0, NULL);
         if (!t->snapshot) return oom(err);
     }
 
@@ -756,6 +803,7 @@ static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
     c.snapshot_json = t->snapshot;
     c.snapshot_version = v1;
     c.positions = t->positions;
+    c.expect_event_id = *speculated ? t->last_id : NULL;
     return inc_store_commit(app->store, &c, err);
 }
 
@@ -805,10 +853,27 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
     attempt t;
     memset(&t, 0, sizeof t);
     int rc;
+    bool may_speculate = true;
     for (unsigned attempt_no = 0;; attempt_no++) {
-        rc = run_attempt(app, a, cmd, data, id, metadata, &t, err);
+        bool speculated;
+        rc = run_attempt(app, a, cmd, data, id, metadata, &t, may_speculate,
+                         &speculated, err);
+        bool conflict = rc != 0 && err && err->kind == INC_ERR_CONFLICT;
+        if (speculated) {
+            observe_cache(app, conflict);
+            app->spec_commits += rc == 0;
+            app->spec_stale += conflict;
+        }
         keep_state(app, a, id, &t, rc);
-        if (rc == 0 || !err || err->kind != INC_ERR_CONFLICT) break;
+        if (rc == 0 || !conflict) break;
+        if (speculated) {
+            /* The cached state was behind: read what it missed and go again,
+             * at once (this is not contention). */
+            attempt_free(a, &t);
+            may_speculate = false;
+            attempt_no--; /* wraps back to 0 at the first try: fine */
+            continue;
+        }
         app->conflicts++;
         if (attempt_no >= app->max_retries) {
             inc_error_set(err, INC_ERR_CONFLICT, "conflict",

@@ -143,8 +143,8 @@ static int run_item(inc_app *app, const inc_aggregate_desc *a,
                             now, err) != 0 ||
             inc_uuid_v4(e->event_id, err) != 0)
             goto fail;
-        w->data_json[i] = dump_compact(
-            inc_msg_to_json(it->desc, it->data, INC_JSON_SKIP_IMPLICIT));
+        w->data_json[i] =
+            inc_msg_to_text(it->desc, it->data, INC_JSON_SKIP_IMPLICIT, NULL);
         if (!w->data_json[i]) goto nomem;
         e->aggregate_type = a->name;
         e->aggregate_id = id;
@@ -182,7 +182,7 @@ static int run_item(inc_app *app, const inc_aggregate_desc *a,
     }
     int64_t every = inc_app_snapshot_every_of(app, a);
     if (every > 0 && v1 / every > v0 / every &&
-        !(w->snapshot = dump_compact(inc_msg_to_json(a->state, nx, 0))))
+        !(w->snapshot = inc_msg_to_text(a->state, nx, 0, NULL)))
         goto nomem;
     memset(c, 0, sizeof *c);
     c->aggregate = a;

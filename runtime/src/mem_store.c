@@ -359,18 +359,48 @@ static int grow(void **arr, size_t *cap, size_t want, size_t elem) {
     return 0;
 }
 
-static int mem_commit(inc_store *base, const inc_commit *c, inc_error *err) {
-    mem_store *s = (mem_store *)base;
+/* Whether the stream's event at `version` (stored, or in one of the
+ * commits cs[0..k) of the same stream) has id `id`. */
+static bool event_there(const mem_store *s, const mem_stream *st,
+                        const inc_commit *cs, size_t k, int64_t version,
+                        const char *id) {
+    const inc_commit *c = &cs[k];
+    for (size_t j = 0; j < k; j++)
+        if (strcmp(cs[j].aggregate->name, c->aggregate->name) == 0 &&
+            strcmp(cs[j].aggregate_id, c->aggregate_id) == 0)
+            for (size_t x = 0; x < cs[j].n_events; x++)
+                if (cs[j].events[x].version == version)
+                    return strcmp(cs[j].events[x].event_id, id) == 0;
+    if (!st || version < 1 || (uint64_t)version > st->n) return false;
+    return strcmp(s->log[st->log_index[version - 1]]->event_id, id) == 0;
+}
+
+/* The checks of commit cs[k] as if cs[0..k) were committed before it (a
+ * commit alone: k = 0), in the order PostgreSQL would hit them.  So
+ * mem_commit_many can make every check for the whole list first and the
+ * commits that follow can only fail for lack of memory (then the earlier
+ * ones of the list stay: the one exception). */
+static int check_commit(mem_store *s, const inc_commit *cs, size_t k,
+                             inc_error *err) {
+    const inc_commit *c = &cs[k];
     const char *type = c->aggregate->name;
-    if (c->n_events == 0) return 0;
+    int failed;
     if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
         return -1;
-
-    /* 1. Checks, in the order PostgreSQL would hit them. */
-    int failed;
     mem_stream *st = find_stream(s, type, c->aggregate_id, err, &failed);
     if (failed) return -1;
     int64_t current = st ? (int64_t)st->n : 0;
+    for (size_t j = 0; j < k; j++)
+        if (strcmp(cs[j].aggregate->name, type) == 0 &&
+            strcmp(cs[j].aggregate_id, c->aggregate_id) == 0)
+            current += (int64_t)cs[j].n_events;
+    if (c->n_events && c->expect_event_id &&
+        !event_there(s, st, cs, k, c->events[0].version - 1, c->expect_event_id))
+        return inc_error_set(err, INC_ERR_CONFLICT, "conflict",
+                             "%s %s changed: version %lld is not event %s",
+                             type, c->aggregate_id,
+                             (long long)(c->events[0].version - 1),
+                             c->expect_event_id);
     for (size_t i = 0; i < c->n_events; i++) {
         const inc_stored_event *e = &c->events[i];
         if (e->version <= 0)
@@ -392,12 +422,13 @@ static int mem_commit(inc_store *base, const inc_commit *c, inc_error *err) {
         if (smap_get(&s->event_ids, e->event_id, 36))
             return inc_error_set(err, INC_ERR_INTERNAL, "duplicate_event_id",
                                  "event_id %s already exists", e->event_id);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(c->events[j].event_id, e->event_id) == 0)
-                return inc_error_set(err, INC_ERR_INTERNAL,
-                                     "duplicate_event_id",
-                                     "event_id %s already exists",
-                                     e->event_id);
+        for (size_t j = 0; j <= k; j++)
+            for (size_t x = 0; x < (j < k ? cs[j].n_events : i); x++)
+                if (strcmp(cs[j].events[x].event_id, e->event_id) == 0)
+                    return inc_error_set(err, INC_ERR_INTERNAL,
+                                         "duplicate_event_id",
+                                         "event_id %s already exists",
+                                         e->event_id);
         if (!e->event_type || !*e->event_type)
             return inc_error_set(err, INC_ERR_INTERNAL, "no_event_type",
                                  "event without a type");
@@ -408,6 +439,21 @@ static int mem_commit(inc_store *base, const inc_commit *c, inc_error *err) {
     }
     if (c->snapshot_json && check_json(c->snapshot_json, "snapshot", err) != 0)
         return -1;
+    return 0;
+}
+
+static int mem_commit(inc_store *base, const inc_commit *c, inc_error *err) {
+    mem_store *s = (mem_store *)base;
+    const char *type = c->aggregate->name;
+    if (c->n_events == 0) return 0;
+    if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
+        return -1;
+
+    /* 1. Checks, in the order PostgreSQL would hit them. */
+    int failed;
+    if (check_commit(s, c, 0, err) != 0) return -1;
+    mem_stream *st = find_stream(s, type, c->aggregate_id, err, &failed);
+    if (failed) return -1;
 
     /* 2. Allocate everything. */
     size_t n = c->n_events;
@@ -690,71 +736,12 @@ fail:
     return -1;
 }
 
-/* Several commits, all or nothing (inc_dispatch_batch): every check that
- * mem_commit makes is made for the whole list first, versions counted
- * across the list, so the commits that follow can only fail for lack of
- * memory (then the earlier ones of the list stay: the one exception). */
-static int check_one_of_many(mem_store *s, const inc_commit *cs, size_t k,
-                             inc_error *err) {
-    const inc_commit *c = &cs[k];
-    const char *type = c->aggregate->name;
-    int failed;
-    if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
-        return -1;
-    mem_stream *st = find_stream(s, type, c->aggregate_id, err, &failed);
-    if (failed) return -1;
-    int64_t current = st ? (int64_t)st->n : 0;
-    for (size_t j = 0; j < k; j++)
-        if (strcmp(cs[j].aggregate->name, type) == 0 &&
-            strcmp(cs[j].aggregate_id, c->aggregate_id) == 0)
-            current += (int64_t)cs[j].n_events;
-    for (size_t i = 0; i < c->n_events; i++) {
-        const inc_stored_event *e = &c->events[i];
-        if (e->version <= 0)
-            return inc_error_set(err, INC_ERR_INTERNAL, "bad_version",
-                                 "event version %lld is not positive",
-                                 (long long)e->version);
-        if (e->version <= current + (int64_t)i)
-            return inc_error_set(err, INC_ERR_CONFLICT, "conflict",
-                                 "version %lld of %s %s already exists",
-                                 (long long)e->version, type, c->aggregate_id);
-        if (e->version != current + 1 + (int64_t)i)
-            return inc_error_set(err, INC_ERR_INTERNAL, "version_gap",
-                                 "version %lld would leave a gap after %lld",
-                                 (long long)e->version,
-                                 (long long)(current + (int64_t)i));
-        if (!valid_uuid(e->event_id))
-            return inc_error_set(err, INC_ERR_INVALID, "invalid_uuid",
-                                 "event_id is not a UUID");
-        if (smap_get(&s->event_ids, e->event_id, 36))
-            return inc_error_set(err, INC_ERR_INTERNAL, "duplicate_event_id",
-                                 "event_id %s already exists", e->event_id);
-        for (size_t j = 0; j <= k; j++)
-            for (size_t x = 0; x < (j < k ? cs[j].n_events : i); x++)
-                if (strcmp(cs[j].events[x].event_id, e->event_id) == 0)
-                    return inc_error_set(err, INC_ERR_INTERNAL,
-                                         "duplicate_event_id",
-                                         "event_id %s already exists",
-                                         e->event_id);
-        if (!e->event_type || !*e->event_type)
-            return inc_error_set(err, INC_ERR_INTERNAL, "no_event_type",
-                                 "event without a type");
-        if (check_json(e->data, "event data", err) != 0 ||
-            check_json(e->metadata ? e->metadata : "{}", "event metadata",
-                       err) != 0)
-            return -1;
-    }
-    if (c->snapshot_json && check_json(c->snapshot_json, "snapshot", err) != 0)
-        return -1;
-    return 0;
-}
-
 static int mem_commit_many(inc_store *base, const inc_commit *cs, size_t n,
                            size_t *failed, inc_error *err) {
     mem_store *s = (mem_store *)base;
     if (failed) *failed = n;
     for (size_t k = 0; k < n; k++)
-        if (cs[k].n_events && check_one_of_many(s, cs, k, err) != 0) {
+        if (cs[k].n_events && check_commit(s, cs, k, err) != 0) {
             if (failed) *failed = k;
             return -1;
         }

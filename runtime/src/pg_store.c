@@ -18,6 +18,7 @@
  * retries once, since reading is harmless). */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 enum {
     ST_LOAD,
     ST_INSERT,
+    ST_INSERT_GUARDED,
     ST_SNAPSHOT,
     ST_NOTIFY,
     ST_NOTIFY_AFTER,
@@ -70,6 +72,19 @@ static const struct {
      "event_type, data, metadata, event_date) VALUES ($1::uuid, $2, $3, "
      "$4::int4, $5, $6::jsonb, $7::jsonb, $8::timestamptz) RETURNING position",
      8},
+    /* inc_insert whose version is NULL, so the NOT NULL constraint aborts
+     * the transaction, unless the stream ends with event $9 at the version
+     * before (inc_commit.expect_event_id). */
+    {"inc_insert_guarded",
+     "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, "
+     "event_type, data, metadata, event_date) VALUES ($1::uuid, $2, $3, CASE "
+     "WHEN EXISTS (SELECT 1 FROM events WHERE aggregate_type = $2 AND "
+     "aggregate_id = $3 AND version = $4::int4 - 1 AND event_id = $9::uuid) "
+     "AND NOT EXISTS (SELECT 1 FROM events WHERE aggregate_type = $2 AND "
+     "aggregate_id = $3 AND version >= $4::int4) "
+     "THEN $4::int4 END, $5, $6::jsonb, $7::jsonb, $8::timestamptz) "
+     "RETURNING position",
+     9},
     {"inc_snapshot",
      "INSERT INTO snapshots (aggregate_type, aggregate_id, version, state, "
      "layout_hash) VALUES ($1, $2, $3::int8, $4::jsonb, $5::int8) ON "
@@ -180,6 +195,14 @@ static int pg_error(pg_store *s, const PGresult *res, const char *what,
         if (c && strcmp(c, STREAM_VERSION_CONSTRAINT) == 0)
             return inc_error_set(err, INC_ERR_CONFLICT, "conflict",
                                  "%s: a concurrent writer took this version",
+                                 what);
+    }
+    if (state && strcmp(state, "23502") == 0) {
+        const char *t = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
+        const char *c = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
+        if (t && c && strcmp(t, "events") == 0 && strcmp(c, "version") == 0)
+            return inc_error_set(err, INC_ERR_CONFLICT, "conflict",
+                                 "%s: the stream changed since it was read",
                                  what);
     }
     if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0))
@@ -325,8 +348,27 @@ static int pg_connect(pg_store *s, inc_error *err) {
     return 0;
 }
 
+/* Whether the server ended the idle session (restart,
+ * pg_terminate_backend, idle timeout): it then sent an error and closed
+ * the socket.  Seen here, before anything is sent on it, even a commit
+ * can start over on a new connection.  One poll() that does not wait; the
+ * usual answer is "nothing arrived". */
+static void drop_if_ended(pg_store *s) {
+    if (conn_lost(s)) return;
+    struct pollfd p = {PQsocket(s->conn), POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0) return;
+    /* the message, then (a second read) the end of the stream */
+    if (PQconsumeInput(s->conn) != 1 || PQconsumeInput(s->conn) != 1 ||
+        PQstatus(s->conn) != CONNECTION_OK) {
+        PQfinish(s->conn);
+        s->conn = NULL;
+        forget_prepared(s);
+    }
+}
+
 /* A usable connection with the fixed statements prepared. */
 static int pg_ready(pg_store *s, inc_error *err) {
+    drop_if_ended(s);
     if (conn_lost(s) && pg_connect(s, err) != 0) return -1;
     if (PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF) {
         /* left over from an interrupted operation: start clean */
@@ -964,6 +1006,28 @@ static int notify_payload(const inc_commit *c, char *buf, size_t cap) {
     return 0;
 }
 
+/* Queue (in pipeline mode) the INSERT of c->events[i]; the first one is
+ * guarded when the commit expects an event before it. */
+static int send_insert(pg_store *s, const inc_commit *c, size_t i,
+                       inc_error *err) {
+    const inc_stored_event *e = &c->events[i];
+    char tbuf[INC_TIMESTAMP_TEXT_MAX], vbuf[32];
+    if (inc_timestamp_format(e->event_date, tbuf) != 0)
+        return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
+                             "event_date out of range");
+    snprintf(vbuf, sizeof vbuf, "%" PRId64, e->version);
+    const char *vals[9] = {e->event_id,   c->aggregate->name,
+                           c->aggregate_id, vbuf,
+                           e->event_type, e->data,
+                           e->metadata ? e->metadata : "{}", tbuf,
+                           c->expect_event_id};
+    int st = i == 0 && c->expect_event_id ? ST_INSERT_GUARDED : ST_INSERT;
+    if (PQsendQueryPrepared(s->conn, fixed[st].name, fixed[st].n, vals, NULL,
+                            NULL, 0) != 1)
+        return pg_error(s, NULL, "commit", err);
+    return 0;
+}
+
 /* Read the after-commit notification's result and Sync.  Its failure
  * changes nothing about the commit (notifications are hints); a broken
  * connection is dropped so the next call starts afresh. */
@@ -996,7 +1060,7 @@ static int pg_commit(inc_store *base, const inc_commit *c, inc_error *err) {
     log.positions = c->positions;
     log.s = s;
     int rc = 0, *slots = NULL;
-    char vbuf[32], hbuf[32], sbuf[32], payload[8100];
+    char hbuf[32], sbuf[32], payload[8100];
     bool send_failed = false;
 
     /* PREPAREs first, so a failing INSERT cannot skip them. */
@@ -1011,22 +1075,7 @@ static int pg_commit(inc_store *base, const inc_commit *c, inc_error *err) {
             send_failed = true;
     }
     for (size_t i = 0; i < c->n_events && !send_failed; i++) {
-        const inc_stored_event *e = &c->events[i];
-        char tbuf[INC_TIMESTAMP_TEXT_MAX];
-        if (inc_timestamp_format(e->event_date, tbuf) != 0) {
-            inc_error_set(err, INC_ERR_INVALID, "invalid_value",
-                          "event_date out of range");
-            send_failed = true;
-            break;
-        }
-        snprintf(vbuf, sizeof vbuf, "%" PRId64, e->version);
-        const char *vals[8] = {e->event_id,   c->aggregate->name,
-                               c->aggregate_id, vbuf,
-                               e->event_type, e->data,
-                               e->metadata ? e->metadata : "{}", tbuf};
-        if (PQsendQueryPrepared(s->conn, fixed[ST_INSERT].name, 8, vals, NULL,
-                                NULL, 0) != 1) {
-            pg_error(s, NULL, "commit", err);
+        if (send_insert(s, c, i, err) != 0) {
             send_failed = true;
         } else if (log_add(&log, Q_INSERT, (int)i) != 0) {
             oom(err);
@@ -1494,7 +1543,7 @@ static int many_result(void *ud, int i, const PGresult *res, inc_error *err) {
 /* Queue one commit's statements (as pg_commit does). */
 static int many_queue(pg_store *s, many_log *m, size_t ci, inc_error *err) {
     const inc_commit *c = &m->cs[ci];
-    char vbuf[32], hbuf[32], sbuf[32], payload[8100];
+    char hbuf[32], sbuf[32], payload[8100];
     int slot;
     if (c->n_events == 0) return 0;
     if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
@@ -1506,19 +1555,7 @@ static int many_queue(pg_store *s, many_log *m, size_t ci, inc_error *err) {
         if (queued && many_add(m, Q_PREPARE, slot, ci) != 0) return oom(err);
     }
     for (size_t i = 0; i < c->n_events; i++) {
-        const inc_stored_event *e = &c->events[i];
-        char tbuf[INC_TIMESTAMP_TEXT_MAX];
-        if (inc_timestamp_format(e->event_date, tbuf) != 0)
-            return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
-                                 "event_date out of range");
-        snprintf(vbuf, sizeof vbuf, "%" PRId64, e->version);
-        const char *vals[8] = {e->event_id,   c->aggregate->name,
-                               c->aggregate_id, vbuf,
-                               e->event_type, e->data,
-                               e->metadata ? e->metadata : "{}", tbuf};
-        if (PQsendQueryPrepared(s->conn, fixed[ST_INSERT].name, 8, vals, NULL,
-                                NULL, 0) != 1)
-            return pg_error(s, NULL, "commit", err);
+        if (send_insert(s, c, i, err) != 0) return -1;
         if (many_add(m, Q_INSERT, (int)i, ci) != 0) return oom(err);
     }
     for (size_t i = 0; i < c->n_rows; i++) {

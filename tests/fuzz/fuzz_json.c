@@ -12,7 +12,9 @@
  * Differential: the same input decoded through the jansson path alone
  * (inc_msg_from_text_jansson, what the fast scanner of json_fast.c stands in
  * front of) must give the same return code, error kind/code/message and
- * struct (bytes without the string pointers, strings, JSON encoding). */
+ * struct (bytes without the string pointers, strings, JSON encoding).
+ * Differential too: inc_msg_to_text of every decoded value must be byte for
+ * byte json_dumps(inc_msg_to_json(...), JSON_COMPACT). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -105,6 +107,12 @@ static void check_one(const inc_message_desc *d, const char *text, size_t len,
     if (!j1) abort();
     char *dumped = json_dumps(j1, JSON_COMPACT);
     if (!dumped) abort();
+    /* the tree-free encoder writes the same bytes */
+    size_t text_len;
+    char *text2 = inc_msg_to_text(d, a, flags, &text_len);
+    if (!text2 || text_len != strlen(dumped) || strcmp(text2, dumped) != 0)
+        abort();
+    free(text2);
     if (inc_msg_from_text(d, b, dumped, strlen(dumped), flags, &err) != 0) abort();
     json_t *j2 = inc_msg_to_json(d, b, flags);
     if (!j2 || !json_equal(j1, j2)) abort();

@@ -69,10 +69,12 @@ static void test_hit_catches_up(void **state) {
     th_fx *fx = *state;
     inc_error err;
     assert_int_equal(add_on(fx->app, "x", 1, &err), 0);
+    /* the cached state is current: committed without reading first */
     assert_int_equal(add_on(fx->app, "x", 2, &err), 0);
     inc_app_stats st = stats(fx->app);
     assert_int_equal(st.cache_misses, 1);
-    assert_int_equal(st.cache_hits, 1);
+    assert_int_equal(st.cache_hits, 0);
+    assert_int_equal(st.speculative_commits, 1);
     /* another writer adds two events the cached state does not have */
     other o = other_open(fx);
     assert_int_equal(add_on(o.app, "x", 10, &err), 0);
@@ -84,8 +86,12 @@ static void test_hit_catches_up(void **state) {
     assert_int_equal(res.count, 1);
     assert_int_equal(res.events[0].version, 5); /* after the other's 3 and 4 */
     inc_result_free(&res);
+    /* that commit was refused (the stream had moved on), then the state
+     * caught up: no conflict for the caller */
     st = stats(fx->app);
-    assert_int_equal(st.cache_hits, 2);
+    assert_int_equal(st.speculative_stale, 1);
+    assert_int_equal(st.speculative_commits, 1);
+    assert_int_equal(st.cache_hits, 1);
     assert_int_equal(st.cache_stale, 0);
     assert_int_equal(st.conflicts, 0);
     int64_t v;
@@ -114,7 +120,10 @@ static void test_decides_on_current_state(void **state) {
     assert_true(total_of(fx->app, "big", NULL) == INT64_MAX);
     inc_app_stats st = stats(fx->app);
     assert_int_equal(st.cache_misses, 1);
-    assert_int_equal(st.cache_hits, 3);
+    /* the two rejections on the cached state were checked after reading */
+    assert_int_equal(st.cache_hits, 2);
+    assert_int_equal(st.speculative_commits, 1);
+    assert_int_equal(st.speculative_stale, 0);
     other_close(&o);
 }
 
@@ -128,7 +137,7 @@ static void test_eviction_and_off(void **state) {
     assert_int_equal(stats(fx->app).cache_misses, 3);
     assert_int_equal(add_on(fx->app, "c", 1, &err), 0);
     assert_int_equal(add_on(fx->app, "b", 1, &err), 0);
-    assert_int_equal(stats(fx->app).cache_hits, 2);
+    assert_int_equal(stats(fx->app).speculative_commits, 2);
     assert_int_equal(add_on(fx->app, "a", 1, &err), 0);
     assert_int_equal(stats(fx->app).cache_misses, 4);
     /* off: every command loads in full */
@@ -136,7 +145,7 @@ static void test_eviction_and_off(void **state) {
     assert_int_equal(add_on(fx->app, "a", 1, &err), 0);
     assert_int_equal(add_on(fx->app, "a", 1, &err), 0);
     inc_app_stats st = stats(fx->app);
-    assert_int_equal(st.cache_hits, 2);
+    assert_int_equal(st.speculative_commits, 2);
     assert_int_equal(st.cache_misses, 6);
     assert_int_equal(total_of(fx->app, "a", NULL), 4);
     assert_int_equal(total_of(fx->app, "b", NULL), 2);
@@ -170,11 +179,93 @@ static void test_batch_and_cache(void **state) {
     assert_int_equal(st.cache_hits, 1 + 2 * 4);
     assert_int_equal(st.cache_stale, 0);
     assert_int_equal(add_on(o.app, "b2", 5, &err), 0);
-    assert_int_equal(add_on(fx->app, "b2", 5, &err), 0);
+    assert_int_equal(add_on(fx->app, "b2", 5, &err), 0); /* refused, caught up */
     assert_int_equal(stats(fx->app).cache_hits, 1 + 2 * 4 + 1);
+    assert_int_equal(stats(fx->app).speculative_stale, 1);
     assert_int_equal(total_of(fx->app, "b1", NULL), 2000 + N / 2);
     assert_int_equal(total_of(fx->app, "b2", NULL), N / 2 + 10);
     other_close(&o);
+}
+
+/* While another writer keeps moving the stream, the app stops committing
+ * blind after a few refusals and reads first; once it is alone again it
+ * goes back to committing without reading. */
+static void test_speculation_adapts(void **state) {
+    th_fx *fx = *state;
+    inc_error err;
+    other o = other_open(fx);
+    assert_int_equal(add_on(fx->app, "busy", 1, &err), 0);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(add_on(o.app, "busy", 1, &err), 0);
+        assert_int_equal(add_on(fx->app, "busy", 1, &err), 0);
+    }
+    inc_app_stats st = stats(fx->app);
+    assert_true(st.speculative_stale >= 1 && st.speculative_stale <= 8);
+    assert_int_equal(st.speculative_commits, 0);
+    assert_int_equal(st.cache_hits, 20);
+    assert_int_equal(st.conflicts, 0);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(add_on(fx->app, "busy", 1, &err), 0);
+    st = stats(fx->app);
+    assert_true(st.speculative_commits >= 10);
+    int64_t v;
+    assert_int_equal(total_of(fx->app, "busy", &v), 61);
+    assert_int_equal(v, 61);
+    other_close(&o);
+}
+
+static void one_event(inc_stored_event *ev, const char *id, int64_t version) {
+    inc_error err;
+    memset(ev, 0, sizeof *ev);
+    assert_int_equal(inc_uuid_v4(ev->event_id, &err), 0);
+    ev->aggregate_type = "Counter";
+    ev->aggregate_id = id;
+    ev->version = version;
+    ev->event_type = "Added";
+    ev->data = "{\"amount\":1}";
+    ev->event_date = inc_timestamp_now();
+}
+
+/* inc_commit.expect_event_id at the store: the previous event must be
+ * there with that id, checked with the commit, in commit and commit_many. */
+static void test_expect_event_id(void **state) {
+    th_fx *fx = *state;
+    inc_error err;
+    inc_stored_event e1, e2, e3;
+    one_event(&e1, "ex", 1);
+    one_event(&e2, "ex", 2);
+    inc_commit cm;
+    memset(&cm, 0, sizeof cm);
+    cm.aggregate = &counter_counter_type;
+    cm.aggregate_id = "ex";
+    cm.n_events = 1;
+    cm.events = &e1;
+    assert_int_equal(inc_store_commit(fx->store, &cm, &err), 0);
+    cm.events = &e2;
+    cm.expect_event_id = e2.event_id; /* not the id of version 1 */
+    assert_int_equal(inc_store_commit(fx->store, &cm, &err), -1);
+    assert_int_equal(err.kind, INC_ERR_CONFLICT);
+    cm.expect_event_id = e1.event_id;
+    assert_int_equal(inc_store_commit(fx->store, &cm, &err), 0);
+    /* commit_many: the expected event may come earlier in the list */
+    one_event(&e3, "ex", 3);
+    inc_stored_event e4;
+    one_event(&e4, "ex", 4);
+    inc_commit two[2];
+    memset(two, 0, sizeof two);
+    two[0] = cm;
+    two[0].events = &e3;
+    two[0].expect_event_id = e2.event_id;
+    two[1] = cm;
+    two[1].events = &e4;
+    two[1].expect_event_id = e1.event_id; /* wrong: version 3 is e3 */
+    size_t failed = 99;
+    assert_int_equal(inc_store_commit_many(fx->store, two, 2, &failed, &err), -1);
+    assert_int_equal(err.kind, INC_ERR_CONFLICT);
+    if (!fx->pg) assert_int_equal(failed, 1);
+    two[1].expect_event_id = e3.event_id;
+    assert_int_equal(inc_store_commit_many(fx->store, two, 2, &failed, &err), 0);
+    assert_int_equal(total_of(fx->app, "ex", NULL), 4);
 }
 
 /* ---- PostgreSQL only ---- */
@@ -202,6 +293,7 @@ static void test_stale_entries(void **state) {
     assert_int_equal(add_on(fx->app, "gone", 1, &err), 0);
     assert_int_equal(add_on(fx->app, "redo", 1, &err), 0);
     inc_app_stats st = stats(fx->app);
+    assert_int_equal(st.speculative_stale, 2); /* refused by the guard */
     assert_int_equal(st.cache_stale, 2);
     assert_int_equal(st.cache_hits, 0);
     int64_t v;
@@ -332,6 +424,8 @@ int main(void) {
         BOTH(test_decides_on_current_state),
         BOTH(test_eviction_and_off),
         BOTH(test_batch_and_cache),
+        BOTH(test_speculation_adapts),
+        BOTH(test_expect_event_id),
         PG(test_stale_entries),
         PG(test_notify_after_commit),
         PG(test_no_notify_on_conflict),

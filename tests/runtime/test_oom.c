@@ -200,18 +200,46 @@ static int scratch_and_strings(inc_error *err) {
     return rc;
 }
 
+/* inc_msg_to_text: its first buffer and every growth of it. */
+static int encode_kitchen(inc_error *err) {
+    t_kitchen k;
+    char big[2000], *text;
+    size_t len = 0;
+    int rc = 0;
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    inc_msg_init(&t_kitchen_desc, &k);
+    assert_int_equal(inc_str_set(&k.aggregate_id, "K1", err), 0);
+    assert_int_equal(inc_str_set(&k.s, big, err), 0);
+    arm();
+    text = inc_msg_to_text(&t_kitchen_desc, &k, 0, &len);
+    fail_at = -1;
+    if (text) {
+        assert_int_equal(strlen(text), len);
+        assert_true(len > sizeof big);
+        free(text);
+    } else {
+        rc = inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
+                           "inc_msg_to_text failed");
+    }
+    inc_msg_free(&t_kitchen_desc, &k);
+    return rc;
+}
+
 static void test_decode(void **state) { (void)state; run(decode_kitchen); }
 static void test_init(void **state) { (void)state; run(init_kitchen); }
 static void test_copy(void **state) { (void)state; run(copy_kitchen); }
 static void test_core(void **state) { (void)state; run(execute_and_fold); }
 static void test_list(void **state) { (void)state; run(event_list_growth); }
 static void test_gen(void **state) { (void)state; run(scratch_and_strings); }
+static void test_encode(void **state) { (void)state; run(encode_kitchen); }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode), cmocka_unit_test(test_init),
         cmocka_unit_test(test_copy),   cmocka_unit_test(test_core),
         cmocka_unit_test(test_list),   cmocka_unit_test(test_gen),
+        cmocka_unit_test(test_encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

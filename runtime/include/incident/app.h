@@ -106,6 +106,12 @@ typedef struct inc_app_stats {
     uint64_t cache_hits;    /* loads served by a cached state + its later events */
     uint64_t cache_misses;  /* loads of a stream with no cached state */
     uint64_t cache_stale;   /* cached states found invalid and reloaded */
+    /* Commits made on a cached state without reading the stream first
+     * (while cached states have mostly been current lately), and such
+     * commits refused because the stream had moved on (then the command
+     * reads what it missed and runs again at once). */
+    uint64_t speculative_commits;
+    uint64_t speculative_stale;
 } inc_app_stats;
 void inc_app_get_stats(const inc_app *app, inc_app_stats *out);
 

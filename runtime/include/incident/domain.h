@@ -174,6 +174,12 @@ typedef enum inc_json_flags {
 /* Encode as a JSON object; NULL only when out of memory. */
 json_t *inc_msg_to_json(const inc_message_desc *d, const void *msg,
                         unsigned flags);
+/* Encode as compact JSON text (malloc'd, NUL-terminated; *len, if not
+ * NULL, gets its length).  Byte for byte what
+ * json_dumps(inc_msg_to_json(d, msg, flags), JSON_COMPACT) returns, without
+ * building the jansson tree.  NULL only when out of memory. */
+char *inc_msg_to_text(const inc_message_desc *d, const void *msg,
+                      unsigned flags, size_t *len);
 /* Strict decode: unknown, duplicate (for text input), missing-required and
  * ill-typed fields are INC_ERR_INVALID errors whose message starts with the
  * JSON path ("$.amount: expected integer").  On failure everything decoded

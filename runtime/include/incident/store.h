@@ -116,6 +116,13 @@ typedef struct inc_commit {
     const char *snapshot_json;          /* NULL: no snapshot */
     int64_t snapshot_version;
     int64_t *positions;                 /* optional out: n_events positions */
+    /* Optional: the id of the stream's event at version events[0].version
+     * - 1, as the writer last saw it.  The commit then fails with
+     * INC_ERR_CONFLICT unless the stream still ends with that event (not
+     * deleted, rewritten or followed by anything since), checked in the
+     * same transaction.  Lets a writer that cached the state commit
+     * without reading first. */
+    const char *expect_event_id;
 } inc_commit;
 
 /* ---- projection reads ---- */

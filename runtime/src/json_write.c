@@ -1,0 +1,344 @@
+/* json_write.c - inc_msg_to_text: a message straight to compact JSON text,
+ * driven by its descriptor, without building a jansson tree.
+ *
+ * The output is byte for byte what json_dumps(inc_msg_to_json(d, msg,
+ * flags), JSON_COMPACT) returns with jansson 2.x (tests/runtime/
+ * test_json_write.c and the json fuzz target compare the two), so stored
+ * event data and snapshots do not change whichever path wrote them.  That
+ * means following msg_json.c's encoding rules and jansson's dump rules:
+ *
+ *   - members in descriptor order (jansson keeps insertion order), implicit
+ *     fields left out under INC_JSON_SKIP_IMPLICIT, "," and ":" with no
+ *     whitespace;
+ *   - absent optionals, non-finite floats, timestamps outside the
+ *     representable range and enum values outside the member list: null;
+ *   - strings: '"' and '\\' escaped with a backslash, control characters
+ *     below 0x20 as \b \f \n \r \t or else \u00XX with upper-case hex
+ *     digits; '/' and DEL (0x7f) as they are, non-ASCII as raw UTF-8; a
+ *     byte that does not start a valid UTF-8 sequence (the rules of
+ *     msg_json.c's utf8_seq: no overlongs, surrogates or code points past
+ *     U+10FFFF) becomes U+FFFD, as string_to_json does;
+ *   - timestamps as inc_timestamp_format prints them (written here without
+ *     snprintf; the tests compare every edge of its range);
+ *   - integers as %lld (JSON_INTEGER_FORMAT);
+ *   - reals as jansson's jsonp_dtostr: "%.17g" in the current locale, the
+ *     locale's decimal point turned back into '.', ".0" appended when the
+ *     text has neither '.' nor 'e', and in the exponent the character after
+ *     'e' dropped unless it is '-' (glibc's '+') along with leading zeros.
+ *     (A jansson built with DTOA_ENABLED, the newer shortest-round-trip
+ *     printer in its source tree, writes reals differently: the
+ *     differential test then fails and this function has to follow.)
+ *
+ * Field names and enum member names are escaped like any string.  Two
+ * differences from the jansson path only a malformed descriptor can show:
+ * a field name or enum member that is not valid UTF-8 makes inc_msg_to_json
+ * fail (NULL) but is written here with U+FFFD, and a name that appears
+ * twice in one descriptor is written twice here where jansson keeps one
+ * member (the later value at the earlier position).  aggc emits neither.
+ *
+ * No global mutable state: the one table below is const. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <incident/domain.h>
+
+#include "internal.h"
+
+/* ---- growable output buffer --------------------------------------------- */
+
+typedef struct wbuf {
+    char *p;
+    size_t n;   /* bytes written */
+    size_t cap; /* bytes allocated; n < cap always (room for the NUL) */
+} wbuf;
+
+/* Make room for `extra` more bytes plus the final NUL; false on OOM. */
+static bool wb_grow(wbuf *b, size_t extra) {
+    size_t need, cap;
+    char *p;
+    if (extra > SIZE_MAX - 1 - b->n) return false;
+    need = b->n + extra + 1;
+    cap = b->cap;
+    while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    if (!(p = realloc(b->p, cap))) return false;
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+static inline bool wb_reserve(wbuf *b, size_t extra) {
+    return b->cap - b->n > extra || wb_grow(b, extra);
+}
+
+static inline bool wb_put(wbuf *b, const char *s, size_t n) {
+    if (!wb_reserve(b, n)) return false;
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    return true;
+}
+
+static inline bool wb_putc(wbuf *b, char c) {
+    if (!wb_reserve(b, 1)) return false;
+    b->p[b->n++] = c;
+    return true;
+}
+
+/* ---- strings ------------------------------------------------------------ */
+
+/* What a byte needs inside a string literal: 0 nothing (printable ASCII,
+ * '/' and DEL included), 1 an escape, 2 a UTF-8 check (lead >= 0x80). */
+static const unsigned char byte_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10 */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20: '"' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x30 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50: '\\' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x60 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x70 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x80 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+/* Length of the valid UTF-8 sequence at s[0..n) (s[0] >= 0x80), or 0.  The
+ * rules of msg_json.c's utf8_seq (and jansson's utf8_check_full). */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+    unsigned c = s[0], cp;
+    size_t len, i;
+    if (c < 0xC2) return 0; /* continuation byte or overlong lead */
+    len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
+    if (len == 0 || len > n) return 0;
+    cp = c & (0x7Fu >> len);
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+/* s[0..n) as a JSON string literal, quotes included. */
+static bool put_string(wbuf *b, const char *s, size_t n) {
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+    /* the usual case in one go: nothing to escape, valid UTF-8 */
+    if (!wb_reserve(b, n + 2)) return false;
+    b->p[b->n++] = '"';
+    while (p < e) {
+        const unsigned char *run = p;
+        unsigned c;
+        size_t k = 0;
+        /* the longest run that is copied as it is */
+        while (p < e) {
+            unsigned cls = byte_class[*p];
+            if (cls == 0) {
+                p++;
+            } else if (cls == 2 && (k = utf8_len(p, (size_t)(e - p))) != 0) {
+                p += k;
+            } else {
+                break;
+            }
+        }
+        if (p > run && !wb_put(b, (const char *)run, (size_t)(p - run)))
+            return false;
+        if (p == e) break;
+        c = *p++;
+        if (c >= 0x80) { /* not valid UTF-8: U+FFFD for this byte */
+            if (!wb_put(b, "\xEF\xBF\xBD", 3)) return false;
+            continue;
+        }
+        if (!wb_reserve(b, 6)) return false;
+        b->p[b->n++] = '\\';
+        switch (c) {
+        case '"': b->p[b->n++] = '"'; break;
+        case '\\': b->p[b->n++] = '\\'; break;
+        case '\b': b->p[b->n++] = 'b'; break;
+        case '\f': b->p[b->n++] = 'f'; break;
+        case '\n': b->p[b->n++] = 'n'; break;
+        case '\r': b->p[b->n++] = 'r'; break;
+        case '\t': b->p[b->n++] = 't'; break;
+        default: /* the other control characters: \u00XX */
+            b->p[b->n++] = 'u';
+            b->p[b->n++] = '0';
+            b->p[b->n++] = '0';
+            b->p[b->n++] = hex[c >> 4];
+            b->p[b->n++] = hex[c & 0xF];
+            break;
+        }
+    }
+    return wb_putc(b, '"');
+}
+
+static inline bool put_cstring(wbuf *b, const char *s) {
+    return put_string(b, s, strlen(s));
+}
+
+/* ---- numbers ------------------------------------------------------------ */
+
+/* %lld without printf. */
+static bool put_int(wbuf *b, int64_t v) {
+    char tmp[24], *q = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
+    do {
+        *--q = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--q = '-';
+    return wb_put(b, q, (size_t)(tmp + sizeof tmp - q));
+}
+
+static inline bool is_number_char(char c) {
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == 'e';
+}
+
+/* A finite double as jansson's dump writes a real. */
+static bool put_real(wbuf *b, double v) {
+    char tmp[64], out[72];
+    size_t i, o = 0;
+    int r = snprintf(tmp, sizeof tmp, "%.17g", v);
+    bool has_dot, has_exp;
+    if (r < 0 || (size_t)r >= sizeof tmp) return false; /* jansson fails too */
+    /* The locale's decimal point, if not '.', back to '.': in %g output of
+     * a finite value it is the first byte that is not a digit, sign or 'e'
+     * (jansson replaces the first byte of the locale's decimal point). */
+    for (i = 0; tmp[i]; i++) {
+        if (!is_number_char(tmp[i])) {
+            tmp[i] = '.';
+            break;
+        }
+    }
+    has_dot = strchr(tmp, '.') != NULL;
+    has_exp = strchr(tmp, 'e') != NULL;
+    for (i = 0; tmp[i]; i++) {
+        out[o++] = tmp[i];
+        if (tmp[i] == 'e') {
+            /* exponent: "-" kept, anything else there ('+') dropped; then
+             * its leading zeros dropped */
+            i++;
+            if (tmp[i] == '-') out[o++] = '-';
+            if (tmp[i]) i++;
+            while (tmp[i] == '0') i++;
+            while (tmp[i]) out[o++] = tmp[i++];
+            break;
+        }
+    }
+    if (!has_dot && !has_exp) { /* "1" would read back as an integer */
+        out[o++] = '.';
+        out[o++] = '0';
+    }
+    return wb_put(b, out, o);
+}
+
+/* ---- timestamps --------------------------------------------------------- */
+
+/* `width` decimal digits of v (zero-padded) at o. */
+static void digits(char *o, unsigned width, unsigned v) {
+    while (width--) {
+        o[width] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* What inc_timestamp_format writes, quoted, without snprintf; null when it
+ * refuses the value (outside years 0000..9999, its representable range). */
+static bool put_timestamp(wbuf *b, inc_timestamp ts) {
+    const int64_t us_per_day = INT64_C(86400000000);
+    int64_t day = ts / us_per_day, us = ts % us_per_day, y;
+    unsigned m, d, secs;
+    char *o;
+    if (us < 0) { /* floor division */
+        us += us_per_day;
+        day--;
+    }
+    inc_civil_from_days(day, &y, &m, &d);
+    if (y < 0 || y > 9999) return wb_put(b, "null", 4);
+    if (!wb_reserve(b, 29)) return false;
+    o = b->p + b->n; /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" */
+    secs = (unsigned)(us / 1000000);
+    o[0] = '"';
+    digits(o + 1, 4, (unsigned)y);
+    o[5] = '-';
+    digits(o + 6, 2, m);
+    o[8] = '-';
+    digits(o + 9, 2, d);
+    o[11] = 'T';
+    digits(o + 12, 2, secs / 3600);
+    o[14] = ':';
+    digits(o + 15, 2, secs / 60 % 60);
+    o[17] = ':';
+    digits(o + 18, 2, secs % 60);
+    o[20] = '.';
+    digits(o + 21, 6, (unsigned)(us % 1000000));
+    o[27] = 'Z';
+    o[28] = '"';
+    b->n += 29;
+    return true;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+/* One field's value, as field_to_json encodes it. */
+static bool put_value(wbuf *b, const inc_field_desc *f, const void *msg) {
+    if (!inc_field_present(msg, f)) return wb_put(b, "null", 4);
+    switch (f->type) {
+    case INC_TYPE_INT:
+        return put_int(b, *INC_CFIELD_AT(msg, f, int64_t));
+    case INC_TYPE_FLOAT: {
+        double v = *INC_CFIELD_AT(msg, f, double);
+        return isfinite(v) ? put_real(b, v) : wb_put(b, "null", 4);
+    }
+    case INC_TYPE_BOOL:
+        return *INC_CFIELD_AT(msg, f, bool) ? wb_put(b, "true", 4)
+                                            : wb_put(b, "false", 5);
+    case INC_TYPE_STRING:
+        return put_cstring(b, *INC_CFIELD_AT(msg, f, char *));
+    case INC_TYPE_TIMESTAMP:
+        return put_timestamp(b, *INC_CFIELD_AT(msg, f, int64_t));
+    case INC_TYPE_ENUM: {
+        int v = *INC_CFIELD_AT(msg, f, int);
+        if (!f->enum_desc || v < 0 || (size_t)v >= f->enum_desc->n_members)
+            return wb_put(b, "null", 4);
+        return put_cstring(b, f->enum_desc->members[v]);
+    }
+    }
+    return wb_put(b, "null", 4);
+}
+
+char *inc_msg_to_text(const inc_message_desc *d, const void *msg,
+                      unsigned flags, size_t *len) {
+    bool skip = (flags & INC_JSON_SKIP_IMPLICIT) != 0, first = true;
+    wbuf b = {NULL, 0, 0};
+    size_t i;
+    /* a guess that holds most messages without a realloc */
+    b.cap = 64 + 32 * (d->n_fields < 1024 ? d->n_fields : 1024);
+    if (!(b.p = malloc(b.cap))) return NULL;
+    b.p[b.n++] = '{';
+    for (i = 0; i < d->n_fields; i++) {
+        const inc_field_desc *f = &d->fields[i];
+        if (skip && (f->flags & INC_FIELD_IMPLICIT)) continue;
+        if ((!first && !wb_putc(&b, ',')) || !put_cstring(&b, f->name) ||
+            !wb_putc(&b, ':') || !put_value(&b, f, msg)) {
+            free(b.p);
+            return NULL;
+        }
+        first = false;
+    }
+    if (!wb_putc(&b, '}')) {
+        free(b.p);
+        return NULL;
+    }
+    b.p[b.n] = '\0';
+    if (len) *len = b.n;
+    return b.p;
+}
