@@ -151,7 +151,7 @@ typedef struct pg_store {
     char *conninfo;
     char *schema;
     bool fixed_ready;   /* the fixed statements are prepared */
-    bool no_notify;     /* inc_pg_options.no_notify */
+    bool notify;        /* inc_pg_store_set_notify */
     size_t n_prep, cap_prep;
     prep_slot *prepared; /* projection upserts; slot i is "inc_up_<i>" */
 } pg_store;
@@ -1127,7 +1127,7 @@ static int pg_commit(inc_store *base, const inc_commit *c, inc_error *err) {
          * own) but in a transaction of its own after the commit: a NOTIFY
          * in the commit would hold PostgreSQL's notify lock across the WAL
          * flush and serialise every writer's commits (docs/performance.md). */
-        bool notify = !s->no_notify &&
+        bool notify = s->notify &&
                       notify_payload(c, payload, sizeof payload) == 0;
         bool half_sent = false;
         if (notify) {
@@ -1577,7 +1577,7 @@ static int many_queue(pg_store *s, many_log *m, size_t ci, inc_error *err) {
             return pg_error(s, NULL, "commit", err);
         if (many_add(m, Q_OTHER, 0, ci) != 0) return oom(err);
     }
-    if (!s->no_notify && notify_payload(c, payload, sizeof payload) == 0) {
+    if (s->notify && notify_payload(c, payload, sizeof payload) == 0) {
         const char *vals[2] = {NOTIFY_CHANNEL, payload};
         if (PQsendQueryPrepared(s->conn, fixed[ST_NOTIFY].name, 2, vals, NULL,
                                 NULL, 0) != 1)
@@ -1646,7 +1646,7 @@ static const inc_store_ops pg_ops = {
 };
 
 void inc_pg_store_set_notify(inc_store *base, bool on) {
-    if (base && base->ops == &pg_ops) ((pg_store *)base)->no_notify = !on;
+    if (base && base->ops == &pg_ops) ((pg_store *)base)->notify = on;
 }
 
 inc_store *inc_pg_store_open(const inc_pg_options *opts, inc_error *err) {

@@ -330,6 +330,10 @@ static void test_notify_after_commit(void **state) {
     inc_error err;
     PGconn *c = th_conn(fx);
     exec_ok(c, "LISTEN incident_events");
+    /* off by default */
+    assert_int_equal(add_on(fx->app, "n0", 3, &err), 0);
+    assert_null(next_notify(c, 200));
+    inc_pg_store_set_notify(fx->store, true);
     assert_int_equal(add_on(fx->app, "n1", 3, &err), 0);
     char *p = next_notify(c, 5000);
     assert_non_null(p);
@@ -377,6 +381,7 @@ static void test_no_notify_on_conflict(void **state) {
     inc_error err;
     PGconn *c = th_conn(fx);
     exec_ok(c, "LISTEN incident_events");
+    inc_pg_store_set_notify(fx->store, true);
     inc_stored_event ev;
     memset(&ev, 0, sizeof ev);
     assert_int_equal(inc_uuid_v4(ev.event_id, &err), 0);

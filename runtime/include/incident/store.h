@@ -221,13 +221,18 @@ typedef struct inc_pg_options {
  * reached. */
 inc_store *inc_pg_store_open(const inc_pg_options *opts, inc_error *err);
 inc_store *inc_mem_store_open(inc_error *err);
-/* PostgreSQL store: send (on, the default) or leave out the pg_notify of
- * every commit.  PostgreSQL (through 16) takes a database-wide lock when a
- * transaction that ran NOTIFY commits and holds it until the commit is
- * durable, so the notifying commits of all connections flush one after
- * another instead of sharing WAL flushes: with several writers that caps
- * commits/s near one connection's rate (docs/performance.md).  Turn it off
- * when nothing LISTENs (subscribers can poll `position`).  No-op on other
+/* PostgreSQL store: send (on) or leave out (off, the default) a
+ * pg_notify('incident_events', '{"aggregate_type":..,"first_version":..,
+ * "last_version":..,"aggregate_id":..}') for every commit, for LISTENers.
+ * It goes in the commit's pipeline (no extra round trip) but in a small
+ * transaction of its own right after the commit, sent only if the commit's
+ * events are there and committed without waiting for a WAL flush: a NOTIFY
+ * inside the commit would hold PostgreSQL's notify lock across the flush
+ * and serialise every writer (docs/performance.md).  Even so it costs
+ * some server work per commit, hence off unless asked for; a listener must
+ * still read from its last `position` (notifications are hints: one can
+ * be lost if the client dies between the two transactions).  Batches
+ * notify inside their transaction (one commit per chunk).  No-op on other
  * stores. */
 void inc_pg_store_set_notify(inc_store *s, bool on);
 
