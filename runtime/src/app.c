@@ -491,10 +491,12 @@ int inc_app_state(inc_app *app, const inc_aggregate_desc *a, const char *id,
 /* Several states at once, for batch.c: the store's load_many (one round
  * trip on PostgreSQL), each stream folded as its rows arrive. */
 int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
-                   inc_error *err) {
+                   bool may_speculate, inc_error *err) {
+    may_speculate = may_speculate && app->stale_rate < STALE_RATE_LIMIT;
     for (size_t i = 0; i < n; i++) {
         inc_msg_init(reqs[i].a->state, reqs[i].state);
         reqs[i].rc = 0;
+        reqs[i].speculative = false;
         reqs[i].last_id[0] = '\0';
         inc_error_clear(&reqs[i].error);
     }
@@ -524,6 +526,11 @@ int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
             /* move the cached struct into the caller's */
             memcpy(r->state, st, r->a->state->size);
             free(st);
+            if (may_speculate) { /* not read: the commit will check */
+                r->speculative = true;
+                memcpy(r->last_id, cached_id[m], INC_UUID_TEXT_SIZE);
+                continue;
+            }
             fc[m].check_pending = true;
             fc[m].check_version = state_version(r->a, r->state);
             fc[m].check_id = cached_id[m];
@@ -543,7 +550,7 @@ int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
     }
     inc_error e;
     inc_error_clear(&e);
-    bool together = inc_store_load_many(app->store, lr, m, &e) == 0;
+    bool together = m == 0 || inc_store_load_many(app->store, lr, m, &e) == 0;
     if (!together && e.kind == INC_ERR_UNAVAILABLE) {
         if (err) *err = e;
         rc = -1;
@@ -559,16 +566,39 @@ int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
         }
         if (together && !fc[k].bad_snapshot &&
             !(cached && (fc[k].check_pending || fc[k].stale))) {
-            if (cached) app->cache_hits++;
+            if (cached) {
+                app->cache_hits++;
+                observe_cache(app, fc[k].n_applied > 0);
+            }
             memcpy(r->last_id, fc[k].last_id, INC_UUID_TEXT_SIZE);
             continue;
         }
         /* Load this one alone, in full: the store could not load them
          * together (its error may concern one stream), or the snapshot was
-         * unusable, or the cached state was stale. */
-        if (together && cached) app->cache_stale++;
+         * unusable (then without it), or the cached state was stale. */
+        if (together && cached) {
+            app->cache_stale++;
+            observe_cache(app, true);
+        }
         inc_msg_free(r->a->state, r->state);
-        if (load_state(app, r->a, r->id, r->state, r->last_id, &r->error) != 0) {
+        int lrc;
+        if (together && fc[k].bad_snapshot) {
+            fold_ctx f;
+            memset(&f, 0, sizeof f);
+            f.a = r->a;
+            f.state = r->state;
+            f.id = r->id;
+            inc_load_cbs cbs = {NULL, fold_event, &f};
+            lrc = inc_state_init(r->a, r->state, r->id, &r->error) != 0 ||
+                          inc_store_load(app->store, r->a, r->id,
+                                         INC_LOAD_NO_SNAPSHOT, &cbs, &r->error) != 0
+                      ? -1
+                      : 0;
+            memcpy(r->last_id, f.last_id, INC_UUID_TEXT_SIZE);
+        } else {
+            lrc = load_state(app, r->a, r->id, r->state, r->last_id, &r->error);
+        }
+        if (lrc != 0) {
             r->rc = -1;
             if (r->error.kind == INC_ERR_UNAVAILABLE) {
                 if (err) *err = r->error;
@@ -583,6 +613,12 @@ out:
     free(cached_id);
     free(of);
     return rc;
+}
+
+void inc_app_note_speculation(inc_app *app, size_t ok, size_t stale) {
+    app->spec_commits += ok;
+    app->spec_stale += stale;
+    observe_cache(app, stale > 0);
 }
 
 void inc_app_cache_put(inc_app *app, const inc_aggregate_desc *a,

@@ -2,6 +2,7 @@
 #ifndef INCIDENT_APP_INTERNAL_H
 #define INCIDENT_APP_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,11 @@ typedef struct inc_state_req {
     int rc;          /* out: 0, or -1 with `error` (this state only) */
     inc_error error;
     char last_id[INC_UUID_TEXT_SIZE]; /* out: as inc_app_cache_put wants */
+    /* out: the cached state as it was, not read from the store (only when
+     * inc_app_states was asked to speculate): the first commit on it must
+     * carry expect_event_id = last_id, and only commands that emit events
+     * may be decided on it. */
+    bool speculative;
 } inc_state_req;
 /* The current states of n aggregates for commands, with the store's
  * load_many (one round trip on PostgreSQL, however many): cached states
@@ -29,7 +35,10 @@ typedef struct inc_state_req {
  * errors).  -1 (err): stop, the states mean nothing (connection lost,
  * OOM). */
 int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
-                   inc_error *err);
+                   bool may_speculate, inc_error *err);
+/* What a batch's speculative commits found: `ok` committed, `stale`
+ * refused because a stream had moved on (feeds the app's stale rate). */
+void inc_app_note_speculation(inc_app *app, size_t ok, size_t stale);
 /* Hand a malloc'd state of (a, id), whose version is that of event
  * last_id, to the app's state cache (freed if it cannot be kept). */
 void inc_app_cache_put(inc_app *app, const inc_aggregate_desc *a,

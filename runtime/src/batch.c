@@ -31,6 +31,10 @@ typedef struct agg_slot {
     const char *id;
     void *state;
     char last_id[INC_UUID_TEXT_SIZE]; /* the event of state's version */
+    /* The cached state, not read: its first commit of the chunk expects
+     * the stream to still end with event expect_id. */
+    bool speculative, expect_sent;
+    char expect_id[INC_UUID_TEXT_SIZE];
     bool bad;          /* loading failed: its items fail with load_err */
     inc_error load_err;
 } agg_slot;
@@ -216,7 +220,7 @@ static void set_status(inc_batch_result *r, inc_batch_status st,
  * PostgreSQL).  A slot that cannot be loaded is `bad` (its items fail with
  * load_err).  -1 (cerr): stop; slot states are then initialised or NULL. */
 static int load_slots(inc_app *app, agg_slot *slots, size_t n,
-                      inc_error *cerr) {
+                      bool may_speculate, inc_error *cerr) {
     inc_state_req *reqs = calloc(n ? n : 1, sizeof *reqs);
     size_t *of = calloc(n ? n : 1, sizeof *of), m = 0;
     if (!reqs || !of) {
@@ -231,13 +235,15 @@ static int load_slots(inc_app *app, agg_slot *slots, size_t n,
             s->bad = true;
             continue;
         }
-        reqs[m] = (inc_state_req){s->a, s->id, s->state, 0, {INC_OK, "", ""}, ""};
+        reqs[m] = (inc_state_req){s->a, s->id, s->state, 0, {INC_OK, "", ""}, "", false};
         of[m++] = k;
     }
-    int rc = inc_app_states(app, reqs, m, cerr);
+    int rc = inc_app_states(app, reqs, m, may_speculate, cerr);
     for (size_t j = 0; rc == 0 && j < m; j++) {
         agg_slot *s = &slots[of[j]];
         memcpy(s->last_id, reqs[j].last_id, INC_UUID_TEXT_SIZE);
+        memcpy(s->expect_id, reqs[j].last_id, INC_UUID_TEXT_SIZE);
+        s->speculative = reqs[j].speculative;
         if (reqs[j].rc == 0) continue;
         s->load_err = reqs[j].error;
         s->bad = true;
@@ -251,9 +257,13 @@ static int load_slots(inc_app *app, agg_slot *slots, size_t n,
 
 /* One chunk.  0: every item has its status; 1: the commit failed and
  * nothing was written (*cerr says why; the statuses mean nothing);
- * -1: stop (*cerr; statuses set). */
+ * 2: a state taken from the cache without reading may have been stale
+ * (an item on it did not emit events, or the commit was refused):
+ * nothing was written, run the chunk again reading first; -1: stop
+ * (*cerr; statuses set). */
 static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
-                     inc_batch_result *res, inc_error *cerr) {
+                     inc_batch_result *res, bool may_speculate,
+                     inc_error *cerr) {
     inc_store *store = inc_app_store(app);
     agg_slot *slots = calloc(n, sizeof *slots);
     item_work *works = calloc(n, sizeof *works);
@@ -297,7 +307,7 @@ static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
         slot_of[i] = (size_t)(s - slots) + 1; /* 0: the item failed above */
     }
     /* ... load them all in one go ... */
-    if (load_slots(app, slots, n_slots, cerr) != 0) {
+    if (load_slots(app, slots, n_slots, may_speculate, cerr) != 0) {
         /* Nothing of this chunk is written yet. */
         for (size_t j = 0; j < n; j++) set_status(&res[j], INC_BATCH_NOT_RUN, cerr);
         rc = -1;
@@ -318,11 +328,22 @@ static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
             continue;
         }
         void *next;
-        if (run_item(app, a, cmd, data, id, s->state, &next, &works[i],
-                     &commits[n_commits], &e) != 0) {
+        int irc = run_item(app, a, cmd, data, id, s->state, &next, &works[i],
+                           &commits[n_commits], &e);
+        if (s->speculative && (irc != 0 || !next)) {
+            /* decided on a state that may be stale: read first instead */
+            work_free(&works[i]);
+            rc = 2;
+            goto out;
+        }
+        if (irc != 0) {
             work_free(&works[i]);
             set_status(&res[i], INC_BATCH_FAILED, &e);
             continue;
+        }
+        if (next && s->speculative && !s->expect_sent) {
+            commits[n_commits].expect_event_id = s->expect_id;
+            s->expect_sent = true;
         }
         if (next) {
             state_drop(a, s->state);
@@ -339,7 +360,13 @@ static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
     int crc = n_commits == 1
                   ? inc_store_commit(store, &commits[0], &e)
                   : inc_store_commit_many(store, commits, n_commits, NULL, &e);
-    if (crc != 0) {
+    size_t n_spec = 0;
+    for (size_t k = 0; k < n_slots; k++) n_spec += slots[k].expect_sent;
+    if (n_spec && (crc == 0 || e.kind == INC_ERR_CONFLICT))
+        inc_app_note_speculation(app, crc == 0 ? n_spec : 0, crc != 0);
+    if (crc != 0 && n_spec && e.kind == INC_ERR_CONFLICT) {
+        rc = 2;
+    } else if (crc != 0) {
         *cerr = e;
         if (e.kind == INC_ERR_UNAVAILABLE) {
             for (size_t k = 0; k < n_commits; k++)
@@ -368,6 +395,14 @@ out:
     return rc;
 }
 
+/* run_chunk, speculating where the app's cache allows, and again reading
+ * first when that did not pay. */
+static int run_chunk_any(inc_app *app, const inc_batch_item *items, size_t n,
+                         inc_batch_result *res, inc_error *cerr) {
+    int rc = run_chunk(app, items, n, res, true, cerr);
+    return rc == 2 ? run_chunk(app, items, n, res, false, cerr) : rc;
+}
+
 static void backoff(const inc_app *app, unsigned attempt) {
     uint64_t cap = 500, max = inc_app_max_backoff_of(app), r = 0;
     char u[INC_UUID_TEXT_SIZE];
@@ -388,7 +423,7 @@ static int run_single(inc_app *app, const inc_batch_item *item,
     for (unsigned attempt = 0;; attempt++) {
         inc_error e;
         inc_error_clear(&e);
-        int rc = run_chunk(app, item, 1, res, &e);
+        int rc = run_chunk_any(app, item, 1, res, &e);
         if (rc == 0) return 0;
         if (rc < 0) {
             *cerr = e;
@@ -421,7 +456,7 @@ int inc_dispatch_batch_chunked(inc_app *app, const inc_batch_item *items,
     for (size_t start = 0; start < n;) {
         size_t m = n - start < chunk ? n - start : chunk;
         inc_error_clear(&e);
-        int rc = run_chunk(app, items + start, m, res + start, &e);
+        int rc = run_chunk_any(app, items + start, m, res + start, &e);
         for (size_t j = 0; rc == 1 && j < m; j++) {
             /* the chunk wrote nothing: item by item */
             if (run_single(app, items + start + j, res + start + j, &e) != 0) {
