@@ -34,12 +34,22 @@ typedef struct code_use {
     agg_loc loc;
 } code_use;
 
+/* Name -> declaration, first declaration wins (arena-owned, open
+ * addressing), so lookups and duplicate checks stay linear in the size of
+ * the program. */
+typedef struct name_map {
+    size_t cap; /* a power of two; 0 = not built */
+    const char **keys;
+    void **vals, **owners;
+} name_map;
+
 typedef struct checker {
     agg_program *prog;
     agg_arena *a;
     agg_diag *d;
     code_use *codes;
     size_t n_codes, cap_codes;
+    name_map commands, events; /* built on first lookup */
 } checker;
 
 static const agg_type T_ERR = {AGG_T_ERROR, false, NULL};
@@ -119,6 +129,62 @@ static void check_name(checker *c, agg_loc loc, const char *name, const char *wh
 
 /* --------------------------------------------------------------- lookup */
 
+static size_t name_hash(const char *k) {
+    size_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)k; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+static void nm_init(name_map *m, agg_arena *a, size_t n) {
+    m->cap = 16;
+    while (m->cap < 2 * n + 16) m->cap *= 2;
+    m->keys = agg_arena_alloc(a, m->cap * sizeof *m->keys);
+    m->vals = agg_arena_alloc(a, m->cap * sizeof *m->vals);
+    m->owners = agg_arena_alloc(a, m->cap * sizeof *m->owners);
+    memset(m->keys, 0, m->cap * sizeof *m->keys);
+}
+
+/* The slot of `k`: where it is, or the empty one where it would go. */
+static size_t nm_slot(const name_map *m, const char *k) {
+    size_t i = name_hash(k) & (m->cap - 1);
+    while (m->keys[i] && strcmp(m->keys[i], k) != 0) i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+/* Add k -> (v, owner) unless k is there; the value already there, or NULL. */
+static void *nm_put_first(name_map *m, const char *k, void *v, void *owner) {
+    size_t i = nm_slot(m, k);
+    if (m->keys[i]) return m->vals[i];
+    m->keys[i] = k;
+    m->vals[i] = v;
+    m->owners[i] = owner;
+    return NULL;
+}
+
+static void *nm_get(const name_map *m, const char *k, void **owner) {
+    size_t i = nm_slot(m, k);
+    if (!m->keys[i]) return NULL;
+    if (owner) *owner = m->owners[i];
+    return m->vals[i];
+}
+
+static void build_message_maps(checker *c) {
+    size_t n = 0;
+    for (agg_aggregate *g = c->prog->aggregates; g; g = g->next) {
+        for (agg_command *m = g->commands; m; m = m->next) n++;
+        for (agg_event *m = g->events; m; m = m->next) n++;
+    }
+    nm_init(&c->commands, c->a, n);
+    nm_init(&c->events, c->a, n);
+    for (agg_aggregate *g = c->prog->aggregates; g; g = g->next) {
+        for (agg_command *m = g->commands; m; m = m->next)
+            if (m->name) nm_put_first(&c->commands, m->name, m, g);
+        for (agg_event *m = g->events; m; m = m->next)
+            if (m->name) nm_put_first(&c->events, m->name, m, g);
+    }
+}
+
 static agg_field *find_field(agg_field *list, const char *name) {
     for (agg_field *f = list; f; f = f->next)
         if (f->name && strcmp(f->name, name) == 0) return f;
@@ -131,24 +197,15 @@ static agg_enum *find_enum(checker *c, const char *name) {
     return NULL;
 }
 
+/* The first command (event) of that name in declaration order. */
 static agg_command *find_command(checker *c, const char *name, agg_aggregate **owner) {
-    for (agg_aggregate *g = c->prog->aggregates; g; g = g->next)
-        for (agg_command *m = g->commands; m; m = m->next)
-            if (strcmp(m->name, name) == 0) {
-                if (owner) *owner = g;
-                return m;
-            }
-    return NULL;
+    if (!c->commands.cap) build_message_maps(c);
+    return nm_get(&c->commands, name, (void **)owner);
 }
 
 static agg_event *find_event(checker *c, const char *name, agg_aggregate **owner) {
-    for (agg_aggregate *g = c->prog->aggregates; g; g = g->next)
-        for (agg_event *m = g->events; m; m = m->next)
-            if (strcmp(m->name, name) == 0) {
-                if (owner) *owner = g;
-                return m;
-            }
-    return NULL;
+    if (!c->commands.cap) build_message_maps(c);
+    return nm_get(&c->events, name, (void **)owner);
 }
 
 /* ------------------------------------------------------- declarations */
@@ -1045,32 +1102,34 @@ static void check_duplicates(checker *c) {
             ADD(m->name, m->loc, "command");
         for (agg_event *m = g->events; m; m = m->next) ADD(m->name, m->loc, "event");
     }
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(v[i].name, v[j].name) == 0) {
-                agg_error(c->d, v[i].loc, "%s '%s' is already declared as %s %s",
-                          v[i].kind, v[i].name,
-                          strcmp(v[j].kind, "aggregate") == 0 ||
-                                  strcmp(v[j].kind, "enum") == 0 ||
-                                  strcmp(v[j].kind, "event") == 0
-                              ? "an"
-                              : "a",
-                          v[j].kind);
-                agg_note(c->d, v[j].loc, "the first declaration is here");
-                break;
-            }
+    name_map seen;
+    nm_init(&seen, c->a, n);
+    for (size_t i = 0; i < n; i++) {
+        decl *first = nm_put_first(&seen, v[i].name, &v[i], NULL);
+        if (!first) continue;
+        agg_error(c->d, v[i].loc, "%s '%s' is already declared as %s %s",
+                  v[i].kind, v[i].name,
+                  strcmp(first->kind, "aggregate") == 0 ||
+                          strcmp(first->kind, "enum") == 0 ||
+                          strcmp(first->kind, "event") == 0
+                      ? "an"
+                      : "a",
+                  first->kind);
+        agg_note(c->d, first->loc, "the first declaration is here");
+    }
     n = 0;
     for (agg_aggregate *g = c->prog->aggregates; g; g = g->next)
         for (agg_projection *p = g->projections; p; p = p->next)
             ADD(p->name, p->loc, "projection");
 #undef ADD
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(v[i].name, v[j].name) == 0) {
-                agg_error(c->d, v[i].loc, "duplicate projection '%s'", v[i].name);
-                agg_note(c->d, v[j].loc, "the first declaration is here");
-                break;
-            }
+    nm_init(&seen, c->a, n);
+    for (size_t i = 0; i < n; i++) {
+        decl *first = nm_put_first(&seen, v[i].name, &v[i], NULL);
+        if (first) {
+            agg_error(c->d, v[i].loc, "duplicate projection '%s'", v[i].name);
+            agg_note(c->d, first->loc, "the first declaration is here");
+        }
+    }
     for (agg_enum *e = c->prog->enums; e; e = e->next) {
         int count = 0;
         for (agg_enum_member *m = e->members; m; m = m->next) {
@@ -1100,7 +1159,11 @@ static bool valid_domain_name(const char *s) {
 }
 
 bool agg_check_program(agg_program *prog, agg_arena *arena, agg_diag *diag) {
-    checker c = {prog, arena, diag, NULL, 0, 0};
+    checker c;
+    memset(&c, 0, sizeof c);
+    c.prog = prog;
+    c.a = arena;
+    c.d = diag;
     int errors_before = diag->errors;
 
     /* merge files */
