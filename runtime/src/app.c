@@ -414,14 +414,15 @@ static int load_state(inc_app *app, const inc_aggregate_desc *a,
     fc.id = id;
     inc_load_cbs cbs = {fold_snapshot, fold_event, &fc};
     if (inc_state_init(a, state, id, err) != 0) return -1;
-    int rc = inc_store_load(app->store, a, id, 0, &cbs, err);
+    int rc = inc_store_load(app->store, a, id, INC_LOAD_NO_METADATA, &cbs, err);
     if (rc == 0 && fc.bad_snapshot) {
         inc_msg_free(a->state, state);
         if (inc_state_init(a, state, id, err) != 0) return -1;
         fc.bad_snapshot = false;
         fc.last_id[0] = '\0';
         cbs.snapshot = NULL;
-        rc = inc_store_load(app->store, a, id, INC_LOAD_NO_SNAPSHOT, &cbs, err);
+        rc = inc_store_load(app->store, a, id,
+                            INC_LOAD_NO_SNAPSHOT | INC_LOAD_NO_METADATA, &cbs, err);
     }
     if (last_id) memcpy(last_id, fc.last_id, INC_UUID_TEXT_SIZE);
     return rc;
@@ -453,9 +454,18 @@ static int load_current(inc_app *app, const inc_aggregate_desc *a,
         fc.check_id = cached_id;
         memcpy(fc.last_id, cached_id, INC_UUID_TEXT_SIZE);
         /* from the cached version itself, to see that it is still there */
-        int rc = inc_store_read_stream(app->store, a->name, id,
-                                       fc.check_version - 1, fold_event, &fc,
-                                       err);
+        inc_load_req r;
+        memset(&r, 0, sizeof r);
+        r.aggregate = a;
+        r.aggregate_id = id;
+        r.flags = INC_LOAD_AFTER | INC_LOAD_NO_METADATA;
+        r.after_version = fc.check_version - 1;
+        r.cbs = (inc_load_cbs){NULL, fold_event, &fc};
+        int rc = inc_store_load_many(app->store, &r, 1, err);
+        if (rc == 0 && r.rc != 0) {
+            if (err) *err = r.error;
+            rc = -1;
+        }
         if (rc == 0) observe_cache(app, fc.check_pending || fc.stale ||
                                             fc.n_applied > 0);
         if (rc == 0 && !fc.check_pending && !fc.stale) {
@@ -535,7 +545,7 @@ int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
             fc[m].check_version = state_version(r->a, r->state);
             fc[m].check_id = cached_id[m];
             memcpy(fc[m].last_id, cached_id[m], INC_UUID_TEXT_SIZE);
-            lr[m].flags = INC_LOAD_AFTER;
+            lr[m].flags = INC_LOAD_AFTER | INC_LOAD_NO_METADATA;
             lr[m].after_version = fc[m].check_version - 1;
             lr[m].cbs = (inc_load_cbs){NULL, fold_event, &fc[m]};
         } else {
@@ -544,6 +554,7 @@ int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
                 r->rc = -1;
                 continue;
             }
+            lr[m].flags = INC_LOAD_NO_METADATA;
             lr[m].cbs = (inc_load_cbs){fold_snapshot, fold_event, &fc[m]};
         }
         of[m++] = i;
@@ -591,7 +602,8 @@ int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
             inc_load_cbs cbs = {NULL, fold_event, &f};
             lrc = inc_state_init(r->a, r->state, r->id, &r->error) != 0 ||
                           inc_store_load(app->store, r->a, r->id,
-                                         INC_LOAD_NO_SNAPSHOT, &cbs, &r->error) != 0
+                                         INC_LOAD_NO_SNAPSHOT | INC_LOAD_NO_METADATA,
+                                         &cbs, &r->error) != 0
                       ? -1
                       : 0;
             memcpy(r->last_id, f.last_id, INC_UUID_TEXT_SIZE);
@@ -706,14 +718,38 @@ static void attempt_free(const inc_aggregate_desc *a, attempt *t) {
     memset(t, 0, sizeof *t);
 }
 
-static char *make_metadata(const char *command_id, const char *command_type,
-                           const char *causation, const char *correlation) {
+/* Whether s needs no JSON escaping (ids and .agg names always). */
+static bool plain(const char *s) {
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+char *inc_metadata_text(const char *command_id, const char *command_type,
+                        const char *causation, const char *correlation) {
+    if (!correlation) correlation = command_id;
+    if (plain(command_id) && plain(command_type) && plain(correlation) &&
+        (!causation || plain(causation))) {
+        /* the common case, without building a jansson object */
+        size_t n = strlen(command_id) + strlen(command_type) +
+                   strlen(correlation) + (causation ? strlen(causation) : 0) + 96;
+        char *out = malloc(n);
+        if (!out) return NULL;
+        snprintf(out, n,
+                 "{\"command_id\":\"%s\",\"command_type\":\"%s\","
+                 "\"correlation_id\":\"%s\"%s%s%s}",
+                 command_id, command_type, correlation,
+                 causation ? ",\"causation_id\":\"" : "",
+                 causation ? causation : "", causation ? "\"" : "");
+        return out;
+    }
     json_t *m = json_object();
     if (!m) return NULL;
     json_object_set_new(m, "command_id", json_string(command_id));
     json_object_set_new(m, "command_type", json_string(command_type));
-    json_object_set_new(m, "correlation_id",
-                        json_string(correlation ? correlation : command_id));
+    json_object_set_new(m, "correlation_id", json_string(correlation));
     if (causation) json_object_set_new(m, "causation_id", json_string(causation));
     return dump_compact(m);
 }
@@ -882,8 +918,8 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
 
     char command_id[INC_UUID_TEXT_SIZE];
     if (inc_uuid_v4(command_id, err) != 0) return -1;
-    char *metadata = make_metadata(command_id, cmd->name, causation_id,
-                                   correlation_id);
+    char *metadata = inc_metadata_text(command_id, cmd->name, causation_id,
+                                       correlation_id);
     if (!metadata) return oom(err);
 
     attempt t;

@@ -36,6 +36,11 @@ typedef struct inc_state_req {
  * OOM). */
 int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
                    bool may_speculate, inc_error *err);
+/* An event's metadata: {"command_id":..,"command_type":..,
+ * "correlation_id":.. (command_id when NULL)[,"causation_id":..]};
+ * malloc'd, NULL on OOM. */
+char *inc_metadata_text(const char *command_id, const char *command_type,
+                        const char *causation, const char *correlation);
 /* What a batch's speculative commits found: `ok` committed, `stale`
  * refused because a stream had moved on (feeds the app's stale rate). */
 void inc_app_note_speculation(inc_app *app, size_t ok, size_t stale);

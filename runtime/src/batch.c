@@ -91,21 +91,12 @@ static void work_free(item_work *w) {
     memset(w, 0, sizeof *w);
 }
 
-static char *dump_compact(json_t *j) {
-    if (!j) return NULL;
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    return s;
-}
-
 /* {"command_id":..,"command_type":..,"correlation_id":..}: what a top-level
  * inc_dispatch writes. */
 static char *make_metadata(const char *command_type, inc_error *err) {
     char id[INC_UUID_TEXT_SIZE];
     if (inc_uuid_v4(id, err) != 0) return NULL;
-    json_t *m = json_pack("{s:s, s:s, s:s}", "command_id", id, "command_type",
-                          command_type, "correlation_id", id);
-    char *s = dump_compact(m);
+    char *s = inc_metadata_text(id, command_type, NULL, NULL);
     if (!s) oom(err);
     return s;
 }

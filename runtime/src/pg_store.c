@@ -56,17 +56,19 @@ static const struct {
     int n;
 } fixed[ST_COUNT] = {
     {"inc_load",
-     /* The snapshot row (kind 0) first, then the events after it; one
-      * statement, so one consistent view of the stream. */
+     /* The snapshot row (kind 0) first, then the events after it (their
+      * metadata only if $6: folding does not read it); one statement, so
+      * one consistent view of the stream. */
      "WITH s AS (SELECT version, state FROM snapshots WHERE aggregate_type = "
      "$1 AND aggregate_id = $2 AND layout_hash = $3::int8 AND $4::bool) "
      "SELECT 0 AS kind, s.version::int8, NULL::text, NULL::text, "
      "s.state::text, NULL::text, NULL::timestamptz, NULL::int8 FROM s "
      "UNION ALL SELECT 1, e.version, e.event_id::text, e.event_type, "
-     "e.data::text, e.metadata::text, e.event_date, e.position FROM events e "
+     "e.data::text, CASE WHEN $6::bool THEN e.metadata::text END, "
+     "e.event_date, e.position FROM events e "
      "WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 AND e.version > "
      "GREATEST((SELECT version FROM s), $5::int8) ORDER BY 1, 2",
-     5},
+     6},
     {"inc_insert",
      "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, "
      "event_type, data, metadata, event_date) VALUES ($1::uuid, $2, $3, "
@@ -634,7 +636,7 @@ static int load_row(void *ud, const PGresult *res, inc_error *err) {
     ev.aggregate_id = lr->id;
     ev.event_type = PQgetvalue(res, r, 3);
     ev.data = PQgetvalue(res, r, 4);
-    ev.metadata = PQgetvalue(res, r, 5);
+    ev.metadata = PQgetisnull(res, r, 5) ? NULL : PQgetvalue(res, r, 5);
     return lr->cbs->event(lr->cbs->ud, &ev, err);
 }
 
@@ -646,9 +648,10 @@ static int pg_load(inc_store *base, const inc_aggregate_desc *a,
     if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
     snprintf(hash, sizeof hash, "%" PRId64, (int64_t)a->state_layout_hash);
     bool use = cbs->snapshot && !(flags & INC_LOAD_NO_SNAPSHOT);
-    const char *vals[5] = {a->name, id, hash, use ? "true" : "false", "0"};
+    const char *vals[6] = {a->name, id, hash, use ? "true" : "false", "0",
+                           flags & INC_LOAD_NO_METADATA ? "false" : "true"};
     load_rows lr = {a, id, cbs, 0};
-    return pg_stream(s, fixed[ST_LOAD].name, NULL, 5, vals, load_row, &lr,
+    return pg_stream(s, fixed[ST_LOAD].name, NULL, 6, vals, load_row, &lr,
                      "load", err);
 }
 
@@ -688,9 +691,11 @@ static int load_group(pg_store *s, inc_load_req *reqs, size_t m,
                      (r->flags & INC_LOAD_AFTER) && r->after_version > 0
                          ? r->after_version
                          : 0);
-            const char *vals[5] = {r->aggregate->name, r->aggregate_id, hash,
-                                   load_wanted(r) ? "true" : "false", after};
-            sent = PQsendQueryPrepared(s->conn, fixed[ST_LOAD].name, 5, vals,
+            const char *vals[6] = {
+                r->aggregate->name, r->aggregate_id, hash,
+                load_wanted(r) ? "true" : "false", after,
+                r->flags & INC_LOAD_NO_METADATA ? "false" : "true"};
+            sent = PQsendQueryPrepared(s->conn, fixed[ST_LOAD].name, 6, vals,
                                        NULL, NULL, 0) == 1;
         }
         if (!sent || PQpipelineSync(s->conn) != 1) {

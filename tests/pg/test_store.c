@@ -40,6 +40,8 @@ static char *dup(const char *s) {
     return p;
 }
 
+static char *dup_or_null(const char *s) { return s ? dup(s) : NULL; }
+
 static int collect(void *ud, const inc_stored_event *e, inc_error *err) {
     got *g = ud;
     (void)err;
@@ -52,7 +54,7 @@ static int collect(void *ud, const inc_stored_event *e, inc_error *err) {
     o->id = dup(e->aggregate_id);
     o->event_type = dup(e->event_type);
     o->data = dup(e->data);
-    o->metadata = dup(e->metadata);
+    o->metadata = dup_or_null(e->metadata);
     o->date = e->event_date;
     return 0;
 }
@@ -576,6 +578,57 @@ static void test_independent_stores(void **state) {
         cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,     \
                                                  &th_mode_pg)
 
+/* Load flags: INC_LOAD_NO_METADATA (PostgreSQL leaves the metadata out),
+ * INC_LOAD_AFTER in load_many (only the events after a version, no
+ * snapshot). */
+static void test_load_flags(void **state) {
+    th_fx *fx = *state;
+    inc_error err;
+    inc_stored_event evs[3];
+    const ev_spec spec[3] = {{1, "Added", "{\"amount\":5}"},
+                             {2, "Added", "{\"amount\":6}"},
+                             {3, "Added", "{\"amount\":7}"}};
+    make_events(evs, spec, 3, "lf", 1764151200000000);
+    assert_int_equal(commit_events(fx->store, "lf", evs, 3, &err), 0);
+    got g;
+    memset(&g, 0, sizeof g);
+    inc_load_cbs cbs = {NULL, collect, &g};
+    assert_int_equal(inc_store_load(fx->store, &counter_counter_type, "lf", 0, &cbs, &err), 0);
+    assert_int_equal(g.n, 3);
+    for (size_t i = 0; i < 3; i++) json_same(g.ev[i].metadata, "{\"command_id\":\"x\"}");
+    got_free(&g);
+    assert_int_equal(inc_store_load(fx->store, &counter_counter_type, "lf",
+                                    INC_LOAD_NO_METADATA, &cbs, &err), 0);
+    assert_int_equal(g.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        if (fx->pg) assert_null(g.ev[i].metadata);
+        json_same(g.ev[i].data, spec[i].data);
+        assert_string_equal(g.ev[i].event_id, evs[i].event_id);
+    }
+    got_free(&g);
+    inc_load_req r[2];
+    memset(r, 0, sizeof r);
+    got g2;
+    memset(&g2, 0, sizeof g2);
+    r[0].aggregate = r[1].aggregate = &counter_counter_type;
+    r[0].aggregate_id = r[1].aggregate_id = "lf";
+    r[0].flags = INC_LOAD_AFTER;
+    r[0].after_version = 1;
+    r[0].cbs = (inc_load_cbs){NULL, collect, &g};
+    r[1].flags = INC_LOAD_AFTER | INC_LOAD_NO_METADATA;
+    r[1].after_version = 0; /* from version 1 */
+    r[1].cbs = (inc_load_cbs){NULL, collect, &g2};
+    assert_int_equal(inc_store_load_many(fx->store, r, 2, &err), 0);
+    assert_int_equal(r[0].rc, 0);
+    assert_int_equal(r[1].rc, 0);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.ev[0].version, 2);
+    assert_int_equal(g.ev[1].version, 3);
+    assert_int_equal(g2.n, 3);
+    got_free(&g);
+    got_free(&g2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uuid),
@@ -586,6 +639,7 @@ int main(void) {
         BOTH(test_metacharacters),
         BOTH(test_projection_types),
         BOTH(test_snapshot_load),
+        BOTH(test_load_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,7 +65,10 @@ typedef enum inc_load_flags {
     INC_LOAD_NO_SNAPSHOT = 1u << 0, /* full replay from version 1 */
     /* load_many only: no snapshot, only the events with a version above
      * the request's after_version (a cached state catching up) */
-    INC_LOAD_AFTER = 1u << 1
+    INC_LOAD_AFTER = 1u << 1,
+    /* the caller does not read the events' metadata: a store may leave it
+     * out (NULL), as PostgreSQL does (folding a state needs none) */
+    INC_LOAD_NO_METADATA = 1u << 2
 } inc_load_flags;
 
 typedef struct inc_load_cbs {
@@ -74,7 +77,8 @@ typedef struct inc_load_cbs {
      * not used). */
     int (*snapshot)(void *ud, int64_t version, const char *state_json,
                     inc_error *err);
-    /* Every event after the snapshot (or from version 1), in version order. */
+    /* Every event after the snapshot (or from version 1), in version order
+     * (`metadata` NULL with INC_LOAD_NO_METADATA). */
     inc_event_cb event;
     void *ud;
 } inc_load_cbs;
