@@ -93,8 +93,9 @@ static void load(inc_app *app, const char *id, int n) {
     bank_account_state_free(&st);
 }
 
-/* The rows inc_load reads, fetched in single-row mode, every value
- * touched, nothing decoded. */
+/* The rows and columns a load for folding reads (no metadata, as
+ * INC_LOAD_NO_METADATA), fetched in single-row mode, every value touched,
+ * nothing decoded. */
 static long raw_fetch(PGconn *c, const char *id) {
     const char *vals[2] = {"Account", id};
     long rows = 0;
@@ -102,7 +103,7 @@ static long raw_fetch(PGconn *c, const char *id) {
     if (PQenterPipelineMode(c) != 1 ||
         PQsendQueryParams(c,
                           "SELECT 1 AS kind, e.version, e.event_id::text, "
-                          "e.event_type, e.data::text, e.metadata::text, "
+                          "e.event_type, e.data::text, NULL::text, "
                           "e.event_date, e.position FROM events e WHERE "
                           "e.aggregate_type = $1 AND e.aggregate_id = $2 "
                           "ORDER BY 1, 2",
