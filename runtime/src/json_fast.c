@@ -30,6 +30,7 @@
 #include <incident/domain.h>
 
 #include "internal.h"
+#include "store_util.h"
 
 #define FAST_MAX_FIELDS 256 /* messages with more fields use jansson */
 #define FAST_WORDS (FAST_MAX_FIELDS / 64)
@@ -44,25 +45,6 @@ static inline void skip_ws(fast_in *in) {
     while (in->p < in->end && (*in->p == ' ' || *in->p == '\n' ||
                                *in->p == '\r' || *in->p == '\t'))
         in->p++;
-}
-
-/* Length of the valid UTF-8 sequence at s[0..n) (lead byte >= 0x80), or 0.
- * The same rules as msg_json.c's utf8_seq and jansson's utf8_check_full. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-    unsigned c = s[0], cp;
-    size_t len, i;
-    if (c < 0xC2) return 0;
-    len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
-    if (len == 0 || len > n) return 0;
-    cp = c & (0x7Fu >> len);
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
 }
 
 static inline int hex_val(unsigned c) {
@@ -120,7 +102,7 @@ static bool scan_string(fast_in *in, fast_str *out) {
         } else if (c < 0x80) {
             p++;
         } else {
-            size_t k = utf8_len(p, (size_t)(e - p));
+            size_t k = inc_utf8_seq(p, (size_t)(e - p));
             if (k == 0) return false;
             p += k;
         }

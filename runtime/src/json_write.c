@@ -16,7 +16,7 @@
  *     below 0x20 as \b \f \n \r \t or else \u00XX with upper-case hex
  *     digits; '/' and DEL (0x7f) as they are, non-ASCII as raw UTF-8; a
  *     byte that does not start a valid UTF-8 sequence (the rules of
- *     msg_json.c's utf8_seq: no overlongs, surrogates or code points past
+ *     inc_utf8_seq (store_util.c): no overlongs, surrogates or code points past
  *     U+10FFFF) becomes U+FFFD, as string_to_json does;
  *   - timestamps as inc_timestamp_format prints them (written here without
  *     snprintf; the tests compare every edge of its range);
@@ -46,6 +46,7 @@
 #include <incident/domain.h>
 
 #include "internal.h"
+#include "store_util.h"
 
 /* ---- growable output buffer --------------------------------------------- */
 
@@ -109,25 +110,6 @@ static const unsigned char byte_class[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
 };
 
-/* Length of the valid UTF-8 sequence at s[0..n) (s[0] >= 0x80), or 0.  The
- * rules of msg_json.c's utf8_seq (and jansson's utf8_check_full). */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-    unsigned c = s[0], cp;
-    size_t len, i;
-    if (c < 0xC2) return 0; /* continuation byte or overlong lead */
-    len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
-    if (len == 0 || len > n) return 0;
-    cp = c & (0x7Fu >> len);
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* s[0..n) as a JSON string literal, quotes included. */
 static bool put_string(wbuf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789ABCDEF";
@@ -144,7 +126,7 @@ static bool put_string(wbuf *b, const char *s, size_t n) {
             unsigned cls = byte_class[*p];
             if (cls == 0) {
                 p++;
-            } else if (cls == 2 && (k = utf8_len(p, (size_t)(e - p))) != 0) {
+            } else if (cls == 2 && (k = inc_utf8_seq(p, (size_t)(e - p))) != 0) {
                 p += k;
             } else {
                 break;

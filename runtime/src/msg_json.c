@@ -20,31 +20,12 @@
 #include <incident/domain.h>
 
 #include "internal.h"
+#include "store_util.h"
 
 #define PATH_MAX_LEN 160  /* bytes of a JSON path quoted in an error */
 #define VALUE_MAX_LEN 80  /* bytes of a bad input value quoted in an error */
 
 /* ---- small text helpers ------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-    unsigned c = s[0];
-    size_t len, i;
-    unsigned cp;
-    if (c < 0x80) return 1;
-    if (c < 0xC2) return 0; /* continuation byte or overlong lead */
-    len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
-    if (len == 0 || len > n) return 0;
-    cp = c & (0x7F >> len);
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
 
 /* Append `s` (n bytes) to buf as the body of a JSON string literal, stopping
  * at `max` input bytes (then "..." is appended).  buf is always
@@ -66,7 +47,7 @@ static void append_escaped(char *buf, size_t cap, size_t *used, const char *s,
         } else if (*u < 0x20 || *u == 0x7F) {
             *used += (size_t)snprintf(buf + *used, cap - *used, "\\u%04x", *u);
             i++;
-        } else if ((k = utf8_seq(u, n - i)) == 0) {
+        } else if ((k = inc_utf8_seq(u, n - i)) == 0) {
             *used += (size_t)snprintf(buf + *used, cap - *used, "\\x%02x", *u);
             i++;
         } else {
@@ -209,13 +190,13 @@ static json_t *string_to_json(const char *s) {
     size_t n = strlen(s), i, o = 0;
     char *fixed;
     json_t *j;
-    /* jansson validates UTF-8 exactly as utf8_seq does (no overlongs,
+    /* jansson validates UTF-8 exactly as inc_utf8_seq does (no overlongs,
      * surrogates or code points past U+10FFFF): try it first, so valid
      * text (the usual case) is scanned once. */
     if ((j = json_stringn(s, n)) != NULL) return j;
     if (n > (SIZE_MAX - 1) / 3 || !(fixed = malloc(n * 3 + 1))) return NULL;
     for (i = 0; i < n;) {
-        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+        size_t k = inc_utf8_seq((const unsigned char *)s + i, n - i);
         if (k == 0) {
             memcpy(fixed + o, "\xEF\xBF\xBD", 3);
             o += 3;

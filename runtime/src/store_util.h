@@ -8,7 +8,11 @@
 
 #include <incident/error.h>
 
-/* Whether `s` (n bytes) is well-formed UTF-8 (no overlongs, no surrogates). */
+/* Length of the well-formed UTF-8 sequence at s[0..n) (n >= 1), or 0:
+ * no overlongs, surrogates or code points past U+10FFFF, as jansson
+ * checks (its utf8_check_full); 1 for ASCII. */
+size_t inc_utf8_seq(const unsigned char *s, size_t n);
+/* Whether `s` (n bytes) is well-formed UTF-8 (inc_utf8_seq throughout). */
 bool inc_utf8_valid(const char *s, size_t n);
 
 /* NULL or invalid UTF-8 text that PostgreSQL would refuse: INC_ERR_INVALID

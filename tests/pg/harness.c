@@ -155,3 +155,13 @@ char *th_query1(PGconn *c, const char *sql, int n, const char *const *params) {
     PQclear(r);
     return out;
 }
+
+int64_t th_total(inc_app *app, const char *id, int64_t *version) {
+    counter_counter_state s;
+    inc_error err;
+    assert_int_equal(inc_app_state(app, &counter_counter_type, id, &s, &err), 0);
+    int64_t t = s.total;
+    if (version) *version = s.version;
+    inc_msg_free(&counter_counter_state_desc, &s);
+    return t;
+}

@@ -5,6 +5,7 @@
 #define TH_HARNESS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
@@ -23,6 +24,17 @@ typedef struct th_fx {
 
 extern bool th_mode_pg, th_mode_mem;
 
+/* A cmocka test run against both stores, or against PostgreSQL only. */
+#define TH_BOTH(f)                                                                \
+    cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,         \
+                                             &th_mode_mem),                    \
+        cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,     \
+                                                 &th_mode_pg)
+#define TH_PG(f)                                                                  \
+    cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,         \
+                                             &th_mode_pg)
+
+
 /* $INCIDENT_DB, or NULL. */
 const char *th_db(void);
 /* cmocka setup/teardown: *state starts as &th_mode_pg or &th_mode_mem and
@@ -36,6 +48,9 @@ PGconn *th_conn(const th_fx *fx);
 /* Run SQL on a connection, return the first value of the first row as a
  * malloc'd string (NULL for SQL NULL or no row); fails the test on error. */
 char *th_query1(PGconn *c, const char *sql, int n, const char *const *params);
+/* The Counter `id`'s total through inc_app_state (and its version if
+ * `version`); fails the test if it cannot be read. */
+int64_t th_total(inc_app *app, const char *id, int64_t *version);
 /* A unique schema name and a conninfo that selects it. */
 void th_unique_schema(char out[64]);
 char *th_conninfo_for_schema(const char *schema); /* malloc'd */

@@ -21,16 +21,6 @@
 #include "counter.h"
 #include "harness.h"
 
-static int64_t total_of(inc_app *app, const char *id, int64_t *version) {
-    counter_counter_state s;
-    inc_error err;
-    assert_int_equal(inc_app_state(app, &counter_counter_type, id, &s, &err), 0);
-    int64_t t = s.total;
-    if (version) *version = s.version;
-    inc_msg_free(&counter_counter_state_desc, &s);
-    return t;
-}
-
 static int count_cb(void *ud, const inc_recorded_event *ev, inc_error *err) {
     (void)ev;
     (void)err;
@@ -76,9 +66,9 @@ static void test_batch_basic(void **state) {
     assert_int_equal(res[4].n_events, 0);
     assert_int_equal(res[4].version, 0);
     int64_t v;
-    assert_int_equal(total_of(fx->app, "a", &v), 4);
+    assert_int_equal(th_total(fx->app, "a", &v), 4);
     assert_int_equal(v, 2);
-    assert_int_equal(total_of(fx->app, "b", &v), 5);
+    assert_int_equal(th_total(fx->app, "b", &v), 5);
     assert_int_equal(v, 4);
     assert_int_equal(n_events(fx->app, "c"), 0);
     /* the projection row was written with the events */
@@ -129,7 +119,7 @@ static void test_batch_rejections(void **state) {
     assert_int_equal(res[6].error.kind, INC_ERR_INVALID);
     assert_int_equal(res[7].status, INC_BATCH_FAILED); /* not a command */
     int64_t v;
-    assert_int_equal(total_of(fx->app, "x", &v), 5);
+    assert_int_equal(th_total(fx->app, "x", &v), 5);
     assert_int_equal(v, 2);
 }
 
@@ -161,8 +151,8 @@ static void test_batch_equals_single(void **state) {
                          0);
     for (int k = 0; k < IDS; k++) {
         int64_t vb, vs;
-        assert_int_equal(total_of(fx->app, ids[0][k], &vb),
-                         total_of(fx->app, ids[1][k], &vs));
+        assert_int_equal(th_total(fx->app, ids[0][k], &vb),
+                         th_total(fx->app, ids[1][k], &vs));
         assert_int_equal(vb, vs);
         assert_int_equal(n_events(fx->app, ids[0][k]), (int)vb);
     }
@@ -429,7 +419,7 @@ static void test_batch_many_aggregates(void **state) {
     assert_int_equal(cs.streams, (size_t)(N / CHUNK) * IDS);
     for (int k = 0; k < IDS; k++) {
         int64_t v;
-        assert_int_equal(total_of(fx->app, ids[k], &v), total[k]);
+        assert_int_equal(th_total(fx->app, ids[k], &v), total[k]);
         assert_int_equal(v, version[k]);
         assert_int_equal(n_events(fx->app, ids[k]), (int)version[k]);
         int64_t row_total = -1;
@@ -518,35 +508,30 @@ static void test_conflicting_chunk_falls_back(void **state) {
         if (with_many) {
             /* the rival's 100 first, then the chunk item by item */
             assert_int_equal(rs.many_calls, 1);
-            assert_int_equal(total_of(fx->app, id, &v), 102);
+            assert_int_equal(th_total(fx->app, id, &v), 102);
             assert_int_equal(v, 3);
             assert_int_equal(res[2].version, 3);
         } else {
-            assert_int_equal(total_of(fx->app, id, &v), 2);
+            assert_int_equal(th_total(fx->app, id, &v), 2);
             assert_int_equal(v, 2);
         }
         inc_app_free(app);
         inc_app_free(rs.rival);
     }
     int64_t v;
-    assert_int_equal(total_of(fx->app, "other", &v), 4);
+    assert_int_equal(th_total(fx->app, "other", &v), 4);
 }
 
-#define BOTH(f)                                                                \
-    cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,         \
-                                             &th_mode_mem),                    \
-        cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,     \
-                                                 &th_mode_pg)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        BOTH(test_batch_basic),
-        BOTH(test_batch_rejections),
-        BOTH(test_batch_equals_single),
-        BOTH(test_commit_many_all_or_nothing),
-        BOTH(test_conflicting_chunk_falls_back),
-        BOTH(test_load_many),
-        BOTH(test_batch_many_aggregates),
+        TH_BOTH(test_batch_basic),
+        TH_BOTH(test_batch_rejections),
+        TH_BOTH(test_batch_equals_single),
+        TH_BOTH(test_commit_many_all_or_nothing),
+        TH_BOTH(test_conflicting_chunk_falls_back),
+        TH_BOTH(test_load_many),
+        TH_BOTH(test_batch_many_aggregates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

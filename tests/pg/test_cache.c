@@ -28,16 +28,6 @@ static int add_on(inc_app *app, const char *id, int64_t amount, inc_error *err) 
     return inc_dispatch(app, &counter_add_desc, &c, NULL, err);
 }
 
-static int64_t total_of(inc_app *app, const char *id, int64_t *version) {
-    counter_counter_state s;
-    inc_error err;
-    assert_int_equal(inc_app_state(app, &counter_counter_type, id, &s, &err), 0);
-    int64_t t = s.total;
-    if (version) *version = s.version;
-    inc_msg_free(&counter_counter_state_desc, &s);
-    return t;
-}
-
 static inc_app_stats stats(const inc_app *app) {
     inc_app_stats st;
     inc_app_get_stats(app, &st);
@@ -95,11 +85,11 @@ static void test_hit_catches_up(void **state) {
     assert_int_equal(st.cache_stale, 0);
     assert_int_equal(st.conflicts, 0);
     int64_t v;
-    assert_int_equal(total_of(fx->app, "x", &v), 123);
+    assert_int_equal(th_total(fx->app, "x", &v), 123);
     assert_int_equal(v, 5);
     /* and the other app's cache catches up with ours the same way */
     assert_int_equal(add_on(o.app, "x", 1000, &err), 0);
-    assert_int_equal(total_of(o.app, "x", NULL), 1123);
+    assert_int_equal(th_total(o.app, "x", NULL), 1123);
     other_close(&o);
 }
 
@@ -112,12 +102,12 @@ static void test_decides_on_current_state(void **state) {
     other o = other_open(fx);
     assert_int_equal(add_on(o.app, "big", -20, &err), 0);
     assert_int_equal(add_on(fx->app, "big", 25, &err), 0);
-    assert_true(total_of(fx->app, "big", NULL) == INT64_MAX - 5);
+    assert_true(th_total(fx->app, "big", NULL) == INT64_MAX - 5);
     /* and a rejection on the current state keeps the cache usable */
     assert_int_equal(add_on(fx->app, "big", 6, &err), -1);
     assert_string_equal(err.code, "integer_overflow");
     assert_int_equal(add_on(fx->app, "big", 5, &err), 0);
-    assert_true(total_of(fx->app, "big", NULL) == INT64_MAX);
+    assert_true(th_total(fx->app, "big", NULL) == INT64_MAX);
     inc_app_stats st = stats(fx->app);
     assert_int_equal(st.cache_misses, 1);
     /* the two rejections on the cached state were checked after reading */
@@ -147,9 +137,9 @@ static void test_eviction_and_off(void **state) {
     inc_app_stats st = stats(fx->app);
     assert_int_equal(st.speculative_commits, 2);
     assert_int_equal(st.cache_misses, 6);
-    assert_int_equal(total_of(fx->app, "a", NULL), 4);
-    assert_int_equal(total_of(fx->app, "b", NULL), 2);
-    assert_int_equal(total_of(fx->app, "c", NULL), 2);
+    assert_int_equal(th_total(fx->app, "a", NULL), 4);
+    assert_int_equal(th_total(fx->app, "b", NULL), 2);
+    assert_int_equal(th_total(fx->app, "c", NULL), 2);
 }
 
 /* A batch leaves its states in the cache and commits on cached ones
@@ -187,8 +177,8 @@ static void test_batch_and_cache(void **state) {
     assert_int_equal(add_on(fx->app, "b2", 5, &err), 0); /* refused, caught up */
     assert_int_equal(stats(fx->app).cache_hits, 1);
     assert_int_equal(stats(fx->app).speculative_stale, 2);
-    assert_int_equal(total_of(fx->app, "b1", NULL), 2000 + N / 2);
-    assert_int_equal(total_of(fx->app, "b2", NULL), N / 2 + 10);
+    assert_int_equal(th_total(fx->app, "b1", NULL), 2000 + N / 2);
+    assert_int_equal(th_total(fx->app, "b2", NULL), N / 2 + 10);
 
     /* make the app see stale states often: it then reads first */
     for (int i = 0; i < 10; i++) {
@@ -205,8 +195,8 @@ static void test_batch_and_cache(void **state) {
     assert_int_equal(st.cache_misses, before.cache_misses);
     assert_int_equal(st.speculative_commits, before.speculative_commits);
     assert_int_equal(st.speculative_stale, before.speculative_stale);
-    assert_int_equal(total_of(fx->app, "b1", NULL), 2000 + N / 2 + 21 + 2);
-    assert_int_equal(total_of(fx->app, "b2", NULL), N / 2 + 10 + 1 + 2);
+    assert_int_equal(th_total(fx->app, "b1", NULL), 2000 + N / 2 + 21 + 2);
+    assert_int_equal(th_total(fx->app, "b2", NULL), N / 2 + 10 + 1 + 2);
     other_close(&o);
 }
 
@@ -232,7 +222,7 @@ static void test_speculation_adapts(void **state) {
     st = stats(fx->app);
     assert_true(st.speculative_commits >= 10);
     int64_t v;
-    assert_int_equal(total_of(fx->app, "busy", &v), 61);
+    assert_int_equal(th_total(fx->app, "busy", &v), 61);
     assert_int_equal(v, 61);
     other_close(&o);
 }
@@ -288,7 +278,7 @@ static void test_expect_event_id(void **state) {
     if (!fx->pg) assert_int_equal(failed, 1);
     two[1].expect_event_id = e3.event_id;
     assert_int_equal(inc_store_commit_many(fx->store, two, 2, &failed, &err), 0);
-    assert_int_equal(total_of(fx->app, "ex", NULL), 4);
+    assert_int_equal(th_total(fx->app, "ex", NULL), 4);
 }
 
 /* ---- PostgreSQL only ---- */
@@ -320,9 +310,9 @@ static void test_stale_entries(void **state) {
     assert_int_equal(st.cache_stale, 2);
     assert_int_equal(st.cache_hits, 0);
     int64_t v;
-    assert_int_equal(total_of(fx->app, "gone", &v), 1);
+    assert_int_equal(th_total(fx->app, "gone", &v), 1);
     assert_int_equal(v, 1);
-    assert_int_equal(total_of(fx->app, "redo", &v), 1001);
+    assert_int_equal(th_total(fx->app, "redo", &v), 1001);
     assert_int_equal(v, 2);
     PQfinish(c);
 }
@@ -406,14 +396,7 @@ static void test_no_notify_on_conflict(void **state) {
     exec_ok(c, "LISTEN incident_events");
     inc_pg_store_set_notify(fx->store, true);
     inc_stored_event ev;
-    memset(&ev, 0, sizeof ev);
-    assert_int_equal(inc_uuid_v4(ev.event_id, &err), 0);
-    ev.aggregate_type = "Counter";
-    ev.aggregate_id = "race";
-    ev.version = 1;
-    ev.event_type = "Added";
-    ev.data = "{\"amount\":1}";
-    ev.event_date = inc_timestamp_now();
+    one_event(&ev, "race", 1);
     inc_commit cm;
     memset(&cm, 0, sizeof cm);
     cm.aggregate = &counter_counter_type;
@@ -437,26 +420,18 @@ static void test_no_notify_on_conflict(void **state) {
     PQfinish(c);
 }
 
-#define BOTH(f)                                                                \
-    cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,         \
-                                             &th_mode_mem),                    \
-        cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,     \
-                                                 &th_mode_pg)
-#define PG(f)                                                                  \
-    cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,         \
-                                             &th_mode_pg)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        BOTH(test_hit_catches_up),
-        BOTH(test_decides_on_current_state),
-        BOTH(test_eviction_and_off),
-        BOTH(test_batch_and_cache),
-        BOTH(test_speculation_adapts),
-        BOTH(test_expect_event_id),
-        PG(test_stale_entries),
-        PG(test_notify_after_commit),
-        PG(test_no_notify_on_conflict),
+        TH_BOTH(test_hit_catches_up),
+        TH_BOTH(test_decides_on_current_state),
+        TH_BOTH(test_eviction_and_off),
+        TH_BOTH(test_batch_and_cache),
+        TH_BOTH(test_speculation_adapts),
+        TH_BOTH(test_expect_event_id),
+        TH_PG(test_stale_entries),
+        TH_PG(test_notify_after_commit),
+        TH_PG(test_no_notify_on_conflict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,16 +48,6 @@ static char *state_json(inc_app *app, const char *id) {
     return text;
 }
 
-static int64_t state_total(inc_app *app, const char *id, int64_t *version) {
-    counter_counter_state s;
-    inc_error err;
-    assert_int_equal(inc_app_state(app, &counter_counter_type, id, &s, &err), 0);
-    int64_t t = s.total;
-    if (version) *version = s.version;
-    inc_msg_free(&counter_counter_state_desc, &s);
-    return t;
-}
-
 typedef struct one_row {
     bool found;
     counter_counters_row r;
@@ -149,7 +139,7 @@ static void test_dispatch_basic(void **state) {
     assert_int_equal(add(fx, "c1", 7, &res, &err), 0);
     assert_int_equal(res.events[0].version, 2);
     int64_t v;
-    assert_int_equal(state_total(fx->app, "c1", &v), 12);
+    assert_int_equal(th_total(fx->app, "c1", &v), 12);
     assert_int_equal(v, 2);
     o = get_row(fx, "c1");
     assert_int_equal(o.r.total, 12);
@@ -161,7 +151,7 @@ static void test_dispatch_basic(void **state) {
     /* the events read back decode to the same thing */
     assert_int_equal(n_events(fx, "c1"), 2);
     /* a state with no events: version 0, defaults */
-    assert_int_equal(state_total(fx->app, "nobody", &v), 0);
+    assert_int_equal(th_total(fx->app, "nobody", &v), 0);
     assert_int_equal(v, 0);
     char *sj = state_json(fx->app, "nobody");
     assert_string_equal(sj,
@@ -407,11 +397,11 @@ static void test_bad_snapshot_ignored(void **state) {
         assert_int_equal(inc_store_commit(fx->store, &c, &err), 0);
         assert_int_equal(count_load(fx, "b1").snapshots, 1);
         int64_t v;
-        assert_int_equal(state_total(fx->app, "b1", &v), 11 + k);
+        assert_int_equal(th_total(fx->app, "b1", &v), 11 + k);
         assert_int_equal(v, 2 + k);
     }
     assert_int_equal(add(fx, "b1", 1, NULL, &err), 0);
-    assert_int_equal(state_total(fx->app, "b1", NULL), 13);
+    assert_int_equal(th_total(fx->app, "b1", NULL), 13);
 }
 
 /* Handlers: every Added on a counter not starting with "mirror-" adds the
@@ -493,7 +483,7 @@ static void test_handlers_chain(void **state) {
     /* depth first: the mirror's event was handled inside the handling of
      * h1's, so the watcher saw h1's event (no causation) last */
     assert_string_equal(s.last_causation, "");
-    assert_int_equal(state_total(fx->app, "mirror-h1", NULL), 4);
+    assert_int_equal(th_total(fx->app, "mirror-h1", NULL), 4);
 
     /* the ids are stored in the metadata */
     meta_seen m;
@@ -514,8 +504,8 @@ static void test_handlers_chain(void **state) {
     assert_true(res.handler_failed);
     assert_string_equal(res.handler_error.code, "watcher");
     assert_int_equal(res.count, 2);
-    assert_int_equal(state_total(fx->app, "h2", NULL), 1);
-    assert_int_equal(state_total(fx->app, "mirror-h2", NULL), 1);
+    assert_int_equal(th_total(fx->app, "h2", NULL), 1);
+    assert_int_equal(th_total(fx->app, "mirror-h2", NULL), 1);
     inc_result_free(&res);
 }
 
@@ -742,7 +732,7 @@ static void test_concurrent_processes(void **state) {
     free(v);
     PQfinish(c);
     int64_t version;
-    assert_int_equal(state_total(fx->app, "hot", &version), PROCS * EACH);
+    assert_int_equal(th_total(fx->app, "hot", &version), PROCS * EACH);
     assert_int_equal(version, PROCS * EACH);
 }
 
@@ -833,7 +823,7 @@ static void test_connection_loss(void **state) {
     /* a read notices, reconnects and retries (reading is harmless) */
     if (inc_dispatch(app, &counter_add_desc, &a, NULL, &err) != 0)
         fail_msg("dispatch after loss: %s", err.message);
-    assert_int_equal(state_total(app, "loss", NULL), 2);
+    assert_int_equal(th_total(app, "loss", NULL), 2);
 
     /* a commit on a connection killed while idle: */
     killed = th_query1(c, sql, 0, NULL);
@@ -864,7 +854,7 @@ static void test_connection_loss(void **state) {
     if (inc_store_commit(s, &cm, &err) != 0)
         fail_msg("commit after loss: %s", err.message);
     assert_int_equal(inc_dispatch(app, &counter_add_desc, &a, NULL, &err), 0);
-    assert_int_equal(state_total(app, "loss", NULL), 4);
+    assert_int_equal(th_total(app, "loss", NULL), 4);
     inc_app_free(app);
     inc_store_close(s);
     free(ci);
@@ -872,32 +862,24 @@ static void test_connection_loss(void **state) {
     PQfinish(c);
 }
 
-#define BOTH(f)                                                                \
-    cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,         \
-                                             &th_mode_mem),                    \
-        cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,     \
-                                                 &th_mode_pg)
-#define PG(f)                                                                  \
-    cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,         \
-                                             &th_mode_pg)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        BOTH(test_dispatch_basic),
-        BOTH(test_rejected_writes_nothing),
-        BOTH(test_several_events_one_command),
-        BOTH(test_zero_events),
-        BOTH(test_invalid_input),
-        BOTH(test_snapshots_equal_replay),
-        BOTH(test_bad_snapshot_ignored),
-        BOTH(test_handlers_chain),
-        BOTH(test_metachar_dispatch),
-        BOTH(test_rebuild),
-        BOTH(test_conflict_retries_exhausted),
+        TH_BOTH(test_dispatch_basic),
+        TH_BOTH(test_rejected_writes_nothing),
+        TH_BOTH(test_several_events_one_command),
+        TH_BOTH(test_zero_events),
+        TH_BOTH(test_invalid_input),
+        TH_BOTH(test_snapshots_equal_replay),
+        TH_BOTH(test_bad_snapshot_ignored),
+        TH_BOTH(test_handlers_chain),
+        TH_BOTH(test_metachar_dispatch),
+        TH_BOTH(test_rebuild),
+        TH_BOTH(test_conflict_retries_exhausted),
         cmocka_unit_test(test_unreachable),
-        PG(test_event_never_without_projection),
-        PG(test_concurrent_processes),
-        PG(test_connection_loss),
+        TH_PG(test_event_never_without_projection),
+        TH_PG(test_concurrent_processes),
+        TH_PG(test_connection_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -572,11 +572,6 @@ static void test_independent_stores(void **state) {
     inc_store_close(m2);
 }
 
-#define BOTH(f)                                                                \
-    cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,         \
-                                             &th_mode_mem),                    \
-        cmocka_unit_test_prestate_setup_teardown(f, th_setup, th_teardown,     \
-                                                 &th_mode_pg)
 
 /* Load flags: INC_LOAD_NO_METADATA (PostgreSQL leaves the metadata out),
  * INC_LOAD_AFTER in load_many (only the events after a version, no
@@ -633,13 +628,13 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uuid),
         cmocka_unit_test(test_independent_stores),
-        BOTH(test_append_and_read_back),
-        BOTH(test_duplicate_version_refused),
-        BOTH(test_all_or_nothing),
-        BOTH(test_metacharacters),
-        BOTH(test_projection_types),
-        BOTH(test_snapshot_load),
-        BOTH(test_load_flags),
+        TH_BOTH(test_append_and_read_back),
+        TH_BOTH(test_duplicate_version_refused),
+        TH_BOTH(test_all_or_nothing),
+        TH_BOTH(test_metacharacters),
+        TH_BOTH(test_projection_types),
+        TH_BOTH(test_snapshot_load),
+        TH_BOTH(test_load_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
