@@ -504,7 +504,9 @@ int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
                    bool may_speculate, inc_error *err) {
     may_speculate = may_speculate && app->stale_rate < STALE_RATE_LIMIT;
     for (size_t i = 0; i < n; i++) {
-        inc_msg_init(reqs[i].a->state, reqs[i].state);
+        /* zeroed, not inc_msg_init: defaults would be allocated only to be
+         * overwritten below (and leak) */
+        memset(reqs[i].state, 0, reqs[i].a->state->size);
         reqs[i].rc = 0;
         reqs[i].speculative = false;
         reqs[i].last_id[0] = '\0';
@@ -783,8 +785,9 @@ static void try_speculate(inc_app *app, const inc_aggregate_desc *a,
 static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
                        const inc_message_desc *cmd, const void *data,
                        const char *id, const char *metadata, attempt *t,
-                       bool may_speculate, bool *speculated, inc_error *err) {
-    *speculated = false;
+                       bool may_speculate, bool *speculated, bool *sent,
+                       inc_error *err) {
+    *speculated = *sent = false;
     if (may_speculate) try_speculate(app, a, cmd, data, id, t, speculated);
     if (!*speculated) {
         if (load_current(app, a, id, &t->state, t->last_id, err) != 0)
@@ -876,6 +879,7 @@ static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
     c.snapshot_version = v1;
     c.positions = t->positions;
     c.expect_event_id = *speculated ? t->last_id : NULL;
+    *sent = true;
     return inc_store_commit(app->store, &c, err);
 }
 
@@ -903,6 +907,8 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
                         const void *data, const char *causation_id,
                         const char *correlation_id, int depth, rec_list *list,
                         inc_error *err) {
+    inc_error local; /* the retry decisions below read the error */
+    if (!err) err = &local;
     if (!cmd || cmd->kind != INC_MSG_COMMAND || !cmd->aggregate)
         return inc_error_set(err, INC_ERR_INVALID, "unknown_command",
                              "not a command descriptor");
@@ -927,25 +933,28 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
     int rc;
     bool may_speculate = true;
     for (unsigned attempt_no = 0;; attempt_no++) {
-        bool speculated;
+        bool speculated, sent;
         rc = run_attempt(app, a, cmd, data, id, metadata, &t, may_speculate,
-                         &speculated, err);
-        bool conflict = rc != 0 && err && err->kind == INC_ERR_CONFLICT;
-        if (speculated) {
+                         &speculated, &sent, err);
+        bool conflict = rc != 0 && err->kind == INC_ERR_CONFLICT;
+        if (speculated && (rc == 0 || conflict)) {
             observe_cache(app, conflict);
             app->spec_commits += rc == 0;
             app->spec_stale += conflict;
         }
         keep_state(app, a, id, &t, rc);
-        if (rc == 0 || !conflict) break;
-        if (speculated) {
-            /* The cached state was behind: read what it missed and go again,
-             * at once (this is not contention). */
+        /* Unread, the cached state may be behind: a refused commit, or a
+         * failure before the commit (an apply or projection rule said no),
+         * is decided again on the current state, at once (this is not
+         * contention).  A commit that failed otherwise after it was sent
+         * is reported as it is (its outcome may be unknown). */
+        if (speculated && rc != 0 && (conflict || !sent)) {
             attempt_free(a, &t);
             may_speculate = false;
             attempt_no--; /* wraps back to 0 at the first try: fine */
             continue;
         }
+        if (rc == 0 || !conflict) break;
         app->conflicts++;
         if (attempt_no >= app->max_retries) {
             inc_error_set(err, INC_ERR_CONFLICT, "conflict",

@@ -34,7 +34,10 @@ typedef struct agg_slot {
     /* The cached state, not read: its first commit of the chunk expects
      * the stream to still end with event expect_id. */
     bool speculative, expect_sent;
-    char expect_id[INC_UUID_TEXT_SIZE];
+    char expect_id[INC_UUID_TEXT_SIZE]; /* the event of the loaded state */
+    /* While some slot of the chunk is speculative: a copy of the state as
+     * loaded, back to the cache if the chunk has to run again. */
+    void *orig;
     bool bad;          /* loading failed: its items fail with load_err */
     inc_error load_err;
 } agg_slot;
@@ -304,6 +307,16 @@ static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
         rc = -1;
         goto out;
     }
+    bool any_spec = false;
+    for (size_t k = 0; k < n_slots; k++) any_spec = any_spec || slots[k].speculative;
+    for (size_t k = 0; any_spec && k < n_slots; k++) {
+        agg_slot *sl = &slots[k];
+        if (!sl->state || !(sl->orig = malloc(sl->a->state->size))) continue;
+        if (inc_msg_copy(sl->a->state, sl->orig, sl->state, NULL) != 0) {
+            free(sl->orig);
+            sl->orig = NULL;
+        }
+    }
     /* ... and run the items in order, each on the state its aggregate's
      * previous item of the chunk left. */
     for (size_t i = 0; i < n; i++) {
@@ -371,11 +384,16 @@ out:
     /* Committed (or nothing to commit): the states are current, keep them
      * for the next chunks and commands.  Otherwise they never happened. */
     for (size_t i = 0; slots && i < n_slots; i++) {
-        if (rc == 0 && slots[i].state)
-            inc_app_cache_put(app, slots[i].a, slots[i].id, slots[i].state,
-                              slots[i].last_id);
+        agg_slot *sl = &slots[i];
+        if (rc == 0 && sl->state)
+            inc_app_cache_put(app, sl->a, sl->id, sl->state, sl->last_id);
         else
-            state_drop(slots[i].a, slots[i].state);
+            state_drop(sl->a, sl->state);
+        /* running again: the states as loaded, for the reads to catch up */
+        if (rc == 2 && sl->orig)
+            inc_app_cache_put(app, sl->a, sl->id, sl->orig, sl->expect_id);
+        else
+            state_drop(sl->a, sl->orig);
     }
     for (size_t i = 0; works && i < n; i++) work_free(&works[i]);
     free(slots);

@@ -8,6 +8,7 @@
 #include <incident/domain.h>
 
 #include "internal.h"
+#include "store_util.h"
 
 const inc_field_desc *inc_field_find(const inc_message_desc *d,
                                      const char *name) {
@@ -117,6 +118,12 @@ int inc_msg_validate_structure(const inc_message_desc *d, const void *msg,
                 strcmp(f->name, "aggregate_id") == 0 && s[0] == '\0')
                 return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
                                      "%s: must not be empty", f->name);
+            /* JSON decoding refuses such text; C callers could pass it, and
+             * it would be stored with U+FFFD for the bad bytes while the
+             * in-memory state (and the state cache) kept them. */
+            if (!inc_utf8_valid(s, strlen(s)))
+                return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
+                                     "%s: not valid UTF-8", f->name);
             break;
         }
         case INC_TYPE_ENUM: {

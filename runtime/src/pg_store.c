@@ -263,7 +263,10 @@ static int pipe_read(pg_store *s, int n, const char *what,
             rc = -1;
         }
         PQclear(res);
-        if (conn_lost(s)) return -1;
+        if (conn_lost(s)) {
+            if (!have_err) pg_error(s, NULL, what, err);
+            return -1;
+        }
         /* each command's results end with a NULL */
         while ((res = PQgetResult(s->conn)) != NULL) PQclear(res);
     }
@@ -280,7 +283,7 @@ static int pipe_read(pg_store *s, int n, const char *what,
 static int pipe_finish(pg_store *s, int n, const char *what,
                        pipe_result_fn on_result, void *ud, inc_error *err) {
     int rc = pipe_read(s, n, what, on_result, ud, err);
-    if (conn_lost(s)) return -1;
+    if (conn_lost(s)) return rc; /* read whole, or failed with err set */
     if (PQexitPipelineMode(s->conn) != 1) {
         if (rc == 0) pg_error(s, NULL, what, err);
         rc = -1;
@@ -1066,7 +1069,7 @@ static int pg_commit(inc_store *base, const inc_commit *c, inc_error *err) {
     log.s = s;
     int rc = 0, *slots = NULL;
     char hbuf[32], sbuf[32], payload[8100];
-    bool send_failed = false;
+    bool send_failed = false, committed = false;
 
     /* PREPAREs first, so a failing INSERT cannot skip them. */
     if (c->n_rows && !(slots = calloc(c->n_rows, sizeof *slots))) {
@@ -1144,6 +1147,7 @@ static int pg_commit(inc_store *base, const inc_commit *c, inc_error *err) {
             notify = notify && !half_sent;
         }
         rc = pipe_read(s, (int)log.n, "commit", pipe_result, &log, err);
+        committed = rc == 0; /* every result and the Sync read: it is done */
         if (half_sent && s->conn) { /* an unsynced statement: start afresh */
             PQfinish(s->conn);
             s->conn = NULL;
@@ -1161,7 +1165,8 @@ static int pg_commit(inc_store *base, const inc_commit *c, inc_error *err) {
     }
     if (conn_lost(s)) {
         forget_prepared(s);
-        if (rc == 0) rc = pg_error(s, NULL, "commit", err);
+        /* (losing it over the notification changes nothing: committed) */
+        if (rc == 0 && !committed) rc = pg_error(s, NULL, "commit", err);
     }
     free(log.kind);
     free(log.arg);

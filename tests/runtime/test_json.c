@@ -651,6 +651,17 @@ static void test_validate(void **state) {
     assert_int_equal(inc_msg_validate(&t_kitchen_desc, &k, &err), -1);
     assert_string_equal(err.code, "invalid_value");
     k.dt = 0;
+    /* text the JSON decoder would refuse, set from C */
+    free(k.s);
+    k.s = malloc(32);
+    strcpy(k.s, "ok \xC0\xAF overlong");
+    assert_int_equal(inc_msg_validate(&t_kitchen_desc, &k, &err), -1);
+    assert_string_equal(err.code, "invalid_value");
+    assert_string_equal(err.message, "s: not valid UTF-8");
+    free(k.s);
+    k.s = malloc(32);
+    strcpy(k.s, "caf\xC3\xA9 \xF0\x9F\x98\x80");
+    assert_int_equal(inc_msg_validate(&t_kitchen_desc, &k, &err), 0);
     free(k.s);
     k.s = NULL;
     assert_int_equal(inc_msg_validate(&t_kitchen_desc, &k, &err), -1);
