@@ -439,7 +439,8 @@ static void state_drop(const inc_aggregate_desc *a, void *state) {
  * read of few rows), or a full load.  last_id as load_state. */
 static int load_current(inc_app *app, const inc_aggregate_desc *a,
                         const char *id, void **out,
-                        char last_id[INC_UUID_TEXT_SIZE], inc_error *err) {
+                        char last_id[INC_UUID_TEXT_SIZE], bool observe,
+                        inc_error *err) {
     char cached_id[INC_UUID_TEXT_SIZE];
     void *st = inc_state_cache_take(app->cache, a, id, cached_id);
     *out = NULL;
@@ -466,8 +467,8 @@ static int load_current(inc_app *app, const inc_aggregate_desc *a,
             if (err) *err = r.error;
             rc = -1;
         }
-        if (rc == 0) observe_cache(app, fc.check_pending || fc.stale ||
-                                            fc.n_applied > 0);
+        if (rc == 0 && observe)
+            observe_cache(app, fc.check_pending || fc.stale || fc.n_applied > 0);
         if (rc == 0 && !fc.check_pending && !fc.stale) {
             app->cache_hits++;
             memcpy(last_id, fc.last_id, INC_UUID_TEXT_SIZE);
@@ -790,7 +791,9 @@ static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
     *speculated = *sent = false;
     if (may_speculate) try_speculate(app, a, cmd, data, id, t, speculated);
     if (!*speculated) {
-        if (load_current(app, a, id, &t->state, t->last_id, err) != 0)
+        /* (after a refused unread commit, that refusal was the observation) */
+        if (load_current(app, a, id, &t->state, t->last_id, may_speculate,
+                         err) != 0)
             return -1;
         if (inc_execute(a, t->state, cmd, data, &t->events, err) != 0)
             return -1;
