@@ -394,6 +394,9 @@ static int check_commit(mem_store *s, const inc_commit *cs, size_t k,
         if (strcmp(cs[j].aggregate->name, type) == 0 &&
             strcmp(cs[j].aggregate_id, c->aggregate_id) == 0)
             current += (int64_t)cs[j].n_events;
+    if (c->n_events && c->expect_event_id && !valid_uuid(c->expect_event_id))
+        return inc_error_set(err, INC_ERR_INVALID, "invalid_uuid",
+                             "expect_event_id is not a UUID");
     if (c->n_events && c->expect_event_id &&
         !event_there(s, st, cs, k, c->events[0].version - 1, c->expect_event_id))
         return inc_error_set(err, INC_ERR_CONFLICT, "conflict",

@@ -308,6 +308,9 @@ static void test_expect_event_id(void **state) {
     cm.expect_event_id = e2.event_id; /* not the id of version 1 */
     assert_int_equal(inc_store_commit(fx->store, &cm, &err), -1);
     assert_int_equal(err.kind, INC_ERR_CONFLICT);
+    cm.expect_event_id = "not-a-uuid"; /* refused as input, both stores */
+    assert_int_equal(inc_store_commit(fx->store, &cm, &err), -1);
+    assert_int_equal(err.kind, INC_ERR_INVALID);
     cm.expect_event_id = e1.event_id;
     assert_int_equal(inc_store_commit(fx->store, &cm, &err), 0);
     /* commit_many: the expected event may come earlier in the list */
