@@ -1,8 +1,9 @@
 /* test_cli.c - runs the counter domain's CLI (built from tests/cli/main.c)
  * as a child process and checks stdout, stderr and the exit code of every
  * subcommand against DESIGN.md section 5. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* POSIX 2008 + posix_openpt */
 
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,15 +35,27 @@ static void append(char **buf, size_t *len, const char *data, size_t n) {
 }
 
 /* Run the CLI with `args` (NULL-terminated).  INCIDENT_DB in the child is
- * `db` (NULL: unset). */
-static run_out run(const char *db, const char *const *args) {
+ * `db` (NULL: unset).  tty_err: its stderr is a terminal (a pseudo-tty),
+ * not a pipe. */
+static run_out run_ex(const char *db, const char *const *args, bool tty_err) {
     int po[2], pe[2];
+    const char *slave = NULL;
     assert_int_equal(pipe(po), 0);
-    assert_int_equal(pipe(pe), 0);
+    if (tty_err) {
+        pe[0] = posix_openpt(O_RDWR | O_NOCTTY);
+        assert_true(pe[0] >= 0);
+        assert_int_equal(grantpt(pe[0]), 0);
+        assert_int_equal(unlockpt(pe[0]), 0);
+        assert_non_null(slave = ptsname(pe[0]));
+        pe[1] = -1;
+    } else {
+        assert_int_equal(pipe(pe), 0);
+    }
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        if (tty_err && (pe[1] = open(slave, O_RDWR | O_NOCTTY)) < 0) _exit(126);
         dup2(po[1], 1);
         dup2(pe[1], 2);
         close(po[0]);
@@ -63,7 +76,7 @@ static run_out run(const char *db, const char *const *args) {
         _exit(127);
     }
     close(po[1]);
-    close(pe[1]);
+    if (!tty_err) close(pe[1]);
     run_out r = {0, NULL, NULL};
     size_t lo = 0, le = 0;
     append(&r.out, &lo, "", 0);
@@ -99,7 +112,8 @@ static void out_free(run_out *r) {
     free(r->err);
 }
 
-#define RUN(db, ...) run((db), (const char *const[]){__VA_ARGS__, NULL})
+#define RUN(db, ...) run_ex((db), (const char *const[]){__VA_ARGS__, NULL}, false)
+#define RUN_TTY(db, ...) run_ex((db), (const char *const[]){__VA_ARGS__, NULL}, true)
 
 static void expect(run_out *r, int code) {
     if (r->code != code)
@@ -179,7 +193,7 @@ static void test_help_and_usage(void **state) {
     assert_string_equal(r.err, "");
     out_free(&r);
 
-    r = run(NULL, (const char *const[]){NULL});
+    r = run_ex(NULL, (const char *const[]){NULL}, false);
     expect(&r, 2);
     assert_non_null(strstr(r.err, "usage:"));
     out_free(&r);
@@ -197,7 +211,7 @@ static void test_help_and_usage(void **state) {
         (const char *const[]){"--memory", "--db", "x", "init", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        r = run(NULL, bad[i]);
+        r = run_ex(NULL, bad[i], false);
         expect(&r, 2);
         assert_string_equal(r.out, "");
         assert_true(strlen(r.err) > 0);
@@ -460,6 +474,16 @@ static void test_full_session(void **state) {
     expect(&r, 0);
     assert_string_equal(r.out, "");
     assert_non_null(strstr(r.err, "rebuilt 6/6 events\n"));
+    out_free(&r);
+    /* and a progress bar redrawn in place when it is a terminal */
+    r = RUN_TTY(f->db, "rebuild", "counters");
+    expect(&r, 0);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "\rrebuilding counters [##############################] "
+                                  "100% 6/6 events"));
+    assert_null(strstr(r.err, "rebuilt "));
+    size_t el = strlen(r.err);
+    assert_true(el >= 2 && r.err[el - 1] == '\n'); /* ends its line */
     out_free(&r);
     r = RUN(f->db, "projection", "counters", "c1");
     expect(&r, 0);
