@@ -268,12 +268,12 @@ int inc_app_on(inc_app *app, const char *event, inc_event_handler_fn fn,
 
 /* ---- decoding stored events ---- */
 
-static const char *msg_id(const inc_message_desc *d, const void *msg) {
+const char *inc_app_msg_id(const inc_message_desc *d, const void *msg) {
     const inc_field_desc *f = inc_field_implicit(d, "aggregate_id", INC_TYPE_STRING);
     return f ? *INC_CFIELD_AT(msg, f, char *) : NULL;
 }
 
-static int64_t state_version(const inc_aggregate_desc *a, const void *state) {
+int64_t inc_app_state_version(const inc_aggregate_desc *a, const void *state) {
     const inc_field_desc *f = inc_field_implicit(a->state, "version", INC_TYPE_INT);
     return f ? *INC_CFIELD_AT(state, f, int64_t) : 0;
 }
@@ -364,10 +364,11 @@ static int fold_snapshot(void *ud, int64_t version, const char *json,
     void *tmp = malloc(fc->a->state->size);
     if (!tmp) return oom(err);
     inc_error_clear(&local);
+    const char *sid;
     if (inc_msg_from_text(fc->a->state, tmp, json, strlen(json), 0, &local) !=
             0 ||
-        state_version(fc->a, tmp) != version || !msg_id(fc->a->state, tmp) ||
-        strcmp(msg_id(fc->a->state, tmp), fc->id) != 0) {
+        inc_app_state_version(fc->a, tmp) != version ||
+        !(sid = inc_app_msg_id(fc->a->state, tmp)) || strcmp(sid, fc->id) != 0) {
         /* Unreadable or inconsistent: never trusted; replay instead. */
         inc_msg_free(fc->a->state, tmp);
         free(tmp);
@@ -451,7 +452,7 @@ static int load_current(inc_app *app, const inc_aggregate_desc *a,
         fc.state = st;
         fc.id = id;
         fc.check_pending = true;
-        fc.check_version = state_version(a, st);
+        fc.check_version = inc_app_state_version(a, st);
         fc.check_id = cached_id;
         memcpy(fc.last_id, cached_id, INC_UUID_TEXT_SIZE);
         /* from the cached version itself, to see that it is still there */
@@ -545,7 +546,7 @@ int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
                 continue;
             }
             fc[m].check_pending = true;
-            fc[m].check_version = state_version(r->a, r->state);
+            fc[m].check_version = inc_app_state_version(r->a, r->state);
             fc[m].check_id = cached_id[m];
             memcpy(fc[m].last_id, cached_id[m], INC_UUID_TEXT_SIZE);
             lr[m].flags = INC_LOAD_AFTER | INC_LOAD_NO_METADATA;
@@ -683,42 +684,116 @@ static void backoff(inc_app *app, unsigned attempt) {
 
 /* Everything one attempt allocates. */
 typedef struct attempt {
-    void *state, *next;
-    inc_event_list events;
-    inc_stored_event *stored;
-    char **data_json;
-    char *metadata;
-    inc_projection_write *rows;
-    size_t n_rows;
-    char *snapshot;
-    int64_t *positions;
-    char last_id[INC_UUID_TEXT_SIZE]; /* of t->state's version ("" unknown) */
+    void *state;                      /* the state the command ran on */
+    char last_id[INC_UUID_TEXT_SIZE]; /* of its version ("" unknown) */
+    inc_work w;                       /* what it commits, from `state` */
 } attempt;
 
 static void attempt_free(const inc_aggregate_desc *a, attempt *t) {
-    if (t->state) {
-        inc_msg_free(a->state, t->state);
-        free(t->state);
-    }
-    if (t->next) {
-        inc_msg_free(a->state, t->next);
-        free(t->next);
-    }
-    if (t->data_json)
-        for (size_t i = 0; i < t->events.count; i++) free(t->data_json[i]);
-    free(t->data_json);
-    inc_event_list_free(&t->events);
-    free(t->stored);
-    free(t->metadata);
-    for (size_t i = 0; i < t->n_rows; i++) {
-        const inc_projection_desc *p = t->rows[i].projection;
-        inc_msg_free(p->row, (void *)t->rows[i].row);
-        free((void *)t->rows[i].row);
-    }
-    free(t->rows);
-    free(t->snapshot);
-    free(t->positions);
+    state_drop(a, t->state);
+    inc_work_free(a, &t->w);
     memset(t, 0, sizeof *t);
+}
+
+void inc_work_free(const inc_aggregate_desc *a, inc_work *w) {
+    state_drop(a, w->next);
+    if (w->data_json)
+        for (size_t i = 0; i < w->events.count; i++) free(w->data_json[i]);
+    free(w->data_json);
+    inc_event_list_free(&w->events);
+    free(w->stored);
+    for (size_t i = 0; i < w->n_rows; i++) {
+        const inc_projection_desc *p = w->rows[i].projection;
+        inc_msg_free(p->row, (void *)w->rows[i].row);
+        free((void *)w->rows[i].row);
+    }
+    free(w->rows);
+    free(w->snapshot);
+    free(w->positions);
+    memset(w, 0, sizeof *w);
+}
+
+int inc_work_prepare(inc_app *app, const inc_aggregate_desc *a,
+                     const char *id, const void *state, const char *metadata,
+                     inc_work *w, inc_commit *c, inc_error *err) {
+    size_t n = w->events.count;
+    /* The new state: a copy, so a failing apply leaves nothing half-done. */
+    if (!(w->next = malloc(a->state->size))) return oom(err);
+    if (inc_msg_copy(a->state, w->next, state, err) != 0) {
+        free(w->next);
+        w->next = NULL;
+        return -1;
+    }
+    int64_t v0 = inc_app_state_version(a, state), v1 = v0 + (int64_t)n;
+    inc_timestamp now = inc_timestamp_now();
+    w->stored = calloc(n, sizeof *w->stored);
+    w->data_json = calloc(n, sizeof *w->data_json);
+    w->positions = calloc(n, sizeof *w->positions);
+    if (!w->stored || !w->data_json || !w->positions) return oom(err);
+    for (size_t i = 0; i < n; i++) {
+        const inc_event_item *it = &w->events.items[i];
+        inc_stored_event *e = &w->stored[i];
+        if (inc_state_apply(a, w->next, it->desc, it->data, v0 + 1 + (int64_t)i,
+                            now, err) != 0)
+            return -1;
+        if (inc_uuid_v4(e->event_id, err) != 0) return -1;
+        w->data_json[i] =
+            inc_msg_to_text(it->desc, it->data, INC_JSON_SKIP_IMPLICIT, NULL);
+        if (!w->data_json[i]) return oom(err);
+        e->aggregate_type = a->name;
+        e->aggregate_id = id;
+        e->version = v0 + 1 + (int64_t)i;
+        e->event_type = it->desc->name;
+        e->data = w->data_json[i];
+        e->metadata = metadata;
+        e->event_date = now;
+    }
+
+    /* Every projection of the aggregate, from the new state. */
+    if (a->n_projections &&
+        !(w->rows = calloc(a->n_projections, sizeof *w->rows)))
+        return oom(err);
+    for (size_t i = 0; i < a->n_projections; i++) {
+        const inc_projection_desc *p = a->projections[i];
+        void *row = malloc(p->row->size);
+        if (!row) return oom(err);
+        inc_msg_init(p->row, row);
+        w->rows[i].projection = p;
+        w->rows[i].row = row;
+        w->n_rows++;
+        if (!p->project)
+            return inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
+                                 "projection %s has no project function",
+                                 p->name);
+        if (p->project(w->next, row, err) != 0) return -1;
+        const inc_field_desc *f =
+            inc_field_implicit(p->row, "aggregate_id", INC_TYPE_STRING);
+        if (f && !*INC_FIELD_AT(row, f, char *) &&
+            inc_str_set(INC_FIELD_AT(row, f, char *), id, err) != 0)
+            return -1;
+        w->rows[i].meta.version = v1;
+        memcpy(w->rows[i].meta.event_id, w->stored[n - 1].event_id,
+               INC_UUID_TEXT_SIZE);
+        w->rows[i].meta.event_date = now;
+    }
+
+    /* A snapshot whenever this commit crosses a multiple of `every`. */
+    int64_t every = snapshot_every(app, a);
+    if (every > 0 && v1 / every > v0 / every &&
+        !(w->snapshot = inc_msg_to_text(a->state, w->next, 0, NULL)))
+        return oom(err);
+
+    memset(c, 0, sizeof *c);
+    c->aggregate = a;
+    c->aggregate_id = id;
+    c->n_events = n;
+    c->events = w->stored;
+    c->n_rows = w->n_rows;
+    c->rows = w->rows;
+    c->snapshot_json = w->snapshot;
+    c->snapshot_version = v1;
+    c->positions = w->positions;
+    return 0;
 }
 
 /* Whether s needs no JSON escaping (ids and .agg names always). */
@@ -771,12 +846,12 @@ static void try_speculate(inc_app *app, const inc_aggregate_desc *a,
     if (app->stale_rate >= STALE_RATE_LIMIT) return;
     if (!(t->state = inc_state_cache_take(app->cache, a, id, t->last_id)))
         return;
-    if (inc_execute(a, t->state, cmd, data, &t->events, &ignored) == 0 &&
-        t->events.count > 0) {
+    if (inc_execute(a, t->state, cmd, data, &t->w.events, &ignored) == 0 &&
+        t->w.events.count > 0) {
         *speculated = true;
         return;
     }
-    inc_event_list_free(&t->events);
+    inc_event_list_free(&t->w.events);
     inc_state_cache_put(app->cache, a, id, t->state, t->last_id);
     t->state = NULL;
 }
@@ -795,92 +870,13 @@ static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
         if (load_current(app, a, id, &t->state, t->last_id, may_speculate,
                          err) != 0)
             return -1;
-        if (inc_execute(a, t->state, cmd, data, &t->events, err) != 0)
+        if (inc_execute(a, t->state, cmd, data, &t->w.events, err) != 0)
             return -1;
     }
-    size_t n = t->events.count;
-    if (n == 0) return 0;
-
-    /* The new state: a copy, so a failing apply leaves nothing half-done. */
-    t->next = malloc(a->state->size);
-    if (!t->next) return oom(err);
-    if (inc_msg_copy(a->state, t->next, t->state, err) != 0) {
-        free(t->next);
-        t->next = NULL;
-        return -1;
-    }
-    int64_t v0 = state_version(a, t->state);
-    inc_timestamp now = inc_timestamp_now();
-    t->stored = calloc(n, sizeof *t->stored);
-    t->data_json = calloc(n, sizeof *t->data_json);
-    t->positions = calloc(n, sizeof *t->positions);
-    if (!t->stored || !t->data_json || !t->positions) return oom(err);
-    for (size_t i = 0; i < n; i++) {
-        const inc_event_item *it = &t->events.items[i];
-        inc_stored_event *e = &t->stored[i];
-        if (inc_state_apply(a, t->next, it->desc, it->data, v0 + 1 + (int64_t)i,
-                            now, err) != 0)
-            return -1;
-        if (inc_uuid_v4(e->event_id, err) != 0) return -1;
-        t->data_json[i] =
-            inc_msg_to_text(it->desc, it->data, INC_JSON_SKIP_IMPLICIT, NULL);
-        if (!t->data_json[i]) return oom(err);
-        e->aggregate_type = a->name;
-        e->aggregate_id = id;
-        e->version = v0 + 1 + (int64_t)i;
-        e->event_type = it->desc->name;
-        e->data = t->data_json[i];
-        e->metadata = metadata;
-        e->event_date = now;
-    }
-
-    /* Every projection of the aggregate, from the new state. */
-    if (a->n_projections) {
-        t->rows = calloc(a->n_projections, sizeof *t->rows);
-        if (!t->rows) return oom(err);
-    }
-    for (size_t i = 0; i < a->n_projections; i++) {
-        const inc_projection_desc *p = a->projections[i];
-        void *row = malloc(p->row->size);
-        if (!row) return oom(err);
-        inc_msg_init(p->row, row);
-        t->rows[i].projection = p;
-        t->rows[i].row = row;
-        t->n_rows++;
-        if (!p->project)
-            return inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
-                                 "projection %s has no project function",
-                                 p->name);
-        if (p->project(t->next, row, err) != 0) return -1;
-        const inc_field_desc *f =
-            inc_field_implicit(p->row, "aggregate_id", INC_TYPE_STRING);
-        if (f && !*INC_FIELD_AT(row, f, char *) &&
-            inc_str_set(INC_FIELD_AT(row, f, char *), id, err) != 0)
-            return -1;
-        t->rows[i].meta.version = v0 + (int64_t)n;
-        memcpy(t->rows[i].meta.event_id, t->stored[n - 1].event_id,
-               INC_UUID_TEXT_SIZE);
-        t->rows[i].meta.event_date = now;
-    }
-
-    /* A snapshot whenever this commit crosses a multiple of `every`. */
-    int64_t every = snapshot_every(app, a), v1 = v0 + (int64_t)n;
-    if (every > 0 && v1 / every > v0 / every) {
-        t->snapshot = inc_msg_to_text(a->state, t->next, 0, NULL);
-        if (!t->snapshot) return oom(err);
-    }
-
+    if (t->w.events.count == 0) return 0;
     inc_commit c;
-    memset(&c, 0, sizeof c);
-    c.aggregate = a;
-    c.aggregate_id = id;
-    c.n_events = n;
-    c.events = t->stored;
-    c.n_rows = t->n_rows;
-    c.rows = t->rows;
-    c.snapshot_json = t->snapshot;
-    c.snapshot_version = v1;
-    c.positions = t->positions;
+    if (inc_work_prepare(app, a, id, t->state, metadata, &t->w, &c, err) != 0)
+        return -1;
     c.expect_event_id = *speculated ? t->last_id : NULL;
     *sent = true;
     return inc_store_commit(app->store, &c, err);
@@ -892,10 +888,10 @@ static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
  * next load checks it against the store either way. */
 static void keep_state(inc_app *app, const inc_aggregate_desc *a,
                        const char *id, attempt *t, int rc) {
-    if (rc == 0 && t->events.count > 0 && t->next) {
-        inc_state_cache_put(app->cache, a, id, t->next,
-                            t->stored[t->events.count - 1].event_id);
-        t->next = NULL;
+    if (rc == 0 && t->w.events.count > 0 && t->w.next) {
+        inc_state_cache_put(app->cache, a, id, t->w.next,
+                            t->w.stored[t->w.events.count - 1].event_id);
+        t->w.next = NULL;
         state_drop(a, t->state);
     } else if (t->state) {
         inc_state_cache_put(app->cache, a, id, t->state, t->last_id);
@@ -922,7 +918,7 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
     const inc_aggregate_desc *a = cmd->aggregate;
     /* Validation before any I/O. */
     if (inc_msg_validate(cmd, data, err) != 0) return -1;
-    const char *id = msg_id(cmd, data);
+    const char *id = inc_app_msg_id(cmd, data);
     if (inc_store_check_id(id, "$.aggregate_id", err) != 0) return -1;
 
     char command_id[INC_UUID_TEXT_SIZE];
@@ -968,7 +964,7 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
         attempt_free(a, &t);
         backoff(app, attempt_no);
     }
-    if (rc != 0 || t.events.count == 0) {
+    if (rc != 0 || t.w.events.count == 0) {
         attempt_free(a, &t);
         free(metadata);
         return rc;
@@ -976,24 +972,24 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
 
     /* Committed: record the events. */
     size_t from = list->n;
-    for (size_t i = 0; i < t.events.count; i++) {
+    for (size_t i = 0; i < t.w.events.count; i++) {
         inc_recorded_event *r = calloc(1, sizeof *r);
         if (!r || rec_add(list, r, err) != 0) {
             free(r);
             rc = oom(err);
             break;
         }
-        memcpy(r->event_id, t.stored[i].event_id, INC_UUID_TEXT_SIZE);
+        memcpy(r->event_id, t.w.stored[i].event_id, INC_UUID_TEXT_SIZE);
         r->aggregate_type = a->name;
         r->aggregate_id = inc_strdup(id);
-        r->version = t.stored[i].version;
-        r->event_type = t.events.items[i].desc->name;
-        r->event_date = t.stored[i].event_date;
-        r->position = t.positions[i];
-        r->desc = t.events.items[i].desc;
+        r->version = t.w.stored[i].version;
+        r->event_type = t.w.events.items[i].desc->name;
+        r->event_date = t.w.stored[i].event_date;
+        r->position = t.w.positions[i];
+        r->desc = t.w.events.items[i].desc;
         /* take the event struct from the list */
-        r->data = t.events.items[i].data;
-        t.events.items[i].data = NULL;
+        r->data = t.w.events.items[i].data;
+        t.w.events.items[i].data = NULL;
         memcpy(r->command_id, command_id, INC_UUID_TEXT_SIZE);
         snprintf(r->correlation_id, sizeof r->correlation_id, "%s",
                  correlation_id ? correlation_id : command_id);
@@ -1158,7 +1154,7 @@ int inc_app_read_stream(inc_app *app, const inc_aggregate_desc *a,
 static int rebuild_event(void *ud, const inc_stored_event *ev,
                          inc_error *err) {
     fold_ctx *fc = ud;
-    const char *cur = fc->state ? msg_id(fc->a->state, fc->state) : NULL;
+    const char *cur = fc->state ? inc_app_msg_id(fc->a->state, fc->state) : NULL;
     if (!cur || strcmp(cur, ev->aggregate_id) != 0) {
         inc_msg_free(fc->a->state, fc->state);
         if (inc_state_init(fc->a, fc->state, ev->aggregate_id, err) != 0)
@@ -1182,8 +1178,8 @@ static int rebuild_row(void *ud, void *row, inc_row_meta *meta,
     const inc_field_desc *f =
         inc_field_implicit(fc->p->row, "aggregate_id", INC_TYPE_STRING);
     if (f && !*INC_FIELD_AT(row, f, char *) &&
-        inc_str_set(INC_FIELD_AT(row, f, char *), msg_id(fc->a->state, fc->state),
-                    err) != 0)
+        inc_str_set(INC_FIELD_AT(row, f, char *),
+                    inc_app_msg_id(fc->a->state, fc->state), err) != 0)
         return -1;
     *meta = fc->last;
     return 1;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <incident/app.h>
+#include <incident/domain.h>
 #include <incident/store.h>
 
 /* The snapshot interval that applies to aggregate type `a` (0 = never). */
@@ -36,6 +37,31 @@ typedef struct inc_state_req {
  * OOM). */
 int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
                    bool may_speculate, inc_error *err);
+/* A message's aggregate_id (NULL if it has none) and a state's version. */
+const char *inc_app_msg_id(const inc_message_desc *d, const void *msg);
+int64_t inc_app_state_version(const inc_aggregate_desc *a, const void *state);
+
+/* What one command commits, and everything allocated for it. */
+typedef struct inc_work {
+    inc_event_list events;  /* what inc_execute emitted */
+    void *next;             /* the state after them (malloc'd) */
+    inc_stored_event *stored;
+    char **data_json;
+    inc_projection_write *rows;
+    size_t n_rows;
+    char *snapshot;
+    int64_t *positions;
+} inc_work;
+/* After inc_execute put one or more events in w->events on `state`:
+ * apply them to a copy (w->next), give them ids, versions and JSON, make
+ * every projection row of the aggregate and the snapshot when one is due,
+ * and fill *c to commit it all (`metadata` is borrowed).  -1 (err): free
+ * w all the same. */
+int inc_work_prepare(inc_app *app, const inc_aggregate_desc *a,
+                     const char *id, const void *state, const char *metadata,
+                     inc_work *w, inc_commit *c, inc_error *err);
+/* Free and reset; `a` may be NULL when w->next is. */
+void inc_work_free(const inc_aggregate_desc *a, inc_work *w);
 /* An event's metadata: {"command_id":..,"command_type":..,
  * "correlation_id":.. (command_id when NULL)[,"causation_id":..]};
  * malloc'd, NULL on OOM. */

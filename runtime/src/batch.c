@@ -42,33 +42,15 @@ typedef struct agg_slot {
     inc_error load_err;
 } agg_slot;
 
-/* What one item commits, and everything it allocated for that. */
+/* What one item commits (inc_work) and its own metadata. */
 typedef struct item_work {
-    inc_event_list events;
-    inc_stored_event *stored;
-    char **data_json;
+    inc_work w;
     char *metadata;
-    inc_projection_write *rows;
-    size_t n_rows;
-    char *snapshot;
-    int64_t *positions;
 } item_work;
 
 static int oom(inc_error *err) {
     return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
                          "out of memory");
-}
-
-static const char *msg_id(const inc_message_desc *d, const void *msg) {
-    const inc_field_desc *f =
-        inc_field_implicit(d, "aggregate_id", INC_TYPE_STRING);
-    return f ? *INC_CFIELD_AT(msg, f, char *) : NULL;
-}
-
-static int64_t state_version(const inc_aggregate_desc *a, const void *state) {
-    const inc_field_desc *f =
-        inc_field_implicit(a->state, "version", INC_TYPE_INT);
-    return f ? *INC_CFIELD_AT(state, f, int64_t) : 0;
 }
 
 static void state_drop(const inc_aggregate_desc *a, void *state) {
@@ -77,21 +59,10 @@ static void state_drop(const inc_aggregate_desc *a, void *state) {
     free(state);
 }
 
-static void work_free(item_work *w) {
-    if (w->data_json)
-        for (size_t i = 0; i < w->events.count; i++) free(w->data_json[i]);
-    free(w->data_json);
-    inc_event_list_free(&w->events);
-    free(w->stored);
+static void work_free(const inc_aggregate_desc *a, item_work *w) {
+    inc_work_free(a, &w->w);
     free(w->metadata);
-    for (size_t i = 0; i < w->n_rows; i++) {
-        inc_msg_free(w->rows[i].projection->row, (void *)w->rows[i].row);
-        free((void *)w->rows[i].row);
-    }
-    free(w->rows);
-    free(w->snapshot);
-    free(w->positions);
-    memset(w, 0, sizeof *w);
+    w->metadata = NULL;
 }
 
 /* {"command_id":..,"command_type":..,"correlation_id":..}: what a top-level
@@ -118,87 +89,14 @@ static int run_item(inc_app *app, const inc_aggregate_desc *a,
                     const char *id, const void *state, void **next,
                     item_work *w, inc_commit *c, inc_error *err) {
     *next = NULL;
-    if (inc_execute(a, state, cmd, data, &w->events, err) != 0) return -1;
-    size_t n = w->events.count;
-    if (n == 0) return 0;
-    void *nx = malloc(a->state->size);
-    if (!nx) return oom(err);
-    if (inc_msg_copy(a->state, nx, state, err) != 0) {
-        free(nx);
+    if (inc_execute(a, state, cmd, data, &w->w.events, err) != 0) return -1;
+    if (w->w.events.count == 0) return 0;
+    if (!(w->metadata = make_metadata(cmd->name, err)) ||
+        inc_work_prepare(app, a, id, state, w->metadata, &w->w, c, err) != 0)
         return -1;
-    }
-    int64_t v0 = state_version(a, state), v1 = v0 + (int64_t)n;
-    inc_timestamp now = inc_timestamp_now();
-    w->stored = calloc(n, sizeof *w->stored);
-    w->data_json = calloc(n, sizeof *w->data_json);
-    w->positions = calloc(n, sizeof *w->positions);
-    if (!w->stored || !w->data_json || !w->positions) goto nomem;
-    if (!(w->metadata = make_metadata(cmd->name, err))) goto fail;
-    for (size_t i = 0; i < n; i++) {
-        const inc_event_item *it = &w->events.items[i];
-        inc_stored_event *e = &w->stored[i];
-        if (inc_state_apply(a, nx, it->desc, it->data, v0 + 1 + (int64_t)i,
-                            now, err) != 0 ||
-            inc_uuid_v4(e->event_id, err) != 0)
-            goto fail;
-        w->data_json[i] =
-            inc_msg_to_text(it->desc, it->data, INC_JSON_SKIP_IMPLICIT, NULL);
-        if (!w->data_json[i]) goto nomem;
-        e->aggregate_type = a->name;
-        e->aggregate_id = id;
-        e->version = v0 + 1 + (int64_t)i;
-        e->event_type = it->desc->name;
-        e->data = w->data_json[i];
-        e->metadata = w->metadata;
-        e->event_date = now;
-    }
-    if (a->n_projections && !(w->rows = calloc(a->n_projections, sizeof *w->rows)))
-        goto nomem;
-    for (size_t i = 0; i < a->n_projections; i++) {
-        const inc_projection_desc *p = a->projections[i];
-        void *row = malloc(p->row->size);
-        if (!row) goto nomem;
-        inc_msg_init(p->row, row);
-        w->rows[i].projection = p;
-        w->rows[i].row = row;
-        w->n_rows++;
-        if (!p->project) {
-            inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
-                          "projection %s has no project function", p->name);
-            goto fail;
-        }
-        if (p->project(nx, row, err) != 0) goto fail;
-        const inc_field_desc *f =
-            inc_field_implicit(p->row, "aggregate_id", INC_TYPE_STRING);
-        if (f && !*INC_FIELD_AT(row, f, char *) &&
-            inc_str_set(INC_FIELD_AT(row, f, char *), id, err) != 0)
-            goto fail;
-        w->rows[i].meta.version = v1;
-        memcpy(w->rows[i].meta.event_id, w->stored[n - 1].event_id,
-               INC_UUID_TEXT_SIZE);
-        w->rows[i].meta.event_date = now;
-    }
-    int64_t every = inc_app_snapshot_every_of(app, a);
-    if (every > 0 && v1 / every > v0 / every &&
-        !(w->snapshot = inc_msg_to_text(a->state, nx, 0, NULL)))
-        goto nomem;
-    memset(c, 0, sizeof *c);
-    c->aggregate = a;
-    c->aggregate_id = id;
-    c->n_events = n;
-    c->events = w->stored;
-    c->n_rows = w->n_rows;
-    c->rows = w->rows;
-    c->snapshot_json = w->snapshot;
-    c->snapshot_version = v1;
-    c->positions = w->positions;
-    *next = nx;
+    *next = w->w.next;
+    w->w.next = NULL;
     return 0;
-nomem:
-    oom(err);
-fail:
-    state_drop(a, nx);
-    return -1;
 }
 
 static void set_status(inc_batch_result *r, inc_batch_status st,
@@ -286,7 +184,7 @@ static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
             continue;
         }
         const inc_aggregate_desc *a = cmd->aggregate;
-        const char *id = msg_id(cmd, data);
+        const char *id = inc_app_msg_id(cmd, data);
         if (inc_msg_validate(cmd, data, &e) != 0 ||
             inc_store_check_id(id, "$.aggregate_id", &e) != 0) {
             set_status(&res[i], INC_BATCH_FAILED, &e);
@@ -336,12 +234,12 @@ static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
                            &commits[n_commits], &e);
         if (s->speculative && (irc != 0 || !next)) {
             /* decided on a state that may be stale: read first instead */
-            work_free(&works[i]);
+            work_free(a, &works[i]);
             rc = 2;
             goto out;
         }
         if (irc != 0) {
-            work_free(&works[i]);
+            work_free(a, &works[i]);
             set_status(&res[i], INC_BATCH_FAILED, &e);
             continue;
         }
@@ -352,12 +250,12 @@ static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
         if (next) {
             state_drop(a, s->state);
             s->state = next;
-            memcpy(s->last_id, works[i].stored[works[i].events.count - 1].event_id,
+            memcpy(s->last_id, works[i].w.stored[works[i].w.events.count - 1].event_id,
                    INC_UUID_TEXT_SIZE);
             commit_item[n_commits++] = i;
-            res[i].n_events = works[i].events.count;
+            res[i].n_events = works[i].w.events.count;
         }
-        res[i].version = state_version(a, s->state);
+        res[i].version = inc_app_state_version(a, s->state);
     }
     if (n_commits == 0) goto out;
     inc_error_clear(&e);
@@ -395,7 +293,8 @@ out:
         else
             state_drop(sl->a, sl->orig);
     }
-    for (size_t i = 0; works && i < n; i++) work_free(&works[i]);
+    /* (what an item's commit held but its new state, taken or freed above) */
+    for (size_t i = 0; works && i < n; i++) work_free(NULL, &works[i]);
     free(slots);
     free(works);
     free(commits);
