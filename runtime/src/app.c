@@ -1077,18 +1077,41 @@ int inc_dispatch(inc_app *app, const inc_message_desc *command,
     return rc;
 }
 
-int inc_dispatch_json(inc_app *app, const char *command, const char *json,
-                      inc_result *out, inc_error *err) {
-    const inc_message_desc *d = inc_domain_command(app->d, command);
-    if (!d)
-        return inc_error_set(err, INC_ERR_NOT_FOUND, "unknown_command",
-                             "unknown command '%s'", command ? command : "(null)");
-    void *msg = malloc(d->size);
-    if (!msg) return oom(err);
-    int rc = inc_msg_from_text(d, msg, json, json ? strlen(json) : 0, 0, err);
-    if (rc == 0) rc = inc_dispatch(app, d, msg, out, err);
+/* `command` named in the domain, decoded from `json` into a malloc'd
+ * struct (free with free_command); NULL with err. */
+static void *decode_command(const inc_domain *dom, const char *command,
+                            const char *json, const inc_message_desc **d,
+                            inc_error *err) {
+    if (!(*d = inc_domain_command(dom, command))) {
+        inc_error_set(err, INC_ERR_NOT_FOUND, "unknown_command",
+                      "unknown command '%s'", command ? command : "(null)");
+        return NULL;
+    }
+    void *msg = malloc((*d)->size);
+    if (!msg) {
+        oom(err);
+        return NULL;
+    }
+    if (inc_msg_from_text(*d, msg, json, json ? strlen(json) : 0, 0, err) != 0) {
+        inc_msg_free(*d, msg); /* left initialised */
+        free(msg);
+        return NULL;
+    }
+    return msg;
+}
+
+static void free_command(const inc_message_desc *d, void *msg) {
     inc_msg_free(d, msg);
     free(msg);
+}
+
+int inc_dispatch_json(inc_app *app, const char *command, const char *json,
+                      inc_result *out, inc_error *err) {
+    const inc_message_desc *d;
+    void *msg = decode_command(app->d, command, json, &d, err);
+    if (!msg) return -1;
+    int rc = inc_dispatch(app, d, msg, out, err);
+    free_command(d, msg);
     return rc;
 }
 
@@ -1100,16 +1123,11 @@ int inc_handler_dispatch(inc_handler_ctx *ctx, const inc_message_desc *command,
 
 int inc_handler_dispatch_json(inc_handler_ctx *ctx, const char *command,
                               const char *json, inc_error *err) {
-    const inc_message_desc *d = inc_domain_command(ctx->app->d, command);
-    if (!d)
-        return inc_error_set(err, INC_ERR_NOT_FOUND, "unknown_command",
-                             "unknown command '%s'", command ? command : "(null)");
-    void *msg = malloc(d->size);
-    if (!msg) return oom(err);
-    int rc = inc_msg_from_text(d, msg, json, json ? strlen(json) : 0, 0, err);
-    if (rc == 0) rc = inc_handler_dispatch(ctx, d, msg, err);
-    inc_msg_free(d, msg);
-    free(msg);
+    const inc_message_desc *d;
+    void *msg = decode_command(ctx->app->d, command, json, &d, err);
+    if (!msg) return -1;
+    int rc = inc_handler_dispatch(ctx, d, msg, err);
+    free_command(d, msg);
     return rc;
 }
 

@@ -177,13 +177,20 @@ static int cmd_dispatch(cli *c, const char *name, const char *json,
     return rc;
 }
 
+/* AGGREGATE ID arguments checked (exit 2), then the store opened. */
+static int aggregate_args(cli *c, const char *agg, const char *id,
+                          const inc_aggregate_desc **a) {
+    if (!(*a = find_aggregate(c, agg)))
+        return usage_error(c, "unknown aggregate '%s'", agg);
+    if (!*id) return usage_error(c, "the aggregate id must not be empty%s", "");
+    return open_store(c, NULL, NULL);
+}
+
 static int cmd_state(cli *c, const char *agg, const char *id) {
     inc_error err;
     inc_error_clear(&err);
-    const inc_aggregate_desc *a = find_aggregate(c, agg);
-    if (!a) return usage_error(c, "unknown aggregate '%s'", agg);
-    if (!*id) return usage_error(c, "the aggregate id must not be empty%s", "");
-    int rc = open_store(c, NULL, NULL);
+    const inc_aggregate_desc *a;
+    int rc = aggregate_args(c, agg, id, &a);
     if (rc) return rc;
     void *state = malloc(a->state->size);
     if (!state) {
@@ -203,10 +210,8 @@ static int cmd_state(cli *c, const char *agg, const char *id) {
 static int cmd_events(cli *c, const char *agg, const char *id) {
     inc_error err;
     inc_error_clear(&err);
-    const inc_aggregate_desc *a = find_aggregate(c, agg);
-    if (!a) return usage_error(c, "unknown aggregate '%s'", agg);
-    if (!*id) return usage_error(c, "the aggregate id must not be empty%s", "");
-    int rc = open_store(c, NULL, NULL);
+    const inc_aggregate_desc *a;
+    int rc = aggregate_args(c, agg, id, &a);
     if (rc) return rc;
     if (inc_app_read_stream(c->app, a, id, print_event, NULL, &err) != 0)
         return fail(c, &err);

@@ -68,8 +68,6 @@ void inc_state_cache_resize(inc_state_cache *c, size_t capacity) {
     c->capacity = capacity;
 }
 
-size_t inc_state_cache_capacity(const inc_state_cache *c) { return c->capacity; }
-
 /* The link that points at (a, id)'s entry, or at the bucket's NULL end. */
 static entry **find(inc_state_cache *c, const inc_aggregate_desc *a,
                     const char *id, uint64_t h) {

@@ -20,7 +20,6 @@ inc_state_cache *inc_state_cache_new(size_t capacity);
 void inc_state_cache_free(inc_state_cache *c); /* NULL-safe; frees the states */
 /* Drop every entry and keep at most `capacity` from now on. */
 void inc_state_cache_resize(inc_state_cache *c, size_t capacity);
-size_t inc_state_cache_capacity(const inc_state_cache *c);
 
 /* Remove (a, id)'s entry and hand over its state (a malloc'd a->state
  * struct) and the id of its last event; NULL when there is none. */

@@ -165,3 +165,25 @@ int64_t th_total(inc_app *app, const char *id, int64_t *version) {
     inc_msg_free(&counter_counter_state_desc, &s);
     return t;
 }
+
+void th_event(inc_stored_event *ev, const char *id, int64_t version) {
+    memset(ev, 0, sizeof *ev);
+    assert_int_equal(inc_uuid_v4(ev->event_id, NULL), 0);
+    ev->aggregate_type = "Counter";
+    ev->aggregate_id = id;
+    ev->version = version;
+    ev->event_type = "Added";
+    ev->data = "{\"amount\":1}";
+    ev->metadata = "{}";
+    ev->event_date = inc_timestamp_now();
+}
+
+inc_commit th_commit(const char *id, const inc_stored_event *ev, size_t n) {
+    inc_commit c;
+    memset(&c, 0, sizeof c);
+    c.aggregate = &counter_counter_type;
+    c.aggregate_id = id;
+    c.n_events = n;
+    c.events = ev;
+    return c;
+}

@@ -51,6 +51,11 @@ char *th_query1(PGconn *c, const char *sql, int n, const char *const *params);
 /* The Counter `id`'s total through inc_app_state (and its version if
  * `version`); fails the test if it cannot be read. */
 int64_t th_total(inc_app *app, const char *id, int64_t *version);
+/* `ev` = an "Added" event (amount 1) of Counter `id` at `version`, with a
+ * fresh event id, dated now. */
+void th_event(inc_stored_event *ev, const char *id, int64_t version);
+/* A commit of ev[0..n) to Counter `id` and nothing else. */
+inc_commit th_commit(const char *id, const inc_stored_event *ev, size_t n);
 /* A unique schema name and a conninfo that selects it. */
 void th_unique_schema(char out[64]);
 char *th_conninfo_for_schema(const char *schema); /* malloc'd */

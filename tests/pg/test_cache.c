@@ -277,32 +277,15 @@ static void test_speculation_adapts(void **state) {
     other_close(&o);
 }
 
-static void one_event(inc_stored_event *ev, const char *id, int64_t version) {
-    inc_error err;
-    memset(ev, 0, sizeof *ev);
-    assert_int_equal(inc_uuid_v4(ev->event_id, &err), 0);
-    ev->aggregate_type = "Counter";
-    ev->aggregate_id = id;
-    ev->version = version;
-    ev->event_type = "Added";
-    ev->data = "{\"amount\":1}";
-    ev->event_date = inc_timestamp_now();
-}
-
 /* inc_commit.expect_event_id at the store: the previous event must be
  * there with that id, checked with the commit, in commit and commit_many. */
 static void test_expect_event_id(void **state) {
     th_fx *fx = *state;
     inc_error err;
     inc_stored_event e1, e2, e3;
-    one_event(&e1, "ex", 1);
-    one_event(&e2, "ex", 2);
-    inc_commit cm;
-    memset(&cm, 0, sizeof cm);
-    cm.aggregate = &counter_counter_type;
-    cm.aggregate_id = "ex";
-    cm.n_events = 1;
-    cm.events = &e1;
+    th_event(&e1, "ex", 1);
+    th_event(&e2, "ex", 2);
+    inc_commit cm = th_commit("ex", &e1, 1);
     assert_int_equal(inc_store_commit(fx->store, &cm, &err), 0);
     cm.events = &e2;
     cm.expect_event_id = e2.event_id; /* not the id of version 1 */
@@ -314,9 +297,9 @@ static void test_expect_event_id(void **state) {
     cm.expect_event_id = e1.event_id;
     assert_int_equal(inc_store_commit(fx->store, &cm, &err), 0);
     /* commit_many: the expected event may come earlier in the list */
-    one_event(&e3, "ex", 3);
+    th_event(&e3, "ex", 3);
     inc_stored_event e4;
-    one_event(&e4, "ex", 4);
+    th_event(&e4, "ex", 4);
     inc_commit two[2];
     memset(two, 0, sizeof two);
     two[0] = cm;
@@ -449,13 +432,8 @@ static void test_no_notify_on_conflict(void **state) {
     exec_ok(c, "LISTEN incident_events");
     inc_pg_store_set_notify(fx->store, true);
     inc_stored_event ev;
-    one_event(&ev, "race", 1);
-    inc_commit cm;
-    memset(&cm, 0, sizeof cm);
-    cm.aggregate = &counter_counter_type;
-    cm.aggregate_id = "race";
-    cm.n_events = 1;
-    cm.events = &ev;
+    th_event(&ev, "race", 1);
+    inc_commit cm = th_commit("race", &ev, 1);
     assert_int_equal(inc_store_commit(fx->store, &cm, &err), 0);
     char *p = next_notify(c, 5000);
     assert_non_null(p);

@@ -377,21 +377,8 @@ static void test_bad_snapshot_ignored(void **state) {
                           "\"label_at\":null,\"mood\":\"calm\"}"};
     for (int k = 0; k < 2; k++) {
         inc_stored_event ev;
-        memset(&ev, 0, sizeof ev);
-        inc_uuid_v4(ev.event_id, NULL);
-        ev.aggregate_type = "Counter";
-        ev.aggregate_id = "b1";
-        ev.version = 2 + k;
-        ev.event_type = "Added";
-        ev.data = "{\"amount\":1}";
-        ev.metadata = "{}";
-        ev.event_date = inc_timestamp_now();
-        inc_commit c;
-        memset(&c, 0, sizeof c);
-        c.aggregate = &counter_counter_type;
-        c.aggregate_id = "b1";
-        c.n_events = 1;
-        c.events = &ev;
+        th_event(&ev, "b1", 2 + k);
+        inc_commit c = th_commit("b1", &ev, 1);
         c.snapshot_json = bad[k];
         c.snapshot_version = 2 + k;
         assert_int_equal(inc_store_commit(fx->store, &c, &err), 0);
@@ -831,21 +818,8 @@ static void test_connection_loss(void **state) {
     free(killed);
     nap_ms(100);
     inc_stored_event ev;
-    memset(&ev, 0, sizeof ev);
-    inc_uuid_v4(ev.event_id, NULL);
-    ev.aggregate_type = "Counter";
-    ev.aggregate_id = "loss";
-    ev.version = 3;
-    ev.event_type = "Added";
-    ev.data = "{\"amount\":1}";
-    ev.metadata = "{}";
-    ev.event_date = inc_timestamp_now();
-    inc_commit cm;
-    memset(&cm, 0, sizeof cm);
-    cm.aggregate = &counter_counter_type;
-    cm.aggregate_id = "loss";
-    cm.n_events = 1;
-    cm.events = &ev;
+    th_event(&ev, "loss", 3);
+    inc_commit cm = th_commit("loss", &ev, 1);
     inc_error_clear(&err);
     /* the store sees that the server ended the idle session before it
      * sends anything, so it starts over on a new connection (a commit
