@@ -33,7 +33,7 @@ inc_app *inc_app_new(const inc_domain *d, inc_store *store, inc_error *err) {
     if (!app ||
         !(app->snapshot_every = malloc((d->n_aggregates ? d->n_aggregates : 1) *
                                        sizeof *app->snapshot_every)) ||
-        !(app->cache = inc_state_cache_new(DEFAULT_STATE_CACHE))) {
+        !(app->cache = incx_state_cache_new(DEFAULT_STATE_CACHE))) {
         if (app) free(app->snapshot_every);
         free(app);
         incx_oom(err);
@@ -49,7 +49,7 @@ inc_app *inc_app_new(const inc_domain *d, inc_store *store, inc_error *err) {
 
 void inc_app_free(inc_app *app) {
     if (!app) return;
-    inc_state_cache_free(app->cache);
+    incx_state_cache_free(app->cache);
     free(app->snapshot_every);
     free(app->handlers);
     free(app);
@@ -60,7 +60,7 @@ inc_store *inc_app_store(const inc_app *app) { return app->store; }
 uint64_t inc_app_conflicts(const inc_app *app) { return app->conflicts; }
 
 void inc_app_set_state_cache(inc_app *app, size_t max_states) {
-    inc_state_cache_resize(app->cache, max_states);
+    incx_state_cache_resize(app->cache, max_states);
 }
 
 void inc_app_get_stats(const inc_app *app, inc_app_stats *out) {

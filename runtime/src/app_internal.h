@@ -56,7 +56,7 @@ struct inc_app {
      * without reading first only while this is below
      * INCX_STALE_RATE_LIMIT. */
     unsigned stale_rate;
-    inc_state_cache *cache;
+    incx_state_cache *cache;
     size_t n_handlers, cap_handlers;
     incx_handler *handlers;
 };

@@ -175,12 +175,12 @@ static void chunk_free(inc_app *app, chunk_run *ch, chunk_outcome out) {
     for (size_t i = 0; ch->slots && i < ch->n_slots; i++) {
         agg_slot *sl = &ch->slots[i];
         if (out == CHUNK_DONE && sl->state)
-            inc_state_cache_put(app->cache, sl->a, sl->id, sl->state, sl->last_id);
+            incx_state_cache_put(app->cache, sl->a, sl->id, sl->state, sl->last_id);
         else
             incx_state_drop(sl->a, sl->state);
         /* running again: the states as loaded, for the reads to catch up */
         if (out == CHUNK_READ_FIRST && sl->orig)
-            inc_state_cache_put(app->cache, sl->a, sl->id, sl->orig, sl->expect_id);
+            incx_state_cache_put(app->cache, sl->a, sl->id, sl->orig, sl->expect_id);
         else
             incx_state_drop(sl->a, sl->orig);
     }
@@ -211,7 +211,7 @@ static void gather_slots(chunk_run *ch, const inc_batch_item *items,
         const inc_aggregate_desc *a = cmd->aggregate;
         const char *id = incx_msg_id(cmd, data);
         if (inc_msg_validate(cmd, data, &e) != 0 ||
-            inc_store_check_id(id, "$.aggregate_id", &e) != 0) {
+            incx_store_check_id(id, "$.aggregate_id", &e) != 0) {
             set_status(&res[i], INC_BATCH_FAILED, &e);
             continue;
         }

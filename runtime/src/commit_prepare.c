@@ -49,7 +49,7 @@ int incx_project_row(const inc_projection_desc *p, const void *state,
                              "projection %s has no project function", p->name);
     if (p->project(state, row, err) != 0) return -1;
     const inc_field_desc *f =
-        inc_field_implicit(p->row, "aggregate_id", INC_TYPE_STRING);
+        incx_field_implicit(p->row, "aggregate_id", INC_TYPE_STRING);
     if (f && !*INC_FIELD_AT(row, f, char *) &&
         inc_str_set(INC_FIELD_AT(row, f, char *), id, err) != 0)
         return -1;

@@ -85,7 +85,7 @@ static void try_speculate(inc_app *app, const inc_aggregate_desc *a,
     inc_error ignored;
     *speculated = false;
     if (app->stale_rate >= INCX_STALE_RATE_LIMIT) return;
-    if (!(t->state = inc_state_cache_take(app->cache, a, id, t->last_id)))
+    if (!(t->state = incx_state_cache_take(app->cache, a, id, t->last_id)))
         return;
     if (inc_execute(a, t->state, cmd, data, &t->w.events, &ignored) == 0 &&
         t->w.events.count > 0) {
@@ -93,7 +93,7 @@ static void try_speculate(inc_app *app, const inc_aggregate_desc *a,
         return;
     }
     inc_event_list_free(&t->w.events);
-    inc_state_cache_put(app->cache, a, id, t->state, t->last_id);
+    incx_state_cache_put(app->cache, a, id, t->state, t->last_id);
     t->state = NULL;
 }
 
@@ -130,12 +130,12 @@ static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
 static void keep_state(inc_app *app, const inc_aggregate_desc *a,
                        const char *id, attempt *t, int rc) {
     if (rc == 0 && t->w.events.count > 0 && t->w.next) {
-        inc_state_cache_put(app->cache, a, id, t->w.next,
-                            t->w.stored[t->w.events.count - 1].event_id);
+        incx_state_cache_put(app->cache, a, id, t->w.next,
+                             t->w.stored[t->w.events.count - 1].event_id);
         t->w.next = NULL;
         incx_state_drop(a, t->state);
     } else if (t->state) {
-        inc_state_cache_put(app->cache, a, id, t->state, t->last_id);
+        incx_state_cache_put(app->cache, a, id, t->state, t->last_id);
     }
     t->state = NULL;
 }
@@ -232,7 +232,7 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
     /* Validation before any I/O. */
     if (inc_msg_validate(cmd, data, err) != 0) return -1;
     const char *id = incx_msg_id(cmd, data);
-    if (inc_store_check_id(id, "$.aggregate_id", err) != 0) return -1;
+    if (incx_store_check_id(id, "$.aggregate_id", err) != 0) return -1;
 
     char command_id[INC_UUID_TEXT_SIZE];
     if (inc_uuid_v4(command_id, err) != 0) return -1;

@@ -263,7 +263,7 @@ static int mem_load(inc_store *base, const inc_aggregate_desc *a,
                     inc_error *err) {
     mem_store *s = (mem_store *)base;
     int failed;
-    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    if (incx_store_check_text(id, "aggregate_id", err) != 0) return -1;
     mem_stream *st = find_stream(s, a->name, id, err, &failed);
     if (failed) return -1;
     if (!st) return 0;
@@ -286,7 +286,7 @@ static int mem_read_stream(inc_store *base, const char *type, const char *id,
                            inc_error *err) {
     mem_store *s = (mem_store *)base;
     int failed;
-    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    if (incx_store_check_text(id, "aggregate_id", err) != 0) return -1;
     mem_stream *st = find_stream(s, type, id, err, &failed);
     if (failed) return -1;
     if (!st) return 0;
@@ -385,7 +385,7 @@ static int check_commit(mem_store *s, const inc_commit *cs, size_t k,
     const inc_commit *c = &cs[k];
     const char *type = c->aggregate->name;
     int failed;
-    if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
+    if (incx_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
         return -1;
     mem_stream *st = find_stream(s, type, c->aggregate_id, err, &failed);
     if (failed) return -1;
@@ -618,7 +618,7 @@ static void link_commit(mem_store *s, const inc_commit *c, staged *g) {
 static int mem_commit(inc_store *base, const inc_commit *c, inc_error *err) {
     mem_store *s = (mem_store *)base;
     if (c->n_events == 0) return 0;
-    if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
+    if (incx_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
         return -1;
     /* 1. Checks, in the order PostgreSQL would hit them. */
     int failed;
@@ -654,7 +654,7 @@ static int mem_projection_get(inc_store *base, const inc_projection_desc *p,
                               bool *found, inc_error *err) {
     mem_store *s = (mem_store *)base;
     *found = false;
-    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    if (incx_store_check_text(id, "aggregate_id", err) != 0) return -1;
     mem_projection *mp = find_proj(s, p->name);
     if (!mp) return 0;
     int hit, at = row_index(mp, id, &hit);

@@ -442,7 +442,7 @@ static int field_param(const inc_field_desc *f, const void *row,
         break;
     case INC_TYPE_STRING:
         *out = *INC_CFIELD_AT(row, f, char *);
-        return inc_store_check_text(*out, f->name, err);
+        return incx_store_check_text(*out, f->name, err);
     case INC_TYPE_TIMESTAMP:
         if (inc_timestamp_format(*INC_CFIELD_AT(row, f, int64_t), buf) != 0)
             return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
@@ -655,7 +655,7 @@ static int pg_load(inc_store *base, const inc_aggregate_desc *a,
                    inc_error *err) {
     pg_store *s = (pg_store *)base;
     char hash[32];
-    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    if (incx_store_check_text(id, "aggregate_id", err) != 0) return -1;
     snprintf(hash, sizeof hash, "%" PRId64, (int64_t)a->state_layout_hash);
     bool use = cbs->snapshot && !(flags & INC_LOAD_NO_SNAPSHOT);
     const char *vals[6] = {a->name, id, hash, use ? "true" : "false", "0",
@@ -781,8 +781,8 @@ static int pg_load_many(inc_store *base, inc_load_req *reqs, size_t n,
     pg_store *s = (pg_store *)base;
     for (size_t i = 0; i < n; i++) {
         inc_error_clear(&reqs[i].error);
-        reqs[i].rc = inc_store_check_text(reqs[i].aggregate_id, "aggregate_id",
-                                          &reqs[i].error);
+        reqs[i].rc = incx_store_check_text(reqs[i].aggregate_id, "aggregate_id",
+                                           &reqs[i].error);
     }
     for (size_t start = 0, end; start < n; start = end) {
         size_t bytes = 0;
@@ -803,8 +803,8 @@ static int pg_read_stream(inc_store *base, const char *type, const char *id,
                           inc_error *err) {
     pg_store *s = (pg_store *)base;
     char v[32];
-    if (inc_store_check_text(id, "aggregate_id", err) != 0 ||
-        inc_store_check_text(type, "aggregate_type", err) != 0)
+    if (incx_store_check_text(id, "aggregate_id", err) != 0 ||
+        incx_store_check_text(type, "aggregate_type", err) != 0)
         return -1;
     snprintf(v, sizeof v, "%" PRId64, after);
     const char *vals[3] = {type, id, v};
@@ -817,7 +817,7 @@ static int pg_read_all(inc_store *base, const char *type, int64_t after,
                        inc_event_cb cb, void *ud, inc_error *err) {
     pg_store *s = (pg_store *)base;
     char v[32];
-    if (type && inc_store_check_text(type, "aggregate_type", err) != 0)
+    if (type && incx_store_check_text(type, "aggregate_type", err) != 0)
         return -1;
     snprintf(v, sizeof v, "%" PRId64, after);
     const char *vals[2] = {v, type};
@@ -1164,7 +1164,7 @@ static int commit_pipeline(pg_store *s, const inc_commit *cs, size_t n,
     if (ci == n) return 0;
     for (ci = 0; ci < n; ci++)
         if (cs[ci].n_events &&
-            inc_store_check_text(cs[ci].aggregate_id, "aggregate_id", err) != 0) {
+            incx_store_check_text(cs[ci].aggregate_id, "aggregate_id", err) != 0) {
             if (failed) *failed = ci;
             return -1;
         }
@@ -1237,7 +1237,7 @@ static int proj_row(void *ud, const PGresult *res, inc_error *err) {
     memset(&meta, 0, sizeof meta);
     int rc = 0, col = 1;
     const inc_field_desc *idf =
-        inc_field_implicit(rd, "aggregate_id", INC_TYPE_STRING);
+        incx_field_implicit(rd, "aggregate_id", INC_TYPE_STRING);
     if (idf) rc = field_from_text(idf, row, PQgetvalue(res, 0, 0), err);
     for (size_t i = 0; rc == 0 && i < rd->n_fields; i++) {
         const inc_field_desc *f = &rd->fields[i];
@@ -1280,7 +1280,7 @@ static int pg_projection_get(inc_store *base, const inc_projection_desc *p,
                              bool *found, inc_error *err) {
     pg_store *s = (pg_store *)base;
     *found = false;
-    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    if (incx_store_check_text(id, "aggregate_id", err) != 0) return -1;
     const char *vals[1] = {id};
     found_rows fr = {{p, cb, ud}, found};
     return pg_stream(s, NULL, p->select_one_sql, 1, vals, found_row, &fr,

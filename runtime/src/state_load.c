@@ -20,12 +20,12 @@
 #include "store_util.h"
 
 const char *incx_msg_id(const inc_message_desc *d, const void *msg) {
-    const inc_field_desc *f = inc_field_implicit(d, "aggregate_id", INC_TYPE_STRING);
+    const inc_field_desc *f = incx_field_implicit(d, "aggregate_id", INC_TYPE_STRING);
     return f ? *INC_CFIELD_AT(msg, f, char *) : NULL;
 }
 
 int64_t incx_state_version(const inc_aggregate_desc *a, const void *state) {
-    const inc_field_desc *f = inc_field_implicit(a->state, "version", INC_TYPE_INT);
+    const inc_field_desc *f = incx_field_implicit(a->state, "version", INC_TYPE_INT);
     return f ? *INC_CFIELD_AT(state, f, int64_t) : 0;
 }
 
@@ -58,7 +58,7 @@ void *incx_decode_event(const inc_aggregate_desc *a, const inc_stored_event *ev,
         return NULL;
     }
     const inc_field_desc *f =
-        inc_field_implicit(desc, "aggregate_id", INC_TYPE_STRING);
+        incx_field_implicit(desc, "aggregate_id", INC_TYPE_STRING);
     if (f && inc_str_set(INC_FIELD_AT(data, f, char *), ev->aggregate_id, err) != 0) {
         inc_msg_free(desc, data);
         free(data);
@@ -185,7 +185,7 @@ int incx_load_current(inc_app *app, const inc_aggregate_desc *a,
                       char last_id[INC_UUID_TEXT_SIZE], bool observe,
                       inc_error *err) {
     char cached_id[INC_UUID_TEXT_SIZE];
-    void *st = inc_state_cache_take(app->cache, a, id, cached_id);
+    void *st = incx_state_cache_take(app->cache, a, id, cached_id);
     *out = NULL;
     if (st) {
         incx_fold fc;
@@ -222,7 +222,7 @@ int incx_load_current(inc_app *app, const inc_aggregate_desc *a,
 int inc_app_state(inc_app *app, const inc_aggregate_desc *a, const char *id,
                   void *state, inc_error *err) {
     inc_msg_init(a->state, state);
-    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    if (incx_store_check_text(id, "aggregate_id", err) != 0) return -1;
     inc_msg_free(a->state, state);
     return load_state(app, a, id, state, NULL, err);
 }
@@ -242,11 +242,11 @@ typedef struct load_plan {
 static void plan_one(inc_app *app, load_plan *p, incx_state_req *r, size_t i,
                      bool may_speculate) {
     size_t m = p->m;
-    if (inc_store_check_text(r->id, "aggregate_id", &r->error) != 0) {
+    if (incx_store_check_text(r->id, "aggregate_id", &r->error) != 0) {
         r->rc = -1;
         return;
     }
-    void *st = inc_state_cache_take(app->cache, r->a, r->id, p->cached_id[m]);
+    void *st = incx_state_cache_take(app->cache, r->a, r->id, p->cached_id[m]);
     if (st) {
         /* move the cached struct into the caller's */
         memcpy(r->state, st, r->a->state->size);
