@@ -1,10 +1,10 @@
 /* msg_json.c - JSON encoding and strict decoding of generated messages.
  *
- * Encoding follows DESIGN.md section 2.  Decoding is strict: unknown,
- * duplicate, missing-required and ill-typed fields are INC_ERR_INVALID
- * errors whose message starts with the JSON path of the offending value, and
- * a failed decode frees everything it allocated and leaves the message in
- * its inc_msg_init state.
+ * Encoding follows docs/language.md section 3.4 (types and their JSON).
+ * Decoding is strict: unknown, duplicate, missing-required and ill-typed
+ * fields are INC_ERR_INVALID errors whose message starts with the JSON path
+ * of the offending value, and a failed decode frees everything it
+ * allocated and leaves the message in its inc_msg_init state.
  *
  * Security note: decoding hostile input is safe.  Every string copied into an
  * error is length-capped and escaped, jansson limits nesting depth, and no

@@ -1,4 +1,4 @@
-/* cli.h - the domain command-line tool (DESIGN.md section 5).
+/* cli.h - the domain command-line tool (docs/cli.md).
  *
  *   #include "bank.h"
  *   #include <incident/cli.h>

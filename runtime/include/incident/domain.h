@@ -28,7 +28,8 @@ extern "C" {
 #endif
 
 /* Bumped whenever a descriptor struct below changes shape.  Generated
- * headers refuse to compile against another value (STYLE.md item 2). */
+ * headers refuse to compile against another value (docs/language.md,
+ * "Generated C"). */
 #define INC_ABI_VERSION 1
 
 typedef int64_t inc_timestamp; /* microseconds since 1970-01-01T00:00:00Z */

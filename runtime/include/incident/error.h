@@ -22,7 +22,8 @@ extern "C" {
 #define INC_API
 #endif
 
-/* One X-macro list generates the enum and its names (STYLE.md item 7). */
+/* One X-macro list generates the enum and its names, so the two cannot
+ * drift apart. */
 #define INC_ERROR_KINDS(X)                                                     \
     X(INC_OK, "ok")                                                            \
     X(INC_ERR_INVALID, "invalid")         /* bad input: JSON, field, name */   \
