@@ -146,36 +146,24 @@ static bool caught_up(const incx_fold *fc) {
     return !fc->check_pending && !fc->stale;
 }
 
-/* The snapshot was unusable: fold `state` (initialised) again from the
- * stream's first event, without it.  last_id (may be NULL) as load_state. */
-static int reload_without_snapshot(inc_app *app, const inc_aggregate_desc *a,
-                                   const char *id, void *state, char *last_id,
-                                   inc_error *err) {
-    incx_fold fc;
-    fold_init(&fc, a, state, id);
-    inc_load_cbs cbs = {NULL, incx_fold_event, &fc};
-    inc_msg_free(a->state, state);
-    if (inc_state_init(a, state, id, err) != 0) return -1;
-    int rc = inc_store_load(app->store, a, id,
-                            INC_LOAD_NO_SNAPSHOT | INC_LOAD_NO_METADATA, &cbs,
-                            err);
-    if (last_id) memcpy(last_id, fc.last_id, INC_UUID_TEXT_SIZE);
-    return rc;
-}
-
-/* Initialise `state` and fold the stream into it (snapshot first).
- * last_id (may be NULL): the id of the last event folded, "" when the
- * state came from a snapshot alone or the stream is empty. */
+/* Initialise `state` and fold the stream into it, from the snapshot when
+ * `snapshot` says so.  An unusable snapshot is never trusted: the stream
+ * is folded again from its first event, without it.  last_id (may be
+ * NULL): the id of the last event folded, "" when the state came from a
+ * snapshot alone or the stream is empty. */
 static int load_state(inc_app *app, const inc_aggregate_desc *a,
                       const char *id, void *state, char *last_id,
-                      inc_error *err) {
+                      bool snapshot, inc_error *err) {
     incx_fold fc;
     fold_init(&fc, a, state, id);
-    inc_load_cbs cbs = {fold_snapshot, incx_fold_event, &fc};
+    inc_load_cbs cbs = {snapshot ? fold_snapshot : NULL, incx_fold_event, &fc};
+    unsigned flags = INC_LOAD_NO_METADATA | (snapshot ? 0 : INC_LOAD_NO_SNAPSHOT);
     if (inc_state_init(a, state, id, err) != 0) return -1;
-    int rc = inc_store_load(app->store, a, id, INC_LOAD_NO_METADATA, &cbs, err);
-    if (rc == 0 && fc.bad_snapshot)
-        return reload_without_snapshot(app, a, id, state, last_id, err);
+    int rc = inc_store_load(app->store, a, id, flags, &cbs, err);
+    if (rc == 0 && fc.bad_snapshot) {
+        inc_msg_free(a->state, state);
+        return load_state(app, a, id, state, last_id, false, err);
+    }
     if (last_id) memcpy(last_id, fc.last_id, INC_UUID_TEXT_SIZE);
     return rc;
 }
@@ -211,7 +199,7 @@ int incx_load_current(inc_app *app, const inc_aggregate_desc *a,
         app->cache_misses++;
     }
     if (!(st = malloc(a->state->size))) return incx_oom(err);
-    if (load_state(app, a, id, st, last_id, err) != 0) {
+    if (load_state(app, a, id, st, last_id, true, err) != 0) {
         incx_state_drop(a, st); /* load_state leaves it initialised */
         return -1;
     }
@@ -224,7 +212,7 @@ int inc_app_state(inc_app *app, const inc_aggregate_desc *a, const char *id,
     inc_msg_init(a->state, state);
     if (incx_store_check_text(id, "aggregate_id", err) != 0) return -1;
     inc_msg_free(a->state, state);
-    return load_state(app, a, id, state, NULL, err);
+    return load_state(app, a, id, state, NULL, true, err);
 }
 
 /* ---- several states at once (batch.c) ---- */
@@ -299,15 +287,10 @@ static int finish_one(inc_app *app, load_plan *p, incx_state_req *r, size_t k,
         app->cache_stale++;
         incx_observe_cache(app, true);
     }
-    int lrc;
-    if (together && fc->bad_snapshot) {
-        lrc = reload_without_snapshot(app, r->a, r->id, r->state, r->last_id,
-                                      &r->error);
-    } else {
-        inc_msg_free(r->a->state, r->state);
-        lrc = load_state(app, r->a, r->id, r->state, r->last_id, &r->error);
-    }
-    if (lrc == 0) return 0;
+    inc_msg_free(r->a->state, r->state);
+    if (load_state(app, r->a, r->id, r->state, r->last_id,
+                   !(together && fc->bad_snapshot), &r->error) == 0)
+        return 0;
     r->rc = -1;
     if (r->error.kind != INC_ERR_UNAVAILABLE) return 0;
     if (err) *err = r->error;
