@@ -1,48 +1,169 @@
-/* app_internal.h - what batch.c needs from the app (not installed). */
+/* app_internal.h - what the app's own files share (not installed).
+ *
+ * The inc_app struct and the pieces a command is made of, one file each:
+ *   app.c            settings and statistics of an app
+ *   result.c         inc_result and recorded events
+ *   state_load.c     loading states: folding, the state cache, speculation,
+ *                    several states in one round trip (load_many)
+ *   commit_prepare.c from emitted events to one inc_commit (inc_work)
+ *   retry.c          the backoff between attempts after a conflict
+ *   dispatch.c       inc_dispatch's attempts and the after-commit handlers
+ *   batch.c          inc_dispatch_batch, composed of the same pieces
+ *   read.c           reading streams and rebuilding projections
+ * Internal functions are named incx_ (never exported, never API). */
 #ifndef INCIDENT_APP_INTERNAL_H
 #define INCIDENT_APP_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <incident/app.h>
 #include <incident/domain.h>
 #include <incident/store.h>
 
-/* The snapshot interval that applies to aggregate type `a` (0 = never). */
-int64_t inc_app_snapshot_every_of(const inc_app *app,
-                                  const inc_aggregate_desc *a);
-unsigned inc_app_max_retries_of(const inc_app *app);
+#include "state_cache.h"
 
-/* One state for inc_app_states. */
-typedef struct inc_state_req {
+/* Speculate (commit on a cached state without reading it first) while
+ * fewer than half of the cached states lately turned out stale. */
+#define INCX_STALE_RATE_LIMIT 128
+
+/* The retry policy after a version conflict (retry.c). */
+typedef struct incx_retry {
+    unsigned max_retries;
+    unsigned max_backoff_us;
+    uint64_t rng; /* xorshift64* state, only for the jitter */
+} incx_retry;
+
+typedef struct incx_handler {
+    const inc_message_desc *event;
+    inc_event_handler_fn fn;
+    void *ud;
+} incx_handler;
+
+struct inc_app {
+    const inc_domain *d;
+    inc_store *store;
+    int64_t snapshot_default;
+    int64_t *snapshot_every; /* per aggregate (index in d->aggregates); -1 = default */
+    incx_retry retry;
+    uint64_t conflicts;
+    uint64_t cache_hits, cache_misses, cache_stale;
+    uint64_t spec_commits, spec_stale;
+    /* How often cached states turned out stale lately: a moving average
+     * in 1/256 (0: never, 256: always).  Commands commit on a cached state
+     * without reading first only while this is below
+     * INCX_STALE_RATE_LIMIT. */
+    unsigned stale_rate;
+    incx_state_cache *cache;
+    size_t n_handlers, cap_handlers;
+    incx_handler *handlers;
+};
+
+static inline int incx_oom(inc_error *err) {
+    return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
+                         "out of memory");
+}
+
+/* Free a malloc'd state struct (NULL-safe). */
+static inline void incx_state_drop(const inc_aggregate_desc *a, void *state) {
+    if (!state) return;
+    inc_msg_free(a->state, state);
+    free(state);
+}
+
+/* ---- app.c ---- */
+
+/* The snapshot interval that applies to aggregate type `a` (0 = never). */
+int64_t incx_snapshot_every(const inc_app *app, const inc_aggregate_desc *a);
+/* One more cached state seen current or stale (the stale rate). */
+void incx_observe_cache(inc_app *app, bool stale);
+/* What speculative commits found: `ok` committed, `stale` refused because
+ * a stream had moved on. */
+void incx_note_speculation(inc_app *app, size_t ok, size_t stale);
+
+/* ---- result.c ---- */
+
+/* Free what a recorded event owns and zero it (NULL-safe). */
+void incx_recorded_free(inc_recorded_event *e);
+
+/* ---- retry.c ---- */
+
+void incx_retry_init(incx_retry *r);
+/* Sleep before retry number attempt+1: full jitter below an exponential
+ * cap from MIN_BACKOFF_US up to max_backoff_us. */
+void incx_backoff(incx_retry *r, unsigned attempt);
+
+/* ---- state_load.c ---- */
+
+/* A message's aggregate_id (NULL if it has none) and a state's version. */
+const char *incx_msg_id(const inc_message_desc *d, const void *msg);
+int64_t incx_state_version(const inc_aggregate_desc *a, const void *state);
+/* Decode a stored event's data into a new struct (aggregate_id set);
+ * NULL with err. */
+void *incx_decode_event(const inc_aggregate_desc *a, const inc_stored_event *ev,
+                        const inc_message_desc **desc_out, inc_error *err);
+
+/* Folding a stream into a state, as the store's rows arrive. */
+typedef struct incx_fold {
+    const inc_aggregate_desc *a;
+    void *state;
+    const char *id;
+    bool bad_snapshot;
+    /* A cached state's catch-up: the first event must be check_version
+     * with id check_id (then it is skipped: the state has it); else the
+     * cache was stale. */
+    bool check_pending, stale;
+    int64_t check_version;
+    const char *check_id;
+    size_t n_applied;
+    char last_id[INC_UUID_TEXT_SIZE]; /* of the last event folded */
+    /* for rebuild: the last event of the current aggregate */
+    inc_row_meta last;
+    const inc_projection_desc *p;
+    void (*progress)(void *ud, int64_t done, int64_t total);
+    void *progress_ud;
+} incx_fold;
+/* An inc_load_cbs event callback; ud is an incx_fold. */
+int incx_fold_event(void *ud, const inc_stored_event *ev, inc_error *err);
+
+/* The current state of (a, id) for a command, into *out (malloc'd): the
+ * cached one brought up to date, or a full load.  last_id: the id of the
+ * state's last event ("" when unknown).  `observe`: count the cached
+ * state in the stale rate. */
+int incx_load_current(inc_app *app, const inc_aggregate_desc *a,
+                      const char *id, void **out,
+                      char last_id[INC_UUID_TEXT_SIZE], bool observe,
+                      inc_error *err);
+
+/* One state for incx_load_states. */
+typedef struct incx_state_req {
     const inc_aggregate_desc *a;
     const char *id;
     void *state;     /* a->state struct, uninitialised on entry */
     int rc;          /* out: 0, or -1 with `error` (this state only) */
     inc_error error;
-    char last_id[INC_UUID_TEXT_SIZE]; /* out: as inc_app_cache_put wants */
+    char last_id[INC_UUID_TEXT_SIZE]; /* out: as incx_state_cache_put wants */
     /* out: the cached state as it was, not read from the store (only when
-     * inc_app_states was asked to speculate): the first commit on it must
-     * carry expect_event_id = last_id, and only commands that emit events
-     * may be decided on it. */
+     * asked to speculate): the first commit on it must carry
+     * expect_event_id = last_id, and only commands that emit events may
+     * be decided on it. */
     bool speculative;
-} inc_state_req;
+} incx_state_req;
 /* The current states of n aggregates for commands, with the store's
  * load_many (one round trip on PostgreSQL, however many): cached states
  * (taken out of the cache) catch up, the others load in full.  Every
  * state is initialised on return (free each with inc_msg_free, also after
  * errors).  -1 (err): stop, the states mean nothing (connection lost,
  * OOM). */
-int inc_app_states(inc_app *app, inc_state_req *reqs, size_t n,
-                   bool may_speculate, inc_error *err);
-/* A message's aggregate_id (NULL if it has none) and a state's version. */
-const char *inc_app_msg_id(const inc_message_desc *d, const void *msg);
-int64_t inc_app_state_version(const inc_aggregate_desc *a, const void *state);
+int incx_load_states(inc_app *app, incx_state_req *reqs, size_t n,
+                     bool may_speculate, inc_error *err);
+
+/* ---- commit_prepare.c ---- */
 
 /* What one command commits, and everything allocated for it. */
-typedef struct inc_work {
+typedef struct incx_work {
     inc_event_list events;  /* what inc_execute emitted */
     void *next;             /* the state after them (malloc'd) */
     inc_stored_event *stored;
@@ -51,29 +172,25 @@ typedef struct inc_work {
     size_t n_rows;
     char *snapshot;
     int64_t *positions;
-} inc_work;
+} incx_work;
 /* After inc_execute put one or more events in w->events on `state`:
  * apply them to a copy (w->next), give them ids, versions and JSON, make
  * every projection row of the aggregate and the snapshot when one is due,
  * and fill *c to commit it all (`metadata` is borrowed).  -1 (err): free
  * w all the same. */
-int inc_work_prepare(inc_app *app, const inc_aggregate_desc *a,
-                     const char *id, const void *state, const char *metadata,
-                     inc_work *w, inc_commit *c, inc_error *err);
+int incx_work_prepare(inc_app *app, const inc_aggregate_desc *a,
+                      const char *id, const void *state, const char *metadata,
+                      incx_work *w, inc_commit *c, inc_error *err);
+/* Project p's row of `state` into `row` (initialised), its aggregate_id
+ * `id` unless the projection set it. */
+int incx_project_row(const inc_projection_desc *p, const void *state,
+                     void *row, const char *id, inc_error *err);
 /* Free and reset; `a` may be NULL when w->next is. */
-void inc_work_free(const inc_aggregate_desc *a, inc_work *w);
+void incx_work_free(const inc_aggregate_desc *a, incx_work *w);
 /* An event's metadata: {"command_id":..,"command_type":..,
  * "correlation_id":.. (command_id when NULL)[,"causation_id":..]};
  * malloc'd, NULL on OOM. */
-char *inc_metadata_text(const char *command_id, const char *command_type,
-                        const char *causation, const char *correlation);
-/* What a batch's speculative commits found: `ok` committed, `stale`
- * refused because a stream had moved on (feeds the app's stale rate). */
-void inc_app_note_speculation(inc_app *app, size_t ok, size_t stale);
-/* Hand a malloc'd state of (a, id), whose version is that of event
- * last_id, to the app's state cache (freed if it cannot be kept). */
-void inc_app_cache_put(inc_app *app, const inc_aggregate_desc *a,
-                       const char *id, void *state, const char *last_id);
-unsigned inc_app_max_backoff_of(const inc_app *app);
+char *incx_metadata_text(const char *command_id, const char *command_type,
+                         const char *causation, const char *correlation);
 
 #endif

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <incident/batch.h>
 #include <incident/gen.h>
@@ -42,25 +41,14 @@ typedef struct agg_slot {
     inc_error load_err;
 } agg_slot;
 
-/* What one item commits (inc_work) and its own metadata. */
+/* What one item commits (incx_work) and its own metadata. */
 typedef struct item_work {
-    inc_work w;
+    incx_work w;
     char *metadata;
 } item_work;
 
-static int oom(inc_error *err) {
-    return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
-                         "out of memory");
-}
-
-static void state_drop(const inc_aggregate_desc *a, void *state) {
-    if (!state) return;
-    inc_msg_free(a->state, state);
-    free(state);
-}
-
 static void work_free(const inc_aggregate_desc *a, item_work *w) {
-    inc_work_free(a, &w->w);
+    incx_work_free(a, &w->w);
     free(w->metadata);
     w->metadata = NULL;
 }
@@ -70,8 +58,8 @@ static void work_free(const inc_aggregate_desc *a, item_work *w) {
 static char *make_metadata(const char *command_type, inc_error *err) {
     char id[INC_UUID_TEXT_SIZE];
     if (inc_uuid_v4(id, err) != 0) return NULL;
-    char *s = inc_metadata_text(id, command_type, NULL, NULL);
-    if (!s) oom(err);
+    char *s = incx_metadata_text(id, command_type, NULL, NULL);
+    if (!s) incx_oom(err);
     return s;
 }
 
@@ -92,7 +80,7 @@ static int run_item(inc_app *app, const inc_aggregate_desc *a,
     if (inc_execute(a, state, cmd, data, &w->w.events, err) != 0) return -1;
     if (w->w.events.count == 0) return 0;
     if (!(w->metadata = make_metadata(cmd->name, err)) ||
-        inc_work_prepare(app, a, id, state, w->metadata, &w->w, c, err) != 0)
+        incx_work_prepare(app, a, id, state, w->metadata, &w->w, c, err) != 0)
         return -1;
     *next = w->w.next;
     w->w.next = NULL;
@@ -108,29 +96,29 @@ static void set_status(inc_batch_result *r, inc_batch_status st,
     else inc_error_clear(&r->error);
 }
 
-/* Load every slot's state with one inc_app_states (one round trip on
+/* Load every slot's state with one incx_load_states (one round trip on
  * PostgreSQL).  A slot that cannot be loaded is `bad` (its items fail with
  * load_err).  -1 (cerr): stop; slot states are then initialised or NULL. */
 static int load_slots(inc_app *app, agg_slot *slots, size_t n,
                       bool may_speculate, inc_error *cerr) {
-    inc_state_req *reqs = calloc(n ? n : 1, sizeof *reqs);
+    incx_state_req *reqs = calloc(n ? n : 1, sizeof *reqs);
     size_t *of = calloc(n ? n : 1, sizeof *of), m = 0;
     if (!reqs || !of) {
         free(reqs);
         free(of);
-        return oom(cerr);
+        return incx_oom(cerr);
     }
     for (size_t k = 0; k < n; k++) {
         agg_slot *s = &slots[k];
         if (!(s->state = malloc(s->a->state->size))) {
-            oom(&s->load_err);
+            incx_oom(&s->load_err);
             s->bad = true;
             continue;
         }
-        reqs[m] = (inc_state_req){s->a, s->id, s->state, 0, {INC_OK, "", ""}, "", false};
+        reqs[m] = (incx_state_req){s->a, s->id, s->state, 0, {INC_OK, "", ""}, "", false};
         of[m++] = k;
     }
-    int rc = inc_app_states(app, reqs, m, may_speculate, cerr);
+    int rc = incx_load_states(app, reqs, m, may_speculate, cerr);
     for (size_t j = 0; rc == 0 && j < m; j++) {
         agg_slot *s = &slots[of[j]];
         memcpy(s->last_id, reqs[j].last_id, INC_UUID_TEXT_SIZE);
@@ -139,7 +127,7 @@ static int load_slots(inc_app *app, agg_slot *slots, size_t n,
         if (reqs[j].rc == 0) continue;
         s->load_err = reqs[j].error;
         s->bad = true;
-        state_drop(s->a, s->state);
+        incx_state_drop(s->a, s->state);
         s->state = NULL;
     }
     free(reqs);
@@ -147,32 +135,69 @@ static int load_slots(inc_app *app, agg_slot *slots, size_t n,
     return rc;
 }
 
-/* One chunk.  0: every item has its status; 1: the commit failed and
- * nothing was written (*cerr says why; the statuses mean nothing);
- * 2: a state taken from the cache without reading may have been stale
- * (an item on it did not emit events, or the commit was refused):
- * nothing was written, run the chunk again reading first; -1: stop
- * (*cerr; statuses set). */
-static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
-                     inc_batch_result *res, bool may_speculate,
-                     inc_error *cerr) {
-    inc_store *store = inc_app_store(app);
-    agg_slot *slots = calloc(n, sizeof *slots);
-    item_work *works = calloc(n, sizeof *works);
-    inc_commit *commits = calloc(n, sizeof *commits);
-    size_t *commit_item = calloc(n, sizeof *commit_item);
-    size_t *slot_of = calloc(n, sizeof *slot_of);
-    size_t n_slots = 0, n_commits = 0;
-    int rc = 0;
-    inc_error e;
-    if (!slots || !works || !commits || !commit_item || !slot_of) {
-        oom(cerr);
-        for (size_t i = 0; i < n; i++) set_status(&res[i], INC_BATCH_NOT_RUN, cerr);
-        rc = -1;
-        goto out;
+/* How a chunk ended. */
+typedef enum chunk_outcome {
+    CHUNK_DONE,          /* every item has its status */
+    CHUNK_COMMIT_FAILED, /* nothing was written (*cerr says why; the
+                          * statuses mean nothing): run item by item */
+    CHUNK_READ_FIRST,    /* a state taken from the cache unread may have
+                          * been stale (an item on it emitted nothing, or
+                          * the commit was refused): nothing was written,
+                          * run the chunk again reading first */
+    CHUNK_STOP           /* stop (*cerr; statuses set) */
+} chunk_outcome;
+
+/* Everything one chunk of n items allocates. */
+typedef struct chunk_run {
+    agg_slot *slots;      /* the distinct aggregates, n_slots of them */
+    item_work *works;     /* per item */
+    inc_commit *commits;  /* n_commits, in item order */
+    size_t *commit_item;  /* the item of each commit */
+    size_t *slot_of;      /* per item: its slot + 1 (0: the item failed) */
+    size_t n, n_slots, n_commits;
+} chunk_run;
+
+static bool chunk_alloc(chunk_run *ch, size_t n) {
+    memset(ch, 0, sizeof *ch);
+    ch->n = n;
+    ch->slots = calloc(n, sizeof *ch->slots);
+    ch->works = calloc(n, sizeof *ch->works);
+    ch->commits = calloc(n, sizeof *ch->commits);
+    ch->commit_item = calloc(n, sizeof *ch->commit_item);
+    ch->slot_of = calloc(n, sizeof *ch->slot_of);
+    return ch->slots && ch->works && ch->commits && ch->commit_item &&
+           ch->slot_of;
+}
+
+/* Committed (or nothing to commit): the states are current, keep them for
+ * the next chunks and commands.  Otherwise they never happened. */
+static void chunk_free(inc_app *app, chunk_run *ch, chunk_outcome out) {
+    for (size_t i = 0; ch->slots && i < ch->n_slots; i++) {
+        agg_slot *sl = &ch->slots[i];
+        if (out == CHUNK_DONE && sl->state)
+            incx_state_cache_put(app->cache, sl->a, sl->id, sl->state, sl->last_id);
+        else
+            incx_state_drop(sl->a, sl->state);
+        /* running again: the states as loaded, for the reads to catch up */
+        if (out == CHUNK_READ_FIRST && sl->orig)
+            incx_state_cache_put(app->cache, sl->a, sl->id, sl->orig, sl->expect_id);
+        else
+            incx_state_drop(sl->a, sl->orig);
     }
-    /* Validate every item and gather the chunk's distinct aggregates ... */
-    for (size_t i = 0; i < n; i++) {
+    /* (what an item's commit held but its new state, taken or freed above) */
+    for (size_t i = 0; ch->works && i < ch->n; i++) work_free(NULL, &ch->works[i]);
+    free(ch->slots);
+    free(ch->works);
+    free(ch->commits);
+    free(ch->commit_item);
+    free(ch->slot_of);
+}
+
+/* Validate every item and gather the chunk's distinct aggregates. */
+static void gather_slots(chunk_run *ch, const inc_batch_item *items,
+                         inc_batch_result *res) {
+    inc_error e;
+    for (size_t i = 0; i < ch->n; i++) {
         const inc_message_desc *cmd = items[i].command;
         const void *data = items[i].data;
         inc_error_clear(&e);
@@ -184,161 +209,161 @@ static int run_chunk(inc_app *app, const inc_batch_item *items, size_t n,
             continue;
         }
         const inc_aggregate_desc *a = cmd->aggregate;
-        const char *id = inc_app_msg_id(cmd, data);
+        const char *id = incx_msg_id(cmd, data);
         if (inc_msg_validate(cmd, data, &e) != 0 ||
-            inc_store_check_id(id, "$.aggregate_id", &e) != 0) {
+            incx_store_check_id(id, "$.aggregate_id", &e) != 0) {
             set_status(&res[i], INC_BATCH_FAILED, &e);
             continue;
         }
-        agg_slot *s = find_slot(slots, n_slots, a, id);
+        agg_slot *s = find_slot(ch->slots, ch->n_slots, a, id);
         if (!s) {
-            s = &slots[n_slots++];
+            s = &ch->slots[ch->n_slots++];
             s->a = a;
             s->id = id;
         }
-        slot_of[i] = (size_t)(s - slots) + 1; /* 0: the item failed above */
+        ch->slot_of[i] = (size_t)(s - ch->slots) + 1;
     }
-    /* ... load them all in one go ... */
-    if (load_slots(app, slots, n_slots, may_speculate, cerr) != 0) {
-        /* Nothing of this chunk is written yet. */
-        for (size_t j = 0; j < n; j++) set_status(&res[j], INC_BATCH_NOT_RUN, cerr);
-        rc = -1;
-        goto out;
-    }
+}
+
+/* While some slot is speculative: a copy of every state as loaded, back
+ * to the cache if the chunk has to run again. */
+static void keep_originals(chunk_run *ch) {
     bool any_spec = false;
-    for (size_t k = 0; k < n_slots; k++) any_spec = any_spec || slots[k].speculative;
-    for (size_t k = 0; any_spec && k < n_slots; k++) {
-        agg_slot *sl = &slots[k];
+    for (size_t k = 0; k < ch->n_slots; k++)
+        any_spec = any_spec || ch->slots[k].speculative;
+    for (size_t k = 0; any_spec && k < ch->n_slots; k++) {
+        agg_slot *sl = &ch->slots[k];
         if (!sl->state || !(sl->orig = malloc(sl->a->state->size))) continue;
         if (inc_msg_copy(sl->a->state, sl->orig, sl->state, NULL) != 0) {
             free(sl->orig);
             sl->orig = NULL;
         }
     }
-    /* ... and run the items in order, each on the state its aggregate's
-     * previous item of the chunk left. */
-    for (size_t i = 0; i < n; i++) {
-        if (!slot_of[i]) continue;
-        const inc_message_desc *cmd = items[i].command;
-        const void *data = items[i].data;
-        agg_slot *s = &slots[slot_of[i] - 1];
+}
+
+/* Run the items in order, each on the state its aggregate's previous item
+ * of the chunk left: CHUNK_DONE or CHUNK_READ_FIRST. */
+static chunk_outcome run_items(inc_app *app, chunk_run *ch,
+                               const inc_batch_item *items,
+                               inc_batch_result *res) {
+    inc_error e;
+    for (size_t i = 0; i < ch->n; i++) {
+        if (!ch->slot_of[i]) continue;
+        agg_slot *s = &ch->slots[ch->slot_of[i] - 1];
         const inc_aggregate_desc *a = s->a;
-        const char *id = s->id;
+        item_work *w = &ch->works[i];
         inc_error_clear(&e);
         if (s->bad) {
             set_status(&res[i], INC_BATCH_FAILED, &s->load_err);
             continue;
         }
         void *next;
-        int irc = run_item(app, a, cmd, data, id, s->state, &next, &works[i],
-                           &commits[n_commits], &e);
+        int irc = run_item(app, a, items[i].command, items[i].data, s->id,
+                           s->state, &next, w, &ch->commits[ch->n_commits], &e);
         if (s->speculative && (irc != 0 || !next)) {
             /* decided on a state that may be stale: read first instead */
-            work_free(a, &works[i]);
-            rc = 2;
-            goto out;
+            work_free(a, w);
+            return CHUNK_READ_FIRST;
         }
         if (irc != 0) {
-            work_free(a, &works[i]);
+            work_free(a, w);
             set_status(&res[i], INC_BATCH_FAILED, &e);
             continue;
         }
         if (next && s->speculative && !s->expect_sent) {
-            commits[n_commits].expect_event_id = s->expect_id;
+            ch->commits[ch->n_commits].expect_event_id = s->expect_id;
             s->expect_sent = true;
         }
         if (next) {
-            state_drop(a, s->state);
+            incx_state_drop(a, s->state);
             s->state = next;
-            memcpy(s->last_id, works[i].w.stored[works[i].w.events.count - 1].event_id,
+            memcpy(s->last_id, w->w.stored[w->w.events.count - 1].event_id,
                    INC_UUID_TEXT_SIZE);
-            commit_item[n_commits++] = i;
-            res[i].n_events = works[i].w.events.count;
+            ch->commit_item[ch->n_commits++] = i;
+            res[i].n_events = w->w.events.count;
         }
-        res[i].version = inc_app_state_version(a, s->state);
+        res[i].version = incx_state_version(a, s->state);
     }
-    if (n_commits == 0) goto out;
+    return CHUNK_DONE;
+}
+
+/* Every commit of the chunk in one store transaction. */
+static chunk_outcome commit_chunk(inc_app *app, chunk_run *ch,
+                                  inc_batch_result *res, inc_error *cerr) {
+    inc_error e;
+    if (ch->n_commits == 0) return CHUNK_DONE;
     inc_error_clear(&e);
-    int crc = n_commits == 1
-                  ? inc_store_commit(store, &commits[0], &e)
-                  : inc_store_commit_many(store, commits, n_commits, NULL, &e);
+    int crc = ch->n_commits == 1
+                  ? inc_store_commit(app->store, &ch->commits[0], &e)
+                  : inc_store_commit_many(app->store, ch->commits,
+                                          ch->n_commits, NULL, &e);
     size_t n_spec = 0;
-    for (size_t k = 0; k < n_slots; k++) n_spec += slots[k].expect_sent;
+    for (size_t k = 0; k < ch->n_slots; k++) n_spec += ch->slots[k].expect_sent;
     if (n_spec && (crc == 0 || e.kind == INC_ERR_CONFLICT))
-        inc_app_note_speculation(app, crc == 0 ? n_spec : 0, crc != 0);
-    if (crc != 0 && n_spec && e.kind == INC_ERR_CONFLICT) {
-        rc = 2;
-    } else if (crc != 0) {
-        *cerr = e;
-        if (e.kind == INC_ERR_UNAVAILABLE) {
-            for (size_t k = 0; k < n_commits; k++)
-                set_status(&res[commit_item[k]], INC_BATCH_UNKNOWN, &e);
-            rc = -1;
-        } else {
-            rc = 1;
+        incx_note_speculation(app, crc == 0 ? n_spec : 0, crc != 0);
+    if (crc == 0) return CHUNK_DONE;
+    if (n_spec && e.kind == INC_ERR_CONFLICT) return CHUNK_READ_FIRST;
+    *cerr = e;
+    if (e.kind != INC_ERR_UNAVAILABLE) return CHUNK_COMMIT_FAILED;
+    for (size_t k = 0; k < ch->n_commits; k++)
+        set_status(&res[ch->commit_item[k]], INC_BATCH_UNKNOWN, &e);
+    return CHUNK_STOP;
+}
+
+/* One chunk: validate, load in one go, run the items, commit. */
+static chunk_outcome run_chunk(inc_app *app, const inc_batch_item *items,
+                               size_t n, inc_batch_result *res,
+                               bool may_speculate, inc_error *cerr) {
+    chunk_run ch;
+    chunk_outcome out = CHUNK_DONE;
+    if (!chunk_alloc(&ch, n)) {
+        incx_oom(cerr);
+        for (size_t i = 0; i < n; i++) set_status(&res[i], INC_BATCH_NOT_RUN, cerr);
+        out = CHUNK_STOP;
+    } else {
+        gather_slots(&ch, items, res);
+        if (load_slots(app, ch.slots, ch.n_slots, may_speculate, cerr) != 0) {
+            /* Nothing of this chunk is written yet. */
+            for (size_t j = 0; j < n; j++)
+                set_status(&res[j], INC_BATCH_NOT_RUN, cerr);
+            out = CHUNK_STOP;
         }
     }
-out:
-    /* Committed (or nothing to commit): the states are current, keep them
-     * for the next chunks and commands.  Otherwise they never happened. */
-    for (size_t i = 0; slots && i < n_slots; i++) {
-        agg_slot *sl = &slots[i];
-        if (rc == 0 && sl->state)
-            inc_app_cache_put(app, sl->a, sl->id, sl->state, sl->last_id);
-        else
-            state_drop(sl->a, sl->state);
-        /* running again: the states as loaded, for the reads to catch up */
-        if (rc == 2 && sl->orig)
-            inc_app_cache_put(app, sl->a, sl->id, sl->orig, sl->expect_id);
-        else
-            state_drop(sl->a, sl->orig);
+    if (out == CHUNK_DONE) {
+        keep_originals(&ch);
+        out = run_items(app, &ch, items, res);
     }
-    /* (what an item's commit held but its new state, taken or freed above) */
-    for (size_t i = 0; works && i < n; i++) work_free(NULL, &works[i]);
-    free(slots);
-    free(works);
-    free(commits);
-    free(commit_item);
-    free(slot_of);
-    return rc;
+    if (out == CHUNK_DONE) out = commit_chunk(app, &ch, res, cerr);
+    chunk_free(app, &ch, out);
+    return out;
 }
 
 /* run_chunk, speculating where the app's cache allows, and again reading
  * first when that did not pay. */
-static int run_chunk_any(inc_app *app, const inc_batch_item *items, size_t n,
-                         inc_batch_result *res, inc_error *cerr) {
-    int rc = run_chunk(app, items, n, res, true, cerr);
-    return rc == 2 ? run_chunk(app, items, n, res, false, cerr) : rc;
-}
-
-static void backoff(const inc_app *app, unsigned attempt) {
-    uint64_t cap = 500, max = inc_app_max_backoff_of(app), r = 0;
-    char u[INC_UUID_TEXT_SIZE];
-    for (unsigned i = 0; i < attempt && cap < max; i++) cap *= 2;
-    if (cap > max) cap = max;
-    if (cap == 0 || inc_uuid_v4(u, NULL) != 0) return;
-    for (const char *p = u; *p; p++) r = (r ^ (uint64_t)(unsigned char)*p) * 1099511628211u;
-    uint64_t us = r % cap; /* full jitter, as inc_dispatch */
-    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
-    nanosleep(&ts, NULL);
+static chunk_outcome run_chunk_any(inc_app *app, const inc_batch_item *items,
+                                   size_t n, inc_batch_result *res,
+                                   inc_error *cerr) {
+    chunk_outcome out = run_chunk(app, items, n, res, true, cerr);
+    return out == CHUNK_READ_FIRST ? run_chunk(app, items, n, res, false, cerr)
+                                   : out;
 }
 
 /* One item in its own transaction, retried on conflict like inc_dispatch.
  * 0 (status set) or -1 (stop). */
 static int run_single(inc_app *app, const inc_batch_item *item,
                       inc_batch_result *res, inc_error *cerr) {
-    unsigned max = inc_app_max_retries_of(app);
+    unsigned max = app->retry.max_retries;
     for (unsigned attempt = 0;; attempt++) {
         inc_error e;
         inc_error_clear(&e);
-        int rc = run_chunk_any(app, item, 1, res, &e);
-        if (rc == 0) return 0;
-        if (rc < 0) {
+        chunk_outcome out = run_chunk_any(app, item, 1, res, &e);
+        if (out == CHUNK_DONE) return 0;
+        if (out == CHUNK_STOP) {
             *cerr = e;
             return -1;
         }
         if (e.kind == INC_ERR_CONFLICT && attempt < max) {
-            backoff(app, attempt);
+            incx_backoff(&app->retry, attempt);
             continue;
         }
         if (e.kind == INC_ERR_CONFLICT)
@@ -357,23 +382,23 @@ int inc_dispatch_batch_chunked(inc_app *app, const inc_batch_item *items,
         return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
                              "inc_dispatch_batch needs an app, items and "
                              "results");
-    inc_store *store = inc_app_store(app);
+    inc_store *store = app->store;
     if (chunk == 0) chunk = INC_BATCH_DEFAULT_CHUNK;
     /* Without commit_many every transaction holds one item. */
     if (!store || !store->ops || !store->ops->commit_many) chunk = 1;
     for (size_t start = 0; start < n;) {
         size_t m = n - start < chunk ? n - start : chunk;
         inc_error_clear(&e);
-        int rc = run_chunk_any(app, items + start, m, res + start, &e);
-        for (size_t j = 0; rc == 1 && j < m; j++) {
+        chunk_outcome out = run_chunk_any(app, items + start, m, res + start, &e);
+        for (size_t j = 0; out == CHUNK_COMMIT_FAILED && j < m; j++) {
             /* the chunk wrote nothing: item by item */
             if (run_single(app, items + start + j, res + start + j, &e) != 0) {
                 for (size_t k = j + 1; k < m; k++)
                     set_status(&res[start + k], INC_BATCH_NOT_RUN, &e);
-                rc = -1;
+                out = CHUNK_STOP;
             }
         }
-        if (rc < 0) {
+        if (out == CHUNK_STOP) {
             for (size_t k = start + m; k < n; k++)
                 set_status(&res[k], INC_BATCH_NOT_RUN, &e);
             if (err) *err = e;

@@ -1,5 +1,5 @@
 /* cli.c - the domain command-line tool every generated domain gets
- * (DESIGN.md section 5): init, dispatch, state, events, projection,
+ * (docs/cli.md): init, dispatch, state, events, projection,
  * rebuild.  Input is checked (names, JSON, validation) before the database
  * is contacted, so bad input exits 2 even when no server is reachable. */
 #define _POSIX_C_SOURCE 200809L

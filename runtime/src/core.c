@@ -17,9 +17,9 @@ typedef struct state_fields {
 static int find_state_fields(const inc_aggregate_desc *a, state_fields *sf,
                              inc_error *err) {
     const inc_message_desc *s = a->state;
-    sf->id = inc_field_implicit(s, "aggregate_id", INC_TYPE_STRING);
-    sf->version = inc_field_implicit(s, "version", INC_TYPE_INT);
-    sf->updated_at = inc_field_implicit(s, "updated_at", INC_TYPE_TIMESTAMP);
+    sf->id = incx_field_implicit(s, "aggregate_id", INC_TYPE_STRING);
+    sf->version = incx_field_implicit(s, "version", INC_TYPE_INT);
+    sf->updated_at = incx_field_implicit(s, "updated_at", INC_TYPE_TIMESTAMP);
     if (!sf->id || !sf->version || !sf->updated_at)
         return inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
                              "state of %s lacks an implicit aggregate_id, "
@@ -87,9 +87,9 @@ static int check_emitted(const inc_aggregate_desc *a,
                          const inc_event_item *it, inc_error *err) {
     inc_error inner;
     const inc_field_desc *cid =
-        inc_field_implicit(command, "aggregate_id", INC_TYPE_STRING);
+        incx_field_implicit(command, "aggregate_id", INC_TYPE_STRING);
     const inc_field_desc *eid =
-        inc_field_implicit(it->desc, "aggregate_id", INC_TYPE_STRING);
+        incx_field_implicit(it->desc, "aggregate_id", INC_TYPE_STRING);
     const char *cs, *es;
     if (it->desc->aggregate != a)
         return inc_error_set(err, INC_ERR_INTERNAL, "invalid_event",
@@ -97,7 +97,7 @@ static int check_emitted(const inc_aggregate_desc *a,
                              "aggregate",
                              command->name, it->desc->name);
     inc_error_clear(&inner);
-    if (inc_msg_validate_structure(it->desc, it->data, &inner) != 0)
+    if (incx_msg_validate_structure(it->desc, it->data, &inner) != 0)
         return inc_error_set(err, INC_ERR_INTERNAL, "invalid_event",
                              "execute %s emitted an invalid %s: %s",
                              command->name, it->desc->name, inner.message);

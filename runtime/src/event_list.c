@@ -16,7 +16,7 @@ void inc_event_list_init(inc_event_list *l) {
 void *inc_event_list_add(inc_event_list *l, const inc_message_desc *d,
                          const char *aggregate_id, inc_error *err) {
     const inc_field_desc *id =
-        inc_field_implicit(d, "aggregate_id", INC_TYPE_STRING);
+        incx_field_implicit(d, "aggregate_id", INC_TYPE_STRING);
     void *data;
     if (!id) {
         inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",

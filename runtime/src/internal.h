@@ -42,15 +42,15 @@ static inline char *inc_strdup(const char *s) {
 }
 
 /* The field called `name` (implicit or not), or NULL. */
-const inc_field_desc *inc_field_find(const inc_message_desc *d,
-                                     const char *name);
+const inc_field_desc *incx_field_find(const inc_message_desc *d,
+                                      const char *name);
 /* The implicit field called `name` of type `type`, or NULL. */
-const inc_field_desc *inc_field_implicit(const inc_message_desc *d,
-                                         const char *name, inc_type type);
+const inc_field_desc *incx_field_implicit(const inc_message_desc *d,
+                                          const char *name, inc_type type);
 
 /* inc_msg_validate without the generated `check` clauses. */
-int inc_msg_validate_structure(const inc_message_desc *d, const void *msg,
-                               inc_error *err);
+int incx_msg_validate_structure(const inc_message_desc *d, const void *msg,
+                                inc_error *err);
 
 /* The descriptor-driven scanner in front of jansson in inc_msg_from_text
  * (json_fast.c).  Set INC_JSON_FAST to 0 to send every input through
@@ -60,16 +60,16 @@ int inc_msg_validate_structure(const inc_message_desc *d, const void *msg,
 #endif
 /* 0: `msg` decoded exactly as the jansson path would have; -1: an error or
  * an input it leaves to jansson, `msg` freed (not initialised). */
-int inc_json_fast_decode(const inc_message_desc *d, void *msg,
-                         const char *text, size_t len, unsigned flags);
+int incx_json_fast_decode(const inc_message_desc *d, void *msg,
+                          const char *text, size_t len, unsigned flags);
 /* inc_msg_from_text through jansson only, for differential tests (not in
  * an installed header: tests declare it themselves). */
-int inc_msg_from_text_jansson(const inc_message_desc *d, void *msg,
-                              const char *text, size_t len, unsigned flags,
-                              inc_error *err);
+int incx_msg_from_text_jansson(const inc_message_desc *d, void *msg,
+                               const char *text, size_t len, unsigned flags,
+                               inc_error *err);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
-int64_t inc_days_from_civil(int64_t y, unsigned m, unsigned d);
-void inc_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+int64_t incx_days_from_civil(int64_t y, unsigned m, unsigned d);
+void incx_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
 #endif

@@ -102,7 +102,7 @@ static bool scan_string(fast_in *in, fast_str *out) {
         } else if (c < 0x80) {
             p++;
         } else {
-            size_t k = inc_utf8_seq(p, (size_t)(e - p));
+            size_t k = incx_utf8_seq(p, (size_t)(e - p));
             if (k == 0) return false;
             p += k;
         }
@@ -447,8 +447,8 @@ static bool fast_object(const inc_message_desc *d, void *msg, fast_in *in,
     return true;
 }
 
-int inc_json_fast_decode(const inc_message_desc *d, void *msg,
-                         const char *text, size_t len, unsigned flags) {
+int incx_json_fast_decode(const inc_message_desc *d, void *msg,
+                          const char *text, size_t len, unsigned flags) {
     fast_in in;
     if (!d || !msg || !text || d->n_fields > FAST_MAX_FIELDS) return -1;
     in.p = (const unsigned char *)text;

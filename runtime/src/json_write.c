@@ -16,7 +16,7 @@
  *     below 0x20 as \b \f \n \r \t or else \u00XX with upper-case hex
  *     digits; '/' and DEL (0x7f) as they are, non-ASCII as raw UTF-8; a
  *     byte that does not start a valid UTF-8 sequence (the rules of
- *     inc_utf8_seq (store_util.c): no overlongs, surrogates or code points past
+ *     incx_utf8_seq (store_util.c): no overlongs, surrogates or code points past
  *     U+10FFFF) becomes U+FFFD, as string_to_json does;
  *   - timestamps as inc_timestamp_format prints them (written here without
  *     snprintf; the tests compare every edge of its range);
@@ -126,7 +126,7 @@ static bool put_string(wbuf *b, const char *s, size_t n) {
             unsigned cls = byte_class[*p];
             if (cls == 0) {
                 p++;
-            } else if (cls == 2 && (k = inc_utf8_seq(p, (size_t)(e - p))) != 0) {
+            } else if (cls == 2 && (k = incx_utf8_seq(p, (size_t)(e - p))) != 0) {
                 p += k;
             } else {
                 break;
@@ -243,7 +243,7 @@ static bool put_timestamp(wbuf *b, inc_timestamp ts) {
         us += us_per_day;
         day--;
     }
-    inc_civil_from_days(day, &y, &m, &d);
+    incx_civil_from_days(day, &y, &m, &d);
     if (y < 0 || y > 9999) return wb_put(b, "null", 4);
     if (!wb_reserve(b, 29)) return false;
     o = b->p + b->n; /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" */

@@ -263,7 +263,7 @@ static int mem_load(inc_store *base, const inc_aggregate_desc *a,
                     inc_error *err) {
     mem_store *s = (mem_store *)base;
     int failed;
-    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    if (incx_store_check_text(id, "aggregate_id", err) != 0) return -1;
     mem_stream *st = find_stream(s, a->name, id, err, &failed);
     if (failed) return -1;
     if (!st) return 0;
@@ -286,7 +286,7 @@ static int mem_read_stream(inc_store *base, const char *type, const char *id,
                            inc_error *err) {
     mem_store *s = (mem_store *)base;
     int failed;
-    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    if (incx_store_check_text(id, "aggregate_id", err) != 0) return -1;
     mem_stream *st = find_stream(s, type, id, err, &failed);
     if (failed) return -1;
     if (!st) return 0;
@@ -385,7 +385,7 @@ static int check_commit(mem_store *s, const inc_commit *cs, size_t k,
     const inc_commit *c = &cs[k];
     const char *type = c->aggregate->name;
     int failed;
-    if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
+    if (incx_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
         return -1;
     mem_stream *st = find_stream(s, type, c->aggregate_id, err, &failed);
     if (failed) return -1;
@@ -445,33 +445,53 @@ static int check_commit(mem_store *s, const inc_commit *cs, size_t k,
     return 0;
 }
 
-static int mem_commit(inc_store *base, const inc_commit *c, inc_error *err) {
-    mem_store *s = (mem_store *)base;
+/* A commit's copies, all allocated before anything is linked into the
+ * store, so a failure leaves the store as it was. */
+typedef struct staged {
+    size_t n;                  /* events */
+    mem_event **evs;
+    mem_stream *new_stream;    /* when the stream is new */
+    mem_stream *target;        /* the stream the events join */
+    char *snap;
+    mem_row *new_rows;         /* per c->rows[i] */
+    mem_projection **new_proj; /* projections seen for the first time */
+    size_t n_new_proj;
+} staged;
+
+static void staged_free(const inc_commit *c, staged *g) {
+    if (g->evs)
+        for (size_t i = 0; i < g->n; i++) event_free(g->evs[i]);
+    free(g->evs);
+    if (g->new_stream) stream_free(g->new_stream);
+    free(g->snap);
+    if (g->new_rows)
+        for (size_t i = 0; i < c->n_rows; i++) {
+            free(g->new_rows[i].id);
+            if (g->new_rows[i].row) {
+                inc_msg_free(c->rows[i].projection->row, g->new_rows[i].row);
+                free(g->new_rows[i].row);
+            }
+        }
+    free(g->new_rows);
+    if (g->new_proj)
+        for (size_t i = 0; i < c->n_rows && g->new_proj[i]; i++) {
+            free(g->new_proj[i]->rows);
+            free(g->new_proj[i]->name);
+            free(g->new_proj[i]);
+        }
+    free(g->new_proj);
+}
+
+/* Copies of the events, the new stream if any, room in the logs and
+ * maps, the snapshot. */
+static int stage_events(mem_store *s, const inc_commit *c, mem_stream *st,
+                        staged *g, inc_error *err) {
     const char *type = c->aggregate->name;
-    if (c->n_events == 0) return 0;
-    if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
-        return -1;
-
-    /* 1. Checks, in the order PostgreSQL would hit them. */
-    int failed;
-    if (check_commit(s, c, 0, err) != 0) return -1;
-    mem_stream *st = find_stream(s, type, c->aggregate_id, err, &failed);
-    if (failed) return -1;
-
-    /* 2. Allocate everything. */
-    size_t n = c->n_events;
-    mem_event **evs = calloc(n, sizeof *evs);
-    mem_stream *new_stream = NULL;
-    char *snap = NULL;
-    mem_row *new_rows = calloc(c->n_rows ? c->n_rows : 1, sizeof *new_rows);
-    mem_projection **new_proj = calloc(c->n_rows ? c->n_rows : 1,
-                                       sizeof *new_proj);
-    if (!evs || !new_rows || !new_proj) goto nomem;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < g->n; i++) {
         const inc_stored_event *e = &c->events[i];
         mem_event *m = calloc(1, sizeof *m);
-        if (!m) goto nomem;
-        evs[i] = m;
+        if (!m) return oom(err);
+        g->evs[i] = m;
         m->position = (int64_t)(s->n_log + i + 1);
         memcpy(m->event_id, e->event_id, INC_UUID_TEXT_SIZE);
         m->version = e->version;
@@ -483,131 +503,150 @@ static int mem_commit(inc_store *base, const inc_commit *c, inc_error *err) {
         m->metadata = inc_strdup(e->metadata ? e->metadata : "{}");
         if (!m->aggregate_type || !m->aggregate_id || !m->event_type ||
             !m->data || !m->metadata)
-            goto nomem;
+            return oom(err);
     }
     if (!st) {
-        new_stream = calloc(1, sizeof *new_stream);
-        if (!new_stream) goto nomem;
-        new_stream->key = stream_key(type, c->aggregate_id, &new_stream->klen);
-        if (!new_stream->key) goto nomem;
-        new_stream->id = new_stream->key + strlen(type) + 1;
+        mem_stream *ns = g->new_stream = calloc(1, sizeof *ns);
+        if (!ns) return oom(err);
+        ns->key = stream_key(type, c->aggregate_id, &ns->klen);
+        if (!ns->key) return oom(err);
+        ns->id = ns->key + strlen(type) + 1;
     }
-    mem_stream *target = st ? st : new_stream;
-    if (grow((void **)&target->log_index, &target->cap, target->n + n,
-             sizeof *target->log_index) != 0 ||
-        grow((void **)&s->log, &s->cap_log, s->n_log + n, sizeof *s->log) !=
+    mem_stream *t = g->target = st ? st : g->new_stream;
+    if (grow((void **)&t->log_index, &t->cap, t->n + g->n,
+             sizeof *t->log_index) != 0 ||
+        grow((void **)&s->log, &s->cap_log, s->n_log + g->n, sizeof *s->log) !=
             0 ||
-        smap_reserve(&s->event_ids, n) != 0 ||
-        (new_stream && smap_reserve(&s->streams, 1) != 0))
-        goto nomem;
-    if (c->snapshot_json && !(snap = inc_strdup(c->snapshot_json)))
-        goto nomem;
-    /* Projection rows: copies, and room in each projection's array. */
-    size_t n_new_proj = 0;
+        smap_reserve(&s->event_ids, g->n) != 0 ||
+        (g->new_stream && smap_reserve(&s->streams, 1) != 0))
+        return oom(err);
+    if (c->snapshot_json && !(g->snap = inc_strdup(c->snapshot_json)))
+        return oom(err);
+    return 0;
+}
+
+/* Projection rows: copies, and room in each projection's array. */
+static int stage_rows(mem_store *s, const inc_commit *c, staged *g,
+                      inc_error *err) {
     for (size_t i = 0; i < c->n_rows; i++) {
         const inc_projection_write *w = &c->rows[i];
         mem_projection *mp = find_proj(s, w->projection->name);
-        for (size_t j = 0; !mp && j < n_new_proj; j++)
-            if (strcmp(new_proj[j]->name, w->projection->name) == 0)
-                mp = new_proj[j];
+        for (size_t j = 0; !mp && j < g->n_new_proj; j++)
+            if (strcmp(g->new_proj[j]->name, w->projection->name) == 0)
+                mp = g->new_proj[j];
         if (!mp) {
             mp = calloc(1, sizeof *mp);
-            if (!mp) goto nomem;
-            new_proj[n_new_proj++] = mp;
+            if (!mp) return oom(err);
+            g->new_proj[g->n_new_proj++] = mp;
             mp->p = w->projection;
-            if (!(mp->name = inc_strdup(w->projection->name))) goto nomem;
+            if (!(mp->name = inc_strdup(w->projection->name)))
+                return oom(err);
         }
         if (grow((void **)&mp->rows, &mp->cap, mp->n + c->n_rows,
                  sizeof *mp->rows) != 0)
-            goto nomem;
-        new_rows[i].id = inc_strdup(c->aggregate_id);
-        new_rows[i].row = malloc(w->projection->row->size);
-        if (!new_rows[i].id || !new_rows[i].row) goto nomem;
-        if (inc_msg_copy(w->projection->row, new_rows[i].row, w->row, err) !=
-            0) {
-            free(new_rows[i].row);
-            new_rows[i].row = NULL;
-            goto fail;
+            return oom(err);
+        mem_row *r = &g->new_rows[i];
+        r->id = inc_strdup(c->aggregate_id);
+        r->row = malloc(w->projection->row->size);
+        if (!r->id || !r->row) return oom(err);
+        if (inc_msg_copy(w->projection->row, r->row, w->row, err) != 0) {
+            free(r->row);
+            r->row = NULL;
+            return -1;
         }
-        new_rows[i].meta = w->meta;
+        r->meta = w->meta;
     }
-    if (grow((void **)&s->proj, &s->cap_proj, s->n_proj + n_new_proj,
+    if (grow((void **)&s->proj, &s->cap_proj, s->n_proj + g->n_new_proj,
              sizeof *s->proj) != 0)
-        goto nomem;
-    /* 3. Link (cannot fail from here on). */
-    if (new_stream)
-        smap_put_reserved(&s->streams, new_stream->key, new_stream->klen,
-                          new_stream);
-    for (size_t i = 0; i < n; i++) {
-        if (c->positions) c->positions[i] = evs[i]->position;
-        smap_put_reserved(&s->event_ids, evs[i]->event_id, 36, (void *)1);
-        s->log[s->n_log] = evs[i];
-        target->log_index[target->n++] = s->n_log++;
-    }
-    if (snap) {
-        if (!target->snapshot || target->snapshot_version < c->snapshot_version ||
-            target->snapshot_hash != c->aggregate->state_layout_hash) {
-            free(target->snapshot);
-            target->snapshot = snap;
-            target->snapshot_version = c->snapshot_version;
-            target->snapshot_hash = c->aggregate->state_layout_hash;
-        } else {
-            free(snap);
-        }
-    }
-    for (size_t i = 0; i < n_new_proj; i++) s->proj[s->n_proj++] = new_proj[i];
-    for (size_t i = 0; i < c->n_rows; i++) {
-        mem_projection *mp = find_proj(s, c->rows[i].projection->name);
-        int found, at = row_index(mp, new_rows[i].id, &found);
-        mp->p = c->rows[i].projection;
-        if (found) {
-            mem_row *old = &mp->rows[at];
-            if (old->meta.version < new_rows[i].meta.version) {
-                /* the same guard as the SQL upsert's WHERE */
-                mem_row tmp = *old;
-                *old = new_rows[i];
-                new_rows[i] = tmp;
-            }
-            free(new_rows[i].id);
-            if (new_rows[i].row) inc_msg_free(mp->p->row, new_rows[i].row);
-            free(new_rows[i].row);
-        } else {
-            memmove(&mp->rows[at + 1], &mp->rows[at],
-                    (mp->n - (size_t)at) * sizeof *mp->rows);
-            mp->rows[at] = new_rows[i];
-            mp->n++;
-        }
-    }
-    free(new_rows);
-    free(new_proj);
-    free(evs);
+        return oom(err);
     return 0;
+}
 
-nomem:
-    inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory", "out of memory");
-fail:
-    if (evs)
-        for (size_t i = 0; i < n; i++) event_free(evs[i]);
-    free(evs);
-    if (new_stream) stream_free(new_stream);
-    free(snap);
-    if (new_rows)
-        for (size_t i = 0; i < c->n_rows; i++) {
-            free(new_rows[i].id);
-            if (new_rows[i].row) {
-                inc_msg_free(c->rows[i].projection->row, new_rows[i].row);
-                free(new_rows[i].row);
-            }
+/* Upsert staged row i into its projection (the same guard as the SQL
+ * upsert's WHERE: only a newer version replaces a row). */
+static void link_row(mem_store *s, const inc_commit *c, staged *g, size_t i) {
+    mem_row *nr = &g->new_rows[i];
+    mem_projection *mp = find_proj(s, c->rows[i].projection->name);
+    int found, at = row_index(mp, nr->id, &found);
+    mp->p = c->rows[i].projection;
+    if (!found) {
+        memmove(&mp->rows[at + 1], &mp->rows[at],
+                (mp->n - (size_t)at) * sizeof *mp->rows);
+        mp->rows[at] = *nr;
+        mp->n++;
+        return;
+    }
+    mem_row *old = &mp->rows[at];
+    if (old->meta.version < nr->meta.version) {
+        mem_row tmp = *old;
+        *old = *nr;
+        *nr = tmp;
+    }
+    free(nr->id);
+    if (nr->row) inc_msg_free(mp->p->row, nr->row);
+    free(nr->row);
+}
+
+/* Link what was staged into the store (cannot fail). */
+static void link_commit(mem_store *s, const inc_commit *c, staged *g) {
+    mem_stream *t = g->target;
+    if (g->new_stream)
+        smap_put_reserved(&s->streams, g->new_stream->key, g->new_stream->klen,
+                          g->new_stream);
+    for (size_t i = 0; i < g->n; i++) {
+        if (c->positions) c->positions[i] = g->evs[i]->position;
+        smap_put_reserved(&s->event_ids, g->evs[i]->event_id, 36, (void *)1);
+        s->log[s->n_log] = g->evs[i];
+        t->log_index[t->n++] = s->n_log++;
+    }
+    if (g->snap) {
+        if (!t->snapshot || t->snapshot_version < c->snapshot_version ||
+            t->snapshot_hash != c->aggregate->state_layout_hash) {
+            free(t->snapshot);
+            t->snapshot = g->snap;
+            t->snapshot_version = c->snapshot_version;
+            t->snapshot_hash = c->aggregate->state_layout_hash;
+        } else {
+            free(g->snap);
         }
-    free(new_rows);
-    if (new_proj)
-        for (size_t i = 0; i < c->n_rows && new_proj[i]; i++) {
-            free(new_proj[i]->rows);
-            free(new_proj[i]->name);
-            free(new_proj[i]);
-        }
-    free(new_proj);
-    return -1;
+    }
+    for (size_t i = 0; i < g->n_new_proj; i++)
+        s->proj[s->n_proj++] = g->new_proj[i];
+    for (size_t i = 0; i < c->n_rows; i++) link_row(s, c, g, i);
+}
+
+static int mem_commit(inc_store *base, const inc_commit *c, inc_error *err) {
+    mem_store *s = (mem_store *)base;
+    if (c->n_events == 0) return 0;
+    if (incx_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
+        return -1;
+    /* 1. Checks, in the order PostgreSQL would hit them. */
+    int failed;
+    if (check_commit(s, c, 0, err) != 0) return -1;
+    mem_stream *st = find_stream(s, c->aggregate->name, c->aggregate_id, err,
+                                 &failed);
+    if (failed) return -1;
+    /* 2. Allocate everything. */
+    staged g;
+    memset(&g, 0, sizeof g);
+    g.n = c->n_events;
+    g.evs = calloc(g.n, sizeof *g.evs);
+    g.new_rows = calloc(c->n_rows ? c->n_rows : 1, sizeof *g.new_rows);
+    g.new_proj = calloc(c->n_rows ? c->n_rows : 1, sizeof *g.new_proj);
+    if (!g.evs || !g.new_rows || !g.new_proj) {
+        staged_free(c, &g);
+        return oom(err);
+    }
+    if (stage_events(s, c, st, &g, err) != 0 || stage_rows(s, c, &g, err) != 0) {
+        staged_free(c, &g);
+        return -1;
+    }
+    /* 3. Link (cannot fail from here on); what is left of g is freed. */
+    link_commit(s, c, &g);
+    free(g.new_rows);
+    free(g.new_proj);
+    free(g.evs);
+    return 0;
 }
 
 static int mem_projection_get(inc_store *base, const inc_projection_desc *p,
@@ -615,7 +654,7 @@ static int mem_projection_get(inc_store *base, const inc_projection_desc *p,
                               bool *found, inc_error *err) {
     mem_store *s = (mem_store *)base;
     *found = false;
-    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    if (incx_store_check_text(id, "aggregate_id", err) != 0) return -1;
     mem_projection *mp = find_proj(s, p->name);
     if (!mp) return 0;
     int hit, at = row_index(mp, id, &hit);

@@ -10,17 +10,17 @@
 #include "internal.h"
 #include "store_util.h"
 
-const inc_field_desc *inc_field_find(const inc_message_desc *d,
-                                     const char *name) {
+const inc_field_desc *incx_field_find(const inc_message_desc *d,
+                                      const char *name) {
     size_t i;
     for (i = 0; i < d->n_fields; i++)
         if (strcmp(d->fields[i].name, name) == 0) return &d->fields[i];
     return NULL;
 }
 
-const inc_field_desc *inc_field_implicit(const inc_message_desc *d,
-                                         const char *name, inc_type type) {
-    const inc_field_desc *f = inc_field_find(d, name);
+const inc_field_desc *incx_field_implicit(const inc_message_desc *d,
+                                          const char *name, inc_type type) {
+    const inc_field_desc *f = incx_field_find(d, name);
     if (!f || !(f->flags & INC_FIELD_IMPLICIT) || f->type != type) return NULL;
     return f;
 }
@@ -101,8 +101,8 @@ int inc_msg_copy(const inc_message_desc *d, void *dst, const void *src,
     return 0;
 }
 
-int inc_msg_validate_structure(const inc_message_desc *d, const void *msg,
-                               inc_error *err) {
+int incx_msg_validate_structure(const inc_message_desc *d, const void *msg,
+                                inc_error *err) {
     size_t i;
     for (i = 0; i < d->n_fields; i++) {
         const inc_field_desc *f = &d->fields[i];
@@ -121,7 +121,7 @@ int inc_msg_validate_structure(const inc_message_desc *d, const void *msg,
             /* JSON decoding refuses such text; C callers could pass it, and
              * it would be stored with U+FFFD for the bad bytes while the
              * in-memory state (and the state cache) kept them. */
-            if (!inc_utf8_valid(s, strlen(s)))
+            if (!incx_utf8_valid(s, strlen(s)))
                 return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
                                      "%s: not valid UTF-8", f->name);
             break;
@@ -162,7 +162,7 @@ int inc_msg_validate_structure(const inc_message_desc *d, const void *msg,
 
 int inc_msg_validate(const inc_message_desc *d, const void *msg,
                      inc_error *err) {
-    if (inc_msg_validate_structure(d, msg, err) != 0) return -1;
+    if (incx_msg_validate_structure(d, msg, err) != 0) return -1;
     if (d->validate) return d->validate(msg, err);
     return 0;
 }

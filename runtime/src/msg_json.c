@@ -1,10 +1,10 @@
 /* msg_json.c - JSON encoding and strict decoding of generated messages.
  *
- * Encoding follows DESIGN.md section 2.  Decoding is strict: unknown,
- * duplicate, missing-required and ill-typed fields are INC_ERR_INVALID
- * errors whose message starts with the JSON path of the offending value, and
- * a failed decode frees everything it allocated and leaves the message in
- * its inc_msg_init state.
+ * Encoding follows docs/language.md section 3.4 (types and their JSON).
+ * Decoding is strict: unknown, duplicate, missing-required and ill-typed
+ * fields are INC_ERR_INVALID errors whose message starts with the JSON path
+ * of the offending value, and a failed decode frees everything it
+ * allocated and leaves the message in its inc_msg_init state.
  *
  * Security note: decoding hostile input is safe.  Every string copied into an
  * error is length-capped and escaped, jansson limits nesting depth, and no
@@ -47,7 +47,7 @@ static void append_escaped(char *buf, size_t cap, size_t *used, const char *s,
         } else if (*u < 0x20 || *u == 0x7F) {
             *used += (size_t)snprintf(buf + *used, cap - *used, "\\u%04x", *u);
             i++;
-        } else if ((k = inc_utf8_seq(u, n - i)) == 0) {
+        } else if ((k = incx_utf8_seq(u, n - i)) == 0) {
             *used += (size_t)snprintf(buf + *used, cap - *used, "\\x%02x", *u);
             i++;
         } else {
@@ -190,13 +190,13 @@ static json_t *string_to_json(const char *s) {
     size_t n = strlen(s), i, o = 0;
     char *fixed;
     json_t *j;
-    /* jansson validates UTF-8 exactly as inc_utf8_seq does (no overlongs,
+    /* jansson validates UTF-8 exactly as incx_utf8_seq does (no overlongs,
      * surrogates or code points past U+10FFFF): try it first, so valid
      * text (the usual case) is scanned once. */
     if ((j = json_stringn(s, n)) != NULL) return j;
     if (n > (SIZE_MAX - 1) / 3 || !(fixed = malloc(n * 3 + 1))) return NULL;
     for (i = 0; i < n;) {
-        size_t k = inc_utf8_seq((const unsigned char *)s + i, n - i);
+        size_t k = incx_utf8_seq((const unsigned char *)s + i, n - i);
         if (k == 0) {
             memcpy(fixed + o, "\xEF\xBF\xBD", 3);
             o += 3;
@@ -391,7 +391,7 @@ static int decode_object(const inc_message_desc *d, void *msg,
         size_t klen = strlen(key);
 #endif
         const inc_field_desc *f =
-            strlen(key) == klen ? inc_field_find(d, key) : NULL;
+            strlen(key) == klen ? incx_field_find(d, key) : NULL;
         if (!f || (skip && (f->flags & INC_FIELD_IMPLICIT))) {
             key_path(path, sizeof path, key, klen);
             return inc_error_set(err, INC_ERR_INVALID, "unknown_field",
@@ -472,9 +472,9 @@ static int text_error(const inc_message_desc *d, void *msg, const char *text,
     }
 }
 
-int inc_msg_from_text_jansson(const inc_message_desc *d, void *msg,
-                              const char *text, size_t len, unsigned flags,
-                              inc_error *err) {
+int incx_msg_from_text_jansson(const inc_message_desc *d, void *msg,
+                               const char *text, size_t len, unsigned flags,
+                               inc_error *err) {
     json_error_t je;
     json_t *json;
     int rc;
@@ -495,9 +495,9 @@ int inc_msg_from_text_jansson(const inc_message_desc *d, void *msg,
 int inc_msg_from_text(const inc_message_desc *d, void *msg, const char *text,
                       size_t len, unsigned flags, inc_error *err) {
 #if INC_JSON_FAST
-    if (text && inc_json_fast_decode(d, msg, text, len, flags) == 0) return 0;
+    if (text && incx_json_fast_decode(d, msg, text, len, flags) == 0) return 0;
 #endif
-    if (inc_msg_from_text_jansson(d, msg, text, len, flags, err) != 0) return -1;
+    if (incx_msg_from_text_jansson(d, msg, text, len, flags, err) != 0) return -1;
     /* jansson skips a raw NUL right after a number or literal (the fast
      * path never accepts one); JSON has no raw NULs, so refuse it here. */
     const char *nul = text ? memchr(text, '\0', len) : NULL;

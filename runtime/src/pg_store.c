@@ -7,8 +7,9 @@
  *   - load is ONE statement (snapshot + later events) read in single-row
  *     mode, so client memory does not grow with the stream's history;
  *   - commit is ONE pipeline (libpq pipeline mode): the event INSERTs, the
- *     projection upserts, the snapshot upsert and pg_notify, closed by a
- *     single Sync: one implicit transaction, one round trip;
+ *     projection upserts and the snapshot upsert, closed by a single Sync:
+ *     one implicit transaction, one round trip (the optional pg_notify
+ *     follows in the same pipeline, in a transaction of its own);
  *   - a batch's loads (load_many) and commits (commit_many) are one
  *     pipeline each, whatever the number of streams (loads: one per
  *     LOAD_MANY_BYTES of requests).
@@ -40,7 +41,6 @@ enum {
     ST_INSERT,
     ST_INSERT_GUARDED,
     ST_SNAPSHOT,
-    ST_NOTIFY,
     ST_NOTIFY_AFTER,
     ST_STREAM,
     ST_ALL,
@@ -95,8 +95,7 @@ static const struct {
      "EXCLUDED.layout_hash, taken_at = now() WHERE snapshots.version < "
      "EXCLUDED.version OR snapshots.layout_hash <> EXCLUDED.layout_hash",
      5},
-    {"inc_notify", "SELECT pg_notify($1, $2)", 2},
-    /* After a commit, in its own transaction (see pg_commit): only if the
+    /* After a commit, in its own transaction (see queue_notifications): only if the
      * event is there, and without waiting for a flush. */
     {"inc_notify_after",
      "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, "
@@ -232,6 +231,15 @@ static void forget_prepared(pg_store *s) {
     s->fixed_ready = false;
 }
 
+/* Close the connection, whatever state it is in (a half-sent pipeline is
+ * abandoned: the server rolls back what was not synced); the next call
+ * reconnects and prepares again. */
+static void drop_conn(pg_store *s) {
+    if (s->conn) PQfinish(s->conn);
+    s->conn = NULL;
+    forget_prepared(s);
+}
+
 /* Read the results of `n` pipelined commands and the Sync that closes them.
  * The first failure is reported; `on_result(i, res)` sees each successful
  * result.  Leaves pipeline mode. */
@@ -333,14 +341,12 @@ static void quiet_notices(void *ud, const char *message) {
 }
 
 static int pg_connect(pg_store *s, inc_error *err) {
-    if (s->conn) PQfinish(s->conn);
-    forget_prepared(s);
+    drop_conn(s);
     s->conn = PQconnectdb(s->conninfo ? s->conninfo : "");
     if (!s->conn) return oom(err);
     if (PQstatus(s->conn) != CONNECTION_OK) {
         int rc = pg_error(s, NULL, "connect", err);
-        PQfinish(s->conn);
-        s->conn = NULL;
+        drop_conn(s);
         return rc;
     }
     /* "already exists, skipping" and the like are not for the caller's
@@ -364,11 +370,8 @@ static void drop_if_ended(pg_store *s) {
     if (poll(&p, 1, 0) <= 0) return;
     /* the message, then (a second read) the end of the stream */
     if (PQconsumeInput(s->conn) != 1 || PQconsumeInput(s->conn) != 1 ||
-        PQstatus(s->conn) != CONNECTION_OK) {
-        PQfinish(s->conn);
-        s->conn = NULL;
-        forget_prepared(s);
-    }
+        PQstatus(s->conn) != CONNECTION_OK)
+        drop_conn(s);
 }
 
 /* A usable connection with the fixed statements prepared. */
@@ -384,7 +387,7 @@ static int pg_ready(pg_store *s, inc_error *err) {
 
 static void pg_close(inc_store *base) {
     pg_store *s = (pg_store *)base;
-    if (s->conn) PQfinish(s->conn);
+    drop_conn(s);
     for (size_t i = 0; i < s->n_prep; i++) free(s->prepared[i].projection);
     free(s->prepared);
     free(s->conninfo);
@@ -439,7 +442,7 @@ static int field_param(const inc_field_desc *f, const void *row,
         break;
     case INC_TYPE_STRING:
         *out = *INC_CFIELD_AT(row, f, char *);
-        return inc_store_check_text(*out, f->name, err);
+        return incx_store_check_text(*out, f->name, err);
     case INC_TYPE_TIMESTAMP:
         if (inc_timestamp_format(*INC_CFIELD_AT(row, f, int64_t), buf) != 0)
             return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
@@ -538,8 +541,7 @@ static int pg_stream(pg_store *s, const char *name, const char *sql,
             PQpipelineSync(s->conn) != 1) {
             if (conn_lost(s) && attempt == 0) continue;
             rc = pg_error(s, NULL, what, err);
-            PQfinish(s->conn); /* abandon the half-sent pipeline */
-            s->conn = NULL;
+            drop_conn(s); /* abandon the half-sent pipeline */
             return rc;
         }
         while (!synced) {
@@ -566,14 +568,12 @@ static int pg_stream(pg_store *s, const char *name, const char *sql,
             if (retry || conn_lost(s)) break;
         }
         if (retry) {
-            PQfinish(s->conn); /* pg_ready reconnects */
-            s->conn = NULL;
+            drop_conn(s); /* pg_ready reconnects */
             continue;
         }
         if (!synced || conn_lost(s)) {
             if (rc == 0) rc = pg_error(s, NULL, what, err);
-            if (s->conn) PQfinish(s->conn);
-            s->conn = NULL;
+            drop_conn(s);
             return -1;
         }
         if (PQexitPipelineMode(s->conn) != 1 && rc == 0)
@@ -589,23 +589,30 @@ typedef struct event_rows {
     void *ud;
 } event_rows;
 
-/* Columns of EVENT_COLUMNS. */
+/* Row r of a result with the columns of EVENT_COLUMNS (strings borrowed
+ * from res). */
+static int parse_event_row(const PGresult *res, int r, inc_stored_event *ev,
+                           inc_error *err) {
+    memset(ev, 0, sizeof *ev);
+    if (parse_i64(PQgetvalue(res, r, 0), &ev->position) != 0 ||
+        parse_i64(PQgetvalue(res, r, 4), &ev->version) != 0 ||
+        parse_pg_timestamp(PQgetvalue(res, r, 8), &ev->event_date) != 0 ||
+        strlen(PQgetvalue(res, r, 1)) != 36)
+        return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                             "unreadable event row");
+    memcpy(ev->event_id, PQgetvalue(res, r, 1), INC_UUID_TEXT_SIZE);
+    ev->aggregate_type = PQgetvalue(res, r, 2);
+    ev->aggregate_id = PQgetvalue(res, r, 3);
+    ev->event_type = PQgetvalue(res, r, 5);
+    ev->data = PQgetvalue(res, r, 6);
+    ev->metadata = PQgetvalue(res, r, 7);
+    return 0;
+}
+
 static int event_row(void *ud, const PGresult *res, inc_error *err) {
     event_rows *er = ud;
     inc_stored_event ev;
-    memset(&ev, 0, sizeof ev);
-    if (parse_i64(PQgetvalue(res, 0, 0), &ev.position) != 0 ||
-        parse_i64(PQgetvalue(res, 0, 4), &ev.version) != 0 ||
-        parse_pg_timestamp(PQgetvalue(res, 0, 8), &ev.event_date) != 0 ||
-        strlen(PQgetvalue(res, 0, 1)) != 36)
-        return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
-                             "unreadable event row");
-    memcpy(ev.event_id, PQgetvalue(res, 0, 1), INC_UUID_TEXT_SIZE);
-    ev.aggregate_type = PQgetvalue(res, 0, 2);
-    ev.aggregate_id = PQgetvalue(res, 0, 3);
-    ev.event_type = PQgetvalue(res, 0, 5);
-    ev.data = PQgetvalue(res, 0, 6);
-    ev.metadata = PQgetvalue(res, 0, 7);
+    if (parse_event_row(res, 0, &ev, err) != 0) return -1;
     return er->cb(er->ud, &ev, err);
 }
 
@@ -648,7 +655,7 @@ static int pg_load(inc_store *base, const inc_aggregate_desc *a,
                    inc_error *err) {
     pg_store *s = (pg_store *)base;
     char hash[32];
-    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    if (incx_store_check_text(id, "aggregate_id", err) != 0) return -1;
     snprintf(hash, sizeof hash, "%" PRId64, (int64_t)a->state_layout_hash);
     bool use = cbs->snapshot && !(flags & INC_LOAD_NO_SNAPSHOT);
     const char *vals[6] = {a->name, id, hash, use ? "true" : "false", "0",
@@ -704,8 +711,7 @@ static int load_group(pg_store *s, inc_load_req *reqs, size_t m,
         if (!sent || PQpipelineSync(s->conn) != 1) {
             if (conn_lost(s) && attempt == 0) continue;
             rc = pg_error(s, NULL, "load", err);
-            PQfinish(s->conn); /* abandon the half-sent pipeline */
-            s->conn = NULL;
+            drop_conn(s); /* abandon the half-sent pipeline */
             return rc;
         }
         /* Results come back in request order.  A request's rc only changes
@@ -756,14 +762,12 @@ static int load_group(pg_store *s, inc_load_req *reqs, size_t m,
         }
         if (retry) {
             for (size_t i = 0; i < m; i++) inc_error_clear(&reqs[i].error);
-            PQfinish(s->conn); /* pg_ready reconnects */
-            s->conn = NULL;
+            drop_conn(s); /* pg_ready reconnects */
             continue;
         }
         if (broken || conn_lost(s)) {
             if (rc == 0) rc = pg_error(s, NULL, "load", err);
-            if (s->conn) PQfinish(s->conn);
-            s->conn = NULL;
+            drop_conn(s);
             return -1;
         }
         if (PQexitPipelineMode(s->conn) != 1 && rc == 0)
@@ -777,8 +781,8 @@ static int pg_load_many(inc_store *base, inc_load_req *reqs, size_t n,
     pg_store *s = (pg_store *)base;
     for (size_t i = 0; i < n; i++) {
         inc_error_clear(&reqs[i].error);
-        reqs[i].rc = inc_store_check_text(reqs[i].aggregate_id, "aggregate_id",
-                                          &reqs[i].error);
+        reqs[i].rc = incx_store_check_text(reqs[i].aggregate_id, "aggregate_id",
+                                           &reqs[i].error);
     }
     for (size_t start = 0, end; start < n; start = end) {
         size_t bytes = 0;
@@ -799,8 +803,8 @@ static int pg_read_stream(inc_store *base, const char *type, const char *id,
                           inc_error *err) {
     pg_store *s = (pg_store *)base;
     char v[32];
-    if (inc_store_check_text(id, "aggregate_id", err) != 0 ||
-        inc_store_check_text(type, "aggregate_type", err) != 0)
+    if (incx_store_check_text(id, "aggregate_id", err) != 0 ||
+        incx_store_check_text(type, "aggregate_type", err) != 0)
         return -1;
     snprintf(v, sizeof v, "%" PRId64, after);
     const char *vals[3] = {type, id, v};
@@ -813,7 +817,7 @@ static int pg_read_all(inc_store *base, const char *type, int64_t after,
                        inc_event_cb cb, void *ud, inc_error *err) {
     pg_store *s = (pg_store *)base;
     char v[32];
-    if (type && inc_store_check_text(type, "aggregate_type", err) != 0)
+    if (type && incx_store_check_text(type, "aggregate_type", err) != 0)
         return -1;
     snprintf(v, sizeof v, "%" PRId64, after);
     const char *vals[2] = {v, type};
@@ -950,18 +954,30 @@ static int prepare_now(pg_store *s, const inc_projection_desc *p, int *slot,
     return rc;
 }
 
-/* What each queued pipeline command was, to read its result. */
+/* What each queued pipeline command of a commit was, to read its result. */
 typedef enum { Q_OTHER, Q_PREPARE, Q_INSERT } q_kind;
 
+/* The commands queued for commits cs[..]: per command its kind, its
+ * argument (Q_PREPARE: slot; Q_INSERT: event index) and the commit it
+ * belongs to.  n_ok: the results read so far (they come back in order, so
+ * the first failing command is number n_ok). */
 typedef struct pipe_log {
     size_t n, cap;
     q_kind *kind;
-    int *arg; /* Q_PREPARE: slot; Q_INSERT: event index */
-    int64_t *positions;
+    int *arg;
+    size_t *commit;
+    const inc_commit *cs;
+    size_t n_ok;
     pg_store *s;
 } pipe_log;
 
-static int log_add(pipe_log *l, q_kind k, int arg) {
+static void log_free(pipe_log *l) {
+    free(l->kind);
+    free(l->arg);
+    free(l->commit);
+}
+
+static int log_add(pipe_log *l, q_kind k, int arg, size_t ci) {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         q_kind *nk = realloc(l->kind, cap * sizeof *nk);
@@ -970,19 +986,25 @@ static int log_add(pipe_log *l, q_kind k, int arg) {
         int *na = realloc(l->arg, cap * sizeof *na);
         if (!na) return -1;
         l->arg = na;
+        size_t *nc = realloc(l->commit, cap * sizeof *nc);
+        if (!nc) return -1;
+        l->commit = nc;
         l->cap = cap;
     }
     l->kind[l->n] = k;
+    l->commit[l->n] = ci;
     l->arg[l->n++] = arg;
     return 0;
 }
 
 static int pipe_result(void *ud, int i, const PGresult *res, inc_error *err) {
     pipe_log *l = ud;
+    l->n_ok = (size_t)i + 1;
     if (l->kind[i] == Q_PREPARE) l->s->prepared[l->arg[i]].state = PREP_READY;
-    if (l->kind[i] == Q_INSERT && l->positions) {
-        if (PQntuples(res) != 1 ||
-            parse_i64(PQgetvalue(res, 0, 0), &l->positions[l->arg[i]]) != 0)
+    if (l->kind[i] == Q_INSERT) {
+        int64_t *pos = l->cs[l->commit[i]].positions;
+        if (pos && (PQntuples(res) != 1 ||
+                    parse_i64(PQgetvalue(res, 0, 0), &pos[l->arg[i]]) != 0))
             return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
                                  "INSERT returned no position");
     }
@@ -1036,11 +1058,86 @@ static int send_insert(pg_store *s, const inc_commit *c, size_t i,
     return 0;
 }
 
-/* Read the after-commit notification's result and Sync.  Its failure
- * changes nothing about the commit (notifications are hints); a broken
- * connection is dropped so the next call starts afresh. */
-static void finish_notify(pg_store *s) {
-    for (int i = 0; i < 8; i++) {
+/* Queue the snapshot upsert of commit c. */
+static int send_snapshot(pg_store *s, const inc_commit *c, inc_error *err) {
+    char hbuf[32], sbuf[32];
+    snprintf(sbuf, sizeof sbuf, "%" PRId64, c->snapshot_version);
+    snprintf(hbuf, sizeof hbuf, "%" PRId64,
+             (int64_t)c->aggregate->state_layout_hash);
+    const char *vals[5] = {c->aggregate->name, c->aggregate_id, sbuf,
+                           c->snapshot_json, hbuf};
+    if (PQsendQueryPrepared(s->conn, fixed[ST_SNAPSHOT].name, 5, vals, NULL,
+                            NULL, 0) != 1)
+        return pg_error(s, NULL, "commit", err);
+    return 0;
+}
+
+/* Queue (in pipeline mode) everything commit l->cs[ci] writes: the
+ * PREPAREs it needs first (so a failing INSERT cannot skip them), the
+ * event INSERTs, the projection upserts, the snapshot.  Single commits
+ * and a batch's commit_many both queue through here. */
+static int queue_commit(pg_store *s, pipe_log *l, size_t ci, inc_error *err) {
+    const inc_commit *c = &l->cs[ci];
+    int slot;
+    if (c->n_events == 0) return 0;
+    for (size_t i = 0; i < c->n_rows; i++) {
+        bool queued;
+        slot = queue_prepare(s, c->rows[i].projection, &queued, err);
+        if (slot < 0) return -1;
+        if (queued && log_add(l, Q_PREPARE, slot, ci) != 0) return oom(err);
+    }
+    for (size_t i = 0; i < c->n_events; i++) {
+        if (send_insert(s, c, i, err) != 0) return -1;
+        if (log_add(l, Q_INSERT, (int)i, ci) != 0) return oom(err);
+    }
+    for (size_t i = 0; i < c->n_rows; i++) {
+        slot = prep_slot_of(s, c->rows[i].projection->name, err);
+        if (slot < 0 ||
+            send_upsert(s, c->rows[i].projection, slot, c->aggregate_id,
+                        c->rows[i].row, &c->rows[i].meta, err) != 0)
+            return -1;
+        if (log_add(l, Q_OTHER, 0, ci) != 0) return oom(err);
+    }
+    if (c->snapshot_json) {
+        if (send_snapshot(s, c, err) != 0) return -1;
+        if (log_add(l, Q_OTHER, 0, ci) != 0) return oom(err);
+    }
+    return 0;
+}
+
+/* What queue_notifications did. */
+typedef enum { NOTIFY_NONE, NOTIFY_SENT, NOTIFY_HALF_SENT } notify_sent;
+
+/* After the commit's Sync, in the same pipeline (no round trip of its
+ * own): the notifications of its commits, in a transaction of their own
+ * closed by a second Sync.  A NOTIFY in the commit would hold
+ * PostgreSQL's notify lock across the WAL flush and serialise every
+ * writer's commits (docs/performance.md); this one notifies only if the
+ * commit's first event is there and does not wait for a flush. */
+static notify_sent queue_notifications(pg_store *s, const inc_commit *cs,
+                                       size_t n, int *n_sent) {
+    char payload[8100];
+    *n_sent = 0;
+    if (!s->notify) return NOTIFY_NONE;
+    for (size_t i = 0; i < n; i++) {
+        if (cs[i].n_events == 0 ||
+            notify_payload(&cs[i], payload, sizeof payload) != 0)
+            continue;
+        const char *vals[3] = {NOTIFY_CHANNEL, payload, cs[i].events[0].event_id};
+        if (PQsendQueryPrepared(s->conn, fixed[ST_NOTIFY_AFTER].name, 3, vals,
+                                NULL, NULL, 0) != 1)
+            return *n_sent ? NOTIFY_HALF_SENT : NOTIFY_NONE;
+        ++*n_sent;
+    }
+    if (*n_sent == 0) return NOTIFY_NONE;
+    return PQpipelineSync(s->conn) == 1 ? NOTIFY_SENT : NOTIFY_HALF_SENT;
+}
+
+/* Read the notifications' results and Sync.  Their failure changes
+ * nothing about the commit (notifications are hints); a broken connection
+ * is dropped so the next call starts afresh. */
+static void finish_notify(pg_store *s, int n_sent) {
+    for (int i = 0; i < 4 * n_sent + 4; i++) {
         PGresult *res = PQgetResult(s->conn);
         if (!res) {
             if (conn_lost(s)) break;
@@ -1050,127 +1147,70 @@ static void finish_notify(pg_store *s) {
         PQclear(res);
         if (st == PGRES_PIPELINE_SYNC) return;
     }
-    PQfinish(s->conn);
-    s->conn = NULL;
-    forget_prepared(s);
+    drop_conn(s);
 }
 
-static int pg_commit(inc_store *base, const inc_commit *c, inc_error *err) {
-    pg_store *s = (pg_store *)base;
-    if (c->n_events == 0) return 0;
-    if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
-        return -1;
-    if (pg_ready(s, err) != 0) return -1;
-    if (PQenterPipelineMode(s->conn) != 1) return pg_error(s, NULL, "commit", err);
-
-    pipe_log log;
-    memset(&log, 0, sizeof log);
-    log.positions = c->positions;
-    log.s = s;
-    int rc = 0, *slots = NULL;
-    char hbuf[32], sbuf[32], payload[8100];
-    bool send_failed = false, committed = false;
-
-    /* PREPAREs first, so a failing INSERT cannot skip them. */
-    if (c->n_rows && !(slots = calloc(c->n_rows, sizeof *slots))) {
-        oom(err);
-        send_failed = true;
-    }
-    for (size_t i = 0; i < c->n_rows && !send_failed; i++) {
-        bool queued;
-        slots[i] = queue_prepare(s, c->rows[i].projection, &queued, err);
-        if (slots[i] < 0 || (queued && log_add(&log, Q_PREPARE, slots[i]) != 0))
-            send_failed = true;
-    }
-    for (size_t i = 0; i < c->n_events && !send_failed; i++) {
-        if (send_insert(s, c, i, err) != 0) {
-            send_failed = true;
-        } else if (log_add(&log, Q_INSERT, (int)i) != 0) {
-            oom(err);
-            send_failed = true;
-        }
-    }
-    for (size_t i = 0; i < c->n_rows && !send_failed; i++) {
-        if (send_upsert(s, c->rows[i].projection, slots[i], c->aggregate_id,
-                        c->rows[i].row, &c->rows[i].meta, err) != 0)
-            send_failed = true;
-        else if (log_add(&log, Q_OTHER, 0) != 0) {
-            oom(err);
-            send_failed = true;
-        }
-    }
-    if (!send_failed && c->snapshot_json) {
-        snprintf(sbuf, sizeof sbuf, "%" PRId64, c->snapshot_version);
-        snprintf(hbuf, sizeof hbuf, "%" PRId64,
-                 (int64_t)c->aggregate->state_layout_hash);
-        const char *vals[5] = {c->aggregate->name, c->aggregate_id, sbuf,
-                               c->snapshot_json, hbuf};
-        if (PQsendQueryPrepared(s->conn, fixed[ST_SNAPSHOT].name, 5, vals,
-                                NULL, NULL, 0) != 1) {
-            pg_error(s, NULL, "commit", err);
-            send_failed = true;
-        } else if (log_add(&log, Q_OTHER, 0) != 0) {
-            oom(err);
-            send_failed = true;
-        }
-    }
-    free(slots);
-    if (send_failed) {
-        /* Nothing has been synced: abandon the pipeline by dropping the
-         * connection (the server rolls back); the next call reconnects. */
-        PQfinish(s->conn);
-        s->conn = NULL;
-        forget_prepared(s);
-        free(log.kind);
-        free(log.arg);
-        return -1;
-    }
+/* Commits cs[0..n) in ONE pipeline closed by one Sync: one transaction,
+ * one round trip, one WAL flush (then the notifications).  *failed (may
+ * be NULL): the commit a failure concerns (n: unknown). */
+static int commit_pipeline(pg_store *s, const inc_commit *cs, size_t n,
+                           size_t *failed, inc_error *err) {
     inc_error local;
+    pipe_log l;
+    size_t ci;
+    int rc = 0, n_notify;
+    if (failed) *failed = n;
+    for (ci = 0; ci < n && cs[ci].n_events == 0; ci++) {}
+    if (ci == n) return 0;
+    for (ci = 0; ci < n; ci++)
+        if (cs[ci].n_events &&
+            incx_store_check_text(cs[ci].aggregate_id, "aggregate_id", err) != 0) {
+            if (failed) *failed = ci;
+            return -1;
+        }
     inc_error_clear(&local);
     if (!err) err = &local;
+    if (pg_ready(s, err) != 0) return -1;
+    if (PQenterPipelineMode(s->conn) != 1) return pg_error(s, NULL, "commit", err);
+    memset(&l, 0, sizeof l);
+    l.s = s;
+    l.cs = cs;
+    for (ci = 0; ci < n; ci++)
+        if (queue_commit(s, &l, ci, err) != 0) break;
+    if (ci < n) {
+        /* Nothing synced: drop the connection (the server rolls back). */
+        if (failed) *failed = ci;
+        drop_conn(s);
+        log_free(&l);
+        return -1;
+    }
+    bool committed = false;
     if (PQpipelineSync(s->conn) != 1) {
         rc = pg_error(s, NULL, "commit", err);
     } else {
-        /* The notification goes in the same pipeline (no round trip of its
-         * own) but in a transaction of its own after the commit: a NOTIFY
-         * in the commit would hold PostgreSQL's notify lock across the WAL
-         * flush and serialise every writer's commits (docs/performance.md). */
-        bool notify = s->notify &&
-                      notify_payload(c, payload, sizeof payload) == 0;
-        bool half_sent = false;
-        if (notify) {
-            const char *vals[3] = {NOTIFY_CHANNEL, payload,
-                                   c->events[0].event_id};
-            notify = PQsendQueryPrepared(s->conn, fixed[ST_NOTIFY_AFTER].name,
-                                         3, vals, NULL, NULL, 0) == 1;
-            half_sent = notify && PQpipelineSync(s->conn) != 1;
-            notify = notify && !half_sent;
-        }
-        rc = pipe_read(s, (int)log.n, "commit", pipe_result, &log, err);
+        notify_sent ns = queue_notifications(s, cs, n, &n_notify);
+        rc = pipe_read(s, (int)l.n, "commit", pipe_result, &l, err);
         committed = rc == 0; /* every result and the Sync read: it is done */
-        if (half_sent && s->conn) { /* an unsynced statement: start afresh */
-            PQfinish(s->conn);
-            s->conn = NULL;
-            forget_prepared(s);
-        }
-        if (notify && !conn_lost(s)) finish_notify(s);
+        if (ns == NOTIFY_HALF_SENT) drop_conn(s); /* an unsynced statement */
+        if (ns == NOTIFY_SENT && !conn_lost(s)) finish_notify(s, n_notify);
         if (!conn_lost(s) && PQexitPipelineMode(s->conn) != 1 && rc == 0)
             rc = pg_error(s, NULL, "commit", err);
     }
     unqueue_prepares(s);
-    if (rc != 0 && err->kind == INC_ERR_UNAVAILABLE && s->conn) {
-        /* the session is gone: start afresh on the next call */
-        PQfinish(s->conn);
-        s->conn = NULL;
-    }
+    if (rc != 0 && failed && l.n_ok < l.n) *failed = l.commit[l.n_ok];
+    /* the session is gone: start afresh on the next call */
+    if (rc != 0 && err->kind == INC_ERR_UNAVAILABLE) drop_conn(s);
     if (conn_lost(s)) {
         forget_prepared(s);
         /* (losing it over the notification changes nothing: committed) */
         if (rc == 0 && !committed) rc = pg_error(s, NULL, "commit", err);
     }
-    free(log.kind);
-    free(log.arg);
+    log_free(&l);
     return rc;
+}
+
+static int pg_commit(inc_store *base, const inc_commit *c, inc_error *err) {
+    return commit_pipeline((pg_store *)base, c, 1, NULL, err);
 }
 
 typedef struct proj_rows {
@@ -1197,7 +1237,7 @@ static int proj_row(void *ud, const PGresult *res, inc_error *err) {
     memset(&meta, 0, sizeof meta);
     int rc = 0, col = 1;
     const inc_field_desc *idf =
-        inc_field_implicit(rd, "aggregate_id", INC_TYPE_STRING);
+        incx_field_implicit(rd, "aggregate_id", INC_TYPE_STRING);
     if (idf) rc = field_from_text(idf, row, PQgetvalue(res, 0, 0), err);
     for (size_t i = 0; rc == 0 && i < rd->n_fields; i++) {
         const inc_field_desc *f = &rd->fields[i];
@@ -1240,7 +1280,7 @@ static int pg_projection_get(inc_store *base, const inc_projection_desc *p,
                              bool *found, inc_error *err) {
     pg_store *s = (pg_store *)base;
     *found = false;
-    if (inc_store_check_text(id, "aggregate_id", err) != 0) return -1;
+    if (incx_store_check_text(id, "aggregate_id", err) != 0) return -1;
     const char *vals[1] = {id};
     found_rows fr = {{p, cb, ud}, found};
     return pg_stream(s, NULL, p->select_one_sql, 1, vals, found_row, &fr,
@@ -1404,6 +1444,25 @@ static int rebuild_sync(rebuild_state *rs, inc_error *err) {
     return rc;
 }
 
+/* Fold the events of one FETCH, flushing each aggregate's row when the
+ * next aggregate starts. */
+static int rebuild_rows(rebuild_state *rs, const PGresult *res, int64_t *done,
+                        inc_error *err) {
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        inc_stored_event ev;
+        if (parse_event_row(res, i, &ev, err) != 0) return -1;
+        if (rs->current && strcmp(rs->current, ev.aggregate_id) != 0 &&
+            rebuild_flush(rs, err) != 0)
+            return -1;
+        if (!rs->current && !(rs->current = inc_strdup(ev.aggregate_id)))
+            return oom(err);
+        if (rs->cbs->event(rs->cbs->ud, &ev, err) != 0) return -1;
+        (*done)++;
+    }
+    return 0;
+}
+
 static int pg_rebuild(inc_store *base, const inc_projection_desc *p,
                       const inc_rebuild_cbs *cbs, inc_error *err) {
     pg_store *s = (pg_store *)base;
@@ -1451,43 +1510,9 @@ static int pg_rebuild(inc_store *base, const inc_projection_desc *p,
             goto fail;
         }
         int n = PQntuples(res);
-        for (int i = 0; i < n; i++) {
-            const char *id = PQgetvalue(res, i, 3);
-            if (rs.current && strcmp(rs.current, id) != 0 &&
-                rebuild_flush(&rs, err) != 0) {
-                PQclear(res);
-                goto fail;
-            }
-            if (!rs.current && !(rs.current = inc_strdup(id))) {
-                PQclear(res);
-                oom(err);
-                goto fail;
-            }
-            inc_stored_event ev;
-            memset(&ev, 0, sizeof ev);
-            if (parse_i64(PQgetvalue(res, i, 0), &ev.position) != 0 ||
-                parse_i64(PQgetvalue(res, i, 4), &ev.version) != 0 ||
-                parse_pg_timestamp(PQgetvalue(res, i, 8), &ev.event_date) !=
-                    0 ||
-                strlen(PQgetvalue(res, i, 1)) != 36) {
-                PQclear(res);
-                inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
-                              "unreadable event row");
-                goto fail;
-            }
-            memcpy(ev.event_id, PQgetvalue(res, i, 1), INC_UUID_TEXT_SIZE);
-            ev.aggregate_type = PQgetvalue(res, i, 2);
-            ev.aggregate_id = id;
-            ev.event_type = PQgetvalue(res, i, 5);
-            ev.data = PQgetvalue(res, i, 6);
-            ev.metadata = PQgetvalue(res, i, 7);
-            if (cbs->event(cbs->ud, &ev, err) != 0) {
-                PQclear(res);
-                goto fail;
-            }
-            done++;
-        }
+        int brc = rebuild_rows(&rs, res, &done, err);
         PQclear(res);
+        if (brc != 0) goto fail;
         if (n == 0 && rebuild_flush(&rs, err) != 0) goto fail;
         if (rebuild_sync(&rs, err) != 0) goto fail;
         if (cbs->progress && (n > 0 || done == total))
@@ -1512,138 +1537,9 @@ fail:
 
 /* ---- several commits in one transaction (inc_dispatch_batch) ---- */
 
-/* What pg_commit queues, for many commits: one pipeline, one Sync, so one
- * round trip and one WAL flush for the lot.  `commit[i]` is the commit the
- * i-th queued command belongs to; the first failing command is the one
- * after the last successful result (results come back in order). */
-typedef struct many_log {
-    pipe_log log;
-    size_t *commit, commit_cap;
-    const inc_commit *cs;
-    size_t n_ok;
-} many_log;
-
-static int many_add(many_log *m, q_kind k, int arg, size_t ci) {
-    if (log_add(&m->log, k, arg) != 0) return -1;
-    if (m->log.n > m->commit_cap) {
-        size_t *nc = realloc(m->commit, m->log.cap * sizeof *nc);
-        if (!nc) return -1;
-        m->commit = nc;
-        m->commit_cap = m->log.cap;
-    }
-    m->commit[m->log.n - 1] = ci;
-    return 0;
-}
-
-static int many_result(void *ud, int i, const PGresult *res, inc_error *err) {
-    many_log *m = ud;
-    m->n_ok = (size_t)i + 1;
-    if (m->log.kind[i] == Q_PREPARE)
-        m->log.s->prepared[m->log.arg[i]].state = PREP_READY;
-    if (m->log.kind[i] == Q_INSERT) {
-        int64_t *pos = m->cs[m->commit[i]].positions;
-        if (pos && (PQntuples(res) != 1 ||
-                    parse_i64(PQgetvalue(res, 0, 0), &pos[m->log.arg[i]]) != 0))
-            return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
-                                 "INSERT returned no position");
-    }
-    return 0;
-}
-
-/* Queue one commit's statements (as pg_commit does). */
-static int many_queue(pg_store *s, many_log *m, size_t ci, inc_error *err) {
-    const inc_commit *c = &m->cs[ci];
-    char hbuf[32], sbuf[32], payload[8100];
-    int slot;
-    if (c->n_events == 0) return 0;
-    if (inc_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
-        return -1;
-    for (size_t i = 0; i < c->n_rows; i++) {
-        bool queued;
-        slot = queue_prepare(s, c->rows[i].projection, &queued, err);
-        if (slot < 0) return -1;
-        if (queued && many_add(m, Q_PREPARE, slot, ci) != 0) return oom(err);
-    }
-    for (size_t i = 0; i < c->n_events; i++) {
-        if (send_insert(s, c, i, err) != 0) return -1;
-        if (many_add(m, Q_INSERT, (int)i, ci) != 0) return oom(err);
-    }
-    for (size_t i = 0; i < c->n_rows; i++) {
-        slot = prep_slot_of(s, c->rows[i].projection->name, err);
-        if (slot < 0 ||
-            send_upsert(s, c->rows[i].projection, slot, c->aggregate_id,
-                        c->rows[i].row, &c->rows[i].meta, err) != 0)
-            return -1;
-        if (many_add(m, Q_OTHER, 0, ci) != 0) return oom(err);
-    }
-    if (c->snapshot_json) {
-        snprintf(sbuf, sizeof sbuf, "%" PRId64, c->snapshot_version);
-        snprintf(hbuf, sizeof hbuf, "%" PRId64,
-                 (int64_t)c->aggregate->state_layout_hash);
-        const char *vals[5] = {c->aggregate->name, c->aggregate_id, sbuf,
-                               c->snapshot_json, hbuf};
-        if (PQsendQueryPrepared(s->conn, fixed[ST_SNAPSHOT].name, 5, vals,
-                                NULL, NULL, 0) != 1)
-            return pg_error(s, NULL, "commit", err);
-        if (many_add(m, Q_OTHER, 0, ci) != 0) return oom(err);
-    }
-    if (s->notify && notify_payload(c, payload, sizeof payload) == 0) {
-        const char *vals[2] = {NOTIFY_CHANNEL, payload};
-        if (PQsendQueryPrepared(s->conn, fixed[ST_NOTIFY].name, 2, vals, NULL,
-                                NULL, 0) != 1)
-            return pg_error(s, NULL, "commit", err);
-        if (many_add(m, Q_OTHER, 0, ci) != 0) return oom(err);
-    }
-    return 0;
-}
-
 static int pg_commit_many(inc_store *base, const inc_commit *cs, size_t n,
                           size_t *failed, inc_error *err) {
-    pg_store *s = (pg_store *)base;
-    inc_error local;
-    many_log m;
-    size_t ci;
-    int rc;
-    if (failed) *failed = n;
-    memset(&m, 0, sizeof m);
-    m.log.s = s;
-    m.cs = cs;
-    for (ci = 0; ci < n && cs[ci].n_events == 0; ci++) {}
-    if (ci == n) return 0;
-    inc_error_clear(&local);
-    if (!err) err = &local;
-    if (pg_ready(s, err) != 0) return -1;
-    if (PQenterPipelineMode(s->conn) != 1) return pg_error(s, NULL, "commit", err);
-    for (ci = 0; ci < n; ci++)
-        if (many_queue(s, &m, ci, err) != 0) break;
-    if (ci < n) {
-        /* Nothing synced: drop the connection (the server rolls back). */
-        if (failed) *failed = ci;
-        PQfinish(s->conn);
-        s->conn = NULL;
-        forget_prepared(s);
-        free(m.log.kind);
-        free(m.log.arg);
-        free(m.commit);
-        return -1;
-    }
-    if (PQpipelineSync(s->conn) != 1) rc = pg_error(s, NULL, "commit", err);
-    else
-        rc = pipe_finish(s, (int)m.log.n, "commit", many_result, &m, err);
-    unqueue_prepares(s);
-    if (rc != 0 && failed && m.n_ok < m.log.n) *failed = m.commit[m.n_ok];
-    if (rc != 0 && err->kind == INC_ERR_UNAVAILABLE && s->conn) {
-        PQfinish(s->conn);
-        s->conn = NULL;
-    }
-    if (conn_lost(s)) {
-        forget_prepared(s);
-        if (rc == 0) rc = pg_error(s, NULL, "commit", err);
-    }
-    free(m.log.kind);
-    free(m.log.arg);
-    free(m.commit);
-    return rc;
+    return commit_pipeline((pg_store *)base, cs, n, failed, err);
 }
 
 /* ---- construction ---- */

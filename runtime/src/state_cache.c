@@ -19,7 +19,7 @@ typedef struct entry {
     char id[]; /* NUL-terminated */
 } entry;
 
-struct inc_state_cache {
+struct incx_state_cache {
     size_t capacity, count, n_buckets;
     entry **buckets;
     entry *newest, *oldest;
@@ -40,7 +40,7 @@ static void entry_free(entry *e) {
     free(e);
 }
 
-static void clear(inc_state_cache *c) {
+static void clear(incx_state_cache *c) {
     for (entry *e = c->newest, *next; e; e = next) {
         next = e->older;
         entry_free(e);
@@ -51,25 +51,25 @@ static void clear(inc_state_cache *c) {
     c->newest = c->oldest = NULL;
 }
 
-inc_state_cache *inc_state_cache_new(size_t capacity) {
-    inc_state_cache *c = calloc(1, sizeof *c);
+incx_state_cache *incx_state_cache_new(size_t capacity) {
+    incx_state_cache *c = calloc(1, sizeof *c);
     if (c) c->capacity = capacity;
     return c;
 }
 
-void inc_state_cache_free(inc_state_cache *c) {
+void incx_state_cache_free(incx_state_cache *c) {
     if (!c) return;
     clear(c);
     free(c);
 }
 
-void inc_state_cache_resize(inc_state_cache *c, size_t capacity) {
+void incx_state_cache_resize(incx_state_cache *c, size_t capacity) {
     clear(c);
     c->capacity = capacity;
 }
 
 /* The link that points at (a, id)'s entry, or at the bucket's NULL end. */
-static entry **find(inc_state_cache *c, const inc_aggregate_desc *a,
+static entry **find(incx_state_cache *c, const inc_aggregate_desc *a,
                     const char *id, uint64_t h) {
     entry **p = &c->buckets[h & (c->n_buckets - 1)];
     while (*p && !((*p)->hash == h && (*p)->a == a && strcmp((*p)->id, id) == 0))
@@ -77,7 +77,7 @@ static entry **find(inc_state_cache *c, const inc_aggregate_desc *a,
     return p;
 }
 
-static void lru_unlink(inc_state_cache *c, entry *e) {
+static void lru_unlink(incx_state_cache *c, entry *e) {
     if (e->newer) e->newer->older = e->older;
     else c->newest = e->older;
     if (e->older) e->older->newer = e->newer;
@@ -86,16 +86,16 @@ static void lru_unlink(inc_state_cache *c, entry *e) {
 }
 
 /* Unlink e from both structures (not freed). */
-static void detach(inc_state_cache *c, entry *e) {
+static void detach(incx_state_cache *c, entry *e) {
     entry **p = find(c, e->a, e->id, e->hash);
     *p = e->chain;
     lru_unlink(c, e);
     c->count--;
 }
 
-void *inc_state_cache_take(inc_state_cache *c, const inc_aggregate_desc *a,
-                           const char *id,
-                           char last_event_id[INC_UUID_TEXT_SIZE]) {
+void *incx_state_cache_take(incx_state_cache *c, const inc_aggregate_desc *a,
+                            const char *id,
+                            char last_event_id[INC_UUID_TEXT_SIZE]) {
     if (!c || c->count == 0) return NULL;
     uint64_t h = key_hash(a, id);
     entry *e = *find(c, a, id, h);
@@ -113,9 +113,9 @@ static void drop_state(const inc_aggregate_desc *a, void *state) {
     free(state);
 }
 
-void inc_state_cache_put(inc_state_cache *c, const inc_aggregate_desc *a,
-                         const char *id, void *state,
-                         const char *last_event_id) {
+void incx_state_cache_put(incx_state_cache *c, const inc_aggregate_desc *a,
+                          const char *id, void *state,
+                          const char *last_event_id) {
     if (!state) return;
     if (!c || c->capacity == 0 || strlen(last_event_id) != INC_UUID_TEXT_SIZE - 1) {
         drop_state(a, state);

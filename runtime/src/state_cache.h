@@ -13,24 +13,24 @@
 #include <incident/domain.h>
 #include <incident/store.h>
 
-typedef struct inc_state_cache inc_state_cache;
+typedef struct incx_state_cache incx_state_cache;
 
 /* NULL only when out of memory.  capacity 0: every put is dropped. */
-inc_state_cache *inc_state_cache_new(size_t capacity);
-void inc_state_cache_free(inc_state_cache *c); /* NULL-safe; frees the states */
+incx_state_cache *incx_state_cache_new(size_t capacity);
+void incx_state_cache_free(incx_state_cache *c); /* NULL-safe; frees the states */
 /* Drop every entry and keep at most `capacity` from now on. */
-void inc_state_cache_resize(inc_state_cache *c, size_t capacity);
+void incx_state_cache_resize(incx_state_cache *c, size_t capacity);
 
 /* Remove (a, id)'s entry and hand over its state (a malloc'd a->state
  * struct) and the id of its last event; NULL when there is none. */
-void *inc_state_cache_take(inc_state_cache *c, const inc_aggregate_desc *a,
-                           const char *id, char last_event_id[INC_UUID_TEXT_SIZE]);
+void *incx_state_cache_take(incx_state_cache *c, const inc_aggregate_desc *a,
+                            const char *id, char last_event_id[INC_UUID_TEXT_SIZE]);
 /* Take ownership of `state` (a malloc'd a->state struct whose version is
  * that of event `last_event_id`) as (a, id)'s entry, evicting the least
  * recently used one when full.  Frees the state instead when the cache
  * has no room or memory runs out. */
-void inc_state_cache_put(inc_state_cache *c, const inc_aggregate_desc *a,
-                         const char *id, void *state,
-                         const char *last_event_id);
+void incx_state_cache_put(incx_state_cache *c, const inc_aggregate_desc *a,
+                          const char *id, void *state,
+                          const char *last_event_id);
 
 #endif

@@ -5,7 +5,7 @@
 
 #include "store_util.h"
 
-size_t inc_utf8_seq(const unsigned char *s, size_t n) {
+size_t incx_utf8_seq(const unsigned char *s, size_t n) {
     unsigned c = s[0], cp;
     size_t len, i;
     if (c < 0x80) return 1;
@@ -23,15 +23,15 @@ size_t inc_utf8_seq(const unsigned char *s, size_t n) {
     return len;
 }
 
-bool inc_utf8_valid(const char *str, size_t n) {
+bool incx_utf8_valid(const char *str, size_t n) {
     const unsigned char *s = (const unsigned char *)str;
     for (size_t i = 0, k; i < n; i += k)
-        if ((k = inc_utf8_seq(s + i, n - i)) == 0) return false;
+        if ((k = incx_utf8_seq(s + i, n - i)) == 0) return false;
     return true;
 }
 
-int inc_store_check_id(const char *id, const char *what, inc_error *err) {
-    if (inc_store_check_text(id, what, err) != 0) return -1;
+int incx_store_check_id(const char *id, const char *what, inc_error *err) {
+    if (incx_store_check_text(id, what, err) != 0) return -1;
     size_t n = strlen(id);
     if (n > INC_MAX_ID_BYTES)
         return inc_error_set(err, INC_ERR_INVALID, "id_too_long",
@@ -40,11 +40,11 @@ int inc_store_check_id(const char *id, const char *what, inc_error *err) {
     return 0;
 }
 
-int inc_store_check_text(const char *s, const char *what, inc_error *err) {
+int incx_store_check_text(const char *s, const char *what, inc_error *err) {
     if (!s)
         return inc_error_set(err, INC_ERR_INVALID, "missing_field",
                              "%s is missing", what);
-    if (!inc_utf8_valid(s, strlen(s)))
+    if (!incx_utf8_valid(s, strlen(s)))
         return inc_error_set(err, INC_ERR_INVALID, "invalid_utf8",
                              "%s is not valid UTF-8", what);
     return 0;

@@ -24,7 +24,7 @@
 #define MIN_TS (MIN_DAY * US_PER_DAY)
 #define MAX_TS (MAX_DAY * US_PER_DAY + US_PER_DAY - 1)
 
-int64_t inc_days_from_civil(int64_t y, unsigned m, unsigned d) {
+int64_t incx_days_from_civil(int64_t y, unsigned m, unsigned d) {
     int64_t era, yoe, doy, doe;
     y -= m <= 2;
     era = (y >= 0 ? y : y - 399) / 400;
@@ -34,7 +34,7 @@ int64_t inc_days_from_civil(int64_t y, unsigned m, unsigned d) {
     return era * 146097 + doe - 719468;
 }
 
-void inc_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+void incx_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
     int64_t era, doe, yoe, doy, mp;
     z += 719468;
     era = (z >= 0 ? z : z - 146096) / 146097;
@@ -113,7 +113,7 @@ int inc_timestamp_parse(const char *text, inc_timestamp *out) {
     /* A leap second (:60) has no POSIX-time value; rejecting it is more
      * honest than silently folding it into the next second. */
     if (h > 23 || mi > 59 || s > 59) return -1;
-    secs = inc_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+    secs = incx_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
            h * 3600 + mi * 60 + s - sign * (oh * 3600 + om * 60);
     ts = secs * US_PER_SEC + frac;
     if (ts < MIN_TS || ts > MAX_TS) return -1;
@@ -132,7 +132,7 @@ int inc_timestamp_format(inc_timestamp ts, char out[INC_TIMESTAMP_TEXT_MAX]) {
         us += US_PER_DAY;
         day--;
     }
-    inc_civil_from_days(day, &y, &m, &d);
+    incx_civil_from_days(day, &y, &m, &d);
     snprintf(out, INC_TIMESTAMP_TEXT_MAX,
              "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ", (int)y, m, d,
              (int)(us / (3600 * US_PER_SEC)),

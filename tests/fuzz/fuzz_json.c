@@ -10,7 +10,7 @@
  * through inc_msg_validate.  A failed decode must leave an error kind
  * INC_ERR_INVALID with a message naming the JSON path ("$...").
  * Differential: the same input decoded through the jansson path alone
- * (inc_msg_from_text_jansson, what the fast scanner of json_fast.c stands in
+ * (incx_msg_from_text_jansson, what the fast scanner of json_fast.c stands in
  * front of) must give the same return code, error kind/code/message and
  * struct (bytes without the string pointers, strings, JSON encoding).
  * Differential too: inc_msg_to_text of every decoded value must be byte for
@@ -28,9 +28,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* runtime/src/internal.h (not installed). */
-int inc_msg_from_text_jansson(const inc_message_desc *d, void *msg,
-                              const char *text, size_t len, unsigned flags,
-                              inc_error *err);
+int incx_msg_from_text_jansson(const inc_message_desc *d, void *msg,
+                               const char *text, size_t len, unsigned flags,
+                               inc_error *err);
 
 static char *dump_msg(const inc_message_desc *d, const void *msg) {
     json_t *j = inc_msg_to_json(d, msg, 0);
@@ -72,7 +72,7 @@ static void check_differential(const inc_message_desc *d, const char *text,
     inc_error_clear(&ea);
     inc_error_clear(&eb);
     int ra = inc_msg_from_text(d, a, text, len, flags, &ea);
-    int rb = inc_msg_from_text_jansson(d, b, text, len, flags, &eb);
+    int rb = incx_msg_from_text_jansson(d, b, text, len, flags, &eb);
     /* jansson skips a raw NUL after a number or literal; the public entry
      * point refuses it on top of jansson */
     if (rb == 0 && memchr(text, '\0', len)) {

@@ -24,11 +24,11 @@
 #include "fixtures.h"
 
 /* runtime/src/internal.h (not installed). */
-int inc_json_fast_decode(const inc_message_desc *d, void *msg,
-                         const char *text, size_t len, unsigned flags);
-int inc_msg_from_text_jansson(const inc_message_desc *d, void *msg,
-                              const char *text, size_t len, unsigned flags,
-                              inc_error *err);
+int incx_json_fast_decode(const inc_message_desc *d, void *msg,
+                          const char *text, size_t len, unsigned flags);
+int incx_msg_from_text_jansson(const inc_message_desc *d, void *msg,
+                               const char *text, size_t len, unsigned flags,
+                               inc_error *err);
 
 typedef union any_msg {
     t_kitchen k;
@@ -90,7 +90,7 @@ static void compare_one(const inc_message_desc *d, const char *text,
     inc_error_clear(&ea);
     inc_error_clear(&eb);
     ra = inc_msg_from_text(d, &a, text, len, flags, &ea);
-    rb = inc_msg_from_text_jansson(d, &b, text, len, flags, &eb);
+    rb = incx_msg_from_text_jansson(d, &b, text, len, flags, &eb);
     if (rb == 0 && memchr(text, '\0', len)) {
         /* jansson skips a raw NUL after a number or literal; the public
          * entry point refuses it on top of jansson */
@@ -113,7 +113,7 @@ static void compare_one(const inc_message_desc *d, const char *text,
     inc_msg_free(d, &b);
     if (ra == 0) {
         /* was it the scanner? (counted, not required: it may decline) */
-        if (inc_json_fast_decode(d, &a, text, len, flags) == 0) {
+        if (incx_json_fast_decode(d, &a, text, len, flags) == 0) {
             fast_ok++;
             inc_msg_free(d, &a);
         }
@@ -358,12 +358,12 @@ static void test_fast_path_taken(void **state) {
         const inc_message_desc *d = i == 0 ? &t_kitchen_desc
                                            : &t_account_state_desc;
         assert_int_equal(
-            inc_json_fast_decode(d, &m, good[i], strlen(good[i]), 0), 0);
+            incx_json_fast_decode(d, &m, good[i], strlen(good[i]), 0), 0);
         inc_msg_free(d, &m);
     }
-    assert_int_equal(inc_json_fast_decode(&t_money_deposited_desc, &m,
-                                          "{\"amount\":1}", 12,
-                                          INC_JSON_SKIP_IMPLICIT),
+    assert_int_equal(incx_json_fast_decode(&t_money_deposited_desc, &m,
+                                           "{\"amount\":1}", 12,
+                                           INC_JSON_SKIP_IMPLICIT),
                      0);
     inc_msg_free(&t_money_deposited_desc, &m);
 }

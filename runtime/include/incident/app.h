@@ -59,35 +59,37 @@ typedef struct inc_result {
 } inc_result;
 
 #define INC_RESULT_INIT {0, 0, NULL, 0, false, {INC_OK, "", ""}}
-void inc_result_init(inc_result *r);
-void inc_result_free(inc_result *r); /* NULL-safe; leaves r initialised */
+INC_API void inc_result_init(inc_result *r);
+/* NULL-safe; leaves r initialised. */
+INC_API void inc_result_free(inc_result *r);
 
 /* {"event_id","aggregate_id","aggregate_type","version","event_type",
  *  "event_date","data":{...}} - the CLI's line format.  NULL on OOM. */
-json_t *inc_recorded_event_to_json(const inc_recorded_event *ev);
+INC_API json_t *inc_recorded_event_to_json(const inc_recorded_event *ev);
 
 typedef struct inc_app inc_app;
 typedef struct inc_handler_ctx inc_handler_ctx;
 
 /* The app borrows `d` and `store` (close the store after freeing the app). */
-inc_app *inc_app_new(const inc_domain *d, inc_store *store, inc_error *err);
-void inc_app_free(inc_app *app); /* NULL-safe */
+INC_API inc_app *inc_app_new(const inc_domain *d, inc_store *store,
+                             inc_error *err);
+INC_API void inc_app_free(inc_app *app); /* NULL-safe */
 
-const inc_domain *inc_app_domain(const inc_app *app);
-inc_store *inc_app_store(const inc_app *app);
+INC_API const inc_domain *inc_app_domain(const inc_app *app);
+INC_API inc_store *inc_app_store(const inc_app *app);
 
 /* Write a snapshot whenever a commit crosses a multiple of `every` events
  * (0 = never).  `aggregate` NULL sets the default for every aggregate type
  * (100); a name sets one type (INC_ERR_NOT_FOUND if unknown). */
-int inc_app_set_snapshot_every(inc_app *app, const char *aggregate,
-                               int64_t every, inc_error *err);
+INC_API int inc_app_set_snapshot_every(inc_app *app, const char *aggregate,
+                                       int64_t every, inc_error *err);
 /* Retries after a version conflict before INC_ERR_CONFLICT (default 10). */
-void inc_app_set_max_retries(inc_app *app, unsigned retries);
+INC_API void inc_app_set_max_retries(inc_app *app, unsigned retries);
 /* Upper bound of the jittered backoff between retries, in microseconds
  * (default 20000; the bound doubles per retry from 500 up to this). */
-void inc_app_set_max_backoff(inc_app *app, unsigned max_us);
+INC_API void inc_app_set_max_backoff(inc_app *app, unsigned max_us);
 /* Conflicts seen (and retried or given up on) since the app was created. */
-uint64_t inc_app_conflicts(const inc_app *app);
+INC_API uint64_t inc_app_conflicts(const inc_app *app);
 
 /* State cache.  After a command the app keeps the aggregate's new state
  * (up to `max_states` of them, least recently used dropped first; default
@@ -99,7 +101,7 @@ uint64_t inc_app_conflicts(const inc_app *app);
  * and applied before the command runs, and the commit's version check
  * catches the rest.  Memory: max_states x the state struct and its
  * strings.  Reads (inc_app_state) always load from the store. */
-void inc_app_set_state_cache(inc_app *app, size_t max_states);
+INC_API void inc_app_set_state_cache(inc_app *app, size_t max_states);
 
 typedef struct inc_app_stats {
     uint64_t conflicts;     /* as inc_app_conflicts */
@@ -113,7 +115,7 @@ typedef struct inc_app_stats {
     uint64_t speculative_commits;
     uint64_t speculative_stale;
 } inc_app_stats;
-void inc_app_get_stats(const inc_app *app, inc_app_stats *out);
+INC_API void inc_app_get_stats(const inc_app *app, inc_app_stats *out);
 
 /* ---- event handlers (process managers), run after commit ---- */
 typedef int (*inc_event_handler_fn)(inc_handler_ctx *ctx,
@@ -121,18 +123,19 @@ typedef int (*inc_event_handler_fn)(inc_handler_ctx *ctx,
                                     inc_error *err);
 /* Call `fn` for every committed event of type `event` (a domain event
  * name), in registration order.  INC_ERR_NOT_FOUND for an unknown event. */
-int inc_app_on(inc_app *app, const char *event, inc_event_handler_fn fn,
-               void *ud, inc_error *err);
+INC_API int inc_app_on(inc_app *app, const char *event, inc_event_handler_fn fn,
+                       void *ud, inc_error *err);
 
 /* From a handler: dispatch a command caused by the handled event (its
  * events get causation_id = that event, correlation_id = the first
  * command).  Its events are added to the outer result.  A rejection is
  * returned to the handler, which may react (e.g. compensate). */
-int inc_handler_dispatch(inc_handler_ctx *ctx, const inc_message_desc *command,
-                         const void *data, inc_error *err);
-int inc_handler_dispatch_json(inc_handler_ctx *ctx, const char *command,
-                              const char *json, inc_error *err);
-inc_app *inc_handler_app(inc_handler_ctx *ctx);
+INC_API int inc_handler_dispatch(inc_handler_ctx *ctx,
+                                 const inc_message_desc *command,
+                                 const void *data, inc_error *err);
+INC_API int inc_handler_dispatch_json(inc_handler_ctx *ctx, const char *command,
+                                      const char *json, inc_error *err);
+INC_API inc_app *inc_handler_app(inc_handler_ctx *ctx);
 
 /* ---- commands ---- */
 
@@ -142,33 +145,35 @@ inc_app *inc_handler_app(inc_handler_ctx *ctx);
  * field), INC_ERR_REJECTED (code = the .agg rejection code),
  * INC_ERR_CONFLICT (retries exhausted), INC_ERR_UNAVAILABLE,
  * INC_ERR_INTERNAL. */
-int inc_dispatch(inc_app *app, const inc_message_desc *command,
-                 const void *data, inc_result *out, inc_error *err);
+INC_API int inc_dispatch(inc_app *app, const inc_message_desc *command,
+                         const void *data, inc_result *out, inc_error *err);
 /* Same from a command name and its JSON text (strict decoding;
  * INC_ERR_NOT_FOUND for an unknown command). */
-int inc_dispatch_json(inc_app *app, const char *command, const char *json,
-                      inc_result *out, inc_error *err);
+INC_API int inc_dispatch_json(inc_app *app, const char *command,
+                              const char *json, inc_result *out,
+                              inc_error *err);
 
 /* ---- reads ---- */
 
 /* Current state of one aggregate (version 0 if it has no events).  `state`
  * is a a->state struct, uninitialised on entry; free it with inc_msg_free
  * (also after an error). */
-int inc_app_state(inc_app *app, const inc_aggregate_desc *a, const char *id,
-                  void *state, inc_error *err);
+INC_API int inc_app_state(inc_app *app, const inc_aggregate_desc *a,
+                          const char *id, void *state, inc_error *err);
 
 typedef int (*inc_recorded_cb)(void *ud, const inc_recorded_event *ev,
                                inc_error *err);
 /* One aggregate's events in version order, decoded. */
-int inc_app_read_stream(inc_app *app, const inc_aggregate_desc *a,
-                        const char *id, inc_recorded_cb cb, void *ud,
-                        inc_error *err);
+INC_API int inc_app_read_stream(inc_app *app, const inc_aggregate_desc *a,
+                                const char *id, inc_recorded_cb cb, void *ud,
+                                inc_error *err);
 
 /* Truncate the projection and replay every event of its aggregate type
  * through fold + project, in one transaction. */
-int inc_app_rebuild(inc_app *app, const inc_projection_desc *p,
-                    void (*progress)(void *ud, int64_t done, int64_t total),
-                    void *ud, inc_error *err);
+INC_API int inc_app_rebuild(inc_app *app, const inc_projection_desc *p,
+                            void (*progress)(void *ud, int64_t done,
+                                             int64_t total),
+                            void *ud, inc_error *err);
 
 #ifdef __cplusplus
 }

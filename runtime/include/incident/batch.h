@@ -71,13 +71,14 @@ typedef struct inc_batch_result {
  * when the batch stopped early (err: INC_ERR_UNAVAILABLE, or
  * INC_ERR_INTERNAL for OOM or a broken store); then every item carries its
  * status. */
-int inc_dispatch_batch(inc_app *app, const inc_batch_item *items, size_t n,
-                       inc_batch_result *res, inc_error *err);
+INC_API int inc_dispatch_batch(inc_app *app, const inc_batch_item *items,
+                               size_t n, inc_batch_result *res, inc_error *err);
 /* The same with `chunk` commands per transaction (0 = the default).  Big
  * chunks hold more locks for longer; a few hundred is plenty. */
-int inc_dispatch_batch_chunked(inc_app *app, const inc_batch_item *items,
-                               size_t n, size_t chunk, inc_batch_result *res,
-                               inc_error *err);
+INC_API int inc_dispatch_batch_chunked(inc_app *app,
+                                       const inc_batch_item *items, size_t n,
+                                       size_t chunk, inc_batch_result *res,
+                                       inc_error *err);
 
 #ifdef __cplusplus
 }

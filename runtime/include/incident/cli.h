@@ -1,4 +1,4 @@
-/* cli.h - the domain command-line tool (DESIGN.md section 5).
+/* cli.h - the domain command-line tool (docs/cli.md).
  *
  *   #include "bank.h"
  *   #include <incident/cli.h>
@@ -27,14 +27,15 @@ enum {
     INC_CLI_REJECTED = 3
 };
 
-int inc_cli_main(const inc_domain *d, int argc, char **argv);
+INC_API int inc_cli_main(const inc_domain *d, int argc, char **argv);
 
 /* Extension: `setup` runs once the app exists, before the subcommand, e.g.
  * to register event handlers (inc_app_on) so `dispatch` runs them too.
  * A non-zero return ends the program with exit code 1. */
-int inc_cli_main_with(const inc_domain *d, int argc, char **argv,
-                      int (*setup)(inc_app *app, void *ud, inc_error *err),
-                      void *ud);
+INC_API int inc_cli_main_with(const inc_domain *d, int argc, char **argv,
+                              int (*setup)(inc_app *app, void *ud,
+                                           inc_error *err),
+                              void *ud);
 
 #ifdef __cplusplus
 }

@@ -28,7 +28,8 @@ extern "C" {
 #endif
 
 /* Bumped whenever a descriptor struct below changes shape.  Generated
- * headers refuse to compile against another value (STYLE.md item 2). */
+ * headers refuse to compile against another value (docs/language.md,
+ * "Generated C"). */
 #define INC_ABI_VERSION 1
 
 typedef int64_t inc_timestamp; /* microseconds since 1970-01-01T00:00:00Z */
@@ -150,56 +151,65 @@ typedef struct inc_domain {
 } inc_domain;
 
 /* ---- lookups (binary search over the sorted tables; NULL if absent) ---- */
-const inc_message_desc *inc_domain_command(const inc_domain *d, const char *name);
-const inc_message_desc *inc_domain_event(const inc_domain *d, const char *name);
-const inc_aggregate_desc *inc_domain_aggregate(const inc_domain *d, const char *name);
-const inc_projection_desc *inc_domain_projection(const inc_domain *d, const char *name);
-const inc_message_desc *inc_aggregate_event(const inc_aggregate_desc *a, const char *name);
+INC_API const inc_message_desc *inc_domain_command(const inc_domain *d,
+                                                   const char *name);
+INC_API const inc_message_desc *inc_domain_event(const inc_domain *d,
+                                                 const char *name);
+INC_API const inc_aggregate_desc *inc_domain_aggregate(const inc_domain *d,
+                                                       const char *name);
+INC_API const inc_projection_desc *inc_domain_projection(const inc_domain *d,
+                                                         const char *name);
+INC_API const inc_message_desc *inc_aggregate_event(const inc_aggregate_desc *a,
+                                                    const char *name);
 
 /* ---- generic message operations (the generated _init/_free/... wrap these) */
 
 /* Set every field to its default (zero, NULL, false, or the .agg default). */
-void inc_msg_init(const inc_message_desc *d, void *msg);
+INC_API void inc_msg_init(const inc_message_desc *d, void *msg);
 /* Free owned strings and reset them to NULL.  NULL-safe, idempotent, and
  * fine on hand-built values whose strings came from malloc/strdup. */
-void inc_msg_free(const inc_message_desc *d, void *msg);
+INC_API void inc_msg_free(const inc_message_desc *d, void *msg);
 /* Deep copy; `dst` must be uninitialised or freed.  -1 on OOM. */
-int inc_msg_copy(const inc_message_desc *d, void *dst, const void *src,
-                 inc_error *err);
+INC_API int inc_msg_copy(const inc_message_desc *d, void *dst, const void *src,
+                         inc_error *err);
 
 typedef enum inc_json_flags {
     INC_JSON_SKIP_IMPLICIT = 1u << 0 /* leave out aggregate_id etc. (event data) */
 } inc_json_flags;
 
 /* Encode as a JSON object; NULL only when out of memory. */
-json_t *inc_msg_to_json(const inc_message_desc *d, const void *msg,
-                        unsigned flags);
+INC_API json_t *inc_msg_to_json(const inc_message_desc *d, const void *msg,
+                                unsigned flags);
 /* Encode as compact JSON text (malloc'd, NUL-terminated; *len, if not
  * NULL, gets its length).  Byte for byte what
  * json_dumps(inc_msg_to_json(d, msg, flags), JSON_COMPACT) returns, without
  * building the jansson tree.  NULL only when out of memory. */
-char *inc_msg_to_text(const inc_message_desc *d, const void *msg,
-                      unsigned flags, size_t *len);
+INC_API char *inc_msg_to_text(const inc_message_desc *d, const void *msg,
+                              unsigned flags, size_t *len);
 /* Strict decode: unknown, duplicate (for text input), missing-required and
  * ill-typed fields are INC_ERR_INVALID errors whose message starts with the
  * JSON path ("$.amount: expected integer").  On failure everything decoded
  * so far is freed and `msg` is left initialised.  `msg` need not be
  * initialised beforehand. */
-int inc_msg_from_json(const inc_message_desc *d, void *msg, const json_t *json,
-                      unsigned flags, inc_error *err);
+INC_API int inc_msg_from_json(const inc_message_desc *d, void *msg,
+                              const json_t *json, unsigned flags,
+                              inc_error *err);
 /* Same from text; rejects duplicate keys and trailing garbage. */
-int inc_msg_from_text(const inc_message_desc *d, void *msg, const char *text,
-                      size_t len, unsigned flags, inc_error *err);
+INC_API int inc_msg_from_text(const inc_message_desc *d, void *msg,
+                              const char *text, size_t len, unsigned flags,
+                              inc_error *err);
 
 /* Run the generated validation: required strings non-NULL, aggregate_id
  * non-empty, enum values in range, then the `check` clauses. */
-int inc_msg_validate(const inc_message_desc *d, const void *msg, inc_error *err);
+INC_API int inc_msg_validate(const inc_message_desc *d, const void *msg,
+                             inc_error *err);
 
 /* ---- timestamps (RFC 3339, always printed as ...T..:..:..ffffffZ) ---- */
 #define INC_TIMESTAMP_TEXT_MAX 40
-int inc_timestamp_format(inc_timestamp ts, char out[INC_TIMESTAMP_TEXT_MAX]);
-int inc_timestamp_parse(const char *text, inc_timestamp *out);
-inc_timestamp inc_timestamp_now(void);
+INC_API int inc_timestamp_format(inc_timestamp ts,
+                                 char out[INC_TIMESTAMP_TEXT_MAX]);
+INC_API int inc_timestamp_parse(const char *text, inc_timestamp *out);
+INC_API inc_timestamp inc_timestamp_now(void);
 
 /* ---- events produced by execute ---- */
 typedef struct inc_event_item {
@@ -213,30 +223,31 @@ typedef struct inc_event_list {
 } inc_event_list;
 
 #define INC_EVENT_LIST_INIT {0, 0, NULL}
-void inc_event_list_init(inc_event_list *l);
+INC_API void inc_event_list_init(inc_event_list *l);
 /* Append a new initialised event whose aggregate_id is a copy of
  * `aggregate_id`; returns the struct to fill, or NULL (err set) on OOM. */
-void *inc_event_list_add(inc_event_list *l, const inc_message_desc *d,
-                         const char *aggregate_id, inc_error *err);
-void inc_event_list_clear(inc_event_list *l); /* frees items, keeps capacity */
-void inc_event_list_free(inc_event_list *l);
+INC_API void *inc_event_list_add(inc_event_list *l, const inc_message_desc *d,
+                                 const char *aggregate_id, inc_error *err);
+/* Frees the items, keeps the capacity. */
+INC_API void inc_event_list_clear(inc_event_list *l);
+INC_API void inc_event_list_free(inc_event_list *l);
 
 /* ---- the database-free core: fold and execute ---- */
 
 /* Initialise `state` (desc->state) for aggregate `id`: defaults, version 0. */
-int inc_state_init(const inc_aggregate_desc *a, void *state, const char *id,
-                   inc_error *err);
+INC_API int inc_state_init(const inc_aggregate_desc *a, void *state,
+                           const char *id, inc_error *err);
 /* Apply one event and advance version/updated_at.  `version` must be
  * state.version + 1 (otherwise INC_ERR_INTERNAL: a gap or duplicate). */
-int inc_state_apply(const inc_aggregate_desc *a, void *state,
-                    const inc_message_desc *event, const void *data,
-                    int64_t version, inc_timestamp at, inc_error *err);
+INC_API int inc_state_apply(const inc_aggregate_desc *a, void *state,
+                            const inc_message_desc *event, const void *data,
+                            int64_t version, inc_timestamp at, inc_error *err);
 /* Validate `command` and run its execute rule against `state`; on success
  * `out` holds the new events (possibly none).  On failure `out` is left as
  * it was. */
-int inc_execute(const inc_aggregate_desc *a, const void *state,
-                const inc_message_desc *command, const void *data,
-                inc_event_list *out, inc_error *err);
+INC_API int inc_execute(const inc_aggregate_desc *a, const void *state,
+                        const inc_message_desc *command, const void *data,
+                        inc_event_list *out, inc_error *err);
 
 #ifdef __cplusplus
 }

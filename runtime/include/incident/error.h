@@ -13,7 +13,17 @@
 extern "C" {
 #endif
 
-/* One X-macro list generates the enum and its names (STYLE.md item 7). */
+/* INC_API marks what libincident exports: the library is built with
+ * -fvisibility=hidden, so exactly the functions declared with it in
+ * <incident/...> are its ABI (the exported-symbol test checks this). */
+#if defined(__GNUC__) || defined(__clang__)
+#define INC_API __attribute__((visibility("default")))
+#else
+#define INC_API
+#endif
+
+/* One X-macro list generates the enum and its names, so the two cannot
+ * drift apart. */
 #define INC_ERROR_KINDS(X)                                                     \
     X(INC_OK, "ok")                                                            \
     X(INC_ERR_INVALID, "invalid")         /* bad input: JSON, field, name */   \
@@ -44,24 +54,24 @@ typedef struct inc_error {
 } inc_error;
 
 /* Name of a kind ("rejected"). */
-const char *inc_error_kind_name(inc_error_kind kind);
+INC_API const char *inc_error_kind_name(inc_error_kind kind);
 
 /* Reset to INC_OK.  Accepts NULL. */
-void inc_error_clear(inc_error *err);
+INC_API void inc_error_clear(inc_error *err);
 
 /* Fill `err` (NULL is allowed: the error is then dropped) and return -1 so
  * callers can write `return inc_error_set(...)`. */
-int inc_error_set(inc_error *err, inc_error_kind kind, const char *code,
-                  const char *fmt, ...)
+INC_API int inc_error_set(inc_error *err, inc_error_kind kind, const char *code,
+                          const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
-int inc_error_setv(inc_error *err, inc_error_kind kind, const char *code,
-                   const char *fmt, va_list ap);
+INC_API int inc_error_setv(inc_error *err, inc_error_kind kind,
+                           const char *code, const char *fmt, va_list ap);
 
 /* A domain rejection: kind INC_ERR_REJECTED, code = message = `code`. */
-int inc_reject(inc_error *err, const char *code);
+INC_API int inc_reject(inc_error *err, const char *code);
 
 #ifdef __cplusplus
 }

@@ -55,7 +55,7 @@ static inline int inc_str_cmp(const char *a, const char *b) {
 }
 
 /* Replace *dst with a copy of src (NULL allowed).  -1 on OOM. */
-int inc_str_set(char **dst, const char *src, inc_error *err);
+INC_API int inc_str_set(char **dst, const char *src, inc_error *err);
 
 /* Temporaries of one generated function. */
 typedef struct inc_scratch {
@@ -64,9 +64,9 @@ typedef struct inc_scratch {
 } inc_scratch;
 #define INC_SCRATCH_INIT {0, 0, NULL}
 /* Concatenate into a new string owned by `sc`; NULL (err set) on OOM. */
-const char *inc_scratch_concat(inc_scratch *sc, const char *a, const char *b,
-                               inc_error *err);
-void inc_scratch_free(inc_scratch *sc);
+INC_API const char *inc_scratch_concat(inc_scratch *sc, const char *a,
+                                       const char *b, inc_error *err);
+INC_API void inc_scratch_free(inc_scratch *sc);
 
 #ifdef __cplusplus
 }

@@ -37,7 +37,7 @@ extern "C" {
 #define INC_UUID_TEXT_SIZE 37
 
 /* A random (version 4) UUID from getrandom(), lower-case text. */
-int inc_uuid_v4(char out[INC_UUID_TEXT_SIZE], inc_error *err);
+INC_API int inc_uuid_v4(char out[INC_UUID_TEXT_SIZE], inc_error *err);
 
 /* Version of the event store's own tables (events, snapshots,
  * schema_version) that this library writes; see docs/runtime.md. */
@@ -223,8 +223,9 @@ typedef struct inc_pg_options {
 /* Connect and prepare the statements (one round trip after the
  * handshake).  NULL with INC_ERR_UNAVAILABLE if the server can't be
  * reached. */
-inc_store *inc_pg_store_open(const inc_pg_options *opts, inc_error *err);
-inc_store *inc_mem_store_open(inc_error *err);
+INC_API inc_store *inc_pg_store_open(const inc_pg_options *opts,
+                                     inc_error *err);
+INC_API inc_store *inc_mem_store_open(inc_error *err);
 /* PostgreSQL store: send (on) or leave out (off, the default) a
  * pg_notify('incident_events', '{"aggregate_type":..,"first_version":..,
  * "last_version":..,"aggregate_id":..}') for every commit, for LISTENers.
@@ -238,33 +239,35 @@ inc_store *inc_mem_store_open(inc_error *err);
  * be lost if the client dies between the two transactions).  Batches
  * notify inside their transaction (one commit per chunk).  No-op on other
  * stores. */
-void inc_pg_store_set_notify(inc_store *s, bool on);
+INC_API void inc_pg_store_set_notify(inc_store *s, bool on);
 
 /* ---- thin wrappers over the vtable ---- */
-void inc_store_close(inc_store *s); /* NULL-safe */
-int inc_store_init(inc_store *s, const inc_domain *d, inc_error *err);
-int inc_store_load(inc_store *s, const inc_aggregate_desc *a, const char *id,
-                   unsigned flags, const inc_load_cbs *cbs, inc_error *err);
-int inc_store_commit(inc_store *s, const inc_commit *c, inc_error *err);
-int inc_store_read_stream(inc_store *s, const char *aggregate_type,
-                          const char *id, int64_t after_version,
-                          inc_event_cb cb, void *ud, inc_error *err);
-int inc_store_read_all(inc_store *s, const char *aggregate_type,
-                       int64_t after_position, inc_event_cb cb, void *ud,
-                       inc_error *err);
-int inc_store_projection_get(inc_store *s, const inc_projection_desc *p,
-                             const char *id, inc_row_cb cb, void *ud,
-                             bool *found, inc_error *err);
-int inc_store_projection_list(inc_store *s, const inc_projection_desc *p,
-                              inc_row_cb cb, void *ud, inc_error *err);
-int inc_store_rebuild(inc_store *s, const inc_projection_desc *p,
-                      const inc_rebuild_cbs *cbs, inc_error *err);
+INC_API void inc_store_close(inc_store *s); /* NULL-safe */
+INC_API int inc_store_init(inc_store *s, const inc_domain *d, inc_error *err);
+INC_API int inc_store_load(inc_store *s, const inc_aggregate_desc *a,
+                           const char *id, unsigned flags,
+                           const inc_load_cbs *cbs, inc_error *err);
+INC_API int inc_store_commit(inc_store *s, const inc_commit *c, inc_error *err);
+INC_API int inc_store_read_stream(inc_store *s, const char *aggregate_type,
+                                  const char *id, int64_t after_version,
+                                  inc_event_cb cb, void *ud, inc_error *err);
+INC_API int inc_store_read_all(inc_store *s, const char *aggregate_type,
+                               int64_t after_position, inc_event_cb cb,
+                               void *ud, inc_error *err);
+INC_API int inc_store_projection_get(inc_store *s, const inc_projection_desc *p,
+                                     const char *id, inc_row_cb cb, void *ud,
+                                     bool *found, inc_error *err);
+INC_API int inc_store_projection_list(inc_store *s,
+                                      const inc_projection_desc *p,
+                                      inc_row_cb cb, void *ud, inc_error *err);
+INC_API int inc_store_rebuild(inc_store *s, const inc_projection_desc *p,
+                              const inc_rebuild_cbs *cbs, inc_error *err);
 /* Without load_many: `load` one by one (a lost connection stops it: -1). */
-int inc_store_load_many(inc_store *s, inc_load_req *reqs, size_t n,
-                        inc_error *err);
+INC_API int inc_store_load_many(inc_store *s, inc_load_req *reqs, size_t n,
+                                inc_error *err);
 /* INC_ERR_INTERNAL "unsupported" when the store has no commit_many. */
-int inc_store_commit_many(inc_store *s, const inc_commit *commits, size_t n,
-                          size_t *failed, inc_error *err);
+INC_API int inc_store_commit_many(inc_store *s, const inc_commit *commits,
+                                  size_t n, size_t *failed, inc_error *err);
 
 #ifdef __cplusplus
 }
