@@ -426,14 +426,16 @@ static int decode_list(inc_vtype t, void *p, const json_t *v, jpath *path,
                              INC_LIST_MAX_ITEMS);
     inc_value_free(t, p); /* nothing, unless a caller decodes twice */
     if (n == 0) return 0;
-    l.items = calloc(n, es);
-    l.has = opt ? calloc(n, sizeof *l.has) : NULL;
+    /* n <= INC_LIST_MAX_ITEMS and es is a struct size: no overflow */
+    l.items = malloc(n * es);
+    l.has = opt ? malloc(n * sizeof *l.has) : NULL;
     if (!l.items || (opt && !l.has)) {
         free(l.items);
         free(l.has);
         return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
                              "%s: out of memory", path->buf);
     }
+
     l.cap = n;
     for (i = 0; i < n; i++) {
         const json_t *e = json_array_get(v, i);
@@ -441,7 +443,11 @@ static int decode_list(inc_vtype t, void *p, const json_t *v, jpath *path,
         size_t old = jp_index(path, i);
         int rc = 0;
         /* the element belongs to the list before it is decoded, so that
-         * a failure frees what it holds */
+         * a failure frees what it holds (zeroed one by one: GCC turns
+         * malloc + memset of the whole array into calloc, which the
+         * allocation-failure tests cannot see) */
+        memset(item, 0, es);
+        if (opt) l.has[i] = false;
         l.len = i + 1;
         inc_list_put(p, &l);
         if (json_is_null(e)) {

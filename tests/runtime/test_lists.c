@@ -82,12 +82,14 @@ static int decode_both(const inc_message_desc *d, const char *text,
         assert_string_equal(ta, tb);
         free(ta);
         free(tb);
+        inc_msg_free(d, &b);
         if (inc_json_fast_decode(d, &b, text, len, 0) == 0) {
             fast_taken++;
             inc_msg_free(d, &b);
         }
     } else {
         inc_msg_free(d, out);
+        inc_msg_free(d, &b);
         /* the scanner must have declined */
         assert_int_equal(inc_json_fast_decode(d, &b, text, len, 0), -1);
     }
@@ -520,7 +522,7 @@ static void test_validate(void **state) {
 /* Every one-byte deletion and substitution of valid documents decodes the
  * same way on both paths. */
 static void test_mutations(void **state) {
-    static const char subst[] = "{}[],:\"\\ 0-1.eEnul";
+    static const char subst[] = "{}[],:\"\\ 0.n";
     const char *docs[] = {full_order, "{" MIN_ORDER ",\"maybe\":[1,null]}"};
     size_t d, i, k;
     long before = fast_taken;
