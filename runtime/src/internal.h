@@ -53,6 +53,16 @@ static inline inc_vtype inc_vtype_field(const inc_field_desc *f) {
     return t;
 }
 
+/* The value type a record or list type descriptor describes. */
+static inline inc_vtype inc_vtype_of(const inc_type_desc *td) {
+    inc_vtype t;
+    t.type = td->type;
+    t.en = NULL;
+    t.rec = td->type == INC_TYPE_RECORD ? td->record : NULL;
+    t.list = td->type == INC_TYPE_LIST ? td : NULL;
+    return t;
+}
+
 /* A list's element type; a list of lists is not supported (bad
  * descriptor: size 0, which every walker refuses). */
 static inline inc_vtype inc_vtype_elem(const inc_type_desc *l) {

@@ -74,18 +74,17 @@ void inc_msg_init(const inc_message_desc *d, void *msg) {
 }
 
 int inc_list_grow(inc_list *l, size_t elem_size, bool with_has) {
-    size_t cap = l->cap < l->len ? l->len : l->cap, ncap;
+    size_t cap = l->cap < l->len ? l->len : l->cap, ncap = cap;
     if (l->len >= INC_LIST_MAX_ITEMS || elem_size == 0) return -1;
-    if (l->len < cap) return 0;
-    ncap = cap < 4 ? 4 : cap * 2;
-    if (ncap > INC_LIST_MAX_ITEMS) ncap = INC_LIST_MAX_ITEMS;
-    if (ncap > SIZE_MAX / elem_size) return -1;
-    {
-        void *items = realloc(l->items, ncap * elem_size);
-        if (!items) return -1;
+    if (l->len == cap) {
+        void *items;
+        ncap = cap < 4 ? 4 : cap * 2;
+        if (ncap > INC_LIST_MAX_ITEMS) ncap = INC_LIST_MAX_ITEMS;
+        if (ncap > SIZE_MAX / elem_size) return -1;
+        if (!(items = realloc(l->items, ncap * elem_size))) return -1;
         l->items = items;
     }
-    if (with_has) {
+    if (with_has && (ncap != cap || !l->has)) {
         bool *has = realloc(l->has, ncap * sizeof *has);
         if (!has) return -1; /* items grew: harmless, cap unchanged */
         /* a hand-built list without flags: every element present */

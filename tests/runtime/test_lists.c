@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <incident/domain.h>
+#include <incident/gen.h>
 
 #include "lists_fixtures.h"
 
@@ -726,13 +727,87 @@ static void test_field_text(void **state) {
     inc_msg_free(&l_order_desc, &m);
 }
 
+/* The helpers generated `apply` code is to call: push, remove, assign. */
+static void test_gen_helpers(void **state) {
+    any_msg m, src;
+    inc_error err;
+    const inc_field_desc *lines = &l_order_desc.fields[1],
+                         *billing = &l_order_desc.fields[3],
+                         *maybe = &l_order_desc.fields[6];
+    const inc_type_desc *line_list = inc_field_type_desc(lines),
+                        *addr_type = inc_field_type_desc(billing),
+                        *maybe_list = inc_field_type_desc(maybe);
+    l_line *ln;
+    int64_t *v;
+    char *t;
+    size_t i;
+    (void)state;
+    assert_non_null(line_list);
+    assert_null(inc_field_type_desc(&l_order_desc.fields[0]));
+    inc_msg_init(&l_order_desc, &m.o);
+    assert_int_equal(inc_str_set(&m.o.aggregate_id, "O1", &err), 0);
+    assert_int_equal(inc_str_set(&m.o.billing.city, "C", &err), 0);
+    /* push: a record element with its defaults, growing by doubling */
+    for (i = 0; i < 100; i++) {
+        assert_non_null(ln = inc_list_push(&m.o.lines, line_list, &err));
+        assert_string_equal(ln->price.currency, "EUR");
+        assert_int_equal(inc_str_set(&ln->sku, i % 2 ? "odd" : "even", &err),
+                         0);
+        ln->qty = (int64_t)i;
+    }
+    assert_int_equal(m.o.lines.len, 100);
+    assert_true(m.o.lines.cap >= 100 && m.o.lines.cap < 200);
+    /* remove keeps the order and frees the element */
+    inc_list_remove(&m.o.lines, line_list, 0);
+    inc_list_remove(&m.o.lines, line_list, 98);
+    inc_list_remove(&m.o.lines, line_list, 98); /* out of range: nothing */
+    assert_int_equal(m.o.lines.len, 98);
+    for (i = 0; i < 98; i++) assert_int_equal(m.o.lines.items[i].qty, i + 1);
+    /* list<int?>: pushed elements are present */
+    assert_non_null(v = inc_list_push(&m.o.maybe, maybe_list, &err));
+    *v = 5;
+    assert_true(m.o.maybe.has[0]);
+    assert_int_equal(inc_msg_validate(&l_order_desc, &m.o, &err), 0);
+    /* assign: a deep copy, also from inside the destination */
+    assert_int_equal(decode_both(&l_order_desc, full_order, strlen(full_order),
+                                 &src, &err),
+                     0);
+    assert_int_equal(inc_value_assign(&m.o.lines, &src.o.lines, line_list,
+                                      &err),
+                     0);
+    assert_int_equal(inc_value_assign(&m.o.billing, &src.o.address, addr_type,
+                                      &err),
+                     0);
+    inc_msg_free(&l_order_desc, &src);
+    assert_int_equal(m.o.lines.len, 2);
+    assert_string_equal(m.o.lines.items[0].tags.items[0], "red");
+    assert_string_equal(m.o.billing.zip, "69001");
+    assert_int_equal(inc_value_assign(&m.o.lines.items[0].tags,
+                                      &m.o.lines.items[0].tags,
+                                      inc_field_type_desc(&l_line_desc.fields[3]),
+                                      &err),
+                     0);
+    t = encode(&l_order_desc, &m);
+    assert_non_null(strstr(t, "\"tags\":[\"red\",\"x\xc3\xa9\\n\"]"));
+    free(t);
+    /* the limit */
+    inc_msg_free(&l_order_desc, &m);
+    m.o.maybe.len = INC_LIST_MAX_ITEMS;
+    assert_null(inc_list_push(&m.o.maybe, maybe_list, &err));
+    assert_string_equal(err.code, "too_long");
+    m.o.maybe.len = 0;
+    assert_null(inc_list_push(&m.o.maybe, addr_type, &err));
+    assert_string_equal(err.code, "bad_descriptor");
+    inc_msg_free(&l_order_desc, &m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip), cmocka_unit_test(test_optionals),
         cmocka_unit_test(test_errors),     cmocka_unit_test(test_depth),
         cmocka_unit_test(test_million),    cmocka_unit_test(test_validate),
         cmocka_unit_test(test_mutations),  cmocka_unit_test(test_random),
-        cmocka_unit_test(test_field_text),
+        cmocka_unit_test(test_field_text), cmocka_unit_test(test_gen_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

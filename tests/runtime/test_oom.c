@@ -307,9 +307,33 @@ static int encode_order(inc_error *err) {
     return rc;
 }
 
+/* inc_list_push / inc_value_assign: a failure leaves the list as it was. */
+static int list_ops(inc_error *err) {
+    l_order a, b;
+    const inc_type_desc *lt = inc_field_type_desc(&l_order_desc.fields[1]);
+    int rc = 0, i;
+    assert_int_equal(inc_msg_from_text(&l_order_desc, &a, order_text,
+                                       sizeof order_text - 1, 0, err),
+                     0);
+    inc_msg_init(&l_order_desc, &b);
+    arm();
+    for (i = 0; i < 9 && rc == 0; i++)
+        if (!inc_list_push(&b.lines, lt, err)) rc = -1;
+    if (rc != 0) assert_int_equal(b.lines.len, (size_t)(i - 1));
+    if (rc == 0) {
+        rc = inc_value_assign(&b.lines, &a.lines, lt, err);
+        assert_int_equal(b.lines.len, rc == 0 ? 2 : 9);
+    }
+    fail_at = -1;
+    inc_msg_free(&l_order_desc, &a);
+    inc_msg_free(&l_order_desc, &b);
+    return rc;
+}
+
 static void test_lists_decode(void **state) { (void)state; run(decode_order); }
 static void test_lists_copy(void **state) { (void)state; run(copy_order); }
 static void test_lists_encode(void **state) { (void)state; run(encode_order); }
+static void test_lists_ops(void **state) { (void)state; run(list_ops); }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -320,6 +344,7 @@ int main(void) {
         cmocka_unit_test(test_lists_decode),
         cmocka_unit_test(test_lists_copy),
         cmocka_unit_test(test_lists_encode),
+        cmocka_unit_test(test_lists_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
