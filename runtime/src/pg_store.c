@@ -508,8 +508,14 @@ static int field_from_text(const inc_field_desc *f, void *row,
         break;
     }
     case INC_TYPE_RECORD:
-    case INC_TYPE_LIST: /* a jsonb column */
-        return inc_field_from_text(f, row, text, err);
+    case INC_TYPE_LIST: { /* a jsonb column; refused = an altered table */
+        inc_error e;
+        if (inc_field_from_text(f, row, text, &e) == 0) return 0;
+        if (e.kind == INC_ERR_INTERNAL)
+            return inc_error_set(err, e.kind, e.code, "%s", e.message);
+        return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                             "column %s: %s", f->name, e.message);
+    }
     }
     if (has) *has = true;
     return 0;

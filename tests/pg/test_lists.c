@@ -3,7 +3,7 @@
  * record and a list<int?> is written in a commit and read back equal
  * through projection_get and projection_list; an absent optional record is
  * SQL NULL; PostgreSQL's jsonb text (keys reordered, spaces) is read back
- * strictly.  Descriptors written by hand (tests/runtime/lists_fixtures.c
+ * strictly, and a row altered behind the store's back is refused.  Descriptors written by hand (tests/runtime/lists_fixtures.c
  * for the record types) until aggc emits them. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -242,7 +242,21 @@ static void test_jsonb_columns(void **state) {
                       0, NULL);
         assert_string_equal(v, "true");
         free(v);
+        /* an altered row: refused as corrupt, naming column and path */
+        v = th_query1(c, "UPDATE lp_carts SET lines = '[{\"qty\": 1}]' "
+                         "WHERE aggregate_id = 'c2' RETURNING 'x'",
+                      0, NULL);
+        free(v);
         PQfinish(c);
+        g.n = 0;
+        assert_int_equal(inc_store_projection_get(fx->store, &carts, "c2",
+                                                  collect, &g, &found, &err),
+                         -1);
+        assert_int_equal(err.kind, INC_ERR_INTERNAL);
+        assert_string_equal(err.code, "corrupt_row");
+        assert_string_equal(err.message, "column lines: $.lines[0].sku: "
+                                         "missing required field");
+        assert_int_equal(g.n, 0);
     }
 }
 
