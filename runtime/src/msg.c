@@ -303,7 +303,8 @@ static int validate_value(inc_vtype t, const void *p, bool implicit_id,
         int v = *(const int *)p;
         if (v < 0 || !t.en || (size_t)v >= t.en->n_members)
             return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
-                                 "%s: %d is not a %s member", vrender(at, pb), v,
+                                 "%s: %d is not a %s member",
+                                 vrender(at, pb), v,
                                  t.en ? t.en->name : "known enum");
         return 0;
     }
@@ -334,7 +335,8 @@ static int validate_value(inc_vtype t, const void *p, bool implicit_id,
     /* Containers: what the decoders would refuse to read back. */
     if (depth >= INC_JSON_MAX_DEPTH)
         return inc_error_set(err, INC_ERR_INVALID, "too_deep",
-                             "%s: nested deeper than %d levels", vrender(at, pb),
+                             "%s: nested deeper than %d levels",
+                             vrender(at, pb),
                              INC_JSON_MAX_DEPTH);
     if (t.type == INC_TYPE_RECORD) {
         if (!t.rec) goto bad_descriptor;
@@ -354,7 +356,8 @@ static int validate_value(inc_vtype t, const void *p, bool implicit_id,
                                  INC_LIST_MAX_ITEMS);
         if (l.len && !l.items)
             return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
-                                 "%s: %zu elements but no items", vrender(at, pb),
+                                 "%s: %zu elements but no items",
+                                 vrender(at, pb),
                                  l.len);
         if (et.type == INC_TYPE_INT || et.type == INC_TYPE_BOOL) return 0;
         for (i = 0; i < l.len; i++) {

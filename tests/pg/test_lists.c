@@ -3,8 +3,9 @@
  * record and a list<int?> is written in a commit and read back equal
  * through projection_get and projection_list; an absent optional record is
  * SQL NULL; PostgreSQL's jsonb text (keys reordered, spaces) is read back
- * strictly, and a row altered behind the store's back is refused.  Descriptors written by hand (tests/runtime/lists_fixtures.c
- * for the record types) until aggc emits them. */
+ * strictly, and a row altered behind the store's back is refused.
+ * Descriptors written by hand (tests/runtime/lists_fixtures.c for the
+ * record types) until aggc emits them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,16 +45,6 @@ typedef struct lp_row {
 
 extern const inc_aggregate_desc lp_cart_type;
 
-static const inc_type_desc line_list = {
-    {"list<Line>", 0, NULL}, INC_TYPE_LIST, INC_TYPE_RECORD, 0, NULL,
-    &l_line_desc};
-static const inc_type_desc address_type = {
-    {"Address", 0, NULL}, INC_TYPE_RECORD, INC_TYPE_RECORD, 0, NULL,
-    &l_address_desc};
-static const inc_type_desc opt_int_list = {
-    {"list<int?>", 0, NULL}, INC_TYPE_LIST, INC_TYPE_INT, INC_FIELD_OPTIONAL,
-    NULL, NULL};
-
 static const inc_field_desc state_fields[] = {
     {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT,
      offsetof(lp_state, aggregate_id), INC_NO_OFFSET, NULL, NODEF},
@@ -83,11 +74,11 @@ static const inc_field_desc row_fields[] = {
     {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT,
      offsetof(lp_row, aggregate_id), INC_NO_OFFSET, NULL, NODEF},
     {"lines", INC_TYPE_LIST, 0, offsetof(lp_row, lines), INC_NO_OFFSET,
-     INC_TYPE_REF(line_list), NODEF},
+     INC_TYPE_REF(l_line_list_type), NODEF},
     {"addr", INC_TYPE_RECORD, INC_FIELD_OPTIONAL, offsetof(lp_row, addr),
-     offsetof(lp_row, has_addr), INC_TYPE_REF(address_type), NODEF},
+     offsetof(lp_row, has_addr), INC_TYPE_REF(l_address_type), NODEF},
     {"maybe", INC_TYPE_LIST, 0, offsetof(lp_row, maybe), INC_NO_OFFSET,
-     INC_TYPE_REF(opt_int_list), NODEF},
+     INC_TYPE_REF(l_opt_int_list_type), NODEF},
 };
 static const inc_message_desc row_desc = {
     INC_MSG_ROW, "carts", "lp_row", sizeof(lp_row), COUNT(row_fields),

@@ -23,7 +23,7 @@
 static const inc_type_desc money_type = {
     {"Money", 0, NULL}, INC_TYPE_RECORD, INC_TYPE_RECORD, 0, NULL,
     &l_money_desc};
-static const inc_type_desc address_type = {
+const inc_type_desc l_address_type = {
     {"Address", 0, NULL}, INC_TYPE_RECORD, INC_TYPE_RECORD, 0, NULL,
     &l_address_desc};
 static const inc_type_desc node_type = {
@@ -31,7 +31,7 @@ static const inc_type_desc node_type = {
     &l_node_desc};
 static const inc_type_desc string_list = {
     {"list<string>", 0, NULL}, INC_TYPE_LIST, INC_TYPE_STRING, 0, NULL, NULL};
-static const inc_type_desc line_list = {
+const inc_type_desc l_line_list_type = {
     {"list<Line>", 0, NULL}, INC_TYPE_LIST, INC_TYPE_RECORD, 0, NULL,
     &l_line_desc};
 static const inc_type_desc node_list = {
@@ -43,7 +43,7 @@ static const inc_type_desc color_list = {
 static const inc_type_desc timestamp_list = {
     {"list<timestamp>", 0, NULL}, INC_TYPE_LIST, INC_TYPE_TIMESTAMP, 0, NULL,
     NULL};
-static const inc_type_desc opt_int_list = {
+const inc_type_desc l_opt_int_list_type = {
     {"list<int?>", 0, NULL}, INC_TYPE_LIST, INC_TYPE_INT, OPT, NULL, NULL};
 static const inc_type_desc int_list = {
     {"list<int>", 0, NULL}, INC_TYPE_LIST, INC_TYPE_INT, 0, NULL, NULL};
@@ -87,17 +87,18 @@ RECORD(l_node, "Node", node_fields);
 static const inc_field_desc order_fields[] = {
     F(l_order, aggregate_id, INC_TYPE_STRING, INC_FIELD_IMPLICIT, NOHAS, NULL,
       NODEF),
-    F(l_order, lines, INC_TYPE_LIST, 0, NOHAS, INC_TYPE_REF(line_list), NODEF),
+    F(l_order, lines, INC_TYPE_LIST, 0, NOHAS,
+      INC_TYPE_REF(l_line_list_type), NODEF),
     F(l_order, address, INC_TYPE_RECORD, OPT, HAS(l_order, address),
-      INC_TYPE_REF(address_type), NODEF),
-    F(l_order, billing, INC_TYPE_RECORD, 0, NOHAS, INC_TYPE_REF(address_type),
-      NODEF),
+      INC_TYPE_REF(l_address_type), NODEF),
+    F(l_order, billing, INC_TYPE_RECORD, 0, NOHAS,
+      INC_TYPE_REF(l_address_type), NODEF),
     F(l_order, colors, INC_TYPE_LIST, 0, NOHAS, INC_TYPE_REF(color_list),
       NODEF),
     F(l_order, stamps, INC_TYPE_LIST, 0, NOHAS, INC_TYPE_REF(timestamp_list),
       NODEF),
-    F(l_order, maybe, INC_TYPE_LIST, 0, NOHAS, INC_TYPE_REF(opt_int_list),
-      NODEF),
+    F(l_order, maybe, INC_TYPE_LIST, 0, NOHAS,
+      INC_TYPE_REF(l_opt_int_list_type), NODEF),
     F(l_order, scores, INC_TYPE_LIST, OPT, HAS(l_order, scores),
       INC_TYPE_REF(float_list), NODEF),
     F(l_order, flags, INC_TYPE_LIST, INC_FIELD_DEFAULTED, NOHAS,

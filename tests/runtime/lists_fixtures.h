@@ -81,5 +81,8 @@ typedef struct l_ints {
 
 extern const inc_message_desc l_money_desc, l_line_desc, l_address_desc,
     l_node_desc, l_order_desc, l_ints_desc;
+/* type descriptors other test domains reuse */
+extern const inc_type_desc l_address_type, l_line_list_type,
+    l_opt_int_list_type;
 
 #endif

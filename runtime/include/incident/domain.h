@@ -174,7 +174,8 @@ typedef struct inc_type_desc {
 
 /* The type descriptor of a RECORD or LIST field (NULL for other fields or
  * a field without one). */
-static inline const inc_type_desc *inc_field_type_desc(const inc_field_desc *f) {
+static inline const inc_type_desc *
+inc_field_type_desc(const inc_field_desc *f) {
     const inc_type_desc *td;
     if ((f->type != INC_TYPE_RECORD && f->type != INC_TYPE_LIST) ||
         !f->enum_desc)
