@@ -46,10 +46,16 @@ typedef struct inc_vtype {
 static inline inc_vtype inc_vtype_field(const inc_field_desc *f) {
     inc_vtype t;
     t.type = f->type;
-    t.en = f->type == INC_TYPE_ENUM ? f->enum_desc : NULL;
-    t.list = inc_field_type_desc(f);
-    t.rec = t.list && f->type == INC_TYPE_RECORD ? t.list->record : NULL;
-    if (f->type != INC_TYPE_LIST) t.list = NULL;
+    t.en = f->enum_desc; /* read for ENUM only */
+    t.rec = NULL;
+    t.list = NULL;
+    /* the common case first: the codecs call this for every field */
+    if (f->type == INC_TYPE_RECORD || f->type == INC_TYPE_LIST) {
+        const inc_type_desc *td = inc_field_type_desc(f);
+        t.en = NULL;
+        if (td && f->type == INC_TYPE_RECORD) t.rec = td->record;
+        if (f->type == INC_TYPE_LIST) t.list = td;
+    }
     return t;
 }
 

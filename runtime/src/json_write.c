@@ -276,10 +276,15 @@ static bool put_timestamp(wbuf *b, inc_timestamp ts) {
 
 static bool put_fields(wbuf *b, const inc_message_desc *d, const void *msg,
                        bool skip);
+static bool put_container(wbuf *b, const inc_vtype *t, const void *p);
 
-/* One value, as value_to_json (msg_json.c) encodes it. */
-static bool put_val(wbuf *b, inc_vtype t, const void *p) {
-    switch (t.type) {
+/* One value, as value_to_json (msg_json.c) encodes it.  Inline for the
+ * scalars (the common case: one call per message, not per field, which
+ * GCC would otherwise make of the recursion); records and lists go
+ * through put_container. */
+static inline __attribute__((always_inline)) bool
+put_val(wbuf *b, const inc_vtype *t, const void *p) {
+    switch (t->type) {
     case INC_TYPE_INT:
         return put_int(b, *(const int64_t *)p);
     case INC_TYPE_FLOAT: {
@@ -296,42 +301,50 @@ static bool put_val(wbuf *b, inc_vtype t, const void *p) {
         return put_timestamp(b, *(const int64_t *)p);
     case INC_TYPE_ENUM: {
         int v = *(const int *)p;
-        if (!t.en || v < 0 || (size_t)v >= t.en->n_members)
+        if (!t->en || v < 0 || (size_t)v >= t->en->n_members)
             return wb_put(b, "null", 4);
-        return put_cstring(b, t.en->members[v]);
+        return put_cstring(b, t->en->members[v]);
     }
     case INC_TYPE_RECORD:
-        if (!t.rec) return wb_put(b, "null", 4);
-        return put_fields(b, t.rec, p, false);
-    case INC_TYPE_LIST: {
+    case INC_TYPE_LIST:
+        return put_container(b, t, p);
+    }
+    return wb_put(b, "null", 4);
+}
+
+static bool put_container(wbuf *b, const inc_vtype *t, const void *p) {
+    if (t->type == INC_TYPE_RECORD) {
+        if (!t->rec) return wb_put(b, "null", 4);
+        return put_fields(b, t->rec, p, false);
+    } else {
         inc_list l = inc_list_get(p);
         inc_vtype et;
         size_t es, i;
         bool opt;
-        if (!t.list) return wb_put(b, "null", 4);
-        et = inc_vtype_elem(t.list);
+        if (!t->list) return wb_put(b, "null", 4);
+        et = inc_vtype_elem(t->list);
         es = inc_vtype_size(et);
-        opt = inc_list_elem_optional(t.list);
+        opt = inc_list_elem_optional(t->list);
         if (!wb_putc(b, '[')) return false;
         for (i = 0; es && l.items && i < l.len; i++) {
             if (i && !wb_putc(b, ',')) return false;
             if (opt && l.has && !l.has[i]) {
                 if (!wb_put(b, "null", 4)) return false;
-            } else if (!put_val(b, et, (const char *)l.items + i * es)) {
+            } else if (!put_val(b, &et, (const char *)l.items + i * es)) {
                 return false;
             }
         }
         return wb_putc(b, ']');
     }
-    }
-    return wb_put(b, "null", 4);
 }
 
 /* One field's value, as field_to_json encodes it. */
 static inline bool put_value(wbuf *b, const inc_field_desc *f,
                              const void *msg) {
+    inc_vtype t;
     if (!inc_field_present(msg, f)) return wb_put(b, "null", 4);
-    return put_val(b, inc_vtype_field(f), INC_CFIELD_AT(msg, f, char));
+    t = inc_vtype_field(f);
+    return put_val(b, &t, INC_CFIELD_AT(msg, f, char));
 }
 
 /* An object of d's fields, in descriptor order. */

@@ -37,14 +37,16 @@ void inc_msg_init(const inc_message_desc *d, void *msg) {
     for (i = 0; i < d->n_fields; i++) {
         const inc_field_desc *f = &d->fields[i];
         bool *has;
-        /* A required record holds its own defaults; an optional one
-         * starts absent (zero, owning nothing), a list empty. */
-        if (f->type == INC_TYPE_RECORD && !(f->flags & INC_FIELD_OPTIONAL)) {
-            inc_vtype t = inc_vtype_field(f);
-            if (t.rec) inc_msg_init(t.rec, INC_FIELD_AT(msg, f, char));
+        if (!f->def.present) {
+            /* A required record holds its own defaults; an optional one
+             * starts absent (zero, owning nothing), a list empty. */
+            if (f->type == INC_TYPE_RECORD &&
+                !(f->flags & INC_FIELD_OPTIONAL)) {
+                inc_vtype t = inc_vtype_field(f);
+                if (t.rec) inc_msg_init(t.rec, INC_FIELD_AT(msg, f, char));
+            }
             continue;
         }
-        if (!f->def.present) continue;
         switch (f->type) {
         case INC_TYPE_INT:
         case INC_TYPE_TIMESTAMP:
@@ -134,10 +136,15 @@ void inc_msg_free(const inc_message_desc *d, void *msg) {
     for (i = 0; i < d->n_fields; i++) {
         const inc_field_desc *f = &d->fields[i];
         bool *has;
-        if (f->type != INC_TYPE_STRING && f->type != INC_TYPE_RECORD &&
-            f->type != INC_TYPE_LIST)
+        if (f->type == INC_TYPE_STRING) {
+            char **s = INC_FIELD_AT(msg, f, char *);
+            free(*s);
+            *s = NULL;
+        } else if (f->type == INC_TYPE_RECORD || f->type == INC_TYPE_LIST) {
+            inc_value_free(inc_vtype_field(f), INC_FIELD_AT(msg, f, char));
+        } else {
             continue;
-        inc_value_free(inc_vtype_field(f), INC_FIELD_AT(msg, f, char));
+        }
         /* A freed optional string/record/list is absent, never "present
          * but empty". */
         if ((has = inc_field_has_ptr(msg, f))) *has = false;

@@ -40,7 +40,11 @@ extern "C" {
 #endif
 
 /* Bumped whenever a descriptor struct below changes shape.  Generated
- * headers refuse to compile against another value (STYLE.md item 2). */
+ * headers refuse to compile against another value (STYLE.md item 2).
+ * Records and lists (INC_TYPE_RECORD, INC_TYPE_LIST, INC_MSG_RECORD,
+ * inc_type_desc) changed no struct's shape: tables of ABI 1 stay valid
+ * as they are, and a domain that uses the new types names them, so it
+ * cannot compile against an older header. */
 #define INC_ABI_VERSION 1
 
 typedef int64_t inc_timestamp; /* microseconds since 1970-01-01T00:00:00Z */
