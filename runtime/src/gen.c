@@ -73,7 +73,7 @@ void *inc_list_push(void *list, const inc_type_desc *td, inc_error *err) {
                       INC_LIST_MAX_ITEMS);
         return NULL;
     }
-    if (inc_list_grow(&l, es, opt) != 0) {
+    if (incx_list_grow(&l, es, opt) != 0) {
         inc_list_put(list, &l); /* what grew is kept: cap says so */
         inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
                       "out of memory growing a %s", td->head.name);
@@ -95,7 +95,7 @@ void inc_list_remove(void *list, const inc_type_desc *td, size_t i) {
     if (!td || td->type != INC_TYPE_LIST || i >= l.len) return;
     et = inc_vtype_elem(td);
     if (!(es = inc_vtype_size(et))) return;
-    inc_value_free(et, (char *)l.items + i * es);
+    incx_value_free(et, (char *)l.items + i * es);
     memmove((char *)l.items + i * es, (char *)l.items + (i + 1) * es,
             (l.len - i - 1) * es);
     if (l.has) memmove(l.has + i, l.has + i + 1, l.len - i - 1);
@@ -117,13 +117,13 @@ int inc_value_assign(void *dst, const void *src, const inc_type_desc *td,
     if (!n || !(tmp = malloc(n)))
         return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
                              "out of memory copying a %s", td->head.name);
-    if (inc_value_copy(t, tmp, src) != 0) {
-        inc_value_free(t, tmp);
+    if (incx_value_copy(t, tmp, src) != 0) {
+        incx_value_free(t, tmp);
         free(tmp);
         return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
                              "out of memory copying a %s", td->head.name);
     }
-    inc_value_free(t, dst);
+    incx_value_free(t, dst);
     memcpy(dst, tmp, n);
     free(tmp);
     return 0;

@@ -114,20 +114,20 @@ static inline void inc_list_put(void *p, const inc_list *l) {
 /* Room for one more element (amortised doubling; `has` grows with `items`
  * when `with_has`, new flags false).  -1: out of memory or the list
  * already holds INC_LIST_MAX_ITEMS. */
-int inc_list_grow(inc_list *l, size_t elem_size, bool with_has);
+int incx_list_grow(inc_list *l, size_t elem_size, bool with_has);
 /* Free what a value owns and zero it (strings, records, lists). */
-void inc_value_free(inc_vtype t, void *p);
+void incx_value_free(inc_vtype t, void *p);
 /* Deep copy into `dst`, which owns nothing; on failure -1 and `dst` is
- * still safe to inc_value_free. */
-int inc_value_copy(inc_vtype t, void *dst, const void *src);
+ * still safe to incx_value_free. */
+int incx_value_copy(inc_vtype t, void *dst, const void *src);
 
 /* A field's value alone as JSON text (projection columns of record and
  * list type, stored as jsonb); NULL when out of memory. */
-char *inc_field_to_text(const inc_field_desc *f, const void *msg);
+char *incx_field_to_text(const inc_field_desc *f, const void *msg);
 /* And back, strictly, from any JSON text of that value (jsonb reorders
  * keys and adds spaces); on failure the field is left freed/zero. */
-int inc_field_from_text(const inc_field_desc *f, void *msg, const char *text,
-                        inc_error *err);
+int incx_field_from_text(const inc_field_desc *f, void *msg,
+                         const char *text, inc_error *err);
 
 /* strdup without needing POSIX feature macros under -std=c11. */
 static inline char *inc_strdup(const char *s) {

@@ -413,7 +413,7 @@ static bool fast_list(const inc_vtype *t, void *p, fast_in *in,
     for (;;) {
         void *item;
         /* over INC_LIST_MAX_ITEMS: jansson's path reports it */
-        if (in->p >= in->end || inc_list_grow(&l, es, opt) != 0) break;
+        if (in->p >= in->end || incx_list_grow(&l, es, opt) != 0) break;
         item = (char *)l.items + l.len * es;
         memset(item, 0, es);
         if (opt) l.has[l.len] = false;

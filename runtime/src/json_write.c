@@ -381,7 +381,7 @@ char *inc_msg_to_text(const inc_message_desc *d, const void *msg,
 }
 
 /* One field's value alone (a record or list column's jsonb text). */
-char *inc_field_to_text(const inc_field_desc *f, const void *msg) {
+char *incx_field_to_text(const inc_field_desc *f, const void *msg) {
     wbuf b = {NULL, 0, 0};
     b.cap = 64;
     if (!(b.p = malloc(b.cap))) return NULL;

@@ -75,7 +75,7 @@ void inc_msg_init(const inc_message_desc *d, void *msg) {
     }
 }
 
-int inc_list_grow(inc_list *l, size_t elem_size, bool with_has) {
+int incx_list_grow(inc_list *l, size_t elem_size, bool with_has) {
     size_t cap = l->cap < l->len ? l->len : l->cap, ncap = cap;
     if (l->len >= INC_LIST_MAX_ITEMS || elem_size == 0) return -1;
     if (l->len == cap) {
@@ -98,7 +98,7 @@ int inc_list_grow(inc_list *l, size_t elem_size, bool with_has) {
     return 0;
 }
 
-void inc_value_free(inc_vtype t, void *p) {
+void incx_value_free(inc_vtype t, void *p) {
     switch (t.type) {
     case INC_TYPE_STRING:
         free(*(char **)p);
@@ -117,7 +117,7 @@ void inc_value_free(inc_vtype t, void *p) {
             if (l.items && es && (et.type == INC_TYPE_STRING ||
                                   et.type == INC_TYPE_RECORD))
                 for (i = 0; i < l.len; i++)
-                    inc_value_free(et, (char *)l.items + i * es);
+                    incx_value_free(et, (char *)l.items + i * es);
         }
         free(l.items);
         free(l.has);
@@ -141,7 +141,7 @@ void inc_msg_free(const inc_message_desc *d, void *msg) {
             free(*s);
             *s = NULL;
         } else if (f->type == INC_TYPE_RECORD || f->type == INC_TYPE_LIST) {
-            inc_value_free(inc_vtype_field(f), INC_FIELD_AT(msg, f, char));
+            incx_value_free(inc_vtype_field(f), INC_FIELD_AT(msg, f, char));
         } else {
             continue;
         }
@@ -186,14 +186,14 @@ static int msg_copy_into(const inc_message_desc *d, void *dst,
         if (f->type != INC_TYPE_STRING && f->type != INC_TYPE_RECORD &&
             f->type != INC_TYPE_LIST)
             continue;
-        if (inc_value_copy(inc_vtype_field(f), (char *)dst + f->offset,
+        if (incx_value_copy(inc_vtype_field(f), (char *)dst + f->offset,
                            (const char *)src + f->offset) != 0)
             return -1;
     }
     return 0;
 }
 
-int inc_value_copy(inc_vtype t, void *dst, const void *src) {
+int incx_value_copy(inc_vtype t, void *dst, const void *src) {
     switch (t.type) {
     case INC_TYPE_STRING: {
         const char *s = *(char *const *)src;
@@ -233,7 +233,7 @@ int inc_value_copy(inc_vtype t, void *dst, const void *src) {
         l.len = s.len;
         inc_list_put(dst, &l);
         for (i = 0; i < s.len; i++)
-            if (inc_value_copy(et, (char *)l.items + i * es,
+            if (incx_value_copy(et, (char *)l.items + i * es,
                                (const char *)s.items + i * es) != 0)
                 return -1;
         return 0;

@@ -424,7 +424,7 @@ static int decode_list(inc_vtype t, void *p, const json_t *v, jpath *path,
         return inc_error_set(err, INC_ERR_INVALID, "too_long",
                              "%s: more than %zu elements", path->buf,
                              INC_LIST_MAX_ITEMS);
-    inc_value_free(t, p); /* nothing, unless a caller decodes twice */
+    incx_value_free(t, p); /* nothing, unless a caller decodes twice */
     if (n == 0) return 0;
     /* n <= INC_LIST_MAX_ITEMS and es is a struct size: no overflow */
     l.items = malloc(n * es);
@@ -570,7 +570,7 @@ static int decode_object(const inc_message_desc *d, void *msg,
         if (json_is_null(v)) {
             if (!optional) return wrong_type(err, path->buf, t, v);
             /* An explicit null overrides a default. */
-            inc_value_free(t, p);
+            incx_value_free(t, p);
             if (has) *has = false;
             jp_pop(path, old);
             continue;
@@ -606,8 +606,8 @@ int inc_msg_from_json(const inc_message_desc *d, void *msg, const json_t *json,
     return -1;
 }
 
-int inc_field_from_text(const inc_field_desc *f, void *msg, const char *text,
-                        inc_error *err) {
+int incx_field_from_text(const inc_field_desc *f, void *msg,
+                         const char *text, inc_error *err) {
     inc_vtype t = inc_vtype_field(f);
     void *p = INC_FIELD_AT(msg, f, char);
     bool *has = inc_field_has_ptr(msg, f);
@@ -619,7 +619,7 @@ int inc_field_from_text(const inc_field_desc *f, void *msg, const char *text,
     path.buf[1] = '\0';
     path.used = 1;
     jp_field(&path, f->name);
-    inc_value_free(t, p);
+    incx_value_free(t, p);
     if (has) *has = false;
     v = text ? json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je)
              : NULL;
@@ -632,7 +632,7 @@ int inc_field_from_text(const inc_field_desc *f, void *msg, const char *text,
     } else {
         if (t.type == INC_TYPE_RECORD && t.rec) inc_msg_init(t.rec, p);
         rc = decode_value(t, p, v, &path, 1, err);
-        if (rc != 0) inc_value_free(t, p);
+        if (rc != 0) incx_value_free(t, p);
         else if (has) *has = true;
     }
     json_decref(v);

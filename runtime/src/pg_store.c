@@ -510,7 +510,7 @@ static int field_from_text(const inc_field_desc *f, void *row,
     case INC_TYPE_RECORD:
     case INC_TYPE_LIST: { /* a jsonb column; refused = an altered table */
         inc_error e;
-        if (inc_field_from_text(f, row, text, &e) == 0) return 0;
+        if (incx_field_from_text(f, row, text, &e) == 0) return 0;
         if (e.kind == INC_ERR_INTERNAL)
             return inc_error_set(err, e.kind, e.code, "%s", e.message);
         return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
@@ -899,7 +899,7 @@ static int row_params_make(const inc_projection_desc *p, const char *id,
         if (f->flags & INC_FIELD_IMPLICIT) continue;
         if (f->type == INC_TYPE_RECORD || f->type == INC_TYPE_LIST) {
             if (inc_field_present(row, f) &&
-                !(rp->vals[k] = rp->json[k] = inc_field_to_text(f, row))) {
+                !(rp->vals[k] = rp->json[k] = incx_field_to_text(f, row))) {
                 row_params_free(rp);
                 return oom(err);
             }

@@ -28,9 +28,9 @@ int inc_json_fast_decode(const inc_message_desc *d, void *msg,
 int inc_msg_from_text_jansson(const inc_message_desc *d, void *msg,
                               const char *text, size_t len, unsigned flags,
                               inc_error *err);
-char *inc_field_to_text(const inc_field_desc *f, const void *msg);
-int inc_field_from_text(const inc_field_desc *f, void *msg, const char *text,
-                        inc_error *err);
+char *incx_field_to_text(const inc_field_desc *f, const void *msg);
+int incx_field_from_text(const inc_field_desc *f, void *msg,
+                         const char *text, inc_error *err);
 
 typedef union any_msg {
     l_order o;
@@ -695,34 +695,34 @@ static void test_field_text(void **state) {
     assert_int_equal(decode_both(&l_order_desc, full_order, strlen(full_order),
                                  &m, &err),
                      0);
-    t = inc_field_to_text(addr, &m);
+    t = incx_field_to_text(addr, &m);
     assert_string_equal(t, "{\"city\":\"Lyon\",\"zip\":\"69001\"}");
     free(t);
-    t = inc_field_to_text(maybe, &m);
+    t = incx_field_to_text(maybe, &m);
     assert_string_equal(t, "[1,null,-3]");
     free(t);
     assert_int_equal(
-        inc_field_from_text(addr, &m, "{\"zip\": null, \"city\": \"Nice\"}",
+        incx_field_from_text(addr, &m, "{\"zip\": null, \"city\": \"Nice\"}",
                             &err),
         0);
     assert_true(m.o.has_address);
     assert_string_equal(m.o.address.city, "Nice");
     assert_false(m.o.address.has_zip);
-    assert_int_equal(inc_field_from_text(addr, &m, "null", &err), 0);
+    assert_int_equal(incx_field_from_text(addr, &m, "null", &err), 0);
     assert_false(m.o.has_address);
     assert_int_equal(
-        inc_field_from_text(lines, &m,
+        incx_field_from_text(lines, &m,
                             "[{\"qty\": 3, \"sku\": \"Z\", \"tags\": [\"t\"], "
                             "\"price\": {\"amount\": 9, \"currency\": \"EUR\"}}]",
                             &err),
         0);
     assert_int_equal(m.o.lines.len, 1);
     assert_string_equal(m.o.lines.items[0].tags.items[0], "t");
-    assert_int_equal(inc_field_from_text(lines, &m, "[{\"qty\": 3}]", &err), -1);
+    assert_int_equal(incx_field_from_text(lines, &m, "[{\"qty\": 3}]", &err), -1);
     assert_string_equal(err.message, "$.lines[0].sku: missing required field");
     assert_int_equal(m.o.lines.len, 0);
-    assert_int_equal(inc_field_from_text(lines, &m, "null", &err), -1);
-    assert_int_equal(inc_field_from_text(lines, &m, "[", &err), -1);
+    assert_int_equal(incx_field_from_text(lines, &m, "null", &err), -1);
+    assert_int_equal(incx_field_from_text(lines, &m, "[", &err), -1);
     assert_string_equal(err.code, "invalid_json");
     inc_msg_free(&l_order_desc, &m);
 }
