@@ -36,6 +36,10 @@
  * twice in one descriptor is written twice here where jansson keeps one
  * member (the later value at the earlier position).  aggc emits neither.
  *
+ * Records are objects of their fields, lists arrays of their elements
+ * (null for a null element of a list<T?>), both written as jansson would
+ * write the tree value_to_json builds.
+ *
  * No global mutable state: the one table below is const. */
 #include <math.h>
 #include <stdint.h>
@@ -270,57 +274,121 @@ static bool put_timestamp(wbuf *b, inc_timestamp ts) {
 
 /* ---- messages ----------------------------------------------------------- */
 
-/* One field's value, as field_to_json encodes it. */
-static bool put_value(wbuf *b, const inc_field_desc *f, const void *msg) {
-    if (!inc_field_present(msg, f)) return wb_put(b, "null", 4);
-    switch (f->type) {
+static bool put_fields(wbuf *b, const inc_message_desc *d, const void *msg,
+                       bool skip);
+static bool put_container(wbuf *b, const inc_vtype *t, const void *p);
+
+/* One value, as value_to_json (msg_json.c) encodes it.  Inline for the
+ * scalars (the common case: one call per message, not per field, which
+ * GCC would otherwise make of the recursion); records and lists go
+ * through put_container. */
+static inline __attribute__((always_inline)) bool
+put_val(wbuf *b, const inc_vtype *t, const void *p) {
+    switch (t->type) {
     case INC_TYPE_INT:
-        return put_int(b, *INC_CFIELD_AT(msg, f, int64_t));
+        return put_int(b, *(const int64_t *)p);
     case INC_TYPE_FLOAT: {
-        double v = *INC_CFIELD_AT(msg, f, double);
+        double v = *(const double *)p;
         return isfinite(v) ? put_real(b, v) : wb_put(b, "null", 4);
     }
     case INC_TYPE_BOOL:
-        return *INC_CFIELD_AT(msg, f, bool) ? wb_put(b, "true", 4)
-                                            : wb_put(b, "false", 5);
-    case INC_TYPE_STRING:
-        return put_cstring(b, *INC_CFIELD_AT(msg, f, char *));
-    case INC_TYPE_TIMESTAMP:
-        return put_timestamp(b, *INC_CFIELD_AT(msg, f, int64_t));
-    case INC_TYPE_ENUM: {
-        int v = *INC_CFIELD_AT(msg, f, int);
-        if (!f->enum_desc || v < 0 || (size_t)v >= f->enum_desc->n_members)
-            return wb_put(b, "null", 4);
-        return put_cstring(b, f->enum_desc->members[v]);
+        return *(const bool *)p ? wb_put(b, "true", 4) : wb_put(b, "false", 5);
+    case INC_TYPE_STRING: {
+        const char *s = *(char *const *)p;
+        return s ? put_cstring(b, s) : wb_put(b, "null", 4);
     }
+    case INC_TYPE_TIMESTAMP:
+        return put_timestamp(b, *(const int64_t *)p);
+    case INC_TYPE_ENUM: {
+        int v = *(const int *)p;
+        if (!t->en || v < 0 || (size_t)v >= t->en->n_members)
+            return wb_put(b, "null", 4);
+        return put_cstring(b, t->en->members[v]);
+    }
+    case INC_TYPE_RECORD:
+    case INC_TYPE_LIST:
+        return put_container(b, t, p);
     }
     return wb_put(b, "null", 4);
 }
 
-char *inc_msg_to_text(const inc_message_desc *d, const void *msg,
-                      unsigned flags, size_t *len) {
-    bool skip = (flags & INC_JSON_SKIP_IMPLICIT) != 0, first = true;
-    wbuf b = {NULL, 0, 0};
+static bool put_container(wbuf *b, const inc_vtype *t, const void *p) {
+    if (t->type == INC_TYPE_RECORD) {
+        if (!t->rec) return wb_put(b, "null", 4);
+        return put_fields(b, t->rec, p, false);
+    } else {
+        inc_list l = inc_list_get(p);
+        inc_vtype et;
+        size_t es, i;
+        bool opt;
+        if (!t->list) return wb_put(b, "null", 4);
+        et = inc_vtype_elem(t->list);
+        es = inc_vtype_size(et);
+        opt = inc_list_elem_optional(t->list);
+        if (!wb_putc(b, '[')) return false;
+        for (i = 0; es && l.items && i < l.len; i++) {
+            if (i && !wb_putc(b, ',')) return false;
+            if (opt && l.has && !l.has[i]) {
+                if (!wb_put(b, "null", 4)) return false;
+            } else if (!put_val(b, &et, (const char *)l.items + i * es)) {
+                return false;
+            }
+        }
+        return wb_putc(b, ']');
+    }
+}
+
+/* One field's value, as field_to_json encodes it. */
+static inline bool put_value(wbuf *b, const inc_field_desc *f,
+                             const void *msg) {
+    inc_vtype t;
+    if (!inc_field_present(msg, f)) return wb_put(b, "null", 4);
+    t = inc_vtype_field(f);
+    return put_val(b, &t, INC_CFIELD_AT(msg, f, char));
+}
+
+/* An object of d's fields, in descriptor order. */
+static bool put_fields(wbuf *b, const inc_message_desc *d, const void *msg,
+                       bool skip) {
+    bool first = true;
     size_t i;
-    /* a guess that holds most messages without a realloc */
-    b.cap = 64 + 32 * (d->n_fields < 1024 ? d->n_fields : 1024);
-    if (!(b.p = malloc(b.cap))) return NULL;
-    b.p[b.n++] = '{';
+    if (!wb_putc(b, '{')) return false;
     for (i = 0; i < d->n_fields; i++) {
         const inc_field_desc *f = &d->fields[i];
         if (skip && (f->flags & INC_FIELD_IMPLICIT)) continue;
-        if ((!first && !wb_putc(&b, ',')) || !put_cstring(&b, f->name) ||
-            !wb_putc(&b, ':') || !put_value(&b, f, msg)) {
-            free(b.p);
-            return NULL;
-        }
+        if ((!first && !wb_putc(b, ',')) || !put_cstring(b, f->name) ||
+            !wb_putc(b, ':') || !put_value(b, f, msg))
+            return false;
         first = false;
     }
-    if (!wb_putc(&b, '}')) {
+    return wb_putc(b, '}');
+}
+
+char *inc_msg_to_text(const inc_message_desc *d, const void *msg,
+                      unsigned flags, size_t *len) {
+    bool skip = (flags & INC_JSON_SKIP_IMPLICIT) != 0;
+    wbuf b = {NULL, 0, 0};
+    /* a guess that holds most messages without a realloc */
+    b.cap = 64 + 32 * (d->n_fields < 1024 ? d->n_fields : 1024);
+    if (!(b.p = malloc(b.cap))) return NULL;
+    if (!put_fields(&b, d, msg, skip)) {
         free(b.p);
         return NULL;
     }
     b.p[b.n] = '\0';
     if (len) *len = b.n;
+    return b.p;
+}
+
+/* One field's value alone (a record or list column's jsonb text). */
+char *incx_field_to_text(const inc_field_desc *f, const void *msg) {
+    wbuf b = {NULL, 0, 0};
+    b.cap = 64;
+    if (!(b.p = malloc(b.cap))) return NULL;
+    if (!put_value(&b, f, msg)) {
+        free(b.p);
+        return NULL;
+    }
+    b.p[b.n] = '\0';
     return b.p;
 }

@@ -97,18 +97,11 @@ static void append_key(char *buf, size_t cap, size_t *used, const char *key,
     buf[*used] = '\0';
 }
 
-static void key_path(char *buf, size_t cap, const char *key, size_t n) {
-    size_t used = 1;
-    buf[0] = '$';
-    buf[1] = '\0';
-    append_key(buf, cap, &used, key, n, false);
-}
-
 /* The JSON path of the value being read at byte `pos` of `text`: jansson
  * reports duplicate keys and numeric overflow by position only.  The text
  * before `pos` has already been accepted by jansson, so this scanner only
  * tracks structure: open containers, their current key or index. */
-#define SCAN_DEPTH 16
+#define SCAN_DEPTH (INC_JSON_MAX_DEPTH + 1)
 static void text_path(char *buf, size_t cap, const char *text, size_t len,
                       size_t pos) {
     struct {
@@ -212,39 +205,73 @@ static json_t *string_to_json(const char *s) {
     return j;
 }
 
+static json_t *record_to_json(const inc_message_desc *d, const void *msg,
+                              unsigned flags);
+
 /* Values JSON cannot carry (NaN, out-of-range timestamps and enum values)
  * are written as null; inc_msg_validate rejects them. */
-static json_t *field_to_json(const inc_field_desc *f, const void *msg) {
-    if (!inc_field_present(msg, f)) return json_null();
-    switch (f->type) {
+static json_t *value_to_json(inc_vtype t, const void *p) {
+    switch (t.type) {
     case INC_TYPE_INT:
-        return json_integer((json_int_t)*INC_CFIELD_AT(msg, f, int64_t));
+        return json_integer((json_int_t)*(const int64_t *)p);
     case INC_TYPE_FLOAT: {
-        double v = *INC_CFIELD_AT(msg, f, double);
+        double v = *(const double *)p;
         return isfinite(v) ? json_real(v) : json_null();
     }
     case INC_TYPE_BOOL:
-        return json_boolean(*INC_CFIELD_AT(msg, f, bool));
-    case INC_TYPE_STRING:
-        return string_to_json(*INC_CFIELD_AT(msg, f, char *));
+        return json_boolean(*(const bool *)p);
+    case INC_TYPE_STRING: {
+        const char *s = *(char *const *)p;
+        return s ? string_to_json(s) : json_null();
+    }
     case INC_TYPE_TIMESTAMP: {
         char buf[INC_TIMESTAMP_TEXT_MAX];
-        if (inc_timestamp_format(*INC_CFIELD_AT(msg, f, int64_t), buf) != 0)
+        if (inc_timestamp_format(*(const int64_t *)p, buf) != 0)
             return json_null();
         return json_string(buf);
     }
     case INC_TYPE_ENUM: {
-        int v = *INC_CFIELD_AT(msg, f, int);
-        if (!f->enum_desc || v < 0 || (size_t)v >= f->enum_desc->n_members)
+        int v = *(const int *)p;
+        if (!t.en || v < 0 || (size_t)v >= t.en->n_members)
             return json_null();
-        return json_string(f->enum_desc->members[v]);
+        return json_string(t.en->members[v]);
+    }
+    case INC_TYPE_RECORD:
+        return t.rec ? record_to_json(t.rec, p, 0) : json_null();
+    case INC_TYPE_LIST: {
+        inc_list l = inc_list_get(p);
+        inc_vtype et;
+        size_t es, i;
+        bool opt;
+        json_t *arr;
+        if (!t.list) return json_null();
+        et = inc_vtype_elem(t.list);
+        es = inc_vtype_size(et);
+        opt = inc_list_elem_optional(t.list);
+        if (!(arr = json_array())) return NULL;
+        for (i = 0; es && l.items && i < l.len; i++) {
+            json_t *v = opt && l.has && !l.has[i]
+                            ? json_null()
+                            : value_to_json(et, (const char *)l.items + i * es);
+            /* append_new steals v even when it fails. */
+            if (!v || json_array_append_new(arr, v) != 0) {
+                json_decref(arr);
+                return NULL;
+            }
+        }
+        return arr;
     }
     }
     return json_null();
 }
 
-json_t *inc_msg_to_json(const inc_message_desc *d, const void *msg,
-                        unsigned flags) {
+static json_t *field_to_json(const inc_field_desc *f, const void *msg) {
+    if (!inc_field_present(msg, f)) return json_null();
+    return value_to_json(inc_vtype_field(f), INC_CFIELD_AT(msg, f, char));
+}
+
+static json_t *record_to_json(const inc_message_desc *d, const void *msg,
+                              unsigned flags) {
     json_t *obj = json_object();
     size_t i;
     if (!obj) return NULL;
@@ -263,12 +290,51 @@ json_t *inc_msg_to_json(const inc_message_desc *d, const void *msg,
     return obj;
 }
 
+json_t *inc_msg_to_json(const inc_message_desc *d, const void *msg,
+                        unsigned flags) {
+    return record_to_json(d, msg, flags);
+}
+
 /* ---- decoding ----------------------------------------------------------- */
 
-/* What a field's JSON value must be, for "expected X, got Y". */
-static const char *expected_kind(const inc_field_desc *f, char *buf,
-                                 size_t cap) {
-    switch (f->type) {
+/* The JSON path of the value being decoded, grown and cut back as the
+ * decoder walks down ("$", "$.lines", "$.lines[2]", "$.lines[2].qty");
+ * cut at PATH_MAX_LEN bytes. */
+typedef struct jpath {
+    char buf[PATH_MAX_LEN];
+    size_t used;
+} jpath;
+
+/* ".name" for a descriptor's field name (an identifier) without snprintf:
+ * this runs for every field decoded.  Returns the length to pop back to. */
+static size_t jp_field(jpath *p, const char *name) {
+    size_t old = p->used, n = strlen(name);
+    if (old + 2 < sizeof p->buf) {
+        if (n > sizeof p->buf - 2 - old) n = sizeof p->buf - 2 - old;
+        p->buf[p->used++] = '.';
+        memcpy(p->buf + p->used, name, n);
+        p->used += n;
+        p->buf[p->used] = '\0';
+    }
+    return old;
+}
+
+static size_t jp_index(jpath *p, size_t i) {
+    size_t old = p->used;
+    if (old + 24 < sizeof p->buf)
+        p->used += (size_t)snprintf(p->buf + old, sizeof p->buf - old, "[%zu]",
+                                    i);
+    return old;
+}
+
+static void jp_pop(jpath *p, size_t old) {
+    p->used = old;
+    p->buf[old] = '\0';
+}
+
+/* What a value must be, for "expected X, got Y". */
+static const char *expected_kind(inc_vtype t, char *buf, size_t cap) {
+    switch (t.type) {
     case INC_TYPE_INT: return "integer";
     case INC_TYPE_FLOAT: return "number";
     case INC_TYPE_BOOL: return "boolean";
@@ -276,18 +342,22 @@ static const char *expected_kind(const inc_field_desc *f, char *buf,
     case INC_TYPE_TIMESTAMP: return "timestamp string";
     case INC_TYPE_ENUM:
         snprintf(buf, cap, "%s member name (string)",
-                 f->enum_desc ? f->enum_desc->name : "enum");
+                 t.en ? t.en->name : "enum");
         return buf;
+    case INC_TYPE_RECORD:
+        snprintf(buf, cap, "%s object", t.rec ? t.rec->name : "record");
+        return buf;
+    case INC_TYPE_LIST: return "array";
     }
     return "value";
 }
 
-static int wrong_type(inc_error *err, const char *path,
-                      const inc_field_desc *f, const json_t *v) {
+static int wrong_type(inc_error *err, const char *path, inc_vtype t,
+                      const json_t *v) {
     char buf[96];
     return inc_error_set(err, INC_ERR_INVALID, "wrong_type",
                          "%s: expected %s, got %s", path,
-                         expected_kind(f, buf, sizeof buf), json_kind(v));
+                         expected_kind(t, buf, sizeof buf), json_kind(v));
 }
 
 static int bad_string_value(inc_error *err, const char *path,
@@ -301,15 +371,14 @@ static int bad_string_value(inc_error *err, const char *path,
                          "%s: %s \"%s\" (%s)", path, what, quoted, hint);
 }
 
-static int decode_enum(const inc_field_desc *f, void *msg, const json_t *v,
+static int decode_enum(const inc_enum_desc *e, int *out, const json_t *v,
                        const char *path, inc_error *err) {
-    const inc_enum_desc *e = f->enum_desc;
     const char *s = json_string_value(v);
     size_t n = json_string_length(v), i, used = 0;
     char expected[INC_ERROR_MESSAGE_MAX], what[96];
     for (i = 0; e && i < e->n_members; i++) {
         if (strlen(e->members[i]) == n && memcmp(e->members[i], s, n) == 0) {
-            *INC_FIELD_AT(msg, f, int) = (int)i;
+            *out = (int)i;
             return 0;
         }
     }
@@ -321,32 +390,108 @@ static int decode_enum(const inc_field_desc *f, void *msg, const json_t *v,
     return bad_string_value(err, path, what, v, expected);
 }
 
-static int decode_field(const inc_field_desc *f, void *msg, const json_t *v,
-                        const char *path, inc_error *err) {
-    switch (f->type) {
+static int decode_object(const inc_message_desc *d, void *msg,
+                         const json_t *json, unsigned flags, jpath *path,
+                         unsigned depth, inc_error *err);
+
+static int decode_value(inc_vtype t, void *p, const json_t *v, jpath *path,
+                        unsigned depth, inc_error *err);
+
+static int bad_descriptor(inc_error *err, const char *path) {
+    return inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
+                         "%s: record or list field without its descriptor",
+                         path);
+}
+
+/* A container (record or list) one level below `depth`. */
+static int too_deep(inc_error *err, const char *path) {
+    return inc_error_set(err, INC_ERR_INVALID, "too_deep",
+                         "%s: nested deeper than %d levels", path,
+                         INC_JSON_MAX_DEPTH);
+}
+
+static int decode_list(inc_vtype t, void *p, const json_t *v, jpath *path,
+                       unsigned depth, inc_error *err) {
+    inc_list l = {0, 0, NULL, NULL};
+    inc_vtype et;
+    size_t n = json_array_size(v), es, i;
+    bool opt;
+    if (!t.list) return bad_descriptor(err, path->buf);
+    et = inc_vtype_elem(t.list);
+    if (!(es = inc_vtype_size(et))) return bad_descriptor(err, path->buf);
+    opt = inc_list_elem_optional(t.list);
+    if (n > INC_LIST_MAX_ITEMS)
+        return inc_error_set(err, INC_ERR_INVALID, "too_long",
+                             "%s: more than %zu elements", path->buf,
+                             INC_LIST_MAX_ITEMS);
+    incx_value_free(t, p); /* nothing, unless a caller decodes twice */
+    if (n == 0) return 0;
+    /* n <= INC_LIST_MAX_ITEMS and es is a struct size: no overflow */
+    l.items = malloc(n * es);
+    l.has = opt ? malloc(n * sizeof *l.has) : NULL;
+    if (!l.items || (opt && !l.has)) {
+        free(l.items);
+        free(l.has);
+        return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
+                             "%s: out of memory", path->buf);
+    }
+
+    l.cap = n;
+    for (i = 0; i < n; i++) {
+        const json_t *e = json_array_get(v, i);
+        void *item = (char *)l.items + i * es;
+        size_t old = jp_index(path, i);
+        int rc = 0;
+        /* the element belongs to the list before it is decoded, so that
+         * a failure frees what it holds (zeroed one by one: GCC turns
+         * malloc + memset of the whole array into calloc, which the
+         * allocation-failure tests cannot see) */
+        memset(item, 0, es);
+        if (opt) l.has[i] = false;
+        l.len = i + 1;
+        inc_list_put(p, &l);
+        if (json_is_null(e)) {
+            if (!opt) rc = wrong_type(err, path->buf, et, e);
+        } else {
+            if (et.type == INC_TYPE_RECORD) inc_msg_init(et.rec, item);
+            rc = decode_value(et, item, e, path, depth, err);
+            if (opt) l.has[i] = true;
+        }
+        if (rc != 0) return -1;
+        jp_pop(path, old);
+    }
+    return 0;
+}
+
+/* Decode one non-null JSON value `v` of type t into p; `depth` is the
+ * depth of the object or array holding it. */
+static int decode_value(inc_vtype t, void *p, const json_t *v, jpath *path,
+                        unsigned depth, inc_error *err) {
+    switch (t.type) {
     case INC_TYPE_INT:
-        if (!json_is_integer(v)) return wrong_type(err, path, f, v);
-        *INC_FIELD_AT(msg, f, int64_t) = (int64_t)json_integer_value(v);
+        if (!json_is_integer(v)) return wrong_type(err, path->buf, t, v);
+        *(int64_t *)p = (int64_t)json_integer_value(v);
         return 0;
     case INC_TYPE_FLOAT:
-        if (!json_is_number(v)) return wrong_type(err, path, f, v);
-        *INC_FIELD_AT(msg, f, double) = json_number_value(v);
+        if (!json_is_number(v)) return wrong_type(err, path->buf, t, v);
+        *(double *)p = json_number_value(v);
         return 0;
     case INC_TYPE_BOOL:
-        if (!json_is_boolean(v)) return wrong_type(err, path, f, v);
-        *INC_FIELD_AT(msg, f, bool) = json_is_true(v);
+        if (!json_is_boolean(v)) return wrong_type(err, path->buf, t, v);
+        *(bool *)p = json_is_true(v);
         return 0;
     case INC_TYPE_STRING: {
-        char **dst = INC_FIELD_AT(msg, f, char *), *copy;
-        if (!json_is_string(v)) return wrong_type(err, path, f, v);
+        char **dst = p, *copy;
+        if (!json_is_string(v)) return wrong_type(err, path->buf, t, v);
         /* Possible in a json_t built with json_stringn; C strings cannot
          * hold it. */
         if (strlen(json_string_value(v)) != json_string_length(v))
             return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
-                                 "%s: string contains a NUL character", path);
+                                 "%s: string contains a NUL character",
+                                 path->buf);
         if (!(copy = inc_strdup(json_string_value(v))))
             return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
-                                 "%s: out of memory", path);
+                                 "%s: out of memory", path->buf);
         free(*dst); /* the default, if any */
         *dst = copy;
         return 0;
@@ -354,31 +499,38 @@ static int decode_field(const inc_field_desc *f, void *msg, const json_t *v,
     case INC_TYPE_TIMESTAMP: {
         const char *s = json_string_value(v);
         if (!json_is_string(v))
-            return wrong_type(err, path, f, v);
+            return wrong_type(err, path->buf, t, v);
         if (strlen(s) != json_string_length(v) ||
-            inc_timestamp_parse(s, INC_FIELD_AT(msg, f, int64_t)) != 0)
+            inc_timestamp_parse(s, p) != 0)
             return bad_string_value(
-                err, path, "invalid timestamp", v,
+                err, path->buf, "invalid timestamp", v,
                 "expected RFC 3339, e.g. 2026-11-26T10:00:00Z");
         return 0;
     }
     case INC_TYPE_ENUM:
-        if (!json_is_string(v)) return wrong_type(err, path, f, v);
-        return decode_enum(f, msg, v, path, err);
+        if (!json_is_string(v)) return wrong_type(err, path->buf, t, v);
+        return decode_enum(t.en, p, v, path->buf, err);
+    case INC_TYPE_RECORD:
+        if (!t.rec) return bad_descriptor(err, path->buf);
+        if (!json_is_object(v)) return wrong_type(err, path->buf, t, v);
+        if (depth >= INC_JSON_MAX_DEPTH) return too_deep(err, path->buf);
+        return decode_object(t.rec, p, v, 0, path, depth + 1, err);
+    case INC_TYPE_LIST:
+        if (!json_is_array(v)) return wrong_type(err, path->buf, t, v);
+        if (depth >= INC_JSON_MAX_DEPTH) return too_deep(err, path->buf);
+        return decode_list(t, p, v, path, depth + 1, err);
     }
     return inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
-                         "%s: field type %d unknown", path, (int)f->type);
+                         "%s: field type %d unknown", path->buf, (int)t.type);
 }
 
+/* The members of `json` into the fields of d at msg (initialised). */
 static int decode_object(const inc_message_desc *d, void *msg,
-                         const json_t *json, unsigned flags, inc_error *err) {
+                         const json_t *json, unsigned flags, jpath *path,
+                         unsigned depth, inc_error *err) {
     bool skip = (flags & INC_JSON_SKIP_IMPLICIT) != 0;
-    char path[PATH_MAX_LEN];
     void *it;
     size_t i;
-    if (!json || !json_is_object(json))
-        return inc_error_set(err, INC_ERR_INVALID, "not_an_object",
-                             "$: expected a JSON object");
     /* Unknown keys first, in input order, so the error names the key the
      * caller actually wrote. jansson's iterator API is not const-clean. */
     for (it = json_object_iter((json_t *)json); it;
@@ -393,9 +545,10 @@ static int decode_object(const inc_message_desc *d, void *msg,
         const inc_field_desc *f =
             strlen(key) == klen ? incx_field_find(d, key) : NULL;
         if (!f || (skip && (f->flags & INC_FIELD_IMPLICIT))) {
-            key_path(path, sizeof path, key, klen);
+            append_key(path->buf, sizeof path->buf, &path->used, key, klen,
+                       false);
             return inc_error_set(err, INC_ERR_INVALID, "unknown_field",
-                                 "%s: unknown field", path);
+                                 "%s: unknown field", path->buf);
         }
     }
     for (i = 0; i < d->n_fields; i++) {
@@ -403,43 +556,87 @@ static int decode_object(const inc_message_desc *d, void *msg,
         bool optional = (f->flags & INC_FIELD_OPTIONAL) != 0;
         const json_t *v;
         bool *has = inc_field_has_ptr(msg, f);
-        size_t nlen = strlen(f->name);
+        void *p = INC_FIELD_AT(msg, f, char);
+        inc_vtype t;
+        size_t old;
         if (skip && (f->flags & INC_FIELD_IMPLICIT)) continue;
-        /* "$.name" without snprintf: this runs for every field decoded */
-        if (nlen > sizeof path - 3) nlen = sizeof path - 3;
-        path[0] = '$';
-        path[1] = '.';
-        memcpy(path + 2, f->name, nlen);
-        path[nlen + 2] = '\0';
         v = json_object_get(json, f->name);
-        if (!v) {
-            if (optional || (f->flags & INC_FIELD_DEFAULTED)) continue;
+        if (!v && (optional || (f->flags & INC_FIELD_DEFAULTED))) continue;
+        old = jp_field(path, f->name);
+        if (!v)
             return inc_error_set(err, INC_ERR_INVALID, "missing_field",
-                                 "%s: missing required field", path);
-        }
+                                 "%s: missing required field", path->buf);
+        t = inc_vtype_field(f);
         if (json_is_null(v)) {
-            if (!optional) return wrong_type(err, path, f, v);
+            if (!optional) return wrong_type(err, path->buf, t, v);
             /* An explicit null overrides a default. */
-            if (f->type == INC_TYPE_STRING) {
-                free(*INC_FIELD_AT(msg, f, char *));
-                *INC_FIELD_AT(msg, f, char *) = NULL;
-            }
+            incx_value_free(t, p);
             if (has) *has = false;
+            jp_pop(path, old);
             continue;
         }
-        if (decode_field(f, msg, v, path, err) != 0) return -1;
+        /* An optional record starts absent (zero): give it its defaults. */
+        if (t.type == INC_TYPE_RECORD && optional && t.rec)
+            inc_msg_init(t.rec, p);
+        if (decode_value(t, p, v, path, depth, err) != 0) return -1;
         if (has) *has = true;
+        jp_pop(path, old);
     }
     return 0;
+}
+
+static int decode_message(const inc_message_desc *d, void *msg,
+                          const json_t *json, unsigned flags, inc_error *err) {
+    jpath path;
+    path.buf[0] = '$';
+    path.buf[1] = '\0';
+    path.used = 1;
+    if (!json || !json_is_object(json))
+        return inc_error_set(err, INC_ERR_INVALID, "not_an_object",
+                             "$: expected a JSON object");
+    return decode_object(d, msg, json, flags, &path, 1, err);
 }
 
 int inc_msg_from_json(const inc_message_desc *d, void *msg, const json_t *json,
                       unsigned flags, inc_error *err) {
     inc_msg_init(d, msg);
-    if (decode_object(d, msg, json, flags, err) == 0) return 0;
+    if (decode_message(d, msg, json, flags, err) == 0) return 0;
     inc_msg_free(d, msg);
     inc_msg_init(d, msg);
     return -1;
+}
+
+int incx_field_from_text(const inc_field_desc *f, void *msg,
+                         const char *text, inc_error *err) {
+    inc_vtype t = inc_vtype_field(f);
+    void *p = INC_FIELD_AT(msg, f, char);
+    bool *has = inc_field_has_ptr(msg, f);
+    json_error_t je;
+    json_t *v;
+    jpath path;
+    int rc;
+    path.buf[0] = '$';
+    path.buf[1] = '\0';
+    path.used = 1;
+    jp_field(&path, f->name);
+    incx_value_free(t, p);
+    if (has) *has = false;
+    v = text ? json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je)
+             : NULL;
+    if (!v)
+        return inc_error_set(err, INC_ERR_INVALID, "invalid_json",
+                             "%s: invalid JSON", path.buf);
+    if (json_is_null(v)) {
+        rc = f->flags & INC_FIELD_OPTIONAL ? 0
+                                           : wrong_type(err, path.buf, t, v);
+    } else {
+        if (t.type == INC_TYPE_RECORD && t.rec) inc_msg_init(t.rec, p);
+        rc = decode_value(t, p, v, &path, 1, err);
+        if (rc != 0) incx_value_free(t, p);
+        else if (has) *has = true;
+    }
+    json_decref(v);
+    return rc;
 }
 
 /* Reports a parse failure; `msg` is initialised first, as promised. */

@@ -456,6 +456,10 @@ static int field_param(const inc_field_desc *f, const void *row,
         *out = f->enum_desc->members[v];
         return 0;
     }
+    case INC_TYPE_RECORD:
+    case INC_TYPE_LIST: /* jsonb text, owned: see row_params_make */
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
+                             "%s: not a scalar column", f->name);
     }
     *out = buf;
     return 0;
@@ -505,6 +509,15 @@ static int field_from_text(const inc_field_desc *f, void *row,
         if (i == f->enum_desc->n_members) goto bad;
         *INC_FIELD_AT(row, f, int) = (int)i;
         break;
+    }
+    case INC_TYPE_RECORD:
+    case INC_TYPE_LIST: { /* a jsonb column; refused = an altered table */
+        inc_error e;
+        if (incx_field_from_text(f, row, text, &e) == 0) return 0;
+        if (e.kind == INC_ERR_INTERNAL)
+            return inc_error_set(err, e.kind, e.code, "%s", e.message);
+        return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                             "column %s: %s", f->name, e.message);
     }
     }
     if (has) *has = true;
@@ -859,9 +872,12 @@ typedef struct row_params {
     int n;
     const char **vals;
     char (*bufs)[PARAM_BUF];
+    char **json; /* record and list columns: their JSON text (jsonb) */
 } row_params;
 
 static void row_params_free(row_params *rp) {
+    for (int i = 0; rp->json && i < rp->n; i++) free(rp->json[i]);
+    free(rp->json);
     free(rp->vals);
     free(rp->bufs);
     memset(rp, 0, sizeof *rp);
@@ -875,7 +891,8 @@ static int row_params_make(const inc_projection_desc *p, const char *id,
     rp->n = (int)nc + 4;
     rp->vals = calloc((size_t)rp->n, sizeof *rp->vals);
     rp->bufs = calloc((size_t)rp->n, sizeof *rp->bufs);
-    if (!rp->vals || !rp->bufs) {
+    rp->json = calloc((size_t)rp->n, sizeof *rp->json);
+    if (!rp->vals || !rp->bufs || !rp->json) {
         row_params_free(rp);
         return oom(err);
     }
@@ -884,7 +901,13 @@ static int row_params_make(const inc_projection_desc *p, const char *id,
     for (size_t i = 0; i < p->row->n_fields; i++) {
         const inc_field_desc *f = &p->row->fields[i];
         if (f->flags & INC_FIELD_IMPLICIT) continue;
-        if (field_param(f, row, rp->bufs[k], &rp->vals[k], err) != 0) {
+        if (f->type == INC_TYPE_RECORD || f->type == INC_TYPE_LIST) {
+            if (inc_field_present(row, f) &&
+                !(rp->vals[k] = rp->json[k] = incx_field_to_text(f, row))) {
+                row_params_free(rp);
+                return oom(err);
+            }
+        } else if (field_param(f, row, rp->bufs[k], &rp->vals[k], err) != 0) {
             row_params_free(rp);
             return -1;
         }

@@ -16,6 +16,7 @@
 #include <incident/gen.h>
 
 #include "fixtures.h"
+#include "lists_fixtures.h"
 
 void *__real_malloc(size_t n);
 void *__real_realloc(void *p, size_t n);
@@ -234,12 +235,116 @@ static void test_list(void **state) { (void)state; run(event_list_growth); }
 static void test_gen(void **state) { (void)state; run(scratch_and_strings); }
 static void test_encode(void **state) { (void)state; run(encode_kitchen); }
 
+/* Records and lists (lists_fixtures.h): decoding (the scanner gives up on
+ * a failed allocation and the jansson path runs), deep copy, encoding. */
+static const char order_text[] =
+    "{\"aggregate_id\":\"O1\",\"lines\":[{\"sku\":\"A\",\"qty\":2,"
+    "\"price\":{\"amount\":1},\"tags\":[\"t1\",\"t2\",\"t3\",\"t4\",\"t5\"]},"
+    "{\"sku\":\"B\",\"qty\":1,\"price\":{\"amount\":7,\"currency\":\"USD\"},"
+    "\"tags\":[],\"note\":\"n\"}],\"address\":{\"city\":\"L\",\"zip\":\"6\"},"
+    "\"billing\":{\"city\":\"P\"},\"colors\":[\"red\",\"blue\"],"
+    "\"stamps\":[\"2026-11-26T10:00:00Z\"],\"maybe\":[1,null,3,4,5,6],"
+    "\"scores\":[1.5],\"flags\":[true],"
+    "\"tree\":{\"name\":\"r\",\"kids\":[{\"name\":\"k\",\"kids\":[]}]}}";
+
+static int decode_order(inc_error *err) {
+    l_order o;
+    int rc;
+    arm();
+    rc = inc_msg_from_text(&l_order_desc, &o, order_text,
+                           sizeof order_text - 1, 0, err);
+    fail_at = -1;
+    if (rc == 0) {
+        assert_int_equal(o.lines.len, 2);
+        assert_int_equal(o.lines.items[0].tags.len, 5);
+        assert_string_equal(o.tree.kids.items[0].name, "k");
+        assert_int_equal(o.maybe.len, 6);
+    } else {
+        assert_int_equal(o.lines.len, 0);
+        assert_null(o.lines.items);
+        assert_false(o.has_tree);
+    }
+    inc_msg_free(&l_order_desc, &o);
+    return rc;
+}
+
+static int copy_order(inc_error *err) {
+    l_order a, b;
+    int rc;
+    assert_int_equal(inc_msg_from_text(&l_order_desc, &a, order_text,
+                                       sizeof order_text - 1, 0, err),
+                     0);
+    arm();
+    rc = inc_msg_copy(&l_order_desc, &b, &a, err);
+    fail_at = -1;
+    if (rc == 0) {
+        assert_string_equal(b.lines.items[0].tags.items[4], "t5");
+        inc_msg_free(&l_order_desc, &b);
+    } else {
+        assert_null(b.lines.items);
+        assert_null(b.tree.kids.items);
+    }
+    inc_msg_free(&l_order_desc, &a);
+    return rc;
+}
+
+static int encode_order(inc_error *err) {
+    l_order o;
+    char *text;
+    int rc = 0;
+    assert_int_equal(inc_msg_from_text(&l_order_desc, &o, order_text,
+                                       sizeof order_text - 1, 0, err),
+                     0);
+    arm();
+    text = inc_msg_to_text(&l_order_desc, &o, 0, NULL);
+    fail_at = -1;
+    if (text)
+        free(text);
+    else
+        rc = inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
+                           "inc_msg_to_text failed");
+    inc_msg_free(&l_order_desc, &o);
+    return rc;
+}
+
+/* inc_list_push / inc_value_assign: a failure leaves the list as it was. */
+static int list_ops(inc_error *err) {
+    l_order a, b;
+    const inc_type_desc *lt = inc_field_type_desc(&l_order_desc.fields[1]);
+    int rc = 0, i;
+    assert_int_equal(inc_msg_from_text(&l_order_desc, &a, order_text,
+                                       sizeof order_text - 1, 0, err),
+                     0);
+    inc_msg_init(&l_order_desc, &b);
+    arm();
+    for (i = 0; i < 9 && rc == 0; i++)
+        if (!inc_list_push(&b.lines, lt, err)) rc = -1;
+    if (rc != 0) assert_int_equal(b.lines.len, (size_t)(i - 1));
+    if (rc == 0) {
+        rc = inc_value_assign(&b.lines, &a.lines, lt, err);
+        assert_int_equal(b.lines.len, rc == 0 ? 2 : 9);
+    }
+    fail_at = -1;
+    inc_msg_free(&l_order_desc, &a);
+    inc_msg_free(&l_order_desc, &b);
+    return rc;
+}
+
+static void test_lists_decode(void **state) { (void)state; run(decode_order); }
+static void test_lists_copy(void **state) { (void)state; run(copy_order); }
+static void test_lists_encode(void **state) { (void)state; run(encode_order); }
+static void test_lists_ops(void **state) { (void)state; run(list_ops); }
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode), cmocka_unit_test(test_init),
         cmocka_unit_test(test_copy),   cmocka_unit_test(test_core),
         cmocka_unit_test(test_list),   cmocka_unit_test(test_gen),
         cmocka_unit_test(test_encode),
+        cmocka_unit_test(test_lists_decode),
+        cmocka_unit_test(test_lists_copy),
+        cmocka_unit_test(test_lists_encode),
+        cmocka_unit_test(test_lists_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

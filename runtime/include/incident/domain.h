@@ -10,7 +10,19 @@
  *   bool      -> bool               string    -> char * (owned, NUL-terminated)
  *   timestamp -> inc_timestamp (int64_t microseconds since the Unix epoch, UTC)
  *   enum      -> the generated C enum (static-asserted to be int-sized)
- *   T?        -> the value plus `bool has_<name>` (false = null/absent)
+ *   record    -> the record's generated struct, embedded by value
+ *   list<T>   -> a typed INC_LIST_STRUCT(T) (below), T the element's C type
+ *                as above (a record element is its struct, by value)
+ *   T?        -> the value plus `bool has_<name>` (false = null/absent);
+ *                for an optional record or list too (the value is then
+ *                zero/empty and owns nothing)
+ *
+ * Why records are embedded, not pointed to: like every other optional, an
+ * optional record is its value plus a has_ flag, so init, copy and free
+ * need no allocation for records, a record read in a rule is never NULL,
+ * and generated code reads `cmd->address.city` with no null checks.  The
+ * cost is that a record type cannot contain itself directly (the checker
+ * refuses that; through a list it is fine: list items are allocated).
  */
 #ifndef INCIDENT_DOMAIN_H
 #define INCIDENT_DOMAIN_H
@@ -29,7 +41,11 @@ extern "C" {
 
 /* Bumped whenever a descriptor struct below changes shape.  Generated
  * headers refuse to compile against another value (docs/language.md,
- * "Generated C"). */
+ * "Generated C").
+ * Records and lists (INC_TYPE_RECORD, INC_TYPE_LIST, INC_MSG_RECORD,
+ * inc_type_desc) changed no struct's shape: tables of ABI 1 stay valid
+ * as they are, and a domain that uses the new types names them, so it
+ * cannot compile against an older header. */
 #define INC_ABI_VERSION 1
 
 typedef int64_t inc_timestamp; /* microseconds since 1970-01-01T00:00:00Z */
@@ -40,7 +56,9 @@ typedef enum inc_type {
     INC_TYPE_BOOL,
     INC_TYPE_STRING,
     INC_TYPE_TIMESTAMP,
-    INC_TYPE_ENUM
+    INC_TYPE_ENUM,
+    INC_TYPE_RECORD, /* field's type descriptor: see inc_type_desc */
+    INC_TYPE_LIST    /* field's type descriptor: see inc_type_desc */
 } inc_type;
 
 typedef struct inc_enum_desc {
@@ -79,7 +97,8 @@ typedef enum inc_message_kind {
     INC_MSG_COMMAND = 1,
     INC_MSG_EVENT,
     INC_MSG_STATE,
-    INC_MSG_ROW /* a projection row */
+    INC_MSG_ROW,   /* a projection row */
+    INC_MSG_RECORD /* a `record` type: no implicit fields, no rules */
 } inc_message_kind;
 
 struct inc_aggregate_desc;
@@ -105,6 +124,70 @@ typedef struct inc_message_desc {
     inc_execute_fn execute;   /* commands */
     inc_apply_fn apply;       /* events */
 } inc_message_desc;
+
+/* ---- records and lists ----
+ *
+ * A list<T> field (and a list element type) is laid out as
+ * INC_LIST_STRUCT(T): generated code declares one typed struct per element
+ * type, e.g. `typedef INC_LIST_STRUCT(orders_line) orders_line_list;`, so
+ * rules read `cmd->lines.items[i].qty`.  The runtime sees every list as
+ * `inc_list` (same layout: all object pointers have one representation on
+ * the platforms libincident supports) and copies it in and out with memcpy.
+ *
+ *   len    number of elements;
+ *   cap    elements allocated in `items` (0 with items != NULL means
+ *          "exactly len", for hand-built lists);
+ *   items  malloc'd array of the element's C type, or NULL when empty;
+ *   has    list<T?> only: malloc'd, has[i] false = element i is null
+ *          (its value is then zero and owns nothing); NULL otherwise.
+ *
+ * inc_msg_free frees items (and what they own) and has; an empty list is
+ * all zeros, which inc_msg_init produces.  Decoders refuse more than
+ * INC_LIST_MAX_ITEMS elements in one list and JSON nested deeper than
+ * INC_JSON_MAX_DEPTH containers (the message's own object is depth 1);
+ * inc_msg_validate enforces the same limits, so whatever is stored can be
+ * read back. */
+#define INC_LIST_STRUCT(T)     \
+    struct {                   \
+        size_t len;            \
+        size_t cap;            \
+        T *items;              \
+        bool *has;             \
+    }
+typedef INC_LIST_STRUCT(void) inc_list;
+#define INC_LIST_MAX_ITEMS ((size_t)1000000)
+#define INC_JSON_MAX_DEPTH 32
+
+/* The descriptor of a record or list field.  ABI 1's inc_field_desc has
+ * one pointer for a type descriptor, `enum_desc`; a record or list field
+ * points it at the `head` of one of these (INC_TYPE_REF), and the runtime
+ * gets back to the whole struct (a pointer to a struct's first member
+ * converts to a pointer to the struct, C11 6.7.2.1p15).  That keeps the
+ * field tables of existing generated code valid unchanged.  `head.name` is
+ * the type as written ("Line", "list<Line>") and is used in errors;
+ * head.n_members is 0. */
+typedef struct inc_type_desc {
+    inc_enum_desc head;              /* must stay the first member */
+    inc_type type;                   /* INC_TYPE_RECORD or INC_TYPE_LIST */
+    inc_type elem_type;              /* LIST: the elements' type (not LIST) */
+    unsigned elem_flags;             /* LIST: INC_FIELD_OPTIONAL: list<T?> */
+    const inc_enum_desc *elem_enum;  /* LIST of ENUM */
+    const inc_message_desc *record;  /* RECORD, or LIST of RECORD
+                                        (kind INC_MSG_RECORD) */
+} inc_type_desc;
+#define INC_TYPE_REF(td) (&(td).head)
+
+/* The type descriptor of a RECORD or LIST field (NULL for other fields or
+ * a field without one). */
+static inline const inc_type_desc *
+inc_field_type_desc(const inc_field_desc *f) {
+    const inc_type_desc *td;
+    if ((f->type != INC_TYPE_RECORD && f->type != INC_TYPE_LIST) ||
+        !f->enum_desc)
+        return NULL;
+    td = (const inc_type_desc *)(const void *)f->enum_desc;
+    return td->type == f->type ? td : NULL;
+}
 
 typedef struct inc_projection_desc {
     const char *name;                 /* table name, from the .agg */

@@ -57,6 +57,23 @@ static inline int inc_str_cmp(const char *a, const char *b) {
 /* Replace *dst with a copy of src (NULL allowed).  -1 on OOM. */
 INC_API int inc_str_set(char **dst, const char *src, inc_error *err);
 
+/* Lists and records (domain.h, "records and lists").  `list` points at
+ * an INC_LIST_STRUCT(T) field whose type descriptor is `td`. */
+
+/* Append one element (zero; a record element gets its defaults) and return
+ * it to fill; NULL (err set) when out of memory or when the list already
+ * holds INC_LIST_MAX_ITEMS elements.  Amortised O(1).  For list<T?> the
+ * new element is present (has[i] true). */
+INC_API void *inc_list_push(void *list, const inc_type_desc *td, inc_error *err);
+/* Remove element i (< len), freeing what it owns; later elements move
+ * down one place, keeping their order. */
+INC_API void inc_list_remove(void *list, const inc_type_desc *td, size_t i);
+/* Whole-value assignment of a list or record of type td: *dst becomes a
+ * deep copy of *src (src may be dst or inside it).  -1 (err set) on OOM,
+ * *dst unchanged. */
+INC_API int inc_value_assign(void *dst, const void *src, const inc_type_desc *td,
+                     inc_error *err);
+
 /* Temporaries of one generated function. */
 typedef struct inc_scratch {
     size_t count, cap;
