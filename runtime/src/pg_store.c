@@ -28,6 +28,7 @@
 #include <incident/store.h>
 
 #include "internal.h"
+#include "pg_internal.h"
 #include "store_util.h"
 
 #define STREAM_VERSION_CONSTRAINT "events_stream_version"
@@ -1337,7 +1338,14 @@ static int pg_init(inc_store *base, const inc_domain *d, inc_error *err) {
                         "init", err) != 0)
             goto fail;
     }
-    /* Later versions: `if (have < 2) { ALTER ...; INSERT 2 }` and so on. */
+    /* Version 2: commit-ordered reads and consumers (pg_log.c). */
+    if (have < 2) {
+        if (exec_simple(s, inc_pg_schema_v2, "init", err) != 0 ||
+            exec_simple(s, "INSERT INTO schema_version (version) VALUES (2)",
+                        "init", err) != 0)
+            goto fail;
+    }
+    /* Later versions: `if (have < 3) { ALTER ...; INSERT 3 }` and so on. */
     if (d && d->ddl && *d->ddl && exec_simple(s, d->ddl, "init", err) != 0)
         goto fail;
     if (exec_simple(s, "COMMIT", "init", err) != 0) goto fail;
@@ -1653,10 +1661,17 @@ static const inc_store_ops pg_ops = {
     pg_load,           pg_commit,         pg_read_stream,
     pg_read_all,       pg_projection_get, pg_projection_list,
     pg_rebuild,        pg_commit_many,    pg_load_many,
+    &inc_pg_log_ops,
 };
 
 void inc_pg_store_set_notify(inc_store *base, bool on) {
     if (base && base->ops == &pg_ops) ((pg_store *)base)->notify = on;
+}
+
+void inc_pg_store_session_options(const inc_store *base, inc_pg_options *out) {
+    const pg_store *s = (const pg_store *)base;
+    out->conninfo = s->conninfo;
+    out->schema = s->schema;
 }
 
 inc_store *inc_pg_store_open(const inc_pg_options *opts, inc_error *err) {

@@ -1,0 +1,20 @@
+/* pg_internal.h - what the PostgreSQL store (pg_store.c) and its
+ * subscription side (pg_log.c) share (not installed). */
+#ifndef INCIDENT_PG_INTERNAL_H
+#define INCIDENT_PG_INTERNAL_H
+
+#include <incident/store.h>
+#include <incident/subscription.h>
+
+/* The log and consumer operations of the PostgreSQL store (pg_log.c). */
+extern const struct inc_log_ops inc_pg_log_ops;
+
+/* Schema version 2 (run by pg_store.c's init inside its transaction):
+ * events.transaction_id, its index and the consumers table. */
+extern const char inc_pg_schema_v2[];
+
+/* The conninfo and schema the store was opened with, for another session
+ * of the same store (borrowed: valid while the store is open). */
+void inc_pg_store_session_options(const inc_store *s, inc_pg_options *out);
+
+#endif
