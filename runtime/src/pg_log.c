@@ -149,7 +149,12 @@ static int connect_log(pg_log *l, inc_error *err) {
     PGresult *res = run(l,
                         "SELECT set_config('search_path', CASE WHEN $1::text "
                         "IS NULL THEN current_setting('search_path') ELSE "
-                        "quote_ident($1) END, false)",
+                        "quote_ident($1) END, false), "
+                        /* visible in pg_stat_activity, unless named */
+                        "set_config('application_name', CASE WHEN "
+                        "current_setting('application_name') = '' THEN "
+                        "'incident consumer' ELSE "
+                        "current_setting('application_name') END, false)",
                         1, vals, "connect", err);
     if (!res) return -1;
     PQclear(res);
