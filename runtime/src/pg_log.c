@@ -67,13 +67,17 @@ static const char read_sql[] =
     "AND ($4::text[] IS NULL OR e.event_type = ANY ($4::text[])) "
     "AND ($6::int4 <= 1 OR (hashtextextended(e.aggregate_type || '/' || "
     "e.aggregate_id, 0) & 9223372036854775807) % $6::int4 = $7::int4) "
-    "ORDER BY e.transaction_id, e.position LIMIT $5::int8) e ON true "
-    "ORDER BY e.transaction_id, e.position";
+    "ORDER BY e.transaction_id, e.position LIMIT $5::int8) e ON true";
+/* (No ORDER BY outside: a nested loop over the one row of `h` returns
+ * the inner rows in their order, which pg_log_read checks anyway.) */
+#define READ_STATEMENT "inc_log_read"
+
 
 typedef struct pg_log {
     PGconn *conn;
     char *conninfo, *schema;
     bool in_tx;
+    bool prepared; /* READ_STATEMENT on this connection */
 } pg_log;
 
 /* ---- errors and the connection ---- */
@@ -136,6 +140,7 @@ static PGresult *run(pg_log *l, const char *sql, int n,
 static int connect_log(pg_log *l, inc_error *err) {
     if (l->conn) PQfinish(l->conn);
     l->in_tx = false;
+    l->prepared = false;
     l->conn = PQconnectdb(l->conninfo ? l->conninfo : "");
     if (!l->conn) return oom(err);
     if (PQstatus(l->conn) != CONNECTION_OK) {
@@ -154,7 +159,10 @@ static int connect_log(pg_log *l, inc_error *err) {
                         "set_config('application_name', CASE WHEN "
                         "current_setting('application_name') = '' THEN "
                         "'incident consumer' ELSE "
-                        "current_setting('application_name') END, false)",
+                        "current_setting('application_name') END, false), "
+                        /* reads keep their row order (see read_sql) */
+                        "set_config('max_parallel_workers_per_gather', '0', "
+                        "false)",
                         1, vals, "connect", err);
     if (!res) return -1;
     PQclear(res);
@@ -253,6 +261,22 @@ static int text_array(const char *const *v, size_t n, char **out,
 
 /* ---- read ---- */
 
+/* Whether the event rows come in (transaction id, position) order. */
+static bool in_order(const PGresult *res) {
+    uint64_t pt = 0, t;
+    int64_t pp = 0, p;
+    for (int r = 0; r < PQntuples(res); r++) {
+        if (PQgetisnull(res, r, 1)) continue;
+        if (to_u64(PQgetvalue(res, r, 1), &t) != 0 ||
+            to_i64(PQgetvalue(res, r, 2), &p) != 0)
+            return true; /* unreadable: reported by the caller's parse */
+        if (r > 0 && (t < pt || (t == pt && p <= pp))) return false;
+        pt = t;
+        pp = p;
+    }
+    return true;
+}
+
 static int pg_log_read(inc_log_session *ls, const inc_log_query *q,
                        inc_log_cb cb, void *ud, inc_log_position *scanned,
                        inc_error *err) {
@@ -272,13 +296,33 @@ static int pg_log_read(inc_log_session *ls, const inc_log_query *q,
     snprintf(gm, sizeof gm, "%u", q->group_member);
     const char *vals[7] = {tx, pos, types, events, lim, gs, gm};
     PGresult *res = NULL;
-    if (ready(l, err) == 0)
-        res = run(l, read_sql, 7, vals, "read log", err);
+    if (ready(l, err) == 0 && !l->prepared) {
+        /* prepared once per connection: planning would cost more than
+         * reading a batch */
+        PGresult *p = PQprepare(l->conn, READ_STATEMENT, read_sql, 7, NULL);
+        if (PQresultStatus(p) == PGRES_COMMAND_OK) l->prepared = true;
+        else log_error(l, p, "read log", err);
+        PQclear(p);
+    }
+    if (l->prepared) {
+        res = PQexecPrepared(l->conn, READ_STATEMENT, 7, vals, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            log_error(l, res, "read log", err);
+            PQclear(res);
+            res = NULL;
+            if (lost(l)) l->in_tx = false;
+        }
+    }
     free(types);
     free(events);
     if (!res) return -1;
     int rc = 0, nt = PQntuples(res), delivered = 0;
     uint64_t xmin = 0;
+    if (!in_order(res)) {
+        PQclear(res);
+        return inc_error_set(err, INC_ERR_INTERNAL, "unordered",
+                             "read log: rows out of order");
+    }
     for (int r = 0; r < nt && rc == 0; r++) {
         if (to_u64(PQgetvalue(res, r, 0), &xmin) != 0) {
             rc = inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
@@ -377,12 +421,22 @@ static int pg_log_save(inc_log_session *ls, const char *name,
     const char *vals[6] = {name, m, ft, fp, tt, tp};
     if (ready(l, err) != 0) return -1;
     /* Compare and set: a second process running the same consumer loses
-     * here instead of moving the checkpoint over events it never saw. */
+     * here instead of moving the checkpoint over events it never saw.
+     * On its own (not in a transactional batch) it commits without
+     * waiting for the WAL flush: a server crash may forget the last
+     * moves, which only repeats events (at least once), and the
+     * consumer does not wait for a disk flush per batch. */
     PGresult *res = run(
         l,
-        "UPDATE consumers SET transaction_id = $5::xid8, position = "
-        "$6::int8, updated_at = now() WHERE name = $1 AND member = $2::int4 "
-        "AND transaction_id = $3::xid8 AND position = $4::int8",
+        l->in_tx ? "UPDATE consumers SET transaction_id = $5::xid8, position = "
+                   "$6::int8, updated_at = now() WHERE name = $1 AND member = "
+                   "$2::int4 AND transaction_id = $3::xid8 AND position = "
+                   "$4::int8"
+                 : "WITH a AS (SELECT set_config('synchronous_commit', 'off', "
+                   "true)) UPDATE consumers SET transaction_id = $5::xid8, "
+                   "position = $6::int8, updated_at = now() FROM a WHERE name "
+                   "= $1 AND member = $2::int4 AND transaction_id = $3::xid8 "
+                   "AND position = $4::int8",
         6, vals, "save checkpoint", err);
     if (!res) return -1;
     int rc = 0;

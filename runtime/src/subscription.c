@@ -18,9 +18,12 @@
 
 #include "internal.h"
 
-#define DEFAULT_BATCH 500
+#define DEFAULT_BATCH 2000
 #define DEFAULT_MAX_POLL_MS 1000
 #define MAX_NAME_BYTES 200
+/* After a partial batch the next poll waits this long (or for a
+ * notification): a few more commits per batch, a few ms more lag. */
+#define GATHER_MS 2
 
 struct inc_consumer_tx {
     inc_consumer *c;
@@ -324,6 +327,9 @@ int inc_consumer_run(inc_consumer *c, inc_consumer_handler fn, void *ud,
         if (n > 0) {
             total += n;
             last = now_ms();
+            /* a full batch: more is waiting; a partial one: caught up, so
+             * let a few commits gather (fewer, larger batches) */
+            if ((size_t)n < c->q.limit) inc_consumer_wait(c, GATHER_MS, NULL);
             continue;
         }
         int64_t waited = now_ms() - last;
@@ -354,7 +360,7 @@ static int with_session(inc_store *s, inc_log_session **ls, inc_error *err) {
 
 int inc_consumers_list(inc_store *s, inc_consumer_info_cb cb, void *ud,
                        inc_error *err) {
-    inc_log_session *ls;
+    inc_log_session *ls = NULL;
     if (with_session(s, &ls, err) != 0) return -1;
     int rc = s->ops->log->list(ls, cb, ud, err);
     s->ops->log->close(ls);
@@ -362,7 +368,7 @@ int inc_consumers_list(inc_store *s, inc_consumer_info_cb cb, void *ud,
 }
 
 int inc_consumer_delete(inc_store *s, const char *name, inc_error *err) {
-    inc_log_session *ls;
+    inc_log_session *ls = NULL;
     if (with_session(s, &ls, err) != 0) return -1;
     int rc = s->ops->log->remove(ls, name, err);
     s->ops->log->close(ls);

@@ -63,7 +63,7 @@ typedef struct inc_consumer_options {
     size_t n_aggregate_types;
     const char *const *event_types;
     size_t n_event_types;
-    size_t batch_size;    /* events per read and checkpoint; 0 = 500 */
+    size_t batch_size;    /* events per read and checkpoint; 0 = 2000 */
     /* Consumer groups: group_size members of one name share the streams
      * by a hash of (aggregate type, aggregate id); this is member
      * group_member (0-based).  0 or 1: no group. */
