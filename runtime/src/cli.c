@@ -114,6 +114,9 @@ static int open_store(cli *c, int (*setup)(inc_app *, void *, inc_error *),
     } else {
         inc_pg_options o = {c->db, NULL};
         c->store = inc_pg_store_open(&o, &err);
+        /* wakes `follow`ers at once; a one-shot process does not feel the
+         * notification's cost (docs/subscriptions.md) */
+        if (c->store) inc_pg_store_set_notify(c->store, true);
     }
     if (!c->store) return fail(c, &err);
     c->app = inc_app_new(c->d, c->store, &err);
