@@ -468,7 +468,11 @@ static int pg_log_begin(inc_log_session *ls, inc_error *err) {
 
 static int pg_log_commit(inc_log_session *ls, inc_error *err) {
     pg_log *l = (pg_log *)ls;
-    if (lost(l)) return ready(l, err); /* reports the lost transaction */
+    if (lost(l) || !l->in_tx) {
+        l->in_tx = false;
+        return inc_error_set(err, INC_ERR_UNAVAILABLE, "unavailable",
+                             "commit: the transaction was lost");
+    }
     int rc = simple(l, "COMMIT", "commit", err);
     l->in_tx = false;
     if (rc == 0 && PQtransactionStatus(l->conn) != PQTRANS_IDLE)
