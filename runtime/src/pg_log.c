@@ -82,36 +82,18 @@ typedef struct pg_log {
 
 /* ---- errors and the connection ---- */
 
-static bool lost(const pg_log *l) {
-    return !l->conn || PQstatus(l->conn) != CONNECTION_OK;
-}
+static bool lost(const pg_log *l) { return inc_pg_conn_lost(l->conn); }
 
 static int log_error(pg_log *l, const PGresult *res, const char *what,
                      inc_error *err) {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res ? PQresultErrorMessage(res) : "";
-    if (!msg || !*msg) msg = l->conn ? PQerrorMessage(l->conn) : "no connection";
-    char clean[INC_ERROR_MESSAGE_MAX];
-    snprintf(clean, sizeof clean, "%s", msg);
-    size_t n = strlen(clean);
-    while (n > 0 && (clean[n - 1] == '\n' || clean[n - 1] == ' '))
-        clean[--n] = '\0';
-    if (lost(l) || !state || strncmp(state, "08", 2) == 0 ||
-        strncmp(state, "57P0", 4) == 0)
-        return inc_error_set(err, INC_ERR_UNAVAILABLE, "unavailable",
-                             "%s: database unavailable: %s", what, clean);
-    /* a missing table or column: the store predates subscriptions */
-    if (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0)
+    /* a missing column: the store predates subscriptions */
+    if (state && strcmp(state, "42703") == 0) {
+        const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
         return inc_error_set(err, INC_ERR_INTERNAL, "not_initialised",
-                             "%s: %s (run `init` first)", what, clean);
-    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
-        return inc_error_set(err, INC_ERR_CONFLICT, "conflict", "%s: %s",
-                             what, clean);
-    if (strncmp(state, "22", 2) == 0)
-        return inc_error_set(err, INC_ERR_INVALID, "invalid_value", "%s: %s",
-                             what, clean);
-    return inc_error_set(err, INC_ERR_INTERNAL, "database", "%s: %s", what,
-                         clean);
+                             "%s: %s (run `init` first)", what, m ? m : "");
+    }
+    return inc_pg_error(l->conn, res, what, err);
 }
 
 static int oom(inc_error *err) {

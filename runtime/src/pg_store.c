@@ -160,37 +160,45 @@ typedef struct pg_store {
 } pg_store;
 
 /* ---- errors ---- */
+/* (on a connection rather than the store, so pg_log.c maps its errors the
+ * same way) */
 
-static bool conn_lost(const pg_store *s) {
-    return !s->conn || PQstatus(s->conn) != CONNECTION_OK;
+bool inc_pg_conn_lost(const PGconn *conn) {
+    return !conn || PQstatus(conn) != CONNECTION_OK;
 }
+
+static bool conn_lost(const pg_store *s) { return inc_pg_conn_lost(s->conn); }
 
 /* Whether a failure means the session is gone (server shutdown, admin
  * termination, network). */
-static bool disconnected(const pg_store *s, const PGresult *res) {
+bool inc_pg_disconnected(const PGconn *conn, const PGresult *res) {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     /* A failed result without SQLSTATE was made by libpq, not the server:
      * the session broke.  After a server restart, a write to the dead
      * socket is only noticed when the result is read ("server closed the
      * connection unexpectedly"), while PQstatus still says CONNECTION_OK. */
     if (res && !state && PQresultStatus(res) == PGRES_FATAL_ERROR) return true;
-    return conn_lost(s) ||
+    return inc_pg_conn_lost(conn) ||
            (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
                       strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0));
 }
 
+static bool disconnected(const pg_store *s, const PGresult *res) {
+    return inc_pg_disconnected(s->conn, res);
+}
+
 /* Map a failed result (may be NULL) to an inc_error. */
-static int pg_error(pg_store *s, const PGresult *res, const char *what,
-                    inc_error *err) {
+int inc_pg_error(const PGconn *conn, const PGresult *res, const char *what,
+                 inc_error *err) {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorMessage(res) : "";
-    if (!msg || !*msg) msg = s->conn ? PQerrorMessage(s->conn) : "no connection";
+    if (!msg || !*msg) msg = conn ? PQerrorMessage(conn) : "no connection";
     char clean[INC_ERROR_MESSAGE_MAX];
     snprintf(clean, sizeof clean, "%s", msg);
     size_t n = strlen(clean);
     while (n > 0 && (clean[n - 1] == '\n' || clean[n - 1] == ' '))
         clean[--n] = '\0';
-    if (disconnected(s, res))
+    if (inc_pg_disconnected(conn, res))
         return inc_error_set(err, INC_ERR_UNAVAILABLE, "unavailable",
                              "%s: database unavailable: %s", what, clean);
     if (state && strcmp(state, "23505") == 0) {
@@ -219,6 +227,11 @@ static int pg_error(pg_store *s, const PGresult *res, const char *what,
                              what, clean);
     return inc_error_set(err, INC_ERR_INTERNAL, "database", "%s: %s", what,
                          clean);
+}
+
+static int pg_error(pg_store *s, const PGresult *res, const char *what,
+                    inc_error *err) {
+    return inc_pg_error(s->conn, res, what, err);
 }
 
 static int oom(inc_error *err) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <incident/subscription.h>
 
@@ -85,6 +86,28 @@ static int64_t drain(inc_consumer *c, seen *s) {
     }
 }
 
+/* Wait until a reader sees `total` events in the log (other sessions of
+ * the cluster, e.g. tests running at the same time, may hold the
+ * snapshot's xmin back for a moment: that delays, never skips).  After
+ * this, reads below are deterministic. */
+static void settle(inc_store *st, int64_t total) {
+    inc_consumer *a = inc_consumer_open(st, NULL, NULL);
+    assert_non_null(a);
+    seen *s = calloc(1, sizeof *s);
+    int64_t n = 0;
+    for (int i = 0; i < 3000 && n < total; i++) {
+        inc_error err;
+        int k = inc_consumer_poll(a, 0, collect, s, &err);
+        assert_true(k >= 0);
+        s->n = 0;
+        n += k;
+        if (k == 0) inc_consumer_wait(a, 10, NULL);
+    }
+    assert_int_equal(n, total);
+    inc_consumer_close(a);
+    free(s);
+}
+
 static void exec_ok(PGconn *c, const char *sql) {
     PGresult *r = PQexec(c, sql);
     ExecStatusType st = PQresultStatus(r);
@@ -120,6 +143,7 @@ static void test_order_and_checkpoint(void **state) {
     add(fx->store, "a", 1, 2);
     add(fx->store, "b", 1, 1);
     add(fx->store, "a", 3, 3);
+    settle(fx->store, 6);
     seen *s = calloc(1, sizeof *s);
     inc_consumer *c = open_named(fx->store, "proj");
     assert_int_equal(drain(c, s), 6);
@@ -129,6 +153,7 @@ static void test_order_and_checkpoint(void **state) {
     c = open_named(fx->store, "proj");
     assert_int_equal(drain(c, s), 0);
     add(fx->store, "b", 2, 1);
+    settle(fx->store, 7);
     assert_int_equal(drain(c, s), 1);
     assert_string_equal(s->id[6], "b");
     assert_int_equal(s->version[6], 2);
@@ -145,6 +170,7 @@ static void test_order_and_checkpoint(void **state) {
 static void test_batches_and_limit(void **state) {
     th_fx *fx = *state;
     for (int i = 1; i <= 10; i++) add(fx->store, "a", i, 1);
+    settle(fx->store, 10);
     inc_consumer_options o = {.name = "small", .batch_size = 3};
     inc_error err;
     inc_consumer *c = inc_consumer_open(fx->store, &o, &err);
@@ -162,7 +188,9 @@ static void test_batches_and_limit(void **state) {
     assert_int_equal(cp.position, s->pos[8]);
     ro = (inc_consumer_run_options){.idle_ms = 30};
     assert_int_equal(inc_consumer_run(c, collect, s, &ro, &handled, &err), 0);
-    assert_int_equal(handled, 1);
+    assert_int_equal(handled, 1); /* settled: the last one is visible */
+    assert_int_equal(inc_consumer_run(c, collect, s, &ro, &handled, &err), 0);
+    assert_int_equal(handled, 0); /* and then nothing, for 30 ms */
     for (size_t i = 0; i < s->n; i++) assert_int_equal(s->version[i], (int64_t)i + 1);
     inc_consumer_close(c);
     free(s);
@@ -171,6 +199,7 @@ static void test_batches_and_limit(void **state) {
 static void test_handler_error_stops_and_retries(void **state) {
     th_fx *fx = *state;
     for (int i = 1; i <= 5; i++) add(fx->store, "a", i, 1);
+    settle(fx->store, 5);
     seen *s = calloc(1, sizeof *s);
     s->fail_at = 3;
     inc_consumer *c = open_named(fx->store, "fragile");
@@ -188,9 +217,11 @@ static void test_handler_error_stops_and_retries(void **state) {
     for (size_t i = 0; i < 5; i++) assert_int_equal(s->version[i], (int64_t)i + 1);
     /* run reports a handler error too */
     add(fx->store, "a", 6, 1);
+    settle(fx->store, 6);
     s->fail_at = s->calls + 1;
     inc_consumer_run_options ro = {.idle_ms = 20};
     assert_int_equal(inc_consumer_run(c, collect, s, &ro, NULL, &err), -1);
+    assert_int_equal(s->n, 5); /* the failed event was not acknowledged */
     assert_string_equal(err.code, "boom");
     inc_consumer_close(c);
     free(s);
@@ -211,6 +242,7 @@ static void test_filters(void **state) {
     inc_error err;
     assert_int_equal(inc_store_commit(fx->store, &cm, &err), 0);
     add(fx->store, "a", 3, 1);
+    settle(fx->store, 5);
 
     const char *types[] = {"Other"}, *evs[] = {"Labeled"};
     inc_consumer_options o = {.name = "others", .aggregate_types = types,
@@ -243,6 +275,7 @@ static void test_groups_share_streams(void **state) {
         snprintf(id, sizeof id, "s%d", k);
         add(fx->store, id, 1, 2);
     }
+    settle(fx->store, 80);
     seen *s[3];
     inc_error err;
     for (unsigned m = 0; m < 3; m++) {
@@ -286,6 +319,7 @@ static void test_groups_share_streams(void **state) {
 static void test_checkpoint_compare_and_set(void **state) {
     th_fx *fx = *state;
     add(fx->store, "a", 1, 1);
+    settle(fx->store, 1);
     inc_consumer *c1 = open_named(fx->store, "twice");
     inc_consumer *c2 = open_named(fx->store, "twice");
     seen *s = calloc(1, sizeof *s);
@@ -298,6 +332,7 @@ static void test_checkpoint_compare_and_set(void **state) {
     assert_string_equal(err.code, "checkpoint_moved");
     /* it reloads and carries on from the stored one */
     add(fx->store, "a", 2, 1);
+    settle(fx->store, 2);
     assert_int_equal(inc_consumer_poll(c2, 0, collect, s, &err), 1);
     assert_int_equal(s->version[s->n - 1], 2);
     inc_consumer_close(c1);
@@ -326,6 +361,7 @@ static int on_info(void *ud, const inc_consumer_info *ci, inc_error *err) {
 static void test_list_and_delete(void **state) {
     th_fx *fx = *state;
     for (int i = 1; i <= 4; i++) add(fx->store, "a", i, 1);
+    settle(fx->store, 4);
     inc_consumer_options o = {.name = "b-late", .batch_size = 1};
     inc_consumer *c = inc_consumer_open(fx->store, &o, NULL);
     seen *s = calloc(1, sizeof *s);
@@ -380,6 +416,7 @@ static void test_bad_options(void **state) {
 static void test_hazard_late_commit(void **state) {
     th_fx *fx = *state;
     add(fx->store, "warm", 1, 1);
+    settle(fx->store, 1);
     seen *s = calloc(1, sizeof *s);
     inc_consumer *c = open_named(fx->store, "safe");
     assert_int_equal(drain(c, s), 1);
@@ -411,6 +448,7 @@ static void test_hazard_late_commit(void **state) {
                            1, p2);
     assert_string_equal(none, "0");
     /* ours delivers both, the slow transaction's first */
+    settle(fx->store, 3);
     assert_int_equal(drain(c, s), 2);
     assert_string_equal(s->id[1], "slow");
     assert_int_equal(s->pos[1], atoll(early));
@@ -434,6 +472,7 @@ static void test_aborted_and_own_transaction(void **state) {
     add(fx->store, "kept", 1, 1);
     exec_ok(x, "ROLLBACK");
     add(fx->store, "kept", 2, 1);
+    settle(fx->store, 2);
     seen *s = calloc(1, sizeof *s);
     inc_consumer *c = open_named(fx->store, "ab");
     assert_int_equal(drain(c, s), 2);
@@ -445,6 +484,7 @@ static void test_aborted_and_own_transaction(void **state) {
     add(fx->store, "kept", 3, 1);
     assert_int_equal(drain(c, s), 0);
     exec_ok(x, "COMMIT");
+    settle(fx->store, 3);
     assert_int_equal(drain(c, s), 1);
     PQfinish(x);
     inc_consumer_close(c);
@@ -474,6 +514,7 @@ static void test_transactional_handler(void **state) {
     PGconn *x = th_conn(fx);
     exec_ok(x, "CREATE TABLE tally (id text PRIMARY KEY, n int NOT NULL)");
     for (int i = 1; i <= 6; i++) add(fx->store, i % 2 ? "odd" : "even", (i + 1) / 2, 1);
+    settle(fx->store, 6);
     inc_consumer_options o = {.name = "tx", .transactional = true, .batch_size = 4};
     inc_error err;
     inc_consumer *c = inc_consumer_open(fx->store, &o, &err);
@@ -506,7 +547,10 @@ static void test_wakeup_on_notify(void **state) {
     inc_pg_store_set_notify(w, true);
     inc_consumer *c = open_named(fx->store, "wake");
     inc_error err;
-    assert_int_equal(inc_consumer_wait(c, 0, &err), 0);
+    /* (the channel is database-wide: writers of other schemas, such as
+     * tests running at the same time, may wake it too) */
+    while (inc_consumer_wait(c, 0, &err) == 1) {
+    }
     add(w, "n", 1, 1);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -516,10 +560,17 @@ static void test_wakeup_on_notify(void **state) {
                 (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     assert_true(ms < 1000);
     seen *s = calloc(1, sizeof *s);
+    settle(fx->store, 1);
     assert_int_equal(drain(c, s), 1);
     /* without notifications a wait just times out: polling covers it */
     add(fx->store, "n", 2, 1);
-    assert_int_equal(inc_consumer_wait(c, 20, &err), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    (void)inc_consumer_wait(c, 20, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+         (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    assert_true(ms < 1000);
+    settle(fx->store, 2);
     assert_int_equal(drain(c, s), 1);
     inc_consumer_close(c);
     inc_store_close(w);
@@ -531,14 +582,30 @@ static void test_wakeup_on_notify(void **state) {
 static void test_connection_loss(void **state) {
     th_fx *fx = *state;
     add(fx->store, "a", 1, 1);
-    inc_consumer *c = open_named(fx->store, "lossy");
+    settle(fx->store, 1);
+    /* a store whose sessions carry an application_name of their own, so
+     * only this test's consumer session is killed */
+    char app[64], kill_sql[160];
+    snprintf(app, sizeof app, "sub_lossy_%ld", (long)getpid());
+    snprintf(kill_sql, sizeof kill_sql,
+             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+             "application_name = '%s'",
+             app);
+    size_t cl = strlen(th_db()) + 96;
+    char *ci = malloc(cl);
+    assert_non_null(ci);
+    snprintf(ci, cl, "%s application_name=%s", th_db(), app);
+    inc_pg_options po = {ci, fx->schema};
+    inc_error err;
+    inc_store *own = inc_pg_store_open(&po, &err);
+    assert_non_null(own);
+    inc_consumer *c = open_named(own, "lossy");
     seen *s = calloc(1, sizeof *s);
     assert_int_equal(drain(c, s), 1);
     PGconn *x = th_conn(fx);
-    exec_ok(x, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-               "application_name = 'incident consumer'");
+    exec_ok(x, kill_sql);
     add(fx->store, "a", 2, 1);
-    inc_error err;
+    settle(fx->store, 2);
     inc_error_clear(&err);
     int n = inc_consumer_poll(c, 0, collect, s, &err);
     if (n < 0) {
@@ -546,8 +613,7 @@ static void test_connection_loss(void **state) {
         n = inc_consumer_poll(c, 0, collect, s, &err);
     }
     assert_int_equal(n, 1);
-    exec_ok(x, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-               "application_name = 'incident consumer'");
+    exec_ok(x, kill_sql);
     add(fx->store, "a", 3, 1);
     inc_consumer_run_options ro = {.limit = 1};
     int64_t handled;
@@ -556,6 +622,8 @@ static void test_connection_loss(void **state) {
     assert_int_equal(s->version[s->n - 1], 3);
     PQfinish(x);
     inc_consumer_close(c);
+    inc_store_close(own);
+    free(ci);
     free(s);
 }
 
@@ -579,6 +647,7 @@ static void test_upgrade_from_v1(void **state) {
     free(v);
     raw_insert(x, "old", 3);
     add(fx->store, "old", 4, 1);
+    settle(fx->store, 4);
     inc_consumer *c = open_named(fx->store, "u");
     seen *s = calloc(1, sizeof *s);
     assert_int_equal(drain(c, s), 4);
