@@ -13,6 +13,9 @@
  *                 each aggregate's events in version order, repeats only
  *                 after a kill and at most a batch per kill, and the
  *                 transactional one's table holds each event once.
+ *   server_restart  a consumer process following while the server
+ *                 (a cluster of this test's own) is crashed and started
+ *                 again: it carries on by itself and sees every event.
  *   live          4 writer processes, one consumer: commit-to-handler
  *                 latency p50 / p99 (printed; bounded loosely here, the
  *                 benchmark in bench/ holds the goal).
@@ -589,11 +592,132 @@ static void test_live_latency(void **state) {
     th_drop_schema(schema);
 }
 
+/* ---- server restart ---- */
+
+#ifdef SUB_OWN_PG_DIR
+/* `scripts/pg CMD DIR` on this test's own cluster; for start/env the
+ * INCIDENT_DB it prints (malloc'd), else NULL. */
+static char *own_pg(const char *cmd) {
+    char line[1024], *db = NULL;
+    snprintf(line, sizeof line, "'%s' %s '%s' 2>/dev/null", SUB_SCRIPTS_PG, cmd,
+             SUB_OWN_PG_DIR);
+    FILE *p = popen(line, "r");
+    assert_non_null(p);
+    while (fgets(line, sizeof line, p)) {
+        char *b = strstr(line, "INCIDENT_DB='");
+        if (b) {
+            b += strlen("INCIDENT_DB='");
+            char *e = strchr(b, '\'');
+            if (e) *e = '\0';
+            free(db);
+            db = malloc(strlen(b) + 1);
+            assert_non_null(db);
+            strcpy(db, b);
+        }
+    }
+    assert_int_equal(pclose(p), 0);
+    return db;
+}
+
+static long file_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    long n = 0;
+    int ch;
+    while ((ch = fgetc(f)) != EOF) n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+static void add_on(const char *db, int n, int from) {
+    inc_pg_options o = {db, "sub_restart"};
+    inc_error err;
+    inc_store *s = NULL;
+    /* the server may still be starting up */
+    for (int i = 0; i < 100 && !(s = inc_pg_store_open(&o, &err)); i++) sleep_ms(100);
+    assert_non_null(s);
+    inc_app *app = inc_app_new(&counter_domain, s, &err);
+    for (int i = 0; i < n; i++) {
+        char json[96];
+        snprintf(json, sizeof json, "{\"aggregate_id\":\"c%d\",\"amount\":1}",
+                 (from + i) % N_COUNTERS);
+        assert_int_equal(inc_dispatch_json(app, "Add", json, NULL, &err), 0);
+    }
+    inc_app_free(app);
+    inc_store_close(s);
+}
+
+static void test_server_restart(void **state) {
+    (void)state;
+    char *db = own_pg("env");
+    assert_non_null(db);
+    {
+        PGconn *c = PQconnectdb(db);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        exec_ok(c, "DROP SCHEMA IF EXISTS sub_restart CASCADE");
+        PQfinish(c);
+    }
+    {
+        inc_pg_options o = {db, "sub_restart"};
+        inc_error err;
+        inc_store *s = inc_pg_store_open(&o, &err);
+        assert_non_null(s);
+        assert_int_equal(inc_store_init(s, &counter_domain, &err), 0);
+        inc_store_close(s);
+    }
+    add_on(db, 200, 0);
+    char path[] = "/tmp/incident-restart-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        inc_pg_options o = {db, "sub_restart"};
+        inc_error err;
+        inc_store *s = inc_pg_store_open(&o, &err);
+        static const storm_consumer sc = {"restart", 1, 0, false, 50};
+        int out = open(path, O_WRONLY | O_APPEND);
+        if (!s || out < 0) _exit(2);
+        inc_consumer_options co = {.name = "restart", .batch_size = 50,
+                                   .max_poll_ms = 100};
+        inc_consumer *c = inc_consumer_open(s, &co, &err);
+        if (!c) _exit(3);
+        storm_ctx x = {out, &sc};
+        int rc = inc_consumer_run(c, storm_event, &x, NULL, NULL, &err);
+        fprintf(stderr, "consumer stopped: %s\n", err.message);
+        _exit(rc ? 1 : 0);
+    }
+    double t0 = now_s();
+    while (file_lines(path) < 200 && now_s() - t0 < 60) sleep_ms(20);
+    assert_int_equal(file_lines(path), 200);
+    free(own_pg("crash"));
+    sleep_ms(1500); /* the consumer meets a dead server for a while */
+    free(own_pg("start"));
+    add_on(db, 200, 200);
+    t0 = now_s();
+    while (file_lines(path) < 400 && now_s() - t0 < 60) sleep_ms(20);
+    int st;
+    assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still running */
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    const char *paths[1] = {path};
+    long seen = distinct_seen(paths, 1), lines = file_lines(path);
+    printf("server restart: %ld lines, %ld distinct events of 400\n", lines, seen);
+    assert_int_equal(seen, 400);
+    unlink(path);
+    free(db);
+}
+#endif
+
 int main(int argc, char **argv) {
     const struct CMUnitTest all[] = {
         cmocka_unit_test(test_exactly_once_under_kills),
         cmocka_unit_test(test_storm),
         cmocka_unit_test(test_live_latency),
+#ifdef SUB_OWN_PG_DIR
+        cmocka_unit_test(test_server_restart),
+#endif
     };
     const char *only = argc > 1 ? argv[1] : NULL;
     if (only) {
