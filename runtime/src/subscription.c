@@ -23,7 +23,7 @@
 #define MAX_NAME_BYTES 200
 /* After a partial batch the next poll waits this long (or for a
  * notification): a few more commits per batch, a few ms more lag. */
-#define GATHER_MS 2
+#define GATHER_MS 5
 
 struct inc_consumer_tx {
     inc_consumer *c;
