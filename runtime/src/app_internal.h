@@ -5,7 +5,7 @@
  *   result.c         inc_result and recorded events
  *   state_load.c     loading states: folding, the state cache, speculation,
  *                    several states in one round trip (load_many)
- *   commit_prepare.c from emitted events to one inc_commit (inc_work)
+ *   commit_prepare.c from emitted events to one inc_commit (incx_work)
  *   retry.c          the backoff between attempts after a conflict
  *   dispatch.c       inc_dispatch's attempts and the after-commit handlers
  *   batch.c          inc_dispatch_batch, composed of the same pieces

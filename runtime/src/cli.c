@@ -1,9 +1,10 @@
 /* cli.c - the domain command-line tool every generated domain gets
  * (docs/cli.md): init, dispatch, state, events, projection,
- * rebuild.  Input is checked (names, JSON, validation) before the database
+ * rebuild, follow, consumers.  Input is checked (names, JSON, validation) before the database
  * is contacted, so bad input exits 2 even when no server is reachable. */
 #define _POSIX_C_SOURCE 200809L
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <incident/app.h>
 #include <incident/cli.h>
 #include <incident/store.h>
+#include <incident/subscription.h>
 
 typedef struct cli {
     const char *prog;
@@ -48,6 +50,13 @@ static void usage(const cli *c, FILE *out) {
             "  projection NAME [ID]    projection rows, one JSON object per "
             "line\n"
             "  rebuild NAME            rebuild a projection from the events\n"
+            "  follow [--consumer NAME] [--limit N] [--idle MS]\n"
+            "                          every committed event in commit order, "
+            "one per line\n"
+            "                          (with --consumer: from its stored "
+            "checkpoint)\n"
+            "  consumers               the consumers, their checkpoints and "
+            "lag\n"
             "\n"
             "options (before the subcommand):\n"
             "  --db CONNINFO   PostgreSQL connection string or URI (default: "
@@ -105,6 +114,9 @@ static int open_store(cli *c, int (*setup)(inc_app *, void *, inc_error *),
     } else {
         inc_pg_options o = {c->db, NULL};
         c->store = inc_pg_store_open(&o, &err);
+        /* wakes `follow`ers at once; a one-shot process does not feel the
+         * notification's cost (docs/subscriptions.md) */
+        if (c->store) inc_pg_store_set_notify(c->store, true);
     }
     if (!c->store) return fail(c, &err);
     c->app = inc_app_new(c->d, c->store, &err);
@@ -307,6 +319,153 @@ static int cmd_init(cli *c) {
     return 0;
 }
 
+/* ---- follow and consumers (docs/subscriptions.md) ---- */
+
+/* Set by SIGINT/SIGTERM during `follow`.  Process-wide by nature (a
+ * signal handler can reach nothing else); only the CLI uses it. */
+static volatile sig_atomic_t follow_stop;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    follow_stop = 1;
+}
+
+/* `events`' object plus "position", decoded through the domain. */
+static int follow_event(void *ud, inc_consumer_tx *tx,
+                        const inc_stored_event *ev, const inc_log_position *at,
+                        inc_error *err) {
+    const cli *c = ud;
+    (void)tx;
+    (void)at;
+    const inc_aggregate_desc *a = find_aggregate(c, ev->aggregate_type);
+    const inc_message_desc *d = a ? inc_aggregate_event(a, ev->event_type) : NULL;
+    if (!d)
+        return inc_error_set(err, INC_ERR_INTERNAL, "unknown_event",
+                             "position %lld: %s %s is not an event of this "
+                             "domain",
+                             (long long)ev->position, ev->aggregate_type,
+                             ev->event_type);
+    inc_recorded_event r;
+    memset(&r, 0, sizeof r);
+    if (!(r.data = malloc(d->size)))
+        return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
+                             "out of memory");
+    inc_error local;
+    inc_error_clear(&local);
+    if (inc_msg_from_text(d, r.data, ev->data, strlen(ev->data),
+                          INC_JSON_SKIP_IMPLICIT, &local) != 0) {
+        free(r.data);
+        return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_event",
+                             "position %lld (%s %s version %lld): %s",
+                             (long long)ev->position, a->name, ev->aggregate_id,
+                             (long long)ev->version, local.message);
+    }
+    memcpy(r.event_id, ev->event_id, INC_UUID_TEXT_SIZE);
+    r.aggregate_type = a->name;
+    r.aggregate_id = (char *)ev->aggregate_id; /* borrowed for the call */
+    r.version = ev->version;
+    r.event_type = d->name;
+    r.event_date = ev->event_date;
+    r.desc = d;
+    json_t *o = inc_recorded_event_to_json(&r);
+    inc_msg_free(d, r.data);
+    free(r.data);
+    /* written out before the checkpoint moves past it */
+    if (o && json_object_set_new(o, "position", json_integer(ev->position))) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (!o || print_json(o) != 0 || fflush(stdout) != 0)
+        return inc_error_set(err, INC_ERR_INTERNAL, "output",
+                             "cannot write output");
+    return 0;
+}
+
+/* A decimal count for an option: -1 when not one. */
+static long long count_arg(const char *v) {
+    char *end;
+    if (!v || !*v || *v == '-' || *v == '+') return -1;
+    long long n = strtoll(v, &end, 10);
+    return *end || n > 1000000000000LL ? -1 : n;
+}
+
+static int cmd_follow(cli *c, int nargs, char **args) {
+    inc_error err;
+    inc_error_clear(&err);
+    inc_consumer_options o;
+    inc_consumer_run_options ro;
+    memset(&o, 0, sizeof o);
+    memset(&ro, 0, sizeof ro);
+    for (int i = 0; i < nargs; i++) {
+        const char *a = args[i], *v = i + 1 < nargs ? args[i + 1] : NULL;
+        long long n = count_arg(v);
+        if (strcmp(a, "--consumer") == 0 && v && *v) {
+            o.name = v;
+        } else if (strcmp(a, "--limit") == 0 && n > 0) {
+            ro.limit = n;
+        } else if (strcmp(a, "--idle") == 0 && n >= 0 && n <= 86400000) {
+            ro.idle_ms = n ? (int)n : 1;
+        } else {
+            return usage_error(c,
+                               "usage: follow [--consumer NAME] [--limit N] "
+                               "[--idle MS]%s",
+                               "");
+        }
+        i++;
+    }
+    int rc = open_store(c, NULL, NULL);
+    if (rc) return rc;
+    inc_consumer *k = inc_consumer_open(c->store, &o, &err);
+    if (!k) return fail(c, &err);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal; /* no SA_RESTART: a wait ends at once */
+    sigemptyset(&sa.sa_mask);
+    follow_stop = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    ro.stop = &follow_stop;
+    if (inc_consumer_run(k, follow_event, c, &ro, NULL, &err) != 0)
+        rc = fail(c, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    inc_consumer_close(k);
+    return rc;
+}
+
+static int print_consumer(void *ud, const inc_consumer_info *ci,
+                          inc_error *err) {
+    (void)ud;
+    char ts[INC_TIMESTAMP_TEXT_MAX];
+    json_t *o = json_object();
+    if (!o || inc_timestamp_format(ci->updated_at, ts) != 0 ||
+        json_object_set_new(o, "consumer", json_string(ci->name)) ||
+        json_object_set_new(o, "member", json_integer(ci->group_member)) ||
+        json_object_set_new(o, "group_size", json_integer(ci->group_size)) ||
+        json_object_set_new(o, "transaction_id",
+                            json_integer((json_int_t)ci->checkpoint.transaction_id)) ||
+        json_object_set_new(o, "position", json_integer(ci->checkpoint.position)) ||
+        json_object_set_new(o, "lag", json_integer(ci->lag)) ||
+        json_object_set_new(o, "updated_at", json_string(ts))) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (!o || print_json(o) != 0)
+        return inc_error_set(err, INC_ERR_INTERNAL, "output",
+                             "cannot write output");
+    return 0;
+}
+
+static int cmd_consumers(cli *c) {
+    inc_error err;
+    inc_error_clear(&err);
+    int rc = open_store(c, NULL, NULL);
+    if (rc) return rc;
+    if (inc_consumers_list(c->store, print_consumer, NULL, &err) != 0)
+        return fail(c, &err);
+    return 0;
+}
+
 static int run(cli *c, int argc, char **argv,
                int (*setup)(inc_app *, void *, inc_error *), void *ud) {
     int i = 1;
@@ -371,6 +530,12 @@ static int run(cli *c, int argc, char **argv,
     if (strcmp(sub, "rebuild") == 0) {
         if (nargs != 1) return usage_error(c, "usage: rebuild NAME%s", "");
         return cmd_rebuild(c, args[0]);
+    }
+    if (strcmp(sub, "follow") == 0) return cmd_follow(c, nargs, args);
+    if (strcmp(sub, "consumers") == 0) {
+        if (nargs != 0)
+            return usage_error(c, "consumers takes no arguments%s", "");
+        return cmd_consumers(c);
     }
     return usage_error(c, "unknown subcommand '%s'", sub);
 }

@@ -6,6 +6,7 @@
  * server.  Every commit first reserves all the memory it needs and only then
  * links the new data in, so an out-of-memory failure leaves nothing behind.
  * Not thread-safe: one store per thread (like a PostgreSQL connection). */
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <jansson.h>
 
 #include <incident/store.h>
+#include <incident/subscription.h>
 
 #include "internal.h"
 #include "store_util.h"
@@ -139,7 +141,11 @@ typedef struct mem_store {
     smap event_ids;  /* event_id -> (void *)1 */
     size_t n_proj, cap_proj;
     mem_projection **proj;
+    size_t n_cons;                /* consumers' checkpoints (log block) */
+    struct mem_consumer *cons;
 } mem_store;
+
+static void mem_log_free(mem_store *s);
 
 static void event_free(mem_event *e) {
     if (!e) return;
@@ -181,6 +187,7 @@ static void mem_close(inc_store *base) {
         free(s->proj[i]);
     }
     free(s->proj);
+    mem_log_free(s);
     free(s);
 }
 
@@ -795,12 +802,220 @@ static int mem_commit_many(inc_store *base, const inc_commit *cs, size_t n,
     return 0;
 }
 
+/* ---- subscriptions (<incident/subscription.h>) ----
+ * The log is the commit order already (commits are applied one at a time),
+ * so an event's transaction id here is its position.  Checkpoints live in
+ * the store like everything else; there is no SQL to run (exec is
+ * unsupported) and nothing to wait for but time. */
+
+typedef struct mem_consumer {
+    char *name;
+    unsigned member, group_size;
+    inc_log_position cp;
+    inc_timestamp updated_at;
+} mem_consumer;
+
+typedef struct mem_log {
+    mem_store *s;
+} mem_log;
+
+static void mem_log_free(mem_store *s) {
+    for (size_t i = 0; i < s->n_cons; i++) free(s->cons[i].name);
+    free(s->cons);
+}
+
+static inc_log_session *mem_log_open(inc_store *base, inc_error *err) {
+    mem_log *l = malloc(sizeof *l);
+    if (!l) {
+        oom(err);
+        return NULL;
+    }
+    l->s = (mem_store *)base;
+    return (inc_log_session *)l;
+}
+
+static void mem_log_close(inc_log_session *ls) { free(ls); }
+
+static bool name_in(const char *v, const char *const *set, size_t n) {
+    if (n == 0) return true;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v, set[i]) == 0) return true;
+    return false;
+}
+
+/* The group member of a stream: FNV-1a of "type/id" modulo the size. */
+static unsigned mem_member(const mem_event *e, unsigned size) {
+    uint64_t h = fnv1a(e->aggregate_type, strlen(e->aggregate_type));
+    h ^= '/';
+    h *= 1099511628211u;
+    for (const char *c = e->aggregate_id; *c; c++) {
+        h ^= (unsigned char)*c;
+        h *= 1099511628211u;
+    }
+    return (unsigned)(h % size);
+}
+
+static int mem_log_read(inc_log_session *ls, const inc_log_query *q,
+                        inc_log_cb cb, void *ud, inc_log_position *scanned,
+                        inc_error *err) {
+    mem_store *s = ((mem_log *)ls)->s;
+    size_t n = s->n_log, delivered = 0; /* a fixed snapshot, as in SQL */
+    *scanned = q->after;
+    for (size_t i = (size_t)(q->after.position > 0 ? q->after.position : 0);
+         i < n && delivered < q->limit; i++) {
+        const mem_event *e = s->log[i]; /* re-read: a callback may commit */
+        if (!name_in(e->aggregate_type, q->aggregate_types,
+                     q->n_aggregate_types) ||
+            !name_in(e->event_type, q->event_types, q->n_event_types) ||
+            (q->group_size > 1 &&
+             mem_member(e, q->group_size) != q->group_member))
+            continue;
+        inc_stored_event ev;
+        view_event(e, &ev);
+        inc_log_position at = {(uint64_t)e->position, e->position};
+        if (cb(ud, &ev, &at, err) != 0) return -1;
+        *scanned = at;
+        delivered++;
+    }
+    if (delivered < q->limit && (int64_t)n > scanned->position)
+        *scanned = (inc_log_position){(uint64_t)n, (int64_t)n};
+    return 0;
+}
+
+static mem_consumer *mem_find_consumer(mem_store *s, const char *name,
+                                       unsigned member) {
+    for (size_t i = 0; i < s->n_cons; i++)
+        if (s->cons[i].member == member && strcmp(s->cons[i].name, name) == 0)
+            return &s->cons[i];
+    return NULL;
+}
+
+static int mem_log_checkpoint(inc_log_session *ls, const char *name,
+                              unsigned member, unsigned group_size,
+                              inc_log_position *out, inc_error *err) {
+    mem_store *s = ((mem_log *)ls)->s;
+    if (incx_store_check_text(name, "consumer name", err) != 0) return -1;
+    mem_consumer *c = mem_find_consumer(s, name, member);
+    if (!c) {
+        mem_consumer *v = realloc(s->cons, (s->n_cons + 1) * sizeof *v);
+        if (!v) return oom(err);
+        s->cons = v;
+        c = &s->cons[s->n_cons];
+        memset(c, 0, sizeof *c);
+        if (!(c->name = inc_strdup(name))) return oom(err);
+        c->member = member;
+        c->group_size = group_size;
+        c->updated_at = inc_timestamp_now();
+        s->n_cons++;
+    }
+    if (c->group_size != group_size)
+        return inc_error_set(err, INC_ERR_INVALID, "group_size",
+                             "consumer %s has a group of %u, not %u", name,
+                             c->group_size, group_size);
+    *out = c->cp;
+    return 0;
+}
+
+static int mem_log_save(inc_log_session *ls, const char *name,
+                        unsigned member, const inc_log_position *from,
+                        const inc_log_position *to, inc_error *err) {
+    mem_consumer *c = mem_find_consumer(((mem_log *)ls)->s, name, member);
+    if (!c || c->cp.transaction_id != from->transaction_id ||
+        c->cp.position != from->position)
+        return inc_error_set(err, INC_ERR_CONFLICT, "checkpoint_moved",
+                             "consumer %s: the checkpoint was moved by "
+                             "another process",
+                             name);
+    c->cp = *to;
+    c->updated_at = inc_timestamp_now();
+    return 0;
+}
+
+static int mem_log_nothing(inc_log_session *ls, inc_error *err) {
+    (void)ls;
+    (void)err;
+    return 0;
+}
+
+static void mem_log_rollback(inc_log_session *ls) { (void)ls; }
+
+static int mem_log_exec(inc_log_session *ls, const char *sql, int nparams,
+                        const char *const *params, inc_error *err) {
+    (void)ls;
+    (void)sql;
+    (void)nparams;
+    (void)params;
+    return inc_error_set(err, INC_ERR_INTERNAL, "unsupported",
+                         "the memory store runs no SQL");
+}
+
+static int mem_log_wait(inc_log_session *ls, int timeout_ms, inc_error *err) {
+    (void)ls;
+    (void)err;
+    if (timeout_ms > 0) poll(NULL, 0, timeout_ms); /* just the time */
+    return 0;
+}
+
+static int mem_log_list(inc_log_session *ls, inc_consumer_info_cb cb,
+                        void *ud, inc_error *err) {
+    mem_store *s = ((mem_log *)ls)->s;
+    /* name (byte order), then member, as PostgreSQL lists them */
+    size_t n = s->n_cons;
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order) return oom(err);
+    for (size_t i = 0; i < n; i++) order[i] = i;
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0; j--) {
+            const mem_consumer *a = &s->cons[order[j - 1]],
+                               *b = &s->cons[order[j]];
+            int c = strcmp(a->name, b->name);
+            if (c < 0 || (c == 0 && a->member < b->member)) break;
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const mem_consumer *c = &s->cons[order[i]];
+        inc_consumer_info ci = {c->name, c->member, c->group_size, c->cp,
+                                (int64_t)s->n_log - c->cp.position,
+                                c->updated_at};
+        if (ci.lag < 0) ci.lag = 0;
+        rc = cb(ud, &ci, err);
+    }
+    free(order);
+    return rc;
+}
+
+static int mem_log_remove(inc_log_session *ls, const char *name,
+                          inc_error *err) {
+    mem_store *s = ((mem_log *)ls)->s;
+    if (incx_store_check_text(name, "consumer name", err) != 0) return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_cons; i++) {
+        if (strcmp(s->cons[i].name, name) == 0) {
+            free(s->cons[i].name);
+            continue;
+        }
+        s->cons[k++] = s->cons[i];
+    }
+    s->n_cons = k;
+    return 0;
+}
+
+static const struct inc_log_ops mem_log_ops = {
+    mem_log_open,     mem_log_close,   mem_log_read,    mem_log_checkpoint,
+    mem_log_save,     mem_log_nothing, mem_log_nothing, mem_log_rollback,
+    mem_log_exec,     mem_log_wait,    mem_log_list,    mem_log_remove,
+};
+
 static const inc_store_ops mem_ops = {
     "memory",        mem_close,          mem_init,
     mem_load,        mem_commit,         mem_read_stream,
     mem_read_all,    mem_projection_get, mem_projection_list,
     mem_rebuild,     mem_commit_many,
     NULL, /* load_many: inc_store_load_many loads one by one, nothing to save */
+    &mem_log_ops,
 };
 
 inc_store *inc_mem_store_open(inc_error *err) {

@@ -29,6 +29,7 @@
 #include <incident/store.h>
 
 #include "internal.h"
+#include "pg_internal.h"
 #include "store_util.h"
 
 #define STREAM_VERSION_CONSTRAINT "events_stream_version"
@@ -158,37 +159,45 @@ typedef struct pg_store {
 } pg_store;
 
 /* ---- errors ---- */
+/* (on a connection rather than the store, so pg_log.c maps its errors the
+ * same way) */
 
-static bool conn_lost(const pg_store *s) {
-    return !s->conn || PQstatus(s->conn) != CONNECTION_OK;
+bool incx_pg_conn_lost(const PGconn *conn) {
+    return !conn || PQstatus(conn) != CONNECTION_OK;
 }
+
+static bool conn_lost(const pg_store *s) { return incx_pg_conn_lost(s->conn); }
 
 /* Whether a failure means the session is gone (server shutdown, admin
  * termination, network). */
-static bool disconnected(const pg_store *s, const PGresult *res) {
+bool incx_pg_disconnected(const PGconn *conn, const PGresult *res) {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     /* A failed result without SQLSTATE was made by libpq, not the server:
      * the session broke.  After a server restart, a write to the dead
      * socket is only noticed when the result is read ("server closed the
      * connection unexpectedly"), while PQstatus still says CONNECTION_OK. */
     if (res && !state && PQresultStatus(res) == PGRES_FATAL_ERROR) return true;
-    return conn_lost(s) ||
+    return incx_pg_conn_lost(conn) ||
            (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
                       strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0));
 }
 
+static bool disconnected(const pg_store *s, const PGresult *res) {
+    return incx_pg_disconnected(s->conn, res);
+}
+
 /* Map a failed result (may be NULL) to an inc_error. */
-static int pg_error(pg_store *s, const PGresult *res, const char *what,
-                    inc_error *err) {
+int incx_pg_error(const PGconn *conn, const PGresult *res, const char *what,
+                 inc_error *err) {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorMessage(res) : "";
-    if (!msg || !*msg) msg = s->conn ? PQerrorMessage(s->conn) : "no connection";
+    if (!msg || !*msg) msg = conn ? PQerrorMessage(conn) : "no connection";
     char clean[INC_ERROR_MESSAGE_MAX];
     snprintf(clean, sizeof clean, "%s", msg);
     size_t n = strlen(clean);
     while (n > 0 && (clean[n - 1] == '\n' || clean[n - 1] == ' '))
         clean[--n] = '\0';
-    if (disconnected(s, res))
+    if (incx_pg_disconnected(conn, res))
         return inc_error_set(err, INC_ERR_UNAVAILABLE, "unavailable",
                              "%s: database unavailable: %s", what, clean);
     if (state && strcmp(state, "23505") == 0) {
@@ -217,6 +226,11 @@ static int pg_error(pg_store *s, const PGresult *res, const char *what,
                              what, clean);
     return inc_error_set(err, INC_ERR_INTERNAL, "database", "%s: %s", what,
                          clean);
+}
+
+static int pg_error(pg_store *s, const PGresult *res, const char *what,
+                    inc_error *err) {
+    return incx_pg_error(s->conn, res, what, err);
 }
 
 static int oom(inc_error *err) {
@@ -1400,7 +1414,14 @@ static int pg_init(inc_store *base, const inc_domain *d, inc_error *err) {
                         "init", err) != 0)
             goto fail;
     }
-    /* Later versions: `if (have < 2) { ALTER ...; INSERT 2 }` and so on. */
+    /* Version 2: commit-ordered reads and consumers (pg_log.c). */
+    if (have < 2) {
+        if (exec_simple(s, incx_pg_schema_v2, "init", err) != 0 ||
+            exec_simple(s, "INSERT INTO schema_version (version) VALUES (2)",
+                        "init", err) != 0)
+            goto fail;
+    }
+    /* Later versions: `if (have < 3) { ALTER ...; INSERT 3 }` and so on. */
     if (d && d->ddl && *d->ddl && exec_simple(s, d->ddl, "init", err) != 0)
         goto fail;
     if (exec_simple(s, "COMMIT", "init", err) != 0) goto fail;
@@ -1572,10 +1593,17 @@ static const inc_store_ops pg_ops = {
     pg_load,           pg_commit,         pg_read_stream,
     pg_read_all,       pg_projection_get, pg_projection_list,
     pg_rebuild,        pg_commit_many,    pg_load_many,
+    &incx_pg_log_ops,
 };
 
 void inc_pg_store_set_notify(inc_store *base, bool on) {
     if (base && base->ops == &pg_ops) ((pg_store *)base)->notify = on;
+}
+
+void incx_pg_store_session_options(const inc_store *base, inc_pg_options *out) {
+    const pg_store *s = (const pg_store *)base;
+    out->conninfo = s->conninfo;
+    out->schema = s->schema;
 }
 
 inc_store *inc_pg_store_open(const inc_pg_options *opts, inc_error *err) {

@@ -41,7 +41,7 @@ INC_API int inc_uuid_v4(char out[INC_UUID_TEXT_SIZE], inc_error *err);
 
 /* Version of the event store's own tables (events, snapshots,
  * schema_version) that this library writes; see docs/runtime.md. */
-#define INC_STORE_SCHEMA_VERSION 1
+#define INC_STORE_SCHEMA_VERSION 2
 
 /* One event as stored.  Strings are borrowed: valid during the callback (or
  * the call) that hands the struct over. */
@@ -150,6 +150,7 @@ typedef struct inc_rebuild_cbs {
 } inc_rebuild_cbs;
 
 typedef struct inc_store inc_store;
+struct inc_log_ops;
 
 /* The interface.  Every operation returns 0 or -1 with `err` filled:
  * INC_ERR_CONFLICT for a version already taken (commit only),
@@ -204,6 +205,9 @@ typedef struct inc_store_ops {
      * (or NULL), as for every op.  Used by inc_dispatch_batch. */
     int (*load_many)(inc_store *s, inc_load_req *reqs, size_t n,
                      inc_error *err);
+    /* Optional (NULL: no subscriptions).  The commit-ordered log and the
+     * consumers' checkpoints, <incident/subscription.h>. */
+    const struct inc_log_ops *log;
 } inc_store_ops;
 
 struct inc_store {

@@ -1,0 +1,32 @@
+/* pg_internal.h - what the PostgreSQL store (pg_store.c) and its
+ * subscription side (pg_log.c) share (not installed). */
+#ifndef INCIDENT_PG_INTERNAL_H
+#define INCIDENT_PG_INTERNAL_H
+
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+#include <incident/store.h>
+#include <incident/subscription.h>
+
+/* The log and consumer operations of the PostgreSQL store (pg_log.c). */
+extern const struct inc_log_ops incx_pg_log_ops;
+
+/* Schema version 2 (run by pg_store.c's init inside its transaction):
+ * events.transaction_id, its index and the consumers table. */
+extern const char incx_pg_schema_v2[];
+
+/* pg_store.c's error mapping, on any connection: whether it is gone,
+ * whether a failed result (may be NULL) means the session is gone, and
+ * the inc_error for it (kind by SQLSTATE; returns -1). */
+bool incx_pg_conn_lost(const PGconn *conn);
+bool incx_pg_disconnected(const PGconn *conn, const PGresult *res);
+int incx_pg_error(const PGconn *conn, const PGresult *res, const char *what,
+                 inc_error *err);
+
+/* The conninfo and schema the store was opened with, for another session
+ * of the same store (borrowed: valid while the store is open). */
+void incx_pg_store_session_options(const inc_store *s, inc_pg_options *out);
+
+#endif
