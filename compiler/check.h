@@ -1,5 +1,5 @@
 /* check.h - the semantic pass: resolves every name and type of the parsed
- * files and enforces the rules of the .agg language (DESIGN.md §2).
+ * files and enforces the rules of the .agg language (docs/language.md).
  *
  * It reports every error it can find (through diag) and annotates the tree
  * (the "checker:" fields of ast.h).  Generators run only on a program for
