@@ -20,9 +20,4 @@ bool agg_check_program(agg_program *prog, agg_arena *arena, agg_diag *diag);
 /* "int", "string?", "TransferStatus" */
 const char *agg_type_name(agg_arena *a, agg_type t);
 
-/* Generated C names, shared by the checker's collision test and the
- * generators so both always agree. */
-const char *agg_c_message(agg_arena *a, const char *domain, const char *name);
-const char *agg_c_state(agg_arena *a, const char *domain, const agg_aggregate *g);
-
 #endif

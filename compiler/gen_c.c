@@ -33,34 +33,36 @@ typedef struct gen {
 
 /* ------------------------------------------------------------- naming */
 
+/* Every generated name comes from names.h, the table check.c's collision
+ * test enumerates too. */
 static const char *snake(gen *g, const char *n) { return agg_snake(g->a, n); }
+static const char *cn(gen *g, agg_cname_id id, const char *base) {
+    return agg_cname(g->a, id, base);
+}
 static const char *c_msg(gen *g, const char *n) { return agg_c_message(g->a, g->d, n); }
 static const char *c_state(gen *g, const agg_aggregate *ag) {
-    return agg_c_state(g->a, g->d, ag);
+    return agg_c_state(g->a, g->d, ag->name);
 }
 static const char *c_enum(gen *g, const agg_enum *e) { return c_msg(g, e->name); }
 static const char *c_member(gen *g, const agg_enum *e, int index) {
     const agg_enum_member *m = e->members;
     for (int i = 0; i < index && m; i++) m = m->next;
-    return agg_arena_printf(g->a, "%s_%s", agg_upper(g->a, c_enum(g, e)),
-                            agg_upper(g->a, m ? m->name : "?"));
+    return agg_c_member(g->a, c_enum(g, e), m ? m->name : "?");
 }
 static const char *c_row(gen *g, const agg_projection *pr) {
-    return agg_arena_printf(g->a, "%s_%s_row", g->d, snake(g, pr->name));
+    return agg_c_row(g->a, g->d, pr->name);
 }
 static const char *c_execute(gen *g, const agg_command *m) {
-    return agg_arena_printf(g->a, "%s_%s_execute_%s", g->d, snake(g, m->agg->name),
-                            snake(g, m->name));
+    return agg_c_execute(g->a, g->d, m->agg->name, m->name);
 }
 static const char *c_apply(gen *g, const agg_event *m) {
-    return agg_arena_printf(g->a, "%s_%s_apply_%s", g->d, snake(g, m->agg->name),
-                            snake(g, m->name));
+    return agg_c_apply(g->a, g->d, m->agg->name, m->name);
 }
 static const char *c_project(gen *g, const agg_projection *pr) {
-    return agg_arena_printf(g->a, "%s_%s_project", g->d, snake(g, pr->name));
+    return agg_c_project(g->a, g->d, pr->name);
 }
 static const char *c_agg_type(gen *g, const agg_aggregate *ag) {
-    return agg_arena_printf(g->a, "%s_%s_type", g->d, snake(g, ag->name));
+    return agg_c_agg_type(g->a, g->d, ag->name);
 }
 
 static const char *c_type(gen *g, const agg_type *t) {
@@ -113,13 +115,15 @@ static void message_struct(gen *g, sbuf *out, const char *cname, const char *wha
     sb_printf(out, "} %s;\n\n", cname);
 }
 
-static void message_protos(sbuf *out, const char *c, int is_command) {
-    sb_printf(out, "extern const inc_message_desc %s_desc;\n", c);
-    sb_printf(out, "void %s_init(%s *m);\n", c, c);
-    sb_printf(out, "void %s_free(%s *m);\n", c, c);
-    sb_printf(out, "json_t *%s_to_json(const %s *m);\n", c, c);
-    sb_printf(out, "int %s_from_json(%s *m, const json_t *json, inc_error *err);\n", c, c);
-    if (is_command) sb_printf(out, "int %s_validate(const %s *m, inc_error *err);\n", c, c);
+static void message_protos(gen *g, sbuf *out, const char *c, int is_command) {
+    sb_printf(out, "extern const inc_message_desc %s;\n", cn(g, AGG_CN_MSG_DESC, c));
+    sb_printf(out, "void %s(%s *m);\n", cn(g, AGG_CN_MSG_INIT, c), c);
+    sb_printf(out, "void %s(%s *m);\n", cn(g, AGG_CN_MSG_FREE, c), c);
+    sb_printf(out, "json_t *%s(const %s *m);\n", cn(g, AGG_CN_MSG_TO_JSON, c), c);
+    sb_printf(out, "int %s(%s *m, const json_t *json, inc_error *err);\n",
+              cn(g, AGG_CN_MSG_FROM_JSON, c), c);
+    if (is_command)
+        sb_printf(out, "int %s(const %s *m, inc_error *err);\n", cn(g, AGG_CN_MSG_VALIDATE, c), c);
     sb_put(out, "\n");
 }
 
@@ -135,11 +139,102 @@ static void apply_proto(gen *g, sbuf *out, const agg_event *m, const char *end) 
               c_state(g, m->agg), c_msg(g, m->name), end);
 }
 
+static void header_enums(gen *g, sbuf *out) {
+    for (const agg_enum *e = g->p->enums; e; e = e->next) {
+        const char *ce = c_enum(g, e);
+        sb_printf(out, "/* enum %s */\ntypedef enum %s {\n", e->name, ce);
+        int i = 0;
+        for (const agg_enum_member *m = e->members; m; m = m->next, i++)
+            sb_line(out, 1, "%s = %d%s", c_member(g, e, i), i, m->next ? "," : "");
+        sb_printf(out, "} %s;\nextern const inc_enum_desc %s;\n\n", ce,
+                  cn(g, AGG_CN_ENUM_DESC, ce));
+    }
+}
+
+static void header_rejections(gen *g, sbuf *out) {
+    const agg_program *p = g->p;
+    const char *list = cn(g, AGG_CN_REJECTIONS, g->D);
+    const char *none = cn(g, AGG_CN_REJECT_NONE, g->D);
+    const char *type = cn(g, AGG_CN_REJECTION, g->d);
+    sb_printf(out, "/* Rejection codes of the domain (the `code` of an INC_ERR_REJECTED\n"
+                   " * error).  One X-macro list gives the enum and the names. */\n");
+    sb_printf(out, "#define %s(X)", list);
+    for (size_t i = 0; i < p->n_codes; i++)
+        sb_printf(out, " \\\n    X(%s, \"%s\")", agg_c_reject(g->a, g->d, p->codes[i]),
+                  p->codes[i]);
+    sb_printf(out, "\n\ntypedef enum %s {\n    %s = 0", type, none);
+    if (p->n_codes) {
+        const char *en = cn(g, AGG_CN_REJECTION_ENUM, g->D);
+        sb_printf(out, ",\n#define %s(e, s) e,\n    %s(%s)\n#undef %s\n", en, list, en, en);
+        sb_printf(out, "    %s\n", cn(g, AGG_CN_REJECT_COUNT, g->D));
+    } else {
+        sb_put(out, "\n");
+    }
+    sb_printf(out, "} %s;\n", type);
+    sb_printf(out,
+              "/* The rejection in `err`, or %s when it is not one of ours. */\n"
+              "%s %s(const inc_error *err);\n"
+              "const char *%s(%s r);\n\n",
+              none, type, cn(g, AGG_CN_REJECTION_OF, g->d), cn(g, AGG_CN_REJECTION_NAME, g->d),
+              type);
+}
+
+static void header_projection(gen *g, sbuf *out, const agg_projection *pr, const char *st) {
+    const char *c = c_row(g, pr);
+    sb_printf(out, "/* a row of projection %s */\ntypedef struct %s {\n", pr->name, c);
+    sb_line(out, 1, "char *aggregate_id;");
+    for (const agg_column *col = pr->columns; col; col = col->next) {
+        const agg_type *t = &col->col_type;
+        sb_line(out, 1, "%s%s%s;", c_type(g, t), t->kind == AGG_T_STRING ? "" : " ",
+                col->name);
+        if (t->optional) sb_line(out, 1, "bool has_%s;", col->name);
+    }
+    sb_printf(out, "} %s;\n", c);
+    message_protos(g, out, c, 0);
+    sb_printf(out, "extern const inc_projection_desc %s;\n",
+              agg_c_projection(g->a, g->d, pr->name));
+    sb_printf(out, "int %s(const %s *state, %s *row, inc_error *err);\n\n", c_project(g, pr),
+              st, c);
+}
+
+static void header_aggregate(gen *g, sbuf *out, const agg_aggregate *ag) {
+    agg_arena *a = g->a;
+    sb_printf(out, "/* ================================================ aggregate %s */\n\n",
+              ag->name);
+    const char *st = c_state(g, ag);
+    message_struct(g, out, st, agg_arena_printf(a, "state of %s", ag->name), ag->all_state,
+                   NULL);
+    message_protos(g, out, st, 0);
+    for (const agg_command *m = ag->commands; m; m = m->next) {
+        const char *c = c_msg(g, m->name);
+        message_struct(g, out, c, agg_arena_printf(a, "command %s", m->name), NULL, m->fields);
+        message_protos(g, out, c, 1);
+    }
+    for (const agg_event *m = ag->events; m; m = m->next) {
+        const char *c = c_msg(g, m->name);
+        message_struct(g, out, c, agg_arena_printf(a, "event %s", m->name), NULL, m->fields);
+        message_protos(g, out, c, 0);
+    }
+    for (const agg_projection *pr = ag->projections; pr; pr = pr->next)
+        header_projection(g, out, pr, st);
+    sb_printf(out, "/* execute rules (those marked extern are yours to write, in C) */\n");
+    for (const agg_command *m = ag->commands; m; m = m->next) {
+        if (m->execute && m->execute->is_extern) sb_put(out, "/* extern */ ");
+        execute_proto(g, out, m, ";\n");
+    }
+    sb_printf(out, "/* apply rules (reducers) */\n");
+    for (const agg_event *m = ag->events; m; m = m->next) {
+        if (m->apply && m->apply->is_extern) sb_put(out, "/* extern */ ");
+        apply_proto(g, out, m, ";\n");
+    }
+    sb_printf(out, "\nextern const inc_aggregate_desc %s;\n\n", c_agg_type(g, ag));
+}
+
 void agg_gen_header(sbuf *out, const agg_program *p, agg_arena *a,
                     const agg_gen_opts *o) {
     gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0};
     gen *g = &G;
-    const char *guard = agg_arena_printf(a, "%s_AGG_H", g->D);
+    const char *guard = cn(g, AGG_CN_GUARD, g->D);
     banner(out, o);
     sb_printf(out, "#ifndef %s\n#define %s\n\n", guard, guard);
     sb_put(out, "#include <stdbool.h>\n#include <stdint.h>\n\n#include <incident/domain.h>\n\n");
@@ -149,87 +244,11 @@ void agg_gen_header(sbuf *out, const agg_program *p, agg_arena *a,
               "libincident\"\n#endif\n\n",
               p->domain, AGGC_VERSION);
     sb_put(out, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
-
-    for (const agg_enum *e = p->enums; e; e = e->next) {
-        const char *ce = c_enum(g, e);
-        sb_printf(out, "/* enum %s */\ntypedef enum %s {\n", e->name, ce);
-        int i = 0;
-        for (const agg_enum_member *m = e->members; m; m = m->next, i++)
-            sb_line(out, 1, "%s = %d%s", c_member(g, e, i), i, m->next ? "," : "");
-        sb_printf(out, "} %s;\nextern const inc_enum_desc %s_desc;\n\n", ce, ce);
-    }
-
-    sb_printf(out, "/* Rejection codes of the domain (the `code` of an INC_ERR_REJECTED\n"
-                   " * error).  One X-macro list gives the enum and the names. */\n");
-    sb_printf(out, "#define %s_REJECTIONS(X)", g->D);
-    for (size_t i = 0; i < p->n_codes; i++)
-        sb_printf(out, " \\\n    X(%s_REJECT_%s, \"%s\")", g->D, agg_upper(a, p->codes[i]),
-                  p->codes[i]);
-    sb_printf(out, "\n\ntypedef enum %s_rejection {\n    %s_REJECT_NONE = 0", g->d, g->D);
-    if (p->n_codes) {
-        sb_printf(out, ",\n#define %s_REJECTION_ENUM(e, s) e,\n    %s_REJECTIONS(%s_REJECTION_ENUM)\n#undef %s_REJECTION_ENUM\n",
-                  g->D, g->D, g->D, g->D);
-        sb_printf(out, "    %s_REJECT_COUNT_\n", g->D);
-    } else {
-        sb_put(out, "\n");
-    }
-    sb_printf(out, "} %s_rejection;\n", g->d);
-    sb_printf(out,
-              "/* The rejection in `err`, or %s_REJECT_NONE when it is not one of ours. */\n"
-              "%s_rejection %s_rejection_of(const inc_error *err);\n"
-              "const char *%s_rejection_name(%s_rejection r);\n\n",
-              g->D, g->d, g->d, g->d, g->d);
-
-    for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) {
-        sb_printf(out, "/* ================================================ aggregate %s */\n\n",
-                  ag->name);
-        const char *st = c_state(g, ag);
-        message_struct(g, out, st, agg_arena_printf(a, "state of %s", ag->name),
-                       ag->all_state, NULL);
-        message_protos(out, st, 0);
-        for (const agg_command *m = ag->commands; m; m = m->next) {
-            const char *c = c_msg(g, m->name);
-            message_struct(g, out, c, agg_arena_printf(a, "command %s", m->name), NULL,
-                           m->fields);
-            message_protos(out, c, 1);
-        }
-        for (const agg_event *m = ag->events; m; m = m->next) {
-            const char *c = c_msg(g, m->name);
-            message_struct(g, out, c, agg_arena_printf(a, "event %s", m->name), NULL,
-                           m->fields);
-            message_protos(out, c, 0);
-        }
-        for (const agg_projection *pr = ag->projections; pr; pr = pr->next) {
-            const char *c = c_row(g, pr);
-            sb_printf(out, "/* a row of projection %s */\ntypedef struct %s {\n", pr->name, c);
-            sb_line(out, 1, "char *aggregate_id;");
-            for (const agg_column *col = pr->columns; col; col = col->next) {
-                const agg_type *t = &col->col_type;
-                sb_line(out, 1, "%s%s%s;", c_type(g, t),
-                        t->kind == AGG_T_STRING ? "" : " ", col->name);
-                if (t->optional) sb_line(out, 1, "bool has_%s;", col->name);
-            }
-            sb_printf(out, "} %s;\n", c);
-            message_protos(out, c, 0);
-            sb_printf(out, "extern const inc_projection_desc %s_%s_projection;\n",
-                      g->d, snake(g, pr->name));
-            sb_printf(out, "int %s(const %s *state, %s *row, inc_error *err);\n\n",
-                      c_project(g, pr), st, c);
-        }
-        sb_printf(out, "/* execute rules (those marked extern are yours to write, in C) */\n");
-        for (const agg_command *m = ag->commands; m; m = m->next) {
-            if (m->execute && m->execute->is_extern) sb_put(out, "/* extern */ ");
-            execute_proto(g, out, m, ";\n");
-        }
-        sb_printf(out, "/* apply rules (reducers) */\n");
-        for (const agg_event *m = ag->events; m; m = m->next) {
-            if (m->apply && m->apply->is_extern) sb_put(out, "/* extern */ ");
-            apply_proto(g, out, m, ";\n");
-        }
-        sb_printf(out, "\nextern const inc_aggregate_desc %s;\n\n", c_agg_type(g, ag));
-    }
+    header_enums(g, out);
+    header_rejections(g, out);
+    for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) header_aggregate(g, out, ag);
     sb_printf(out, "/* Everything above, for the runtime and the domain CLI. */\n");
-    sb_printf(out, "extern const inc_domain %s_domain;\n\n", g->d);
+    sb_printf(out, "extern const inc_domain %s;\n\n", cn(g, AGG_CN_DOMAIN, g->d));
     sb_put(out, "#ifdef __cplusplus\n}\n#endif\n\n");
     sb_printf(out, "#endif /* %s */\n", guard);
 }
