@@ -35,7 +35,6 @@ typedef struct gen {
 
 /* Every generated name comes from names.h, the table check.c's collision
  * test enumerates too. */
-static const char *snake(gen *g, const char *n) { return agg_snake(g->a, n); }
 static const char *cn(gen *g, agg_cname_id id, const char *base) {
     return agg_cname(g->a, id, base);
 }
@@ -255,79 +254,104 @@ void agg_gen_header(sbuf *out, const agg_program *p, agg_arena *a,
 
 /* ------------------------------------------------------ descriptors */
 
+/* The initial value of a field, as the members of an inc_default. */
+typedef struct dflt {
+    const char *present, *i, *f, *s;
+} dflt;
+
+static dflt default_of(gen *g, const agg_field *f, int implicit, int is_state) {
+    const agg_type *t = &f->type.type;
+    dflt r = {"false", "0", "0.0", "NULL"};
+    const agg_expr *d = f->def;
+    /* A required string of a state starts empty, never NULL: projections
+     * copy it into NOT NULL columns. */
+    if (!d && is_state && t->kind == AGG_T_STRING && !t->optional && !implicit) {
+        r.present = "true";
+        r.s = "\"\"";
+        return r;
+    }
+    if (!d || d->kind == AGG_E_NULL) return r;
+    int neg = d->kind == AGG_E_UNARY;
+    const agg_expr *lit = neg ? d->lhs : d;
+    sbuf b;
+    r.present = "true";
+    switch (lit->kind) {
+    case AGG_E_INT:
+        /* the parser folds `-9223372036854775808` into one literal */
+        if (lit->ival == INT64_MIN) r.i = "INT64_MIN";
+        else r.i = agg_arena_printf(g->a, "INT64_C(%" PRId64 ")", neg ? -lit->ival : lit->ival);
+        if (t->kind == AGG_T_FLOAT)
+            r.f = agg_arena_printf(g->a, "%.17g", neg ? -(double)lit->ival : (double)lit->ival);
+        break;
+    case AGG_E_FLOAT: {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%.17g", neg ? -lit->fval : lit->fval);
+        if (!strpbrk(buf, ".eEn")) strcat(buf, ".0");
+        r.f = agg_arena_strdup(g->a, buf);
+        break;
+    }
+    case AGG_E_BOOL: r.i = lit->ival ? "1" : "0"; break;
+    case AGG_E_STRING:
+        sb_init(&b);
+        sb_c_string(&b, lit->sval, lit->slen);
+        r.s = agg_arena_strdup(g->a, b.data);
+        sb_free(&b);
+        break;
+    case AGG_E_MEMBER: r.i = agg_arena_printf(g->a, "%d", lit->member_index); break;
+    default: r.present = "false";
+    }
+    return r;
+}
+
+/* One inc_field_desc, a member a line. */
+static void field_entry(sbuf *out, const char *name, const char *type, const char *flags,
+                        const char *cname, const char *has_offset, const char *enum_desc,
+                        dflt d) {
+    sb_put(out, "    {\n");
+    sb_printf(out, "        .name = \"%s\",\n", name);
+    sb_printf(out, "        .type = %s,\n", type);
+    sb_printf(out, "        .flags = %s,\n", flags);
+    sb_printf(out, "        .offset = offsetof(%s, %s),\n", cname, name);
+    sb_printf(out, "        .has_offset = %s,\n", has_offset);
+    sb_printf(out, "        .enum_desc = %s,\n", enum_desc);
+    sb_printf(out, "        .def = {.present = %s, .i = %s, .f = %s, .s = %s},\n", d.present,
+              d.i, d.f, d.s);
+    sb_put(out, "    },\n");
+}
+
 static void field_desc(gen *g, sbuf *out, const char *cname, const agg_field *f,
                        int implicit, int is_state) {
     const agg_type *t = &f->type.type;
-    sb_printf(out, "    {\"%s\", %s, ", f->name, inc_type(t));
     const char *flags[3];
     int nf = 0;
     if (t->optional) flags[nf++] = "INC_FIELD_OPTIONAL";
     if (implicit) flags[nf++] = "INC_FIELD_IMPLICIT";
     if (f->def || (is_state && !implicit && !t->optional)) flags[nf++] = "INC_FIELD_DEFAULTED";
-    if (nf == 0) sb_put(out, "0");
-    for (int i = 0; i < nf; i++) sb_printf(out, "%s%s", i ? " | " : "", flags[i]);
-    sb_printf(out, ", offsetof(%s, %s), ", cname, f->name);
-    if (t->optional) sb_printf(out, "offsetof(%s, has_%s), ", cname, f->name);
-    else sb_put(out, "INC_NO_OFFSET, ");
-    if (t->kind == AGG_T_ENUM) sb_printf(out, "&%s_desc, ", c_enum(g, t->enm));
-    else sb_put(out, "NULL, ");
-    const agg_expr *d = f->def;
-    /* A required string of a state starts empty, never NULL: projections
-     * copy it into NOT NULL columns. */
-    if (!d && is_state && t->kind == AGG_T_STRING && !t->optional && !implicit) {
-        sb_put(out, "{true, 0, 0.0, \"\"}},\n");
-        return;
-    }
-    if (!d || d->kind == AGG_E_NULL) {
-        sb_put(out, "{false, 0, 0.0, NULL}},\n");
-        return;
-    }
-    int neg = d->kind == AGG_E_UNARY;
-    const agg_expr *lit = neg ? d->lhs : d;
-    switch (lit->kind) {
-    case AGG_E_INT:
-        /* the parser folds `-9223372036854775808` into one literal */
-        if (lit->ival == INT64_MIN) sb_put(out, "{true, INT64_MIN, ");
-        else sb_printf(out, "{true, INT64_C(%" PRId64 "), ", neg ? -lit->ival : lit->ival);
-        sb_printf(out, "%s, NULL}},\n",
-                  t->kind == AGG_T_FLOAT
-                      ? agg_arena_printf(g->a, "%.17g", neg ? -(double)lit->ival
-                                                            : (double)lit->ival)
-                      : "0.0");
-        break;
-    case AGG_E_FLOAT: {
-        double v = neg ? -lit->fval : lit->fval;
-        char buf[64];
-        snprintf(buf, sizeof buf, "%.17g", v);
-        if (!strpbrk(buf, ".eEn")) strcat(buf, ".0");
-        sb_printf(out, "{true, 0, %s, NULL}},\n", buf);
-        break;
-    }
-    case AGG_E_BOOL:
-        sb_printf(out, "{true, %d, 0.0, NULL}},\n", lit->ival ? 1 : 0);
-        break;
-    case AGG_E_STRING:
-        sb_put(out, "{true, 0, 0.0, ");
-        sb_c_string(out, lit->sval, lit->slen);
-        sb_put(out, "}},\n");
-        break;
-    case AGG_E_MEMBER:
-        sb_printf(out, "{true, %d, 0.0, NULL}},\n", lit->member_index);
-        break;
-    default:
-        sb_put(out, "{false, 0, 0.0, NULL}},\n");
-    }
+    sbuf fl;
+    sb_init(&fl);
+    if (nf == 0) sb_put(&fl, "0");
+    for (int i = 0; i < nf; i++) sb_printf(&fl, "%s%s", i ? " | " : "", flags[i]);
+    field_entry(out, f->name, inc_type(t), fl.data, cname,
+                t->optional ? agg_arena_printf(g->a, "offsetof(%s, has_%s)", cname, f->name)
+                            : "INC_NO_OFFSET",
+                t->kind == AGG_T_ENUM ? agg_arena_printf(g->a, "&%s", cn(g, AGG_CN_ENUM_DESC,
+                                                                     c_enum(g, t->enm)))
+                                      : "NULL",
+                default_of(g, f, implicit, is_state));
+    sb_free(&fl);
+}
+
+/* The aggregate_id every command, event and row starts with. */
+static void aggregate_id_field(sbuf *out, const char *cname) {
+    dflt none = {"false", "0", "0.0", "NULL"};
+    field_entry(out, "aggregate_id", "INC_TYPE_STRING", "INC_FIELD_IMPLICIT", cname,
+                "INC_NO_OFFSET", "NULL", none);
 }
 
 static void fields_table(gen *g, sbuf *out, const char *cname, const agg_field *implicit,
                          const agg_field *fields, int n_implicit_cmd) {
-    sb_printf(out, "static const inc_field_desc %s_fields[] = {\n", cname);
-    if (n_implicit_cmd)
-        sb_printf(out,
-                  "    {\"aggregate_id\", INC_TYPE_STRING, INC_FIELD_IMPLICIT, "
-                  "offsetof(%s, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, "
-                  "NULL}},\n",
-                  cname);
+    sb_printf(out, "static const inc_field_desc %s[] = {\n", cn(g, AGG_CN_MSG_FIELDS, cname));
+    if (n_implicit_cmd) aggregate_id_field(out, cname);
     for (const agg_field *f = implicit; f; f = f->next)
         field_desc(g, out, cname, f, f->implicit, implicit != NULL);
     for (const agg_field *f = fields; f; f = f->next) field_desc(g, out, cname, f, 0, 0);
@@ -340,20 +364,45 @@ static int count_fields(const agg_field *f) {
     return n;
 }
 
-static void message_wrappers(sbuf *out, const char *c, int is_command) {
-    sb_printf(out, "void %s_init(%s *m) { inc_msg_init(&%s_desc, m); }\n", c, c, c);
-    sb_printf(out, "void %s_free(%s *m) { inc_msg_free(&%s_desc, m); }\n", c, c, c);
-    sb_printf(out, "json_t *%s_to_json(const %s *m) {\n    return inc_msg_to_json(&%s_desc, m, 0);\n}\n",
-              c, c, c);
+/* The members of an inc_message_desc that differ between kinds. */
+typedef struct msg_desc {
+    const char *kind, *name, *c; /* INC_MSG_*, .agg name, C name */
+    int n_fields;
+    const char *aggregate, *validate, *execute, *apply;
+} msg_desc;
+
+static void message_desc(gen *g, sbuf *out, msg_desc m) {
+    sb_printf(out, "const inc_message_desc %s = {\n", cn(g, AGG_CN_MSG_DESC, m.c));
+    sb_printf(out, "    .kind = %s,\n", m.kind);
+    sb_printf(out, "    .name = \"%s\",\n", m.name);
+    sb_printf(out, "    .c_name = \"%s\",\n", m.c);
+    sb_printf(out, "    .size = sizeof(%s),\n", m.c);
+    sb_printf(out, "    .n_fields = %d,\n", m.n_fields);
+    sb_printf(out, "    .fields = %s,\n", cn(g, AGG_CN_MSG_FIELDS, m.c));
+    sb_printf(out, "    .aggregate = &%s,\n", m.aggregate);
+    sb_printf(out, "    .validate = %s,\n", m.validate ? m.validate : "NULL");
+    sb_printf(out, "    .execute = %s,\n", m.execute ? m.execute : "NULL");
+    sb_printf(out, "    .apply = %s,\n", m.apply ? m.apply : "NULL");
+    sb_put(out, "};\n");
+}
+
+static void message_wrappers(gen *g, sbuf *out, const char *c, int is_command) {
+    const char *desc = cn(g, AGG_CN_MSG_DESC, c);
+    sb_printf(out, "void %s(%s *m) { inc_msg_init(&%s, m); }\n", cn(g, AGG_CN_MSG_INIT, c), c,
+              desc);
+    sb_printf(out, "void %s(%s *m) { inc_msg_free(&%s, m); }\n", cn(g, AGG_CN_MSG_FREE, c), c,
+              desc);
+    sb_printf(out, "json_t *%s(const %s *m) {\n    return inc_msg_to_json(&%s, m, 0);\n}\n",
+              cn(g, AGG_CN_MSG_TO_JSON, c), c, desc);
     sb_printf(out,
-              "int %s_from_json(%s *m, const json_t *json, inc_error *err) {\n    return "
-              "inc_msg_from_json(&%s_desc, m, json, 0, err);\n}\n",
-              c, c, c);
+              "int %s(%s *m, const json_t *json, inc_error *err) {\n    return "
+              "inc_msg_from_json(&%s, m, json, 0, err);\n}\n",
+              cn(g, AGG_CN_MSG_FROM_JSON, c), c, desc);
     if (is_command)
         sb_printf(out,
-                  "int %s_validate(const %s *m, inc_error *err) {\n    return "
-                  "inc_msg_validate(&%s_desc, m, err);\n}\n",
-                  c, c, c);
+                  "int %s(const %s *m, inc_error *err) {\n    return "
+                  "inc_msg_validate(&%s, m, err);\n}\n",
+                  cn(g, AGG_CN_MSG_VALIDATE, c), c, desc);
     sb_put(out, "\n");
 }
 
@@ -851,7 +900,8 @@ static void gen_rules(gen *g, sbuf *out, const agg_aggregate *ag) {
             sb_printf(out, "/* check clauses of %s */\n", m->name);
             sbuf proto;
             sb_init(&proto);
-            sb_printf(&proto, "static int %s_check(const void *msg, inc_error *err)", c);
+            sb_printf(&proto, "static int %s(const void *msg, inc_error *err)",
+                      cn(g, AGG_CN_MSG_CHECK, c));
             sbuf withcmd;
             sb_init(&withcmd);
             sb_printf(&withcmd, "        const %s *command = msg;\n        (void)command;\n", c);
@@ -932,10 +982,19 @@ static uint64_t layout_hash(gen *g, const agg_aggregate *ag) {
     return h;
 }
 
+/* ----------------------------------------------------------- source */
+
 typedef struct named {
-    const char *name;
-    const char *c;
+    const char *name; /* .agg name, the sort key of the domain's tables */
+    const char *c;    /* C name of the descriptor */
 } named;
+
+/* The descriptors of the whole domain, collected aggregate by aggregate;
+ * each aggregate's own tables are slices of these (from `first`). */
+typedef struct tables {
+    named *cmd, *ev, *proj, *agg;
+    size_t n_cmd, n_ev, n_proj, n_agg;
+} tables;
 
 static int cmp_named(const void *a, const void *b) {
     return strcmp(((const named *)a)->name, ((const named *)b)->name);
@@ -950,17 +1009,13 @@ static void ptr_table(sbuf *out, const char *type, const char *cname, named *v, 
     sb_put(out, "};\n");
 }
 
-static void sql_string(gen *g, sbuf *out, const char *sql) {
-    (void)g;
-    sb_put(out, "    ");
-    sb_c_string(out, sql, strlen(sql));
-    sb_put(out, ",\n");
+static void add_named(named *v, size_t *n, const char *name, const char *c) {
+    v[*n].name = name;
+    v[*n].c = c;
+    (*n)++;
 }
 
-void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
-                    const agg_gen_opts *o) {
-    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0};
-    gen *g = &G;
+static void source_prelude(sbuf *out, const agg_program *p, const agg_gen_opts *o) {
     banner(out, o);
     sb_printf(out, "#include \"%s.h\"\n\n", p->domain);
     sb_put(out, "#include <math.h>\n#include <stddef.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
@@ -968,207 +1023,206 @@ void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
     sb_put(out, "/* SQL of wide projections can exceed the 4095 characters ISO C promises\n"
                 " * for one literal; every compiler we support handles them. */\n"
                 "#if defined(__GNUC__)\n#pragma GCC diagnostic ignored \"-Woverlength-strings\"\n#endif\n\n");
+}
 
-    /* enums */
-    for (const agg_enum *e = p->enums; e; e = e->next) {
+static void source_enums(gen *g, sbuf *out) {
+    for (const agg_enum *e = g->p->enums; e; e = e->next) {
         const char *ce = c_enum(g, e);
+        const char *members = cn(g, AGG_CN_ENUM_MEMBERS, ce);
         sb_printf(out, "_Static_assert(sizeof(%s) == sizeof(int), \"enums are int-sized\");\n",
                   ce);
-        sb_printf(out, "static const char *const %s_members[] = {", ce);
+        sb_printf(out, "static const char *const %s[] = {", members);
         for (const agg_enum_member *m = e->members; m; m = m->next)
             sb_printf(out, "\"%s\"%s", m->name, m->next ? ", " : "");
-        sb_printf(out, "};\nconst inc_enum_desc %s_desc = {\"%s\", %d, %s_members};\n\n", ce,
-                  e->name, e->n_members, ce);
+        sb_printf(out, "};\nconst inc_enum_desc %s = {\n", cn(g, AGG_CN_ENUM_DESC, ce));
+        sb_printf(out, "    .name = \"%s\",\n    .n_members = %d,\n    .members = %s,\n};\n\n",
+                  e->name, e->n_members, members);
     }
+}
 
-    /* rejection names */
-    sb_printf(out, "%s_rejection %s_rejection_of(const inc_error *err) {\n", g->d, g->d);
-    if (p->n_codes) {
-        sb_put(out, "    if (!err || err->kind != INC_ERR_REJECTED) return ");
-        sb_printf(out, "%s_REJECT_NONE;\n", g->D);
-        sb_printf(out, "#define %s_REJECTION_MATCH(e, s) if (strcmp(err->code, s) == 0) return e;\n", g->D);
-        sb_printf(out, "    %s_REJECTIONS(%s_REJECTION_MATCH)\n#undef %s_REJECTION_MATCH\n", g->D, g->D, g->D);
+/* <domain>_rejection_of and _rejection_name, over the X-macro list. */
+static void source_rejections(gen *g, sbuf *out) {
+    const char *list = cn(g, AGG_CN_REJECTIONS, g->D);
+    const char *none = cn(g, AGG_CN_REJECT_NONE, g->D);
+    const char *type = cn(g, AGG_CN_REJECTION, g->d);
+    sb_printf(out, "%s %s(const inc_error *err) {\n", type, cn(g, AGG_CN_REJECTION_OF, g->d));
+    if (g->p->n_codes) {
+        const char *match = cn(g, AGG_CN_REJECTION_MATCH, g->D);
+        sb_printf(out, "    if (!err || err->kind != INC_ERR_REJECTED) return %s;\n", none);
+        sb_printf(out, "#define %s(e, s) if (strcmp(err->code, s) == 0) return e;\n", match);
+        sb_printf(out, "    %s(%s)\n#undef %s\n", list, match, match);
     } else {
         sb_put(out, "    (void)err;\n");
     }
-    sb_printf(out, "    return %s_REJECT_NONE;\n}\n\n", g->D);
-    sb_printf(out, "const char *%s_rejection_name(%s_rejection r) {\n    switch (r) {\n", g->d, g->d);
-    if (p->n_codes) {
-        sb_printf(out, "#define %s_REJECTION_NAME(e, s) case e: return s;\n", g->D);
-        sb_printf(out, "    %s_REJECTIONS(%s_REJECTION_NAME)\n#undef %s_REJECTION_NAME\n", g->D, g->D, g->D);
+    sb_printf(out, "    return %s;\n}\n\n", none);
+    sb_printf(out, "const char *%s(%s r) {\n    switch (r) {\n",
+              cn(g, AGG_CN_REJECTION_NAME, g->d), type);
+    if (g->p->n_codes) {
+        const char *name = cn(g, AGG_CN_REJECTION_NAME_X, g->D);
+        sb_printf(out, "#define %s(e, s) case e: return s;\n", name);
+        sb_printf(out, "    %s(%s)\n#undef %s\n", list, name, name);
     }
     sb_put(out, "    default: return NULL;\n    }\n}\n\n");
+}
 
-    size_t n_cmd = 0, n_ev = 0, n_proj = 0, n_agg = 0;
-    for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) {
-        n_agg++;
-        for (const agg_command *m = ag->commands; m; m = m->next) n_cmd++;
-        for (const agg_event *m = ag->events; m; m = m->next) n_ev++;
-        for (const agg_projection *m = ag->projections; m; m = m->next) n_proj++;
-    }
-    named *all_cmd = agg_arena_alloc(a, (n_cmd + 1) * sizeof *all_cmd);
-    named *all_ev = agg_arena_alloc(a, (n_ev + 1) * sizeof *all_ev);
-    named *all_proj = agg_arena_alloc(a, (n_proj + 1) * sizeof *all_proj);
-    named *all_agg = agg_arena_alloc(a, (n_agg + 1) * sizeof *all_agg);
-    size_t ic = 0, ie = 0, ip = 0, ia = 0;
-
-    for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) {
-        const char *st = c_state(g, ag);
-        const char *at = c_agg_type(g, ag);
-        sb_printf(out, "/* ================================================ aggregate %s */\n\n",
-                  ag->name);
-        gen_rules(g, out, ag);
-
-        /* thunks: the tables call through void pointers */
-        for (const agg_command *m = ag->commands; m; m = m->next)
-            sb_printf(out,
-                      "static int %s_execute_thunk(const void *s, const void *c, "
-                      "inc_event_list *o, inc_error *e) {\n    return %s(s, c, o, e);\n}\n",
-                      c_msg(g, m->name), c_execute(g, m));
-        for (const agg_event *m = ag->events; m; m = m->next)
-            sb_printf(out,
-                      "static int %s_apply_thunk(void *s, const void *ev, inc_error *e) {\n"
-                      "    return %s(s, ev, e);\n}\n",
-                      c_msg(g, m->name), c_apply(g, m));
-        for (const agg_projection *pr = ag->projections; pr; pr = pr->next)
-            sb_printf(out,
-                      "static int %s_project_thunk(const void *s, void *row, inc_error *e) {\n"
-                      "    return %s(s, row, e);\n}\n",
-                      c_row(g, pr), c_project(g, pr));
-        sb_put(out, "\n");
-
-        /* state */
-        fields_table(g, out, st, ag->all_state, NULL, 0);
+/* The tables call the rules through void pointers. */
+static void source_thunks(gen *g, sbuf *out, const agg_aggregate *ag) {
+    for (const agg_command *m = ag->commands; m; m = m->next)
         sb_printf(out,
-                  "const inc_message_desc %s_desc = {\n    INC_MSG_STATE, \"%s\", \"%s\", "
-                  "sizeof(%s),\n    %d, %s_fields, &%s, NULL, NULL, NULL};\n",
-                  st, ag->name, st, st, count_fields(ag->all_state), st, at);
-        message_wrappers(out, st, 0);
-
-        named *cmds;
-        size_t nc = 0, ne = 0, np = 0;
-        for (const agg_command *m = ag->commands; m; m = m->next) nc++;
-        for (const agg_event *m = ag->events; m; m = m->next) ne++;
-        for (const agg_projection *m = ag->projections; m; m = m->next) np++;
-        cmds = agg_arena_alloc(a, (nc + 1) * sizeof *cmds);
-        named *evs = agg_arena_alloc(a, (ne + 1) * sizeof *evs);
-        named *prs = agg_arena_alloc(a, (np + 1) * sizeof *prs);
-        size_t k = 0;
-        for (const agg_command *m = ag->commands; m; m = m->next, k++) {
-            const char *c = c_msg(g, m->name);
-            fields_table(g, out, c, NULL, m->fields, 1);
-            sb_printf(out,
-                      "const inc_message_desc %s_desc = {\n    INC_MSG_COMMAND, \"%s\", \"%s\", "
-                      "sizeof(%s),\n    %d, %s_fields, &%s, %s, %s_execute_thunk, NULL};\n",
-                      c, m->name, c, c, count_fields(m->fields) + 1, c, at,
-                      m->checks ? agg_arena_printf(a, "%s_check", c) : "NULL", c);
-            message_wrappers(out, c, 1);
-            cmds[k].name = m->name;
-            cmds[k].c = agg_arena_printf(a, "%s_desc", c);
-            all_cmd[ic++] = cmds[k];
-        }
-        k = 0;
-        for (const agg_event *m = ag->events; m; m = m->next, k++) {
-            const char *c = c_msg(g, m->name);
-            fields_table(g, out, c, NULL, m->fields, 1);
-            sb_printf(out,
-                      "const inc_message_desc %s_desc = {\n    INC_MSG_EVENT, \"%s\", \"%s\", "
-                      "sizeof(%s),\n    %d, %s_fields, &%s, NULL, NULL, %s_apply_thunk};\n",
-                      c, m->name, c, c, count_fields(m->fields) + 1, c, at, c);
-            message_wrappers(out, c, 0);
-            evs[k].name = m->name;
-            evs[k].c = agg_arena_printf(a, "%s_desc", c);
-            all_ev[ie++] = evs[k];
-        }
-        k = 0;
-        for (const agg_projection *pr = ag->projections; pr; pr = pr->next, k++) {
-            const char *c = c_row(g, pr);
-            sb_printf(out, "static const inc_field_desc %s_fields[] = {\n", c);
-            sb_printf(out,
-                      "    {\"aggregate_id\", INC_TYPE_STRING, INC_FIELD_IMPLICIT, "
-                      "offsetof(%s, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, "
-                      "NULL}},\n",
-                      c);
-            int ncol = 1;
-            for (const agg_column *col = pr->columns; col; col = col->next, ncol++) {
-                agg_field f;
-                memset(&f, 0, sizeof f);
-                f.name = col->name;
-                f.type.type = col->col_type;
-                field_desc(g, out, c, &f, 0, 0);
-            }
-            sb_put(out, "};\n");
-            sb_printf(out,
-                      "const inc_message_desc %s_desc = {\n    INC_MSG_ROW, \"%s\", \"%s\", "
-                      "sizeof(%s),\n    %d, %s_fields, &%s, NULL, NULL, NULL};\n",
-                      c, pr->name, c, c, ncol, c, at);
-            message_wrappers(out, c, 0);
-            const char *pd = agg_arena_printf(a, "%s_%s_projection", g->d, snake(g, pr->name));
-            sbuf up, sel, one, tr;
-            sb_init(&up);
-            sb_init(&sel);
-            sb_init(&one);
-            sb_init(&tr);
-            agg_sql_upsert(&up, pr);
-            agg_sql_select(&sel, pr, 0);
-            agg_sql_select(&one, pr, 1);
-            sb_printf(&tr, "TRUNCATE \"%s\"", pr->name);
-            sb_printf(out, "const inc_projection_desc %s = {\n    \"%s\", &%s, &%s_desc, %s_project_thunk,\n",
-                      pd, pr->name, at, c, c);
-            sql_string(g, out, up.data);
-            sql_string(g, out, sel.data);
-            sql_string(g, out, one.data);
-            sb_put(out, "    ");
-            sb_c_string(out, tr.data, tr.len);
-            sb_put(out, "};\n\n");
-            sb_free(&up);
-            sb_free(&sel);
-            sb_free(&one);
-            sb_free(&tr);
-            prs[k].name = pr->name;
-            prs[k].c = pd;
-            all_proj[ip++] = prs[k];
-        }
-        const char *tc = agg_arena_printf(a, "%s_commands", at);
-        const char *te = agg_arena_printf(a, "%s_events", at);
-        const char *tp = agg_arena_printf(a, "%s_projections", at);
-        ptr_table(out, "inc_message_desc", tc, cmds, nc, 0);
-        ptr_table(out, "inc_message_desc", te, evs, ne, 0);
-        ptr_table(out, "inc_projection_desc", tp, prs, np, 0);
+                  "static int %s(const void *s, const void *c, "
+                  "inc_event_list *o, inc_error *e) {\n    return %s(s, c, o, e);\n}\n",
+                  cn(g, AGG_CN_EXECUTE_THUNK, c_msg(g, m->name)), c_execute(g, m));
+    for (const agg_event *m = ag->events; m; m = m->next)
         sb_printf(out,
-                  "const inc_aggregate_desc %s = {\n    \"%s\", &%s_desc,\n    %zu, %s,\n    "
-                  "%zu, %s,\n    %zu, %s,\n    UINT64_C(0x%016" PRIx64 ")};\n\n",
-                  at, ag->name, st, nc, nc ? tc : "NULL", ne, ne ? te : "NULL", np,
-                  np ? tp : "NULL", layout_hash(g, ag));
-        all_agg[ia].name = ag->name;
-        all_agg[ia].c = at;
-        ia++;
-    }
+                  "static int %s(void *s, const void *ev, inc_error *e) {\n"
+                  "    return %s(s, ev, e);\n}\n",
+                  cn(g, AGG_CN_APPLY_THUNK, c_msg(g, m->name)), c_apply(g, m));
+    for (const agg_projection *pr = ag->projections; pr; pr = pr->next)
+        sb_printf(out,
+                  "static int %s(const void *s, void *row, inc_error *e) {\n"
+                  "    return %s(s, row, e);\n}\n",
+                  cn(g, AGG_CN_PROJECT_THUNK, c_row(g, pr)), c_project(g, pr));
+    sb_put(out, "\n");
+}
 
-    /* domain */
-    sb_printf(out, "/* ================================================ domain %s */\n\n", g->d);
-    const char *pre = g->d;
-    ptr_table(out, "inc_aggregate_desc", agg_arena_printf(a, "%s_aggregates", pre), all_agg, ia, 0);
-    ptr_table(out, "inc_message_desc", agg_arena_printf(a, "%s_all_commands", pre), all_cmd, ic, 1);
-    ptr_table(out, "inc_message_desc", agg_arena_printf(a, "%s_all_events", pre), all_ev, ie, 1);
-    ptr_table(out, "inc_projection_desc", agg_arena_printf(a, "%s_all_projections", pre), all_proj, ip, 1);
-    size_t n_enum = 0;
-    for (const agg_enum *e = p->enums; e; e = e->next) n_enum++;
-    if (n_enum) {
-        sb_printf(out, "static const inc_enum_desc *const %s_enums[] = {\n", pre);
-        for (const agg_enum *e = p->enums; e; e = e->next)
-            sb_printf(out, "    &%s_desc,\n", c_enum(g, e));
-        sb_put(out, "};\n");
+static void source_state(gen *g, sbuf *out, const agg_aggregate *ag) {
+    const char *st = c_state(g, ag);
+    fields_table(g, out, st, ag->all_state, NULL, 0);
+    msg_desc d = {"INC_MSG_STATE", ag->name, st, count_fields(ag->all_state),
+                  c_agg_type(g, ag), NULL, NULL, NULL};
+    message_desc(g, out, d);
+    message_wrappers(g, out, st, 0);
+}
+
+static void source_commands(gen *g, sbuf *out, const agg_aggregate *ag, tables *t) {
+    for (const agg_command *m = ag->commands; m; m = m->next) {
+        const char *c = c_msg(g, m->name);
+        fields_table(g, out, c, NULL, m->fields, 1);
+        msg_desc d = {"INC_MSG_COMMAND", m->name, c, count_fields(m->fields) + 1,
+                      c_agg_type(g, ag), m->checks ? cn(g, AGG_CN_MSG_CHECK, c) : NULL,
+                      cn(g, AGG_CN_EXECUTE_THUNK, c), NULL};
+        message_desc(g, out, d);
+        message_wrappers(g, out, c, 1);
+        add_named(t->cmd, &t->n_cmd, m->name, cn(g, AGG_CN_MSG_DESC, c));
     }
-    if (p->n_codes) {
-        sb_printf(out, "static const char *const %s_rejection_names[] = {\n", pre);
-        for (size_t i = 0; i < p->n_codes; i++) sb_printf(out, "    \"%s\",\n", p->codes[i]);
-        sb_put(out, "};\n");
+}
+
+static void source_events(gen *g, sbuf *out, const agg_aggregate *ag, tables *t) {
+    for (const agg_event *m = ag->events; m; m = m->next) {
+        const char *c = c_msg(g, m->name);
+        fields_table(g, out, c, NULL, m->fields, 1);
+        msg_desc d = {"INC_MSG_EVENT", m->name, c, count_fields(m->fields) + 1,
+                      c_agg_type(g, ag), NULL, NULL, cn(g, AGG_CN_APPLY_THUNK, c)};
+        message_desc(g, out, d);
+        message_wrappers(g, out, c, 0);
+        add_named(t->ev, &t->n_ev, m->name, cn(g, AGG_CN_MSG_DESC, c));
     }
+}
+
+static void sql_member(sbuf *out, const char *member, const sbuf *sql) {
+    sb_printf(out, "    .%s = ", member);
+    sb_c_string(out, sql->data, sql->len);
+    sb_put(out, ",\n");
+}
+
+/* The SQL statements of a projection, built once here. */
+static void projection_sql(sbuf *out, const agg_projection *pr) {
+    sbuf up, sel, one, tr;
+    sb_init(&up);
+    sb_init(&sel);
+    sb_init(&one);
+    sb_init(&tr);
+    agg_sql_upsert(&up, pr);
+    agg_sql_select(&sel, pr, 0);
+    agg_sql_select(&one, pr, 1);
+    sb_printf(&tr, "TRUNCATE \"%s\"", pr->name);
+    sql_member(out, "upsert_sql", &up);
+    sql_member(out, "select_sql", &sel);
+    sql_member(out, "select_one_sql", &one);
+    sql_member(out, "truncate_sql", &tr);
+    sb_free(&up);
+    sb_free(&sel);
+    sb_free(&one);
+    sb_free(&tr);
+}
+
+static void source_projection(gen *g, sbuf *out, const agg_aggregate *ag,
+                              const agg_projection *pr, tables *t) {
+    const char *c = c_row(g, pr);
+    const char *at = c_agg_type(g, ag);
+    sb_printf(out, "static const inc_field_desc %s[] = {\n", cn(g, AGG_CN_MSG_FIELDS, c));
+    aggregate_id_field(out, c);
+    int ncol = 1;
+    for (const agg_column *col = pr->columns; col; col = col->next, ncol++) {
+        agg_field f;
+        memset(&f, 0, sizeof f);
+        f.name = col->name;
+        f.type.type = col->col_type;
+        field_desc(g, out, c, &f, 0, 0);
+    }
+    sb_put(out, "};\n");
+    msg_desc d = {"INC_MSG_ROW", pr->name, c, ncol, at, NULL, NULL, NULL};
+    message_desc(g, out, d);
+    message_wrappers(g, out, c, 0);
+    const char *pd = agg_c_projection(g->a, g->d, pr->name);
+    sb_printf(out, "const inc_projection_desc %s = {\n", pd);
+    sb_printf(out, "    .name = \"%s\",\n", pr->name);
+    sb_printf(out, "    .aggregate = &%s,\n", at);
+    sb_printf(out, "    .row = &%s,\n", cn(g, AGG_CN_MSG_DESC, c));
+    sb_printf(out, "    .project = %s,\n", cn(g, AGG_CN_PROJECT_THUNK, c));
+    projection_sql(out, pr);
+    sb_put(out, "};\n\n");
+    add_named(t->proj, &t->n_proj, pr->name, pd);
+}
+
+/* `count` and `table` members, the table NULL when empty. */
+static void table_members(sbuf *out, const char *what, size_t n, const char *table) {
+    sb_printf(out, "    .n_%s = %zu,\n    .%s = %s,\n", what, n, what, n ? table : "NULL");
+}
+
+/* The aggregate's own tables (slices of the domain's, unsorted: in
+ * declaration order) and its descriptor. */
+static void source_aggregate_desc(gen *g, sbuf *out, const agg_aggregate *ag, tables *t,
+                                  const size_t first[3]) {
+    const char *at = c_agg_type(g, ag);
+    const char *tc = cn(g, AGG_CN_AGG_COMMANDS, at);
+    const char *te = cn(g, AGG_CN_AGG_EVENTS, at);
+    const char *tp = cn(g, AGG_CN_AGG_PROJECTIONS, at);
+    size_t nc = t->n_cmd - first[0], ne = t->n_ev - first[1], np = t->n_proj - first[2];
+    ptr_table(out, "inc_message_desc", tc, t->cmd + first[0], nc, 0);
+    ptr_table(out, "inc_message_desc", te, t->ev + first[1], ne, 0);
+    ptr_table(out, "inc_projection_desc", tp, t->proj + first[2], np, 0);
+    sb_printf(out, "const inc_aggregate_desc %s = {\n", at);
+    sb_printf(out, "    .name = \"%s\",\n", ag->name);
+    sb_printf(out, "    .state = &%s,\n", cn(g, AGG_CN_MSG_DESC, c_state(g, ag)));
+    table_members(out, "commands", nc, tc);
+    table_members(out, "events", ne, te);
+    table_members(out, "projections", np, tp);
+    sb_printf(out, "    .state_layout_hash = UINT64_C(0x%016" PRIx64 "),\n};\n\n",
+              layout_hash(g, ag));
+    add_named(t->agg, &t->n_agg, ag->name, at);
+}
+
+static void source_aggregate(gen *g, sbuf *out, const agg_aggregate *ag, tables *t) {
+    sb_printf(out, "/* ================================================ aggregate %s */\n\n",
+              ag->name);
+    gen_rules(g, out, ag);
+    source_thunks(g, out, ag);
+    source_state(g, out, ag);
+    size_t first[3] = {t->n_cmd, t->n_ev, t->n_proj};
+    source_commands(g, out, ag, t);
+    source_events(g, out, ag, t);
+    for (const agg_projection *pr = ag->projections; pr; pr = pr->next)
+        source_projection(g, out, ag, pr, t);
+    source_aggregate_desc(g, out, ag, t, first);
+}
+
+/* The DDL of every projection, a line of SQL a line of C. */
+static void source_ddl(gen *g, sbuf *out) {
     sbuf ddl;
     sb_init(&ddl);
-    agg_sql_ddl(&ddl, p, a);
-    sb_printf(out, "static const char %s_ddl[] =", pre);
+    agg_sql_ddl(&ddl, g->p, g->a);
+    sb_printf(out, "static const char %s[] =", cn(g, AGG_CN_DDL, g->d));
     if (!ddl.len) sb_put(out, " \"\"");
     const char *s = ddl.data ? ddl.data : "";
     while (*s) {
@@ -1180,15 +1234,66 @@ void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
     }
     sb_put(out, ";\n\n");
     sb_free(&ddl);
-    sb_printf(out,
-              "const inc_domain %s_domain = {\n    INC_ABI_VERSION, \"%s\",\n    %zu, %s,\n"
-              "    %zu, %s,\n    %zu, %s,\n    %zu, %s,\n    %zu, %s,\n    %zu, %s,\n    %s_ddl};\n",
-              pre, pre, ia, ia ? agg_arena_printf(a, "%s_aggregates", pre) : "NULL", ic,
-              ic ? agg_arena_printf(a, "%s_all_commands", pre) : "NULL", ie,
-              ie ? agg_arena_printf(a, "%s_all_events", pre) : "NULL", ip,
-              ip ? agg_arena_printf(a, "%s_all_projections", pre) : "NULL", n_enum,
-              n_enum ? agg_arena_printf(a, "%s_enums", pre) : "NULL", p->n_codes,
-              p->n_codes ? agg_arena_printf(a, "%s_rejection_names", pre) : "NULL", pre);
+}
+
+/* The domain's tables (commands, events and projections sorted by name, for
+ * lookups) and the inc_domain. */
+static void source_domain(gen *g, sbuf *out, tables *t) {
+    const agg_program *p = g->p;
+    const char *d = g->d;
+    const char *aggs = cn(g, AGG_CN_AGGREGATES, d), *cmds = cn(g, AGG_CN_ALL_COMMANDS, d);
+    const char *evs = cn(g, AGG_CN_ALL_EVENTS, d), *projs = cn(g, AGG_CN_ALL_PROJECTIONS, d);
+    const char *enums = cn(g, AGG_CN_ENUMS, d), *codes = cn(g, AGG_CN_REJECTION_NAMES, d);
+    sb_printf(out, "/* ================================================ domain %s */\n\n", d);
+    ptr_table(out, "inc_aggregate_desc", aggs, t->agg, t->n_agg, 0);
+    ptr_table(out, "inc_message_desc", cmds, t->cmd, t->n_cmd, 1);
+    ptr_table(out, "inc_message_desc", evs, t->ev, t->n_ev, 1);
+    ptr_table(out, "inc_projection_desc", projs, t->proj, t->n_proj, 1);
+    size_t n_enum = 0;
+    for (const agg_enum *e = p->enums; e; e = e->next) n_enum++;
+    if (n_enum) {
+        sb_printf(out, "static const inc_enum_desc *const %s[] = {\n", enums);
+        for (const agg_enum *e = p->enums; e; e = e->next)
+            sb_printf(out, "    &%s,\n", cn(g, AGG_CN_ENUM_DESC, c_enum(g, e)));
+        sb_put(out, "};\n");
+    }
+    if (p->n_codes) {
+        sb_printf(out, "static const char *const %s[] = {\n", codes);
+        for (size_t i = 0; i < p->n_codes; i++) sb_printf(out, "    \"%s\",\n", p->codes[i]);
+        sb_put(out, "};\n");
+    }
+    source_ddl(g, out);
+    sb_printf(out, "const inc_domain %s = {\n", cn(g, AGG_CN_DOMAIN, d));
+    sb_printf(out, "    .abi_version = INC_ABI_VERSION,\n    .name = \"%s\",\n", d);
+    table_members(out, "aggregates", t->n_agg, aggs);
+    table_members(out, "commands", t->n_cmd, cmds);
+    table_members(out, "events", t->n_ev, evs);
+    table_members(out, "projections", t->n_proj, projs);
+    table_members(out, "enums", n_enum, enums);
+    table_members(out, "rejections", p->n_codes, codes);
+    sb_printf(out, "    .ddl = %s,\n};\n", cn(g, AGG_CN_DDL, d));
+}
+
+void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
+                    const agg_gen_opts *o) {
+    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0};
+    gen *g = &G;
+    size_t n_cmd = 0, n_ev = 0, n_proj = 0, n_agg = 0;
+    for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) {
+        n_agg++;
+        for (const agg_command *m = ag->commands; m; m = m->next) n_cmd++;
+        for (const agg_event *m = ag->events; m; m = m->next) n_ev++;
+        for (const agg_projection *m = ag->projections; m; m = m->next) n_proj++;
+    }
+    tables t = {agg_arena_alloc(a, (n_cmd + 1) * sizeof(named)),
+                agg_arena_alloc(a, (n_ev + 1) * sizeof(named)),
+                agg_arena_alloc(a, (n_proj + 1) * sizeof(named)),
+                agg_arena_alloc(a, (n_agg + 1) * sizeof(named)), 0, 0, 0, 0};
+    source_prelude(out, p, o);
+    source_enums(g, out);
+    source_rejections(g, out);
+    for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) source_aggregate(g, out, ag, &t);
+    source_domain(g, out, &t);
 }
 
 /* ---------------------------------------------------------------- stubs */
