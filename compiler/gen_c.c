@@ -7,6 +7,7 @@
  * operation that can fail (integer overflow, division by zero, a null read
  * from an optional, out of memory) gets its own temporary and its own exit,
  * so generated code never has undefined behaviour and stays readable. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -721,18 +722,74 @@ static void store(gen *g, const char *lhs, const char *has, const agg_type *ft, 
 
 static void gen_body(gen *g, const agg_stmt *s);
 
+/* Where the parenthesis at v[0] closes (string literals skipped), or
+ * NULL. */
+static const char *closing(const char *v) {
+    int depth = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p == '"') {
+            for (p++; *p && *p != '"'; p++)
+                if (*p == '\\' && p[1]) p++;
+            if (!*p) return NULL;
+        } else if (*p == '(') {
+            depth++;
+        } else if (*p == ')' && --depth == 0) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static int wholly_parenthesised(const char *v) {
+    const char *c = v[0] == '(' ? closing(v) : NULL;
+    return c && c[1] == '\0';
+}
+
+/* `v` without parentheses around the whole of it: `if ((x))` reads as
+ * `if (x)`. */
+static const char *unparen(gen *g, const char *v) {
+    while (wholly_parenthesised(v)) v = agg_arena_printf(g->a, "%.*s", (int)strlen(v) - 2, v + 1);
+    return v;
+}
+
+/* a, a->b, a->b->c: a name `!` applies to as a whole. */
+static int is_path(const char *v) {
+    if (!(isalpha((unsigned char)*v) || *v == '_')) return 0;
+    for (; *v; v++) {
+        if (v[0] == '-' && v[1] == '>') {
+            v++;
+            continue;
+        }
+        if (!(isalnum((unsigned char)*v) || *v == '_')) return 0;
+    }
+    return 1;
+}
+
+/* The negation of a condition, folding a double negation: the negation of
+ * (!x) is x, not !(!x). */
+static const char *negate(gen *g, const char *v) {
+    const char *w = unparen(g, v);
+    if (w[0] == '!' && (wholly_parenthesised(w + 1) || is_path(w + 1)))
+        return unparen(g, w + 1);
+    return agg_arena_printf(g->a, "!%s", v);
+}
+
+/* `require c else code;` and `check c else code;`. */
+static void reject_unless(gen *g, const agg_expr *cond, const char *code) {
+    val c = gen_expr(g, cond);
+    const char *v = need(g, c);
+    sb_line(g->out, g->depth, "if (%s) {", negate(g, v));
+    g->depth++;
+    fail_code(g, code);
+    g->depth--;
+    sb_line(g->out, g->depth, "}");
+}
+
 static void gen_stmt(gen *g, const agg_stmt *s) {
     switch (s->kind) {
-    case AGG_S_REQUIRE: {
-        val c = gen_expr(g, s->cond);
-        const char *v = need(g, c);
-        sb_line(g->out, g->depth, "if (!%s) {", v);
-        g->depth++;
-        fail_code(g, s->code.name);
-        g->depth--;
-        sb_line(g->out, g->depth, "}");
+    case AGG_S_REQUIRE:
+        reject_unless(g, s->cond, s->code.name);
         break;
-    }
     case AGG_S_FAIL:
         fail_code(g, s->code.name);
         break;
@@ -762,7 +819,7 @@ static void gen_stmt(gen *g, const agg_stmt *s) {
     case AGG_S_IF: {
         val c = gen_expr(g, s->cond);
         const char *v = need(g, c);
-        sb_line(g->out, g->depth, "if (%s) {", v);
+        sb_line(g->out, g->depth, "if (%s) {", unparen(g, v));
         g->depth++;
         gen_body(g, s->then_body);
         g->depth--;
@@ -888,15 +945,8 @@ static void gen_rules(gen *g, sbuf *out, const agg_aggregate *ag) {
         if (m->checks) {
             sbuf body;
             begin_fn(g, &body);
-            for (const agg_check *k = m->checks; k; k = k->next) {
-                val v = gen_expr(g, k->cond);
-                const char *x = need(g, v);
-                sb_line(g->out, g->depth, "if (!%s) {", x);
-                g->depth++;
-                fail_code(g, k->code.name);
-                g->depth--;
-                sb_line(g->out, g->depth, "}");
-            }
+            for (const agg_check *k = m->checks; k; k = k->next)
+                reject_unless(g, k->cond, k->code.name);
             sb_printf(out, "/* check clauses of %s */\n", m->name);
             sbuf proto;
             sb_init(&proto);

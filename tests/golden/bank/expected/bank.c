@@ -46,11 +46,11 @@ int bank_account_execute_open_account(const bank_account_state *state, const ban
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!(!state->opened)) {
+        if (state->opened) {
             inc_reject(err, "account_already_opened");
             goto done;
         }
-        if ((!(command->has_account_number))) {
+        if (!(command->has_account_number)) {
             {
                 bank_account_opened *ev1 = inc_event_list_add(out, &bank_account_opened_desc, command->aggregate_id, err);
                 if (!ev1) goto done;
@@ -1166,7 +1166,7 @@ int bank_transfer_execute_request_transfer(const bank_transfer_state *state, con
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!(!(state->has_status))) {
+        if (state->has_status) {
             inc_reject(err, "transfer_already_initiated");
             goto done;
         }
@@ -1188,7 +1188,7 @@ int bank_transfer_execute_initiate_transfer(const bank_transfer_state *state, co
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!!(!(state->has_status))) {
+        if (!(state->has_status)) {
             inc_reject(err, "transfer_not_found");
             goto done;
         }
@@ -1211,7 +1211,7 @@ int bank_transfer_execute_complete_transfer(const bank_transfer_state *state, co
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!!(!(state->has_status))) {
+        if (!(state->has_status)) {
             inc_reject(err, "transfer_not_found");
             goto done;
         }
@@ -1234,7 +1234,7 @@ int bank_transfer_execute_revert_transfer(const bank_transfer_state *state, cons
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!!(!(state->has_status))) {
+        if (!(state->has_status)) {
             inc_reject(err, "transfer_not_found");
             goto done;
         }
@@ -1257,7 +1257,7 @@ int bank_transfer_execute_cancel_transfer(const bank_transfer_state *state, cons
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!!(!(state->has_status))) {
+        if (!(state->has_status)) {
             inc_reject(err, "transfer_not_found");
             goto done;
         }

@@ -67,11 +67,11 @@ int kitchen_pantry_execute_stock(const kitchen_pantry_state *state, const kitche
     int rc = -1;
     inc_scratch sc = INC_SCRATCH_INIT;
     {
-        if ((command->count > INT64_C(100))) {
+        if (command->count > INT64_C(100)) {
             inc_reject(err, "too_many");
             goto done;
         } else {
-            if (((command->count > INT64_C(50)) && (!state->open))) {
+            if ((command->count > INT64_C(50)) && (!state->open)) {
                 inc_reject(err, "closed");
                 goto done;
             }
@@ -171,7 +171,7 @@ int kitchen_pantry_execute_take(const kitchen_pantry_state *state, const kitchen
             if (!ev2) goto done;
             ev2->count = command->count;
         }
-        if ((state->count == command->count)) {
+        if (state->count == command->count) {
             {
                 kitchen_emptied *ev3 = inc_event_list_add(out, &kitchen_emptied_desc, command->aggregate_id, err);
                 if (!ev3) goto done;
@@ -188,7 +188,7 @@ int kitchen_pantry_execute_relabel(const kitchen_pantry_state *state, const kitc
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!!(inc_str_eq(command->label, state->label))) {
+        if (inc_str_eq(command->label, state->label)) {
             inc_reject(err, "same_label");
             goto done;
         }
@@ -209,7 +209,7 @@ static int kitchen_scale_check(const void *msg, inc_error *err) {
     {
         const kitchen_scale *command = msg;
         (void)command;
-        if (!!(command->factor == INT64_C(0))) {
+        if (command->factor == INT64_C(0)) {
             inc_reject(err, "bad_factor");
             goto done;
         }

@@ -68,7 +68,7 @@ static int edge_go_check(const void *msg, inc_error *err) {
             inc_reject(err, "bad");
             goto done;
         }
-        if (!!(((command->has_name) && inc_str_eq(command->name, "")))) {
+        if ((command->has_name) && inc_str_eq(command->name, "")) {
             inc_reject(err, "empty_name");
             goto done;
         }
@@ -127,7 +127,7 @@ int edge_thing_execute_go(const edge_thing_state *state, const edge_go *command,
                 goto done;
             }
         }
-        if (!!(((state->has_m) && state->m == EDGE_MODE_UP))) {
+        if ((state->has_m) && state->m == EDGE_MODE_UP) {
             inc_reject(err, "is_on");
             goto done;
         }
