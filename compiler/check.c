@@ -699,14 +699,8 @@ static void check_aggregate_decls(checker *c, agg_aggregate *g) {
     }
 }
 
-static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
-    for (agg_command *m = g->commands; m; m = m->next)
-        for (agg_check *k = m->checks; k; k = k->next) {
-            ctx x = {CTX_CHECK, g, m, NULL};
-            expect_bool(c, &x, k->cond, "the condition of 'check'");
-            use_code(c, &k->code);
-        }
-
+/* Link each execute block to its command and check its body. */
+static void check_executes(checker *c, agg_aggregate *g) {
     for (agg_execute *x = g->executes; x; x = x->next) {
         agg_aggregate *owner = NULL;
         agg_command *m = find_command(c, x->command_name, &owner);
@@ -730,6 +724,10 @@ static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
         ctx cx = {CTX_EXECUTE, g, m, NULL};
         check_body(c, &cx, x->body);
     }
+}
+
+/* Link each apply block to its event and check its body. */
+static void check_applies(checker *c, agg_aggregate *g) {
     for (agg_apply *p = g->applies; p; p = p->next) {
         agg_aggregate *owner = NULL;
         agg_event *ev = find_event(c, p->event_name, &owner);
@@ -752,6 +750,10 @@ static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
         ctx cx = {CTX_APPLY, g, NULL, ev};
         check_body(c, &cx, p->body);
     }
+}
+
+/* Every command has an execute block and every event an apply block. */
+static void check_totality(checker *c, agg_aggregate *g) {
     /* (a duplicate declaration was reported already: no follow-on error) */
     for (agg_command *m = g->commands; m; m = m->next)
         if (!m->execute && find_command(c, m->name, NULL) == m) {
@@ -767,76 +769,101 @@ static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
                      "reducers are total: add 'apply %s {}' if it changes nothing",
                      ev->name);
         }
+}
 
+/* The rules of a column's name; true when it is usable. */
+static bool check_column_name(checker *c, agg_projection *p, agg_column *col) {
+    static const char *const reserved[] = {"aggregate_id", "version",
+                                           "event_id", "event_date"};
+    check_name(c, col->loc, col->name, "column");
+    bool bad = false;
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(col->name, reserved[i]) == 0) {
+            agg_error(c->d, col->loc,
+                      "column '%s' is added to every projection and cannot be "
+                      "declared",
+                      col->name);
+            bad = true;
+        }
+    if (strncmp(col->name, "has_", 4) == 0)
+        for (agg_column *o = p->columns; o; o = o->next)
+            if (o != col && strcmp(o->name, col->name + 4) == 0) {
+                agg_error(c->d, col->loc,
+                          "column '%s' collides with the presence flag generated "
+                          "for column '%s' when it is optional; rename it",
+                          col->name, o->name);
+                bad = true;
+            }
+    for (agg_column *o = p->columns; o != col; o = o->next)
+        if (strcmp(o->name, col->name) == 0) {
+            agg_error(c->d, col->loc, "duplicate column '%s' in projection %s",
+                      col->name, p->name);
+            agg_note(c->d, o->loc, "first declared here");
+            bad = true;
+            break;
+        }
+    return !bad;
+}
+
+/* A column copied from the state (`name;`) or computed (`name = expr;`,
+ * optionally typed): its type. */
+static void check_column_value(checker *c, agg_aggregate *g, agg_column *col) {
+    if (!col->value) {
+        agg_field *f = find_field(g->all_state, col->name);
+        if (!f) {
+            agg_error(c->d, col->loc, "unknown state field '%s' in aggregate %s",
+                      col->name, g->name);
+            col->col_type = T_ERR;
+            return;
+        }
+        col->state_field = f;
+        col->col_type = field_type(f);
+        return;
+    }
+    ctx cx = {CTX_PROJECTION, g, NULL, NULL};
+    agg_type t = check_expr(c, &cx, col->value);
+    if (col->has_type) {
+        resolve_typeref(c, &col->type);
+        col->col_type = col->type.type;
+        if (!assignable(col->col_type, t))
+            agg_error(c->d, col->value->loc,
+                      "column '%s' is declared %s but its value is %s",
+                      col->name, tn(c, col->col_type), tn(c, t));
+    } else {
+        if (t.kind == AGG_T_NULL) {
+            agg_error(c->d, col->value->loc,
+                      "the type of column '%s' cannot be inferred from null; "
+                      "declare it ('%s: T? = ...')",
+                      col->name, col->name);
+            t = T_ERR;
+        }
+        col->col_type = t;
+    }
+}
+
+/* Projections: their names, their columns' names and types. */
+static void check_projections(checker *c, agg_aggregate *g) {
     for (agg_projection *p = g->projections; p; p = p->next) {
         p->agg = g;
         check_name(c, p->loc, p->name, "projection");
         if (!p->columns)
             agg_error(c->d, p->loc, "projection %s has no columns", p->name);
-        for (agg_column *col = p->columns; col; col = col->next) {
-            static const char *const reserved[] = {"aggregate_id", "version",
-                                                   "event_id", "event_date"};
-            check_name(c, col->loc, col->name, "column");
-            bool bad = false;
-            for (size_t i = 0; i < 4; i++)
-                if (strcmp(col->name, reserved[i]) == 0) {
-                    agg_error(c->d, col->loc,
-                              "column '%s' is added to every projection and cannot be "
-                              "declared",
-                              col->name);
-                    bad = true;
-                }
-            if (strncmp(col->name, "has_", 4) == 0)
-                for (agg_column *o = p->columns; o; o = o->next)
-                    if (o != col && strcmp(o->name, col->name + 4) == 0) {
-                        agg_error(c->d, col->loc,
-                                  "column '%s' collides with the presence flag generated "
-                                  "for column '%s' when it is optional; rename it",
-                                  col->name, o->name);
-                        bad = true;
-                    }
-            for (agg_column *o = p->columns; o != col; o = o->next)
-                if (strcmp(o->name, col->name) == 0) {
-                    agg_error(c->d, col->loc, "duplicate column '%s' in projection %s",
-                              col->name, p->name);
-                    agg_note(c->d, o->loc, "first declared here");
-                    bad = true;
-                    break;
-                }
-            if (bad) continue;
-            if (!col->value) {
-                agg_field *f = find_field(g->all_state, col->name);
-                if (!f) {
-                    agg_error(c->d, col->loc, "unknown state field '%s' in aggregate %s",
-                              col->name, g->name);
-                    col->col_type = T_ERR;
-                    continue;
-                }
-                col->state_field = f;
-                col->col_type = field_type(f);
-                continue;
-            }
-            ctx cx = {CTX_PROJECTION, g, NULL, NULL};
-            agg_type t = check_expr(c, &cx, col->value);
-            if (col->has_type) {
-                resolve_typeref(c, &col->type);
-                col->col_type = col->type.type;
-                if (!assignable(col->col_type, t))
-                    agg_error(c->d, col->value->loc,
-                              "column '%s' is declared %s but its value is %s",
-                              col->name, tn(c, col->col_type), tn(c, t));
-            } else {
-                if (t.kind == AGG_T_NULL) {
-                    agg_error(c->d, col->value->loc,
-                              "the type of column '%s' cannot be inferred from null; "
-                              "declare it ('%s: T? = ...')",
-                              col->name, col->name);
-                    t = T_ERR;
-                }
-                col->col_type = t;
-            }
-        }
+        for (agg_column *col = p->columns; col; col = col->next)
+            if (check_column_name(c, p, col)) check_column_value(c, g, col);
     }
+}
+
+static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
+    for (agg_command *m = g->commands; m; m = m->next)
+        for (agg_check *k = m->checks; k; k = k->next) {
+            ctx x = {CTX_CHECK, g, m, NULL};
+            expect_bool(c, &x, k->cond, "the condition of 'check'");
+            use_code(c, &k->code);
+        }
+    check_executes(c, g);
+    check_applies(c, g);
+    check_totality(c, g);
+    check_projections(c, g);
 }
 
 /* -------------------------------------------------- domain-wide rules */
