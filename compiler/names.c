@@ -139,23 +139,28 @@ const char *agg_cname(agg_arena *a, agg_cname_id id, const char *base) {
 
 unsigned agg_cname_bases(agg_cname_id id) { return cnames[id].bases; }
 
+/* "<d>_<snake name><suffix>" */
+static const char *d_snake(agg_arena *a, const char *d, const char *name, const char *suffix) {
+    return agg_arena_printf(a, "%s_%s%s", d, agg_snake(a, name), suffix);
+}
+
 const char *agg_c_message(agg_arena *a, const char *d, const char *name) {
-    return agg_arena_printf(a, "%s_%s", d, agg_snake(a, name));
+    return d_snake(a, d, name, "");
 }
 const char *agg_c_state(agg_arena *a, const char *d, const char *agg) {
-    return agg_arena_printf(a, "%s_%s_state", d, agg_snake(a, agg));
+    return d_snake(a, d, agg, "_state");
 }
 const char *agg_c_agg_type(agg_arena *a, const char *d, const char *agg) {
-    return agg_arena_printf(a, "%s_%s_type", d, agg_snake(a, agg));
+    return d_snake(a, d, agg, "_type");
 }
 const char *agg_c_row(agg_arena *a, const char *d, const char *proj) {
-    return agg_arena_printf(a, "%s_%s_row", d, agg_snake(a, proj));
+    return d_snake(a, d, proj, "_row");
 }
 const char *agg_c_projection(agg_arena *a, const char *d, const char *proj) {
-    return agg_arena_printf(a, "%s_%s_projection", d, agg_snake(a, proj));
+    return d_snake(a, d, proj, "_projection");
 }
 const char *agg_c_project(agg_arena *a, const char *d, const char *proj) {
-    return agg_arena_printf(a, "%s_%s_project", d, agg_snake(a, proj));
+    return d_snake(a, d, proj, "_project");
 }
 const char *agg_c_execute(agg_arena *a, const char *d, const char *agg, const char *cmd) {
     return agg_arena_printf(a, "%s_%s_execute_%s", d, agg_snake(a, agg), agg_snake(a, cmd));
