@@ -802,8 +802,8 @@ static void gen_stmt(gen *g, const agg_stmt *s) {
         sb_line(g->out, g->depth, "{");
         g->depth++;
         sb_line(g->out, g->depth,
-                "%s *%s = inc_event_list_add(out, &%s_desc, command->aggregate_id, err);",
-                c, t, c);
+                "%s *%s = inc_event_list_add(out, &%s, command->aggregate_id, err);",
+                c, t, cn(g, AGG_CN_MSG_DESC, c));
         sb_line(g->out, g->depth, "if (!%s) goto done;", t);
         for (const agg_init *i = s->inits; i; i = i->next) {
             val v = gen_expr(g, i->value);
