@@ -71,13 +71,6 @@ const char *agg_type_name(agg_arena *a, agg_type t) {
     return t.optional ? agg_arena_printf(a, "%s?", base) : base;
 }
 
-const char *agg_c_message(agg_arena *a, const char *domain, const char *name) {
-    return agg_arena_printf(a, "%s_%s", domain, agg_snake(a, name));
-}
-
-const char *agg_c_state(agg_arena *a, const char *domain, const agg_aggregate *g) {
-    return agg_arena_printf(a, "%s_%s_state", domain, agg_snake(a, g->name));
-}
 
 static const char *op_text(agg_op op) {
     switch (op) {
@@ -706,14 +699,8 @@ static void check_aggregate_decls(checker *c, agg_aggregate *g) {
     }
 }
 
-static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
-    for (agg_command *m = g->commands; m; m = m->next)
-        for (agg_check *k = m->checks; k; k = k->next) {
-            ctx x = {CTX_CHECK, g, m, NULL};
-            expect_bool(c, &x, k->cond, "the condition of 'check'");
-            use_code(c, &k->code);
-        }
-
+/* Link each execute block to its command and check its body. */
+static void check_executes(checker *c, agg_aggregate *g) {
     for (agg_execute *x = g->executes; x; x = x->next) {
         agg_aggregate *owner = NULL;
         agg_command *m = find_command(c, x->command_name, &owner);
@@ -737,6 +724,10 @@ static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
         ctx cx = {CTX_EXECUTE, g, m, NULL};
         check_body(c, &cx, x->body);
     }
+}
+
+/* Link each apply block to its event and check its body. */
+static void check_applies(checker *c, agg_aggregate *g) {
     for (agg_apply *p = g->applies; p; p = p->next) {
         agg_aggregate *owner = NULL;
         agg_event *ev = find_event(c, p->event_name, &owner);
@@ -759,6 +750,10 @@ static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
         ctx cx = {CTX_APPLY, g, NULL, ev};
         check_body(c, &cx, p->body);
     }
+}
+
+/* Every command has an execute block and every event an apply block. */
+static void check_totality(checker *c, agg_aggregate *g) {
     /* (a duplicate declaration was reported already: no follow-on error) */
     for (agg_command *m = g->commands; m; m = m->next)
         if (!m->execute && find_command(c, m->name, NULL) == m) {
@@ -774,76 +769,101 @@ static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
                      "reducers are total: add 'apply %s {}' if it changes nothing",
                      ev->name);
         }
+}
 
+/* The rules of a column's name; true when it is usable. */
+static bool check_column_name(checker *c, agg_projection *p, agg_column *col) {
+    static const char *const reserved[] = {"aggregate_id", "version",
+                                           "event_id", "event_date"};
+    check_name(c, col->loc, col->name, "column");
+    bool bad = false;
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(col->name, reserved[i]) == 0) {
+            agg_error(c->d, col->loc,
+                      "column '%s' is added to every projection and cannot be "
+                      "declared",
+                      col->name);
+            bad = true;
+        }
+    if (strncmp(col->name, "has_", 4) == 0)
+        for (agg_column *o = p->columns; o; o = o->next)
+            if (o != col && strcmp(o->name, col->name + 4) == 0) {
+                agg_error(c->d, col->loc,
+                          "column '%s' collides with the presence flag generated "
+                          "for column '%s' when it is optional; rename it",
+                          col->name, o->name);
+                bad = true;
+            }
+    for (agg_column *o = p->columns; o != col; o = o->next)
+        if (strcmp(o->name, col->name) == 0) {
+            agg_error(c->d, col->loc, "duplicate column '%s' in projection %s",
+                      col->name, p->name);
+            agg_note(c->d, o->loc, "first declared here");
+            bad = true;
+            break;
+        }
+    return !bad;
+}
+
+/* A column copied from the state (`name;`) or computed (`name = expr;`,
+ * optionally typed): its type. */
+static void check_column_value(checker *c, agg_aggregate *g, agg_column *col) {
+    if (!col->value) {
+        agg_field *f = find_field(g->all_state, col->name);
+        if (!f) {
+            agg_error(c->d, col->loc, "unknown state field '%s' in aggregate %s",
+                      col->name, g->name);
+            col->col_type = T_ERR;
+            return;
+        }
+        col->state_field = f;
+        col->col_type = field_type(f);
+        return;
+    }
+    ctx cx = {CTX_PROJECTION, g, NULL, NULL};
+    agg_type t = check_expr(c, &cx, col->value);
+    if (col->has_type) {
+        resolve_typeref(c, &col->type);
+        col->col_type = col->type.type;
+        if (!assignable(col->col_type, t))
+            agg_error(c->d, col->value->loc,
+                      "column '%s' is declared %s but its value is %s",
+                      col->name, tn(c, col->col_type), tn(c, t));
+    } else {
+        if (t.kind == AGG_T_NULL) {
+            agg_error(c->d, col->value->loc,
+                      "the type of column '%s' cannot be inferred from null; "
+                      "declare it ('%s: T? = ...')",
+                      col->name, col->name);
+            t = T_ERR;
+        }
+        col->col_type = t;
+    }
+}
+
+/* Projections: their names, their columns' names and types. */
+static void check_projections(checker *c, agg_aggregate *g) {
     for (agg_projection *p = g->projections; p; p = p->next) {
         p->agg = g;
         check_name(c, p->loc, p->name, "projection");
         if (!p->columns)
             agg_error(c->d, p->loc, "projection %s has no columns", p->name);
-        for (agg_column *col = p->columns; col; col = col->next) {
-            static const char *const reserved[] = {"aggregate_id", "version",
-                                                   "event_id", "event_date"};
-            check_name(c, col->loc, col->name, "column");
-            bool bad = false;
-            for (size_t i = 0; i < 4; i++)
-                if (strcmp(col->name, reserved[i]) == 0) {
-                    agg_error(c->d, col->loc,
-                              "column '%s' is added to every projection and cannot be "
-                              "declared",
-                              col->name);
-                    bad = true;
-                }
-            if (strncmp(col->name, "has_", 4) == 0)
-                for (agg_column *o = p->columns; o; o = o->next)
-                    if (o != col && strcmp(o->name, col->name + 4) == 0) {
-                        agg_error(c->d, col->loc,
-                                  "column '%s' collides with the presence flag generated "
-                                  "for column '%s' when it is optional; rename it",
-                                  col->name, o->name);
-                        bad = true;
-                    }
-            for (agg_column *o = p->columns; o != col; o = o->next)
-                if (strcmp(o->name, col->name) == 0) {
-                    agg_error(c->d, col->loc, "duplicate column '%s' in projection %s",
-                              col->name, p->name);
-                    agg_note(c->d, o->loc, "first declared here");
-                    bad = true;
-                    break;
-                }
-            if (bad) continue;
-            if (!col->value) {
-                agg_field *f = find_field(g->all_state, col->name);
-                if (!f) {
-                    agg_error(c->d, col->loc, "unknown state field '%s' in aggregate %s",
-                              col->name, g->name);
-                    col->col_type = T_ERR;
-                    continue;
-                }
-                col->state_field = f;
-                col->col_type = field_type(f);
-                continue;
-            }
-            ctx cx = {CTX_PROJECTION, g, NULL, NULL};
-            agg_type t = check_expr(c, &cx, col->value);
-            if (col->has_type) {
-                resolve_typeref(c, &col->type);
-                col->col_type = col->type.type;
-                if (!assignable(col->col_type, t))
-                    agg_error(c->d, col->value->loc,
-                              "column '%s' is declared %s but its value is %s",
-                              col->name, tn(c, col->col_type), tn(c, t));
-            } else {
-                if (t.kind == AGG_T_NULL) {
-                    agg_error(c->d, col->value->loc,
-                              "the type of column '%s' cannot be inferred from null; "
-                              "declare it ('%s: T? = ...')",
-                              col->name, col->name);
-                    t = T_ERR;
-                }
-                col->col_type = t;
-            }
-        }
+        for (agg_column *col = p->columns; col; col = col->next)
+            if (check_column_name(c, p, col)) check_column_value(c, g, col);
     }
+}
+
+static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
+    for (agg_command *m = g->commands; m; m = m->next)
+        for (agg_check *k = m->checks; k; k = k->next) {
+            ctx x = {CTX_CHECK, g, m, NULL};
+            expect_bool(c, &x, k->cond, "the condition of 'check'");
+            use_code(c, &k->code);
+        }
+    check_executes(c, g);
+    check_applies(c, g);
+    check_totality(c, g);
+    check_projections(c, g);
 }
 
 /* -------------------------------------------------- domain-wide rules */
@@ -965,76 +985,62 @@ static int cmp_gen(const void *a, const void *b) {
     return x->loc.col - y->loc.col;
 }
 
-/* Every C identifier (and macro) the generator will define, so two .agg
- * names that map to the same C name (OpenAccount / Open_Account, or a
- * command called AccountState next to aggregate Account) are caught here,
- * not by the C compiler.  Keep in step with gen_c.c. */
-static void add_all(checker *c, names *ns, const char *base, const char *const *suffix,
-                    size_t n, agg_loc loc, const char *what) {
-    for (size_t i = 0; i < n; i++)
-        add_name(c, ns, agg_arena_printf(c->a, "%s%s", base, suffix[i]), loc, what);
+/* Every name of the table in names.c that `bases` take, made from `base`. */
+static void add_cnames(checker *c, names *ns, unsigned bases, const char *base, agg_loc loc,
+                       const char *what) {
+    for (int id = 0; id < AGG_CN_COUNT; id++)
+        if (agg_cname_bases((agg_cname_id)id) & bases)
+            add_name(c, ns, agg_cname(c->a, (agg_cname_id)id, base), loc, what);
 }
 
+/* The names the declarations of one aggregate generate. */
+static void add_aggregate_names(checker *c, names *ns, const agg_aggregate *g) {
+    const char *d = c->prog->domain;
+    agg_arena *a = c->a;
+    add_cnames(c, ns, AGG_CB_STATE, agg_c_state(a, d, g->name), g->loc,
+               agg_arena_printf(a, "the state of %s", g->name));
+    add_cnames(c, ns, AGG_CB_AGGREGATE, agg_c_agg_type(a, d, g->name), g->loc, g->name);
+    for (const agg_command *m = g->commands; m; m = m->next) {
+        add_cnames(c, ns, AGG_CB_MESSAGE, agg_c_message(a, d, m->name), m->loc, m->name);
+        add_name(c, ns, agg_c_execute(a, d, g->name, m->name), m->loc, m->name);
+    }
+    for (const agg_event *m = g->events; m; m = m->next) {
+        add_cnames(c, ns, AGG_CB_MESSAGE, agg_c_message(a, d, m->name), m->loc, m->name);
+        add_name(c, ns, agg_c_apply(a, d, g->name, m->name), m->loc, m->name);
+    }
+    for (const agg_projection *p = g->projections; p; p = p->next) {
+        add_cnames(c, ns, AGG_CB_MESSAGE, agg_c_row(a, d, p->name), p->loc, p->name);
+        add_name(c, ns, agg_c_projection(a, d, p->name), p->loc, p->name);
+        add_name(c, ns, agg_c_project(a, d, p->name), p->loc, p->name);
+    }
+}
+
+/* Every C identifier (and macro) the generator will define, from the same
+ * table gen_c.c takes its names from (names.h), so two .agg names that map
+ * to the same C name (OpenAccount / Open_Account, or a command called
+ * AccountState next to aggregate Account) are caught here, not by the C
+ * compiler. */
 static void check_collisions(checker *c) {
     const char *d = c->prog->domain;
-    const char *D = agg_upper(c->a, d);
     agg_arena *a = c->a;
     names ns = {0};
-    static const char *const msg_suffix[] = {
-        "", "_desc", "_init", "_free", "_to_json", "_from_json", "_validate", "_check",
-        "_fields", "_execute_thunk", "_apply_thunk", "_project_thunk"};
-    static const char *const enum_suffix[] = {"", "_desc", "_members"};
-    static const char *const agg_suffix[] = {"", "_commands", "_events", "_projections"};
-    static const char *const dom_suffix[] = {
-        "_domain", "_rejection", "_rejection_of", "_rejection_name", "_aggregates",
-        "_all_commands", "_all_events", "_all_projections", "_enums", "_rejection_names",
-        "_ddl"};
-    static const char *const dom_macros[] = {
-        "_AGG_H", "_REJECTIONS", "_REJECT_NONE", "_REJECT_COUNT_", "_REJECTION_ENUM",
-        "_REJECTION_MATCH", "_REJECTION_NAME"};
     agg_loc none = {0};
     const char *builtin = "the generated code";
-    add_all(c, &ns, d, dom_suffix, sizeof dom_suffix / sizeof *dom_suffix, none, builtin);
-    add_all(c, &ns, D, dom_macros, sizeof dom_macros / sizeof *dom_macros, none, builtin);
+    add_cnames(c, &ns, AGG_CB_DOMAIN, d, none, builtin);
+    add_cnames(c, &ns, AGG_CB_MACRO, agg_upper(a, d), none, builtin);
     for (size_t i = 0; i < c->n_codes; i++) /* sorted: first use of each first */
         if (i == 0 || strcmp(c->codes[i].name, c->codes[i - 1].name) != 0)
-            add_name(c, &ns,
-                     agg_arena_printf(a, "%s_REJECT_%s", D, agg_upper(a, c->codes[i].name)),
-                     c->codes[i].loc,
+            add_name(c, &ns, agg_c_reject(a, d, c->codes[i].name), c->codes[i].loc,
                      agg_arena_printf(a, "rejection code %s", c->codes[i].name));
     for (agg_enum *e = c->prog->enums; e; e = e->next) {
         const char *base = agg_c_message(a, d, e->name);
-        add_all(c, &ns, base, enum_suffix, 3, e->loc, e->name);
+        add_cnames(c, &ns, AGG_CB_ENUM, base, e->loc, e->name);
         for (agg_enum_member *m = e->members; m; m = m->next)
-            add_name(c, &ns,
-                     agg_arena_printf(a, "%s_%s", agg_upper(a, base), agg_upper(a, m->name)),
-                     m->loc, agg_arena_printf(a, "%s.%s", e->name, m->name));
+            add_name(c, &ns, agg_c_member(a, base, m->name), m->loc,
+                     agg_arena_printf(a, "%s.%s", e->name, m->name));
     }
-    for (agg_aggregate *g = c->prog->aggregates; g; g = g->next) {
-        const char *sn = agg_snake(a, g->name);
-        add_all(c, &ns, agg_c_state(a, d, g), msg_suffix, 9, g->loc,
-                agg_arena_printf(a, "the state of %s", g->name));
-        add_all(c, &ns, agg_arena_printf(a, "%s_%s_type", d, sn), agg_suffix, 4, g->loc,
-                g->name);
-        for (agg_command *m = g->commands; m; m = m->next) {
-            add_all(c, &ns, agg_c_message(a, d, m->name), msg_suffix, 12, m->loc, m->name);
-            add_name(c, &ns,
-                     agg_arena_printf(a, "%s_%s_execute_%s", d, sn, agg_snake(a, m->name)),
-                     m->loc, m->name);
-        }
-        for (agg_event *m = g->events; m; m = m->next) {
-            add_all(c, &ns, agg_c_message(a, d, m->name), msg_suffix, 12, m->loc, m->name);
-            add_name(c, &ns,
-                     agg_arena_printf(a, "%s_%s_apply_%s", d, sn, agg_snake(a, m->name)),
-                     m->loc, m->name);
-        }
-        for (agg_projection *p = g->projections; p; p = p->next) {
-            const char *ps = agg_arena_printf(a, "%s_%s", d, agg_snake(a, p->name));
-            add_all(c, &ns, agg_arena_printf(a, "%s_row", ps), msg_suffix, 12, p->loc, p->name);
-            add_name(c, &ns, agg_arena_printf(a, "%s_projection", ps), p->loc, p->name);
-            add_name(c, &ns, agg_arena_printf(a, "%s_project", ps), p->loc, p->name);
-        }
-    }
+    for (agg_aggregate *g = c->prog->aggregates; g; g = g->next)
+        add_aggregate_names(c, &ns, g);
     if (ns.n == 0) return;
     qsort(ns.v, ns.n, sizeof *ns.v, cmp_gen);
     const char *last_reported = NULL;

@@ -1,5 +1,5 @@
 /* check.h - the semantic pass: resolves every name and type of the parsed
- * files and enforces the rules of the .agg language (DESIGN.md §2).
+ * files and enforces the rules of the .agg language (docs/language.md).
  *
  * It reports every error it can find (through diag) and annotates the tree
  * (the "checker:" fields of ast.h).  Generators run only on a program for
@@ -19,10 +19,5 @@ bool agg_check_program(agg_program *prog, agg_arena *arena, agg_diag *diag);
 
 /* "int", "string?", "TransferStatus" */
 const char *agg_type_name(agg_arena *a, agg_type t);
-
-/* Generated C names, shared by the checker's collision test and the
- * generators so both always agree. */
-const char *agg_c_message(agg_arena *a, const char *domain, const char *name);
-const char *agg_c_state(agg_arena *a, const char *domain, const agg_aggregate *g);
 
 #endif

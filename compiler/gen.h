@@ -1,5 +1,5 @@
 /* gen.h - the back ends.  Each fills sbufs from a checked program; none
- * writes files (aggc.c does that, all-or-nothing). */
+ * writes files (compile.c does that, all-or-nothing). */
 #ifndef AGGC_GEN_H
 #define AGGC_GEN_H
 

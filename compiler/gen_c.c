@@ -7,6 +7,7 @@
  * operation that can fail (integer overflow, division by zero, a null read
  * from an optional, out of memory) gets its own temporary and its own exit,
  * so generated code never has undefined behaviour and stays readable. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -33,34 +34,35 @@ typedef struct gen {
 
 /* ------------------------------------------------------------- naming */
 
-static const char *snake(gen *g, const char *n) { return agg_snake(g->a, n); }
+/* Every generated name comes from names.h, the table check.c's collision
+ * test enumerates too. */
+static const char *cn(gen *g, agg_cname_id id, const char *base) {
+    return agg_cname(g->a, id, base);
+}
 static const char *c_msg(gen *g, const char *n) { return agg_c_message(g->a, g->d, n); }
 static const char *c_state(gen *g, const agg_aggregate *ag) {
-    return agg_c_state(g->a, g->d, ag);
+    return agg_c_state(g->a, g->d, ag->name);
 }
 static const char *c_enum(gen *g, const agg_enum *e) { return c_msg(g, e->name); }
 static const char *c_member(gen *g, const agg_enum *e, int index) {
     const agg_enum_member *m = e->members;
     for (int i = 0; i < index && m; i++) m = m->next;
-    return agg_arena_printf(g->a, "%s_%s", agg_upper(g->a, c_enum(g, e)),
-                            agg_upper(g->a, m ? m->name : "?"));
+    return agg_c_member(g->a, c_enum(g, e), m ? m->name : "?");
 }
 static const char *c_row(gen *g, const agg_projection *pr) {
-    return agg_arena_printf(g->a, "%s_%s_row", g->d, snake(g, pr->name));
+    return agg_c_row(g->a, g->d, pr->name);
 }
 static const char *c_execute(gen *g, const agg_command *m) {
-    return agg_arena_printf(g->a, "%s_%s_execute_%s", g->d, snake(g, m->agg->name),
-                            snake(g, m->name));
+    return agg_c_execute(g->a, g->d, m->agg->name, m->name);
 }
 static const char *c_apply(gen *g, const agg_event *m) {
-    return agg_arena_printf(g->a, "%s_%s_apply_%s", g->d, snake(g, m->agg->name),
-                            snake(g, m->name));
+    return agg_c_apply(g->a, g->d, m->agg->name, m->name);
 }
 static const char *c_project(gen *g, const agg_projection *pr) {
-    return agg_arena_printf(g->a, "%s_%s_project", g->d, snake(g, pr->name));
+    return agg_c_project(g->a, g->d, pr->name);
 }
 static const char *c_agg_type(gen *g, const agg_aggregate *ag) {
-    return agg_arena_printf(g->a, "%s_%s_type", g->d, snake(g, ag->name));
+    return agg_c_agg_type(g->a, g->d, ag->name);
 }
 
 static const char *c_type(gen *g, const agg_type *t) {
@@ -113,13 +115,15 @@ static void message_struct(gen *g, sbuf *out, const char *cname, const char *wha
     sb_printf(out, "} %s;\n\n", cname);
 }
 
-static void message_protos(sbuf *out, const char *c, int is_command) {
-    sb_printf(out, "extern const inc_message_desc %s_desc;\n", c);
-    sb_printf(out, "void %s_init(%s *m);\n", c, c);
-    sb_printf(out, "void %s_free(%s *m);\n", c, c);
-    sb_printf(out, "json_t *%s_to_json(const %s *m);\n", c, c);
-    sb_printf(out, "int %s_from_json(%s *m, const json_t *json, inc_error *err);\n", c, c);
-    if (is_command) sb_printf(out, "int %s_validate(const %s *m, inc_error *err);\n", c, c);
+static void message_protos(gen *g, sbuf *out, const char *c, int is_command) {
+    sb_printf(out, "extern const inc_message_desc %s;\n", cn(g, AGG_CN_MSG_DESC, c));
+    sb_printf(out, "void %s(%s *m);\n", cn(g, AGG_CN_MSG_INIT, c), c);
+    sb_printf(out, "void %s(%s *m);\n", cn(g, AGG_CN_MSG_FREE, c), c);
+    sb_printf(out, "json_t *%s(const %s *m);\n", cn(g, AGG_CN_MSG_TO_JSON, c), c);
+    sb_printf(out, "int %s(%s *m, const json_t *json, inc_error *err);\n",
+              cn(g, AGG_CN_MSG_FROM_JSON, c), c);
+    if (is_command)
+        sb_printf(out, "int %s(const %s *m, inc_error *err);\n", cn(g, AGG_CN_MSG_VALIDATE, c), c);
     sb_put(out, "\n");
 }
 
@@ -135,11 +139,102 @@ static void apply_proto(gen *g, sbuf *out, const agg_event *m, const char *end) 
               c_state(g, m->agg), c_msg(g, m->name), end);
 }
 
+static void header_enums(gen *g, sbuf *out) {
+    for (const agg_enum *e = g->p->enums; e; e = e->next) {
+        const char *ce = c_enum(g, e);
+        sb_printf(out, "/* enum %s */\ntypedef enum %s {\n", e->name, ce);
+        int i = 0;
+        for (const agg_enum_member *m = e->members; m; m = m->next, i++)
+            sb_line(out, 1, "%s = %d%s", c_member(g, e, i), i, m->next ? "," : "");
+        sb_printf(out, "} %s;\nextern const inc_enum_desc %s;\n\n", ce,
+                  cn(g, AGG_CN_ENUM_DESC, ce));
+    }
+}
+
+static void header_rejections(gen *g, sbuf *out) {
+    const agg_program *p = g->p;
+    const char *list = cn(g, AGG_CN_REJECTIONS, g->D);
+    const char *none = cn(g, AGG_CN_REJECT_NONE, g->D);
+    const char *type = cn(g, AGG_CN_REJECTION, g->d);
+    sb_printf(out, "/* Rejection codes of the domain (the `code` of an INC_ERR_REJECTED\n"
+                   " * error).  One X-macro list gives the enum and the names. */\n");
+    sb_printf(out, "#define %s(X)", list);
+    for (size_t i = 0; i < p->n_codes; i++)
+        sb_printf(out, " \\\n    X(%s, \"%s\")", agg_c_reject(g->a, g->d, p->codes[i]),
+                  p->codes[i]);
+    sb_printf(out, "\n\ntypedef enum %s {\n    %s = 0", type, none);
+    if (p->n_codes) {
+        const char *en = cn(g, AGG_CN_REJECTION_ENUM, g->D);
+        sb_printf(out, ",\n#define %s(e, s) e,\n    %s(%s)\n#undef %s\n", en, list, en, en);
+        sb_printf(out, "    %s\n", cn(g, AGG_CN_REJECT_COUNT, g->D));
+    } else {
+        sb_put(out, "\n");
+    }
+    sb_printf(out, "} %s;\n", type);
+    sb_printf(out,
+              "/* The rejection in `err`, or %s when it is not one of ours. */\n"
+              "%s %s(const inc_error *err);\n"
+              "const char *%s(%s r);\n\n",
+              none, type, cn(g, AGG_CN_REJECTION_OF, g->d), cn(g, AGG_CN_REJECTION_NAME, g->d),
+              type);
+}
+
+static void header_projection(gen *g, sbuf *out, const agg_projection *pr, const char *st) {
+    const char *c = c_row(g, pr);
+    sb_printf(out, "/* a row of projection %s */\ntypedef struct %s {\n", pr->name, c);
+    sb_line(out, 1, "char *aggregate_id;");
+    for (const agg_column *col = pr->columns; col; col = col->next) {
+        const agg_type *t = &col->col_type;
+        sb_line(out, 1, "%s%s%s;", c_type(g, t), t->kind == AGG_T_STRING ? "" : " ",
+                col->name);
+        if (t->optional) sb_line(out, 1, "bool has_%s;", col->name);
+    }
+    sb_printf(out, "} %s;\n", c);
+    message_protos(g, out, c, 0);
+    sb_printf(out, "extern const inc_projection_desc %s;\n",
+              agg_c_projection(g->a, g->d, pr->name));
+    sb_printf(out, "int %s(const %s *state, %s *row, inc_error *err);\n\n", c_project(g, pr),
+              st, c);
+}
+
+static void header_aggregate(gen *g, sbuf *out, const agg_aggregate *ag) {
+    agg_arena *a = g->a;
+    sb_printf(out, "/* ================================================ aggregate %s */\n\n",
+              ag->name);
+    const char *st = c_state(g, ag);
+    message_struct(g, out, st, agg_arena_printf(a, "state of %s", ag->name), ag->all_state,
+                   NULL);
+    message_protos(g, out, st, 0);
+    for (const agg_command *m = ag->commands; m; m = m->next) {
+        const char *c = c_msg(g, m->name);
+        message_struct(g, out, c, agg_arena_printf(a, "command %s", m->name), NULL, m->fields);
+        message_protos(g, out, c, 1);
+    }
+    for (const agg_event *m = ag->events; m; m = m->next) {
+        const char *c = c_msg(g, m->name);
+        message_struct(g, out, c, agg_arena_printf(a, "event %s", m->name), NULL, m->fields);
+        message_protos(g, out, c, 0);
+    }
+    for (const agg_projection *pr = ag->projections; pr; pr = pr->next)
+        header_projection(g, out, pr, st);
+    sb_printf(out, "/* execute rules (those marked extern are yours to write, in C) */\n");
+    for (const agg_command *m = ag->commands; m; m = m->next) {
+        if (m->execute && m->execute->is_extern) sb_put(out, "/* extern */ ");
+        execute_proto(g, out, m, ";\n");
+    }
+    sb_printf(out, "/* apply rules (reducers) */\n");
+    for (const agg_event *m = ag->events; m; m = m->next) {
+        if (m->apply && m->apply->is_extern) sb_put(out, "/* extern */ ");
+        apply_proto(g, out, m, ";\n");
+    }
+    sb_printf(out, "\nextern const inc_aggregate_desc %s;\n\n", c_agg_type(g, ag));
+}
+
 void agg_gen_header(sbuf *out, const agg_program *p, agg_arena *a,
                     const agg_gen_opts *o) {
     gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0};
     gen *g = &G;
-    const char *guard = agg_arena_printf(a, "%s_AGG_H", g->D);
+    const char *guard = cn(g, AGG_CN_GUARD, g->D);
     banner(out, o);
     sb_printf(out, "#ifndef %s\n#define %s\n\n", guard, guard);
     sb_put(out, "#include <stdbool.h>\n#include <stdint.h>\n\n#include <incident/domain.h>\n\n");
@@ -149,166 +244,115 @@ void agg_gen_header(sbuf *out, const agg_program *p, agg_arena *a,
               "libincident\"\n#endif\n\n",
               p->domain, AGGC_VERSION);
     sb_put(out, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
-
-    for (const agg_enum *e = p->enums; e; e = e->next) {
-        const char *ce = c_enum(g, e);
-        sb_printf(out, "/* enum %s */\ntypedef enum %s {\n", e->name, ce);
-        int i = 0;
-        for (const agg_enum_member *m = e->members; m; m = m->next, i++)
-            sb_line(out, 1, "%s = %d%s", c_member(g, e, i), i, m->next ? "," : "");
-        sb_printf(out, "} %s;\nextern const inc_enum_desc %s_desc;\n\n", ce, ce);
-    }
-
-    sb_printf(out, "/* Rejection codes of the domain (the `code` of an INC_ERR_REJECTED\n"
-                   " * error).  One X-macro list gives the enum and the names. */\n");
-    sb_printf(out, "#define %s_REJECTIONS(X)", g->D);
-    for (size_t i = 0; i < p->n_codes; i++)
-        sb_printf(out, " \\\n    X(%s_REJECT_%s, \"%s\")", g->D, agg_upper(a, p->codes[i]),
-                  p->codes[i]);
-    sb_printf(out, "\n\ntypedef enum %s_rejection {\n    %s_REJECT_NONE = 0", g->d, g->D);
-    if (p->n_codes) {
-        sb_printf(out, ",\n#define %s_REJECTION_ENUM(e, s) e,\n    %s_REJECTIONS(%s_REJECTION_ENUM)\n#undef %s_REJECTION_ENUM\n",
-                  g->D, g->D, g->D, g->D);
-        sb_printf(out, "    %s_REJECT_COUNT_\n", g->D);
-    } else {
-        sb_put(out, "\n");
-    }
-    sb_printf(out, "} %s_rejection;\n", g->d);
-    sb_printf(out,
-              "/* The rejection in `err`, or %s_REJECT_NONE when it is not one of ours. */\n"
-              "%s_rejection %s_rejection_of(const inc_error *err);\n"
-              "const char *%s_rejection_name(%s_rejection r);\n\n",
-              g->D, g->d, g->d, g->d, g->d);
-
-    for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) {
-        sb_printf(out, "/* ================================================ aggregate %s */\n\n",
-                  ag->name);
-        const char *st = c_state(g, ag);
-        message_struct(g, out, st, agg_arena_printf(a, "state of %s", ag->name),
-                       ag->all_state, NULL);
-        message_protos(out, st, 0);
-        for (const agg_command *m = ag->commands; m; m = m->next) {
-            const char *c = c_msg(g, m->name);
-            message_struct(g, out, c, agg_arena_printf(a, "command %s", m->name), NULL,
-                           m->fields);
-            message_protos(out, c, 1);
-        }
-        for (const agg_event *m = ag->events; m; m = m->next) {
-            const char *c = c_msg(g, m->name);
-            message_struct(g, out, c, agg_arena_printf(a, "event %s", m->name), NULL,
-                           m->fields);
-            message_protos(out, c, 0);
-        }
-        for (const agg_projection *pr = ag->projections; pr; pr = pr->next) {
-            const char *c = c_row(g, pr);
-            sb_printf(out, "/* a row of projection %s */\ntypedef struct %s {\n", pr->name, c);
-            sb_line(out, 1, "char *aggregate_id;");
-            for (const agg_column *col = pr->columns; col; col = col->next) {
-                const agg_type *t = &col->col_type;
-                sb_line(out, 1, "%s%s%s;", c_type(g, t),
-                        t->kind == AGG_T_STRING ? "" : " ", col->name);
-                if (t->optional) sb_line(out, 1, "bool has_%s;", col->name);
-            }
-            sb_printf(out, "} %s;\n", c);
-            message_protos(out, c, 0);
-            sb_printf(out, "extern const inc_projection_desc %s_%s_projection;\n",
-                      g->d, snake(g, pr->name));
-            sb_printf(out, "int %s(const %s *state, %s *row, inc_error *err);\n\n",
-                      c_project(g, pr), st, c);
-        }
-        sb_printf(out, "/* execute rules (those marked extern are yours to write, in C) */\n");
-        for (const agg_command *m = ag->commands; m; m = m->next) {
-            if (m->execute && m->execute->is_extern) sb_put(out, "/* extern */ ");
-            execute_proto(g, out, m, ";\n");
-        }
-        sb_printf(out, "/* apply rules (reducers) */\n");
-        for (const agg_event *m = ag->events; m; m = m->next) {
-            if (m->apply && m->apply->is_extern) sb_put(out, "/* extern */ ");
-            apply_proto(g, out, m, ";\n");
-        }
-        sb_printf(out, "\nextern const inc_aggregate_desc %s;\n\n", c_agg_type(g, ag));
-    }
+    header_enums(g, out);
+    header_rejections(g, out);
+    for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) header_aggregate(g, out, ag);
     sb_printf(out, "/* Everything above, for the runtime and the domain CLI. */\n");
-    sb_printf(out, "extern const inc_domain %s_domain;\n\n", g->d);
+    sb_printf(out, "extern const inc_domain %s;\n\n", cn(g, AGG_CN_DOMAIN, g->d));
     sb_put(out, "#ifdef __cplusplus\n}\n#endif\n\n");
     sb_printf(out, "#endif /* %s */\n", guard);
 }
 
 /* ------------------------------------------------------ descriptors */
 
+/* The initial value of a field, as the members of an inc_default. */
+typedef struct dflt {
+    const char *present, *i, *f, *s;
+} dflt;
+
+static dflt default_of(gen *g, const agg_field *f, int implicit, int is_state) {
+    const agg_type *t = &f->type.type;
+    dflt r = {"false", "0", "0.0", "NULL"};
+    const agg_expr *d = f->def;
+    /* A required string of a state starts empty, never NULL: projections
+     * copy it into NOT NULL columns. */
+    if (!d && is_state && t->kind == AGG_T_STRING && !t->optional && !implicit) {
+        r.present = "true";
+        r.s = "\"\"";
+        return r;
+    }
+    if (!d || d->kind == AGG_E_NULL) return r;
+    int neg = d->kind == AGG_E_UNARY;
+    const agg_expr *lit = neg ? d->lhs : d;
+    sbuf b;
+    r.present = "true";
+    switch (lit->kind) {
+    case AGG_E_INT:
+        /* the parser folds `-9223372036854775808` into one literal */
+        if (lit->ival == INT64_MIN) r.i = "INT64_MIN";
+        else r.i = agg_arena_printf(g->a, "INT64_C(%" PRId64 ")", neg ? -lit->ival : lit->ival);
+        if (t->kind == AGG_T_FLOAT)
+            r.f = agg_arena_printf(g->a, "%.17g", neg ? -(double)lit->ival : (double)lit->ival);
+        break;
+    case AGG_E_FLOAT: {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%.17g", neg ? -lit->fval : lit->fval);
+        if (!strpbrk(buf, ".eEn")) strcat(buf, ".0");
+        r.f = agg_arena_strdup(g->a, buf);
+        break;
+    }
+    case AGG_E_BOOL: r.i = lit->ival ? "1" : "0"; break;
+    case AGG_E_STRING:
+        sb_init(&b);
+        sb_c_string(&b, lit->sval, lit->slen);
+        r.s = agg_arena_strdup(g->a, b.data);
+        sb_free(&b);
+        break;
+    case AGG_E_MEMBER: r.i = agg_arena_printf(g->a, "%d", lit->member_index); break;
+    default: r.present = "false";
+    }
+    return r;
+}
+
+/* One inc_field_desc, a member a line. */
+static void field_entry(sbuf *out, const char *name, const char *type, const char *flags,
+                        const char *cname, const char *has_offset, const char *enum_desc,
+                        dflt d) {
+    sb_put(out, "    {\n");
+    sb_printf(out, "        .name = \"%s\",\n", name);
+    sb_printf(out, "        .type = %s,\n", type);
+    sb_printf(out, "        .flags = %s,\n", flags);
+    sb_printf(out, "        .offset = offsetof(%s, %s),\n", cname, name);
+    sb_printf(out, "        .has_offset = %s,\n", has_offset);
+    sb_printf(out, "        .enum_desc = %s,\n", enum_desc);
+    sb_printf(out, "        .def = {.present = %s, .i = %s, .f = %s, .s = %s},\n", d.present,
+              d.i, d.f, d.s);
+    sb_put(out, "    },\n");
+}
+
 static void field_desc(gen *g, sbuf *out, const char *cname, const agg_field *f,
                        int implicit, int is_state) {
     const agg_type *t = &f->type.type;
-    sb_printf(out, "    {\"%s\", %s, ", f->name, inc_type(t));
     const char *flags[3];
     int nf = 0;
     if (t->optional) flags[nf++] = "INC_FIELD_OPTIONAL";
     if (implicit) flags[nf++] = "INC_FIELD_IMPLICIT";
     if (f->def || (is_state && !implicit && !t->optional)) flags[nf++] = "INC_FIELD_DEFAULTED";
-    if (nf == 0) sb_put(out, "0");
-    for (int i = 0; i < nf; i++) sb_printf(out, "%s%s", i ? " | " : "", flags[i]);
-    sb_printf(out, ", offsetof(%s, %s), ", cname, f->name);
-    if (t->optional) sb_printf(out, "offsetof(%s, has_%s), ", cname, f->name);
-    else sb_put(out, "INC_NO_OFFSET, ");
-    if (t->kind == AGG_T_ENUM) sb_printf(out, "&%s_desc, ", c_enum(g, t->enm));
-    else sb_put(out, "NULL, ");
-    const agg_expr *d = f->def;
-    /* A required string of a state starts empty, never NULL: projections
-     * copy it into NOT NULL columns. */
-    if (!d && is_state && t->kind == AGG_T_STRING && !t->optional && !implicit) {
-        sb_put(out, "{true, 0, 0.0, \"\"}},\n");
-        return;
-    }
-    if (!d || d->kind == AGG_E_NULL) {
-        sb_put(out, "{false, 0, 0.0, NULL}},\n");
-        return;
-    }
-    int neg = d->kind == AGG_E_UNARY;
-    const agg_expr *lit = neg ? d->lhs : d;
-    switch (lit->kind) {
-    case AGG_E_INT:
-        /* the parser folds `-9223372036854775808` into one literal */
-        if (lit->ival == INT64_MIN) sb_put(out, "{true, INT64_MIN, ");
-        else sb_printf(out, "{true, INT64_C(%" PRId64 "), ", neg ? -lit->ival : lit->ival);
-        sb_printf(out, "%s, NULL}},\n",
-                  t->kind == AGG_T_FLOAT
-                      ? agg_arena_printf(g->a, "%.17g", neg ? -(double)lit->ival
-                                                            : (double)lit->ival)
-                      : "0.0");
-        break;
-    case AGG_E_FLOAT: {
-        double v = neg ? -lit->fval : lit->fval;
-        char buf[64];
-        snprintf(buf, sizeof buf, "%.17g", v);
-        if (!strpbrk(buf, ".eEn")) strcat(buf, ".0");
-        sb_printf(out, "{true, 0, %s, NULL}},\n", buf);
-        break;
-    }
-    case AGG_E_BOOL:
-        sb_printf(out, "{true, %d, 0.0, NULL}},\n", lit->ival ? 1 : 0);
-        break;
-    case AGG_E_STRING:
-        sb_put(out, "{true, 0, 0.0, ");
-        sb_c_string(out, lit->sval, lit->slen);
-        sb_put(out, "}},\n");
-        break;
-    case AGG_E_MEMBER:
-        sb_printf(out, "{true, %d, 0.0, NULL}},\n", lit->member_index);
-        break;
-    default:
-        sb_put(out, "{false, 0, 0.0, NULL}},\n");
-    }
+    sbuf fl;
+    sb_init(&fl);
+    if (nf == 0) sb_put(&fl, "0");
+    for (int i = 0; i < nf; i++) sb_printf(&fl, "%s%s", i ? " | " : "", flags[i]);
+    field_entry(out, f->name, inc_type(t), fl.data, cname,
+                t->optional ? agg_arena_printf(g->a, "offsetof(%s, has_%s)", cname, f->name)
+                            : "INC_NO_OFFSET",
+                t->kind == AGG_T_ENUM ? agg_arena_printf(g->a, "&%s", cn(g, AGG_CN_ENUM_DESC,
+                                                                     c_enum(g, t->enm)))
+                                      : "NULL",
+                default_of(g, f, implicit, is_state));
+    sb_free(&fl);
+}
+
+/* The aggregate_id every command, event and row starts with. */
+static void aggregate_id_field(sbuf *out, const char *cname) {
+    dflt none = {"false", "0", "0.0", "NULL"};
+    field_entry(out, "aggregate_id", "INC_TYPE_STRING", "INC_FIELD_IMPLICIT", cname,
+                "INC_NO_OFFSET", "NULL", none);
 }
 
 static void fields_table(gen *g, sbuf *out, const char *cname, const agg_field *implicit,
                          const agg_field *fields, int n_implicit_cmd) {
-    sb_printf(out, "static const inc_field_desc %s_fields[] = {\n", cname);
-    if (n_implicit_cmd)
-        sb_printf(out,
-                  "    {\"aggregate_id\", INC_TYPE_STRING, INC_FIELD_IMPLICIT, "
-                  "offsetof(%s, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, "
-                  "NULL}},\n",
-                  cname);
+    sb_printf(out, "static const inc_field_desc %s[] = {\n", cn(g, AGG_CN_MSG_FIELDS, cname));
+    if (n_implicit_cmd) aggregate_id_field(out, cname);
     for (const agg_field *f = implicit; f; f = f->next)
         field_desc(g, out, cname, f, f->implicit, implicit != NULL);
     for (const agg_field *f = fields; f; f = f->next) field_desc(g, out, cname, f, 0, 0);
@@ -321,20 +365,45 @@ static int count_fields(const agg_field *f) {
     return n;
 }
 
-static void message_wrappers(sbuf *out, const char *c, int is_command) {
-    sb_printf(out, "void %s_init(%s *m) { inc_msg_init(&%s_desc, m); }\n", c, c, c);
-    sb_printf(out, "void %s_free(%s *m) { inc_msg_free(&%s_desc, m); }\n", c, c, c);
-    sb_printf(out, "json_t *%s_to_json(const %s *m) {\n    return inc_msg_to_json(&%s_desc, m, 0);\n}\n",
-              c, c, c);
+/* The members of an inc_message_desc that differ between kinds. */
+typedef struct msg_desc {
+    const char *kind, *name, *c; /* INC_MSG_*, .agg name, C name */
+    int n_fields;
+    const char *aggregate, *validate, *execute, *apply;
+} msg_desc;
+
+static void message_desc(gen *g, sbuf *out, msg_desc m) {
+    sb_printf(out, "const inc_message_desc %s = {\n", cn(g, AGG_CN_MSG_DESC, m.c));
+    sb_printf(out, "    .kind = %s,\n", m.kind);
+    sb_printf(out, "    .name = \"%s\",\n", m.name);
+    sb_printf(out, "    .c_name = \"%s\",\n", m.c);
+    sb_printf(out, "    .size = sizeof(%s),\n", m.c);
+    sb_printf(out, "    .n_fields = %d,\n", m.n_fields);
+    sb_printf(out, "    .fields = %s,\n", cn(g, AGG_CN_MSG_FIELDS, m.c));
+    sb_printf(out, "    .aggregate = &%s,\n", m.aggregate);
+    sb_printf(out, "    .validate = %s,\n", m.validate ? m.validate : "NULL");
+    sb_printf(out, "    .execute = %s,\n", m.execute ? m.execute : "NULL");
+    sb_printf(out, "    .apply = %s,\n", m.apply ? m.apply : "NULL");
+    sb_put(out, "};\n");
+}
+
+static void message_wrappers(gen *g, sbuf *out, const char *c, int is_command) {
+    const char *desc = cn(g, AGG_CN_MSG_DESC, c);
+    sb_printf(out, "void %s(%s *m) { inc_msg_init(&%s, m); }\n", cn(g, AGG_CN_MSG_INIT, c), c,
+              desc);
+    sb_printf(out, "void %s(%s *m) { inc_msg_free(&%s, m); }\n", cn(g, AGG_CN_MSG_FREE, c), c,
+              desc);
+    sb_printf(out, "json_t *%s(const %s *m) {\n    return inc_msg_to_json(&%s, m, 0);\n}\n",
+              cn(g, AGG_CN_MSG_TO_JSON, c), c, desc);
     sb_printf(out,
-              "int %s_from_json(%s *m, const json_t *json, inc_error *err) {\n    return "
-              "inc_msg_from_json(&%s_desc, m, json, 0, err);\n}\n",
-              c, c, c);
+              "int %s(%s *m, const json_t *json, inc_error *err) {\n    return "
+              "inc_msg_from_json(&%s, m, json, 0, err);\n}\n",
+              cn(g, AGG_CN_MSG_FROM_JSON, c), c, desc);
     if (is_command)
         sb_printf(out,
-                  "int %s_validate(const %s *m, inc_error *err) {\n    return "
-                  "inc_msg_validate(&%s_desc, m, err);\n}\n",
-                  c, c, c);
+                  "int %s(const %s *m, inc_error *err) {\n    return "
+                  "inc_msg_validate(&%s, m, err);\n}\n",
+                  cn(g, AGG_CN_MSG_VALIDATE, c), c, desc);
     sb_put(out, "\n");
 }
 
@@ -653,18 +722,74 @@ static void store(gen *g, const char *lhs, const char *has, const agg_type *ft, 
 
 static void gen_body(gen *g, const agg_stmt *s);
 
+/* Where the parenthesis at v[0] closes (string literals skipped), or
+ * NULL. */
+static const char *closing(const char *v) {
+    int depth = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p == '"') {
+            for (p++; *p && *p != '"'; p++)
+                if (*p == '\\' && p[1]) p++;
+            if (!*p) return NULL;
+        } else if (*p == '(') {
+            depth++;
+        } else if (*p == ')' && --depth == 0) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static int wholly_parenthesised(const char *v) {
+    const char *c = v[0] == '(' ? closing(v) : NULL;
+    return c && c[1] == '\0';
+}
+
+/* `v` without parentheses around the whole of it: `if ((x))` reads as
+ * `if (x)`. */
+static const char *unparen(gen *g, const char *v) {
+    while (wholly_parenthesised(v)) v = agg_arena_printf(g->a, "%.*s", (int)strlen(v) - 2, v + 1);
+    return v;
+}
+
+/* a, a->b, a->b->c: a name `!` applies to as a whole. */
+static int is_path(const char *v) {
+    if (!(isalpha((unsigned char)*v) || *v == '_')) return 0;
+    for (; *v; v++) {
+        if (v[0] == '-' && v[1] == '>') {
+            v++;
+            continue;
+        }
+        if (!(isalnum((unsigned char)*v) || *v == '_')) return 0;
+    }
+    return 1;
+}
+
+/* The negation of a condition, folding a double negation: the negation of
+ * (!x) is x, not !(!x). */
+static const char *negate(gen *g, const char *v) {
+    const char *w = unparen(g, v);
+    if (w[0] == '!' && (wholly_parenthesised(w + 1) || is_path(w + 1)))
+        return unparen(g, w + 1);
+    return agg_arena_printf(g->a, "!%s", v);
+}
+
+/* `require c else code;` and `check c else code;`. */
+static void reject_unless(gen *g, const agg_expr *cond, const char *code) {
+    val c = gen_expr(g, cond);
+    const char *v = need(g, c);
+    sb_line(g->out, g->depth, "if (%s) {", negate(g, v));
+    g->depth++;
+    fail_code(g, code);
+    g->depth--;
+    sb_line(g->out, g->depth, "}");
+}
+
 static void gen_stmt(gen *g, const agg_stmt *s) {
     switch (s->kind) {
-    case AGG_S_REQUIRE: {
-        val c = gen_expr(g, s->cond);
-        const char *v = need(g, c);
-        sb_line(g->out, g->depth, "if (!%s) {", v);
-        g->depth++;
-        fail_code(g, s->code.name);
-        g->depth--;
-        sb_line(g->out, g->depth, "}");
+    case AGG_S_REQUIRE:
+        reject_unless(g, s->cond, s->code.name);
         break;
-    }
     case AGG_S_FAIL:
         fail_code(g, s->code.name);
         break;
@@ -677,8 +802,8 @@ static void gen_stmt(gen *g, const agg_stmt *s) {
         sb_line(g->out, g->depth, "{");
         g->depth++;
         sb_line(g->out, g->depth,
-                "%s *%s = inc_event_list_add(out, &%s_desc, command->aggregate_id, err);",
-                c, t, c);
+                "%s *%s = inc_event_list_add(out, &%s, command->aggregate_id, err);",
+                c, t, cn(g, AGG_CN_MSG_DESC, c));
         sb_line(g->out, g->depth, "if (!%s) goto done;", t);
         for (const agg_init *i = s->inits; i; i = i->next) {
             val v = gen_expr(g, i->value);
@@ -694,7 +819,7 @@ static void gen_stmt(gen *g, const agg_stmt *s) {
     case AGG_S_IF: {
         val c = gen_expr(g, s->cond);
         const char *v = need(g, c);
-        sb_line(g->out, g->depth, "if (%s) {", v);
+        sb_line(g->out, g->depth, "if (%s) {", unparen(g, v));
         g->depth++;
         gen_body(g, s->then_body);
         g->depth--;
@@ -820,19 +945,13 @@ static void gen_rules(gen *g, sbuf *out, const agg_aggregate *ag) {
         if (m->checks) {
             sbuf body;
             begin_fn(g, &body);
-            for (const agg_check *k = m->checks; k; k = k->next) {
-                val v = gen_expr(g, k->cond);
-                const char *x = need(g, v);
-                sb_line(g->out, g->depth, "if (!%s) {", x);
-                g->depth++;
-                fail_code(g, k->code.name);
-                g->depth--;
-                sb_line(g->out, g->depth, "}");
-            }
+            for (const agg_check *k = m->checks; k; k = k->next)
+                reject_unless(g, k->cond, k->code.name);
             sb_printf(out, "/* check clauses of %s */\n", m->name);
             sbuf proto;
             sb_init(&proto);
-            sb_printf(&proto, "static int %s_check(const void *msg, inc_error *err)", c);
+            sb_printf(&proto, "static int %s(const void *msg, inc_error *err)",
+                      cn(g, AGG_CN_MSG_CHECK, c));
             sbuf withcmd;
             sb_init(&withcmd);
             sb_printf(&withcmd, "        const %s *command = msg;\n        (void)command;\n", c);
@@ -913,10 +1032,19 @@ static uint64_t layout_hash(gen *g, const agg_aggregate *ag) {
     return h;
 }
 
+/* ----------------------------------------------------------- source */
+
 typedef struct named {
-    const char *name;
-    const char *c;
+    const char *name; /* .agg name, the sort key of the domain's tables */
+    const char *c;    /* C name of the descriptor */
 } named;
+
+/* The descriptors of the whole domain, collected aggregate by aggregate;
+ * each aggregate's own tables are slices of these (from `first`). */
+typedef struct tables {
+    named *cmd, *ev, *proj, *agg;
+    size_t n_cmd, n_ev, n_proj, n_agg;
+} tables;
 
 static int cmp_named(const void *a, const void *b) {
     return strcmp(((const named *)a)->name, ((const named *)b)->name);
@@ -931,17 +1059,13 @@ static void ptr_table(sbuf *out, const char *type, const char *cname, named *v, 
     sb_put(out, "};\n");
 }
 
-static void sql_string(gen *g, sbuf *out, const char *sql) {
-    (void)g;
-    sb_put(out, "    ");
-    sb_c_string(out, sql, strlen(sql));
-    sb_put(out, ",\n");
+static void add_named(named *v, size_t *n, const char *name, const char *c) {
+    v[*n].name = name;
+    v[*n].c = c;
+    (*n)++;
 }
 
-void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
-                    const agg_gen_opts *o) {
-    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0};
-    gen *g = &G;
+static void source_prelude(sbuf *out, const agg_program *p, const agg_gen_opts *o) {
     banner(out, o);
     sb_printf(out, "#include \"%s.h\"\n\n", p->domain);
     sb_put(out, "#include <math.h>\n#include <stddef.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
@@ -949,207 +1073,206 @@ void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
     sb_put(out, "/* SQL of wide projections can exceed the 4095 characters ISO C promises\n"
                 " * for one literal; every compiler we support handles them. */\n"
                 "#if defined(__GNUC__)\n#pragma GCC diagnostic ignored \"-Woverlength-strings\"\n#endif\n\n");
+}
 
-    /* enums */
-    for (const agg_enum *e = p->enums; e; e = e->next) {
+static void source_enums(gen *g, sbuf *out) {
+    for (const agg_enum *e = g->p->enums; e; e = e->next) {
         const char *ce = c_enum(g, e);
+        const char *members = cn(g, AGG_CN_ENUM_MEMBERS, ce);
         sb_printf(out, "_Static_assert(sizeof(%s) == sizeof(int), \"enums are int-sized\");\n",
                   ce);
-        sb_printf(out, "static const char *const %s_members[] = {", ce);
+        sb_printf(out, "static const char *const %s[] = {", members);
         for (const agg_enum_member *m = e->members; m; m = m->next)
             sb_printf(out, "\"%s\"%s", m->name, m->next ? ", " : "");
-        sb_printf(out, "};\nconst inc_enum_desc %s_desc = {\"%s\", %d, %s_members};\n\n", ce,
-                  e->name, e->n_members, ce);
+        sb_printf(out, "};\nconst inc_enum_desc %s = {\n", cn(g, AGG_CN_ENUM_DESC, ce));
+        sb_printf(out, "    .name = \"%s\",\n    .n_members = %d,\n    .members = %s,\n};\n\n",
+                  e->name, e->n_members, members);
     }
+}
 
-    /* rejection names */
-    sb_printf(out, "%s_rejection %s_rejection_of(const inc_error *err) {\n", g->d, g->d);
-    if (p->n_codes) {
-        sb_put(out, "    if (!err || err->kind != INC_ERR_REJECTED) return ");
-        sb_printf(out, "%s_REJECT_NONE;\n", g->D);
-        sb_printf(out, "#define %s_REJECTION_MATCH(e, s) if (strcmp(err->code, s) == 0) return e;\n", g->D);
-        sb_printf(out, "    %s_REJECTIONS(%s_REJECTION_MATCH)\n#undef %s_REJECTION_MATCH\n", g->D, g->D, g->D);
+/* <domain>_rejection_of and _rejection_name, over the X-macro list. */
+static void source_rejections(gen *g, sbuf *out) {
+    const char *list = cn(g, AGG_CN_REJECTIONS, g->D);
+    const char *none = cn(g, AGG_CN_REJECT_NONE, g->D);
+    const char *type = cn(g, AGG_CN_REJECTION, g->d);
+    sb_printf(out, "%s %s(const inc_error *err) {\n", type, cn(g, AGG_CN_REJECTION_OF, g->d));
+    if (g->p->n_codes) {
+        const char *match = cn(g, AGG_CN_REJECTION_MATCH, g->D);
+        sb_printf(out, "    if (!err || err->kind != INC_ERR_REJECTED) return %s;\n", none);
+        sb_printf(out, "#define %s(e, s) if (strcmp(err->code, s) == 0) return e;\n", match);
+        sb_printf(out, "    %s(%s)\n#undef %s\n", list, match, match);
     } else {
         sb_put(out, "    (void)err;\n");
     }
-    sb_printf(out, "    return %s_REJECT_NONE;\n}\n\n", g->D);
-    sb_printf(out, "const char *%s_rejection_name(%s_rejection r) {\n    switch (r) {\n", g->d, g->d);
-    if (p->n_codes) {
-        sb_printf(out, "#define %s_REJECTION_NAME(e, s) case e: return s;\n", g->D);
-        sb_printf(out, "    %s_REJECTIONS(%s_REJECTION_NAME)\n#undef %s_REJECTION_NAME\n", g->D, g->D, g->D);
+    sb_printf(out, "    return %s;\n}\n\n", none);
+    sb_printf(out, "const char *%s(%s r) {\n    switch (r) {\n",
+              cn(g, AGG_CN_REJECTION_NAME, g->d), type);
+    if (g->p->n_codes) {
+        const char *name = cn(g, AGG_CN_REJECTION_NAME_X, g->D);
+        sb_printf(out, "#define %s(e, s) case e: return s;\n", name);
+        sb_printf(out, "    %s(%s)\n#undef %s\n", list, name, name);
     }
     sb_put(out, "    default: return NULL;\n    }\n}\n\n");
+}
 
-    size_t n_cmd = 0, n_ev = 0, n_proj = 0, n_agg = 0;
-    for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) {
-        n_agg++;
-        for (const agg_command *m = ag->commands; m; m = m->next) n_cmd++;
-        for (const agg_event *m = ag->events; m; m = m->next) n_ev++;
-        for (const agg_projection *m = ag->projections; m; m = m->next) n_proj++;
-    }
-    named *all_cmd = agg_arena_alloc(a, (n_cmd + 1) * sizeof *all_cmd);
-    named *all_ev = agg_arena_alloc(a, (n_ev + 1) * sizeof *all_ev);
-    named *all_proj = agg_arena_alloc(a, (n_proj + 1) * sizeof *all_proj);
-    named *all_agg = agg_arena_alloc(a, (n_agg + 1) * sizeof *all_agg);
-    size_t ic = 0, ie = 0, ip = 0, ia = 0;
-
-    for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) {
-        const char *st = c_state(g, ag);
-        const char *at = c_agg_type(g, ag);
-        sb_printf(out, "/* ================================================ aggregate %s */\n\n",
-                  ag->name);
-        gen_rules(g, out, ag);
-
-        /* thunks: the tables call through void pointers */
-        for (const agg_command *m = ag->commands; m; m = m->next)
-            sb_printf(out,
-                      "static int %s_execute_thunk(const void *s, const void *c, "
-                      "inc_event_list *o, inc_error *e) {\n    return %s(s, c, o, e);\n}\n",
-                      c_msg(g, m->name), c_execute(g, m));
-        for (const agg_event *m = ag->events; m; m = m->next)
-            sb_printf(out,
-                      "static int %s_apply_thunk(void *s, const void *ev, inc_error *e) {\n"
-                      "    return %s(s, ev, e);\n}\n",
-                      c_msg(g, m->name), c_apply(g, m));
-        for (const agg_projection *pr = ag->projections; pr; pr = pr->next)
-            sb_printf(out,
-                      "static int %s_project_thunk(const void *s, void *row, inc_error *e) {\n"
-                      "    return %s(s, row, e);\n}\n",
-                      c_row(g, pr), c_project(g, pr));
-        sb_put(out, "\n");
-
-        /* state */
-        fields_table(g, out, st, ag->all_state, NULL, 0);
+/* The tables call the rules through void pointers. */
+static void source_thunks(gen *g, sbuf *out, const agg_aggregate *ag) {
+    for (const agg_command *m = ag->commands; m; m = m->next)
         sb_printf(out,
-                  "const inc_message_desc %s_desc = {\n    INC_MSG_STATE, \"%s\", \"%s\", "
-                  "sizeof(%s),\n    %d, %s_fields, &%s, NULL, NULL, NULL};\n",
-                  st, ag->name, st, st, count_fields(ag->all_state), st, at);
-        message_wrappers(out, st, 0);
-
-        named *cmds;
-        size_t nc = 0, ne = 0, np = 0;
-        for (const agg_command *m = ag->commands; m; m = m->next) nc++;
-        for (const agg_event *m = ag->events; m; m = m->next) ne++;
-        for (const agg_projection *m = ag->projections; m; m = m->next) np++;
-        cmds = agg_arena_alloc(a, (nc + 1) * sizeof *cmds);
-        named *evs = agg_arena_alloc(a, (ne + 1) * sizeof *evs);
-        named *prs = agg_arena_alloc(a, (np + 1) * sizeof *prs);
-        size_t k = 0;
-        for (const agg_command *m = ag->commands; m; m = m->next, k++) {
-            const char *c = c_msg(g, m->name);
-            fields_table(g, out, c, NULL, m->fields, 1);
-            sb_printf(out,
-                      "const inc_message_desc %s_desc = {\n    INC_MSG_COMMAND, \"%s\", \"%s\", "
-                      "sizeof(%s),\n    %d, %s_fields, &%s, %s, %s_execute_thunk, NULL};\n",
-                      c, m->name, c, c, count_fields(m->fields) + 1, c, at,
-                      m->checks ? agg_arena_printf(a, "%s_check", c) : "NULL", c);
-            message_wrappers(out, c, 1);
-            cmds[k].name = m->name;
-            cmds[k].c = agg_arena_printf(a, "%s_desc", c);
-            all_cmd[ic++] = cmds[k];
-        }
-        k = 0;
-        for (const agg_event *m = ag->events; m; m = m->next, k++) {
-            const char *c = c_msg(g, m->name);
-            fields_table(g, out, c, NULL, m->fields, 1);
-            sb_printf(out,
-                      "const inc_message_desc %s_desc = {\n    INC_MSG_EVENT, \"%s\", \"%s\", "
-                      "sizeof(%s),\n    %d, %s_fields, &%s, NULL, NULL, %s_apply_thunk};\n",
-                      c, m->name, c, c, count_fields(m->fields) + 1, c, at, c);
-            message_wrappers(out, c, 0);
-            evs[k].name = m->name;
-            evs[k].c = agg_arena_printf(a, "%s_desc", c);
-            all_ev[ie++] = evs[k];
-        }
-        k = 0;
-        for (const agg_projection *pr = ag->projections; pr; pr = pr->next, k++) {
-            const char *c = c_row(g, pr);
-            sb_printf(out, "static const inc_field_desc %s_fields[] = {\n", c);
-            sb_printf(out,
-                      "    {\"aggregate_id\", INC_TYPE_STRING, INC_FIELD_IMPLICIT, "
-                      "offsetof(%s, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, "
-                      "NULL}},\n",
-                      c);
-            int ncol = 1;
-            for (const agg_column *col = pr->columns; col; col = col->next, ncol++) {
-                agg_field f;
-                memset(&f, 0, sizeof f);
-                f.name = col->name;
-                f.type.type = col->col_type;
-                field_desc(g, out, c, &f, 0, 0);
-            }
-            sb_put(out, "};\n");
-            sb_printf(out,
-                      "const inc_message_desc %s_desc = {\n    INC_MSG_ROW, \"%s\", \"%s\", "
-                      "sizeof(%s),\n    %d, %s_fields, &%s, NULL, NULL, NULL};\n",
-                      c, pr->name, c, c, ncol, c, at);
-            message_wrappers(out, c, 0);
-            const char *pd = agg_arena_printf(a, "%s_%s_projection", g->d, snake(g, pr->name));
-            sbuf up, sel, one, tr;
-            sb_init(&up);
-            sb_init(&sel);
-            sb_init(&one);
-            sb_init(&tr);
-            agg_sql_upsert(&up, pr);
-            agg_sql_select(&sel, pr, 0);
-            agg_sql_select(&one, pr, 1);
-            sb_printf(&tr, "TRUNCATE \"%s\"", pr->name);
-            sb_printf(out, "const inc_projection_desc %s = {\n    \"%s\", &%s, &%s_desc, %s_project_thunk,\n",
-                      pd, pr->name, at, c, c);
-            sql_string(g, out, up.data);
-            sql_string(g, out, sel.data);
-            sql_string(g, out, one.data);
-            sb_put(out, "    ");
-            sb_c_string(out, tr.data, tr.len);
-            sb_put(out, "};\n\n");
-            sb_free(&up);
-            sb_free(&sel);
-            sb_free(&one);
-            sb_free(&tr);
-            prs[k].name = pr->name;
-            prs[k].c = pd;
-            all_proj[ip++] = prs[k];
-        }
-        const char *tc = agg_arena_printf(a, "%s_commands", at);
-        const char *te = agg_arena_printf(a, "%s_events", at);
-        const char *tp = agg_arena_printf(a, "%s_projections", at);
-        ptr_table(out, "inc_message_desc", tc, cmds, nc, 0);
-        ptr_table(out, "inc_message_desc", te, evs, ne, 0);
-        ptr_table(out, "inc_projection_desc", tp, prs, np, 0);
+                  "static int %s(const void *s, const void *c, "
+                  "inc_event_list *o, inc_error *e) {\n    return %s(s, c, o, e);\n}\n",
+                  cn(g, AGG_CN_EXECUTE_THUNK, c_msg(g, m->name)), c_execute(g, m));
+    for (const agg_event *m = ag->events; m; m = m->next)
         sb_printf(out,
-                  "const inc_aggregate_desc %s = {\n    \"%s\", &%s_desc,\n    %zu, %s,\n    "
-                  "%zu, %s,\n    %zu, %s,\n    UINT64_C(0x%016" PRIx64 ")};\n\n",
-                  at, ag->name, st, nc, nc ? tc : "NULL", ne, ne ? te : "NULL", np,
-                  np ? tp : "NULL", layout_hash(g, ag));
-        all_agg[ia].name = ag->name;
-        all_agg[ia].c = at;
-        ia++;
-    }
+                  "static int %s(void *s, const void *ev, inc_error *e) {\n"
+                  "    return %s(s, ev, e);\n}\n",
+                  cn(g, AGG_CN_APPLY_THUNK, c_msg(g, m->name)), c_apply(g, m));
+    for (const agg_projection *pr = ag->projections; pr; pr = pr->next)
+        sb_printf(out,
+                  "static int %s(const void *s, void *row, inc_error *e) {\n"
+                  "    return %s(s, row, e);\n}\n",
+                  cn(g, AGG_CN_PROJECT_THUNK, c_row(g, pr)), c_project(g, pr));
+    sb_put(out, "\n");
+}
 
-    /* domain */
-    sb_printf(out, "/* ================================================ domain %s */\n\n", g->d);
-    const char *pre = g->d;
-    ptr_table(out, "inc_aggregate_desc", agg_arena_printf(a, "%s_aggregates", pre), all_agg, ia, 0);
-    ptr_table(out, "inc_message_desc", agg_arena_printf(a, "%s_all_commands", pre), all_cmd, ic, 1);
-    ptr_table(out, "inc_message_desc", agg_arena_printf(a, "%s_all_events", pre), all_ev, ie, 1);
-    ptr_table(out, "inc_projection_desc", agg_arena_printf(a, "%s_all_projections", pre), all_proj, ip, 1);
-    size_t n_enum = 0;
-    for (const agg_enum *e = p->enums; e; e = e->next) n_enum++;
-    if (n_enum) {
-        sb_printf(out, "static const inc_enum_desc *const %s_enums[] = {\n", pre);
-        for (const agg_enum *e = p->enums; e; e = e->next)
-            sb_printf(out, "    &%s_desc,\n", c_enum(g, e));
-        sb_put(out, "};\n");
+static void source_state(gen *g, sbuf *out, const agg_aggregate *ag) {
+    const char *st = c_state(g, ag);
+    fields_table(g, out, st, ag->all_state, NULL, 0);
+    msg_desc d = {"INC_MSG_STATE", ag->name, st, count_fields(ag->all_state),
+                  c_agg_type(g, ag), NULL, NULL, NULL};
+    message_desc(g, out, d);
+    message_wrappers(g, out, st, 0);
+}
+
+static void source_commands(gen *g, sbuf *out, const agg_aggregate *ag, tables *t) {
+    for (const agg_command *m = ag->commands; m; m = m->next) {
+        const char *c = c_msg(g, m->name);
+        fields_table(g, out, c, NULL, m->fields, 1);
+        msg_desc d = {"INC_MSG_COMMAND", m->name, c, count_fields(m->fields) + 1,
+                      c_agg_type(g, ag), m->checks ? cn(g, AGG_CN_MSG_CHECK, c) : NULL,
+                      cn(g, AGG_CN_EXECUTE_THUNK, c), NULL};
+        message_desc(g, out, d);
+        message_wrappers(g, out, c, 1);
+        add_named(t->cmd, &t->n_cmd, m->name, cn(g, AGG_CN_MSG_DESC, c));
     }
-    if (p->n_codes) {
-        sb_printf(out, "static const char *const %s_rejection_names[] = {\n", pre);
-        for (size_t i = 0; i < p->n_codes; i++) sb_printf(out, "    \"%s\",\n", p->codes[i]);
-        sb_put(out, "};\n");
+}
+
+static void source_events(gen *g, sbuf *out, const agg_aggregate *ag, tables *t) {
+    for (const agg_event *m = ag->events; m; m = m->next) {
+        const char *c = c_msg(g, m->name);
+        fields_table(g, out, c, NULL, m->fields, 1);
+        msg_desc d = {"INC_MSG_EVENT", m->name, c, count_fields(m->fields) + 1,
+                      c_agg_type(g, ag), NULL, NULL, cn(g, AGG_CN_APPLY_THUNK, c)};
+        message_desc(g, out, d);
+        message_wrappers(g, out, c, 0);
+        add_named(t->ev, &t->n_ev, m->name, cn(g, AGG_CN_MSG_DESC, c));
     }
+}
+
+static void sql_member(sbuf *out, const char *member, const sbuf *sql) {
+    sb_printf(out, "    .%s = ", member);
+    sb_c_string(out, sql->data, sql->len);
+    sb_put(out, ",\n");
+}
+
+/* The SQL statements of a projection, built once here. */
+static void projection_sql(sbuf *out, const agg_projection *pr) {
+    sbuf up, sel, one, tr;
+    sb_init(&up);
+    sb_init(&sel);
+    sb_init(&one);
+    sb_init(&tr);
+    agg_sql_upsert(&up, pr);
+    agg_sql_select(&sel, pr, 0);
+    agg_sql_select(&one, pr, 1);
+    sb_printf(&tr, "TRUNCATE \"%s\"", pr->name);
+    sql_member(out, "upsert_sql", &up);
+    sql_member(out, "select_sql", &sel);
+    sql_member(out, "select_one_sql", &one);
+    sql_member(out, "truncate_sql", &tr);
+    sb_free(&up);
+    sb_free(&sel);
+    sb_free(&one);
+    sb_free(&tr);
+}
+
+static void source_projection(gen *g, sbuf *out, const agg_aggregate *ag,
+                              const agg_projection *pr, tables *t) {
+    const char *c = c_row(g, pr);
+    const char *at = c_agg_type(g, ag);
+    sb_printf(out, "static const inc_field_desc %s[] = {\n", cn(g, AGG_CN_MSG_FIELDS, c));
+    aggregate_id_field(out, c);
+    int ncol = 1;
+    for (const agg_column *col = pr->columns; col; col = col->next, ncol++) {
+        agg_field f;
+        memset(&f, 0, sizeof f);
+        f.name = col->name;
+        f.type.type = col->col_type;
+        field_desc(g, out, c, &f, 0, 0);
+    }
+    sb_put(out, "};\n");
+    msg_desc d = {"INC_MSG_ROW", pr->name, c, ncol, at, NULL, NULL, NULL};
+    message_desc(g, out, d);
+    message_wrappers(g, out, c, 0);
+    const char *pd = agg_c_projection(g->a, g->d, pr->name);
+    sb_printf(out, "const inc_projection_desc %s = {\n", pd);
+    sb_printf(out, "    .name = \"%s\",\n", pr->name);
+    sb_printf(out, "    .aggregate = &%s,\n", at);
+    sb_printf(out, "    .row = &%s,\n", cn(g, AGG_CN_MSG_DESC, c));
+    sb_printf(out, "    .project = %s,\n", cn(g, AGG_CN_PROJECT_THUNK, c));
+    projection_sql(out, pr);
+    sb_put(out, "};\n\n");
+    add_named(t->proj, &t->n_proj, pr->name, pd);
+}
+
+/* `count` and `table` members, the table NULL when empty. */
+static void table_members(sbuf *out, const char *what, size_t n, const char *table) {
+    sb_printf(out, "    .n_%s = %zu,\n    .%s = %s,\n", what, n, what, n ? table : "NULL");
+}
+
+/* The aggregate's own tables (slices of the domain's, unsorted: in
+ * declaration order) and its descriptor. */
+static void source_aggregate_desc(gen *g, sbuf *out, const agg_aggregate *ag, tables *t,
+                                  const size_t first[3]) {
+    const char *at = c_agg_type(g, ag);
+    const char *tc = cn(g, AGG_CN_AGG_COMMANDS, at);
+    const char *te = cn(g, AGG_CN_AGG_EVENTS, at);
+    const char *tp = cn(g, AGG_CN_AGG_PROJECTIONS, at);
+    size_t nc = t->n_cmd - first[0], ne = t->n_ev - first[1], np = t->n_proj - first[2];
+    ptr_table(out, "inc_message_desc", tc, t->cmd + first[0], nc, 0);
+    ptr_table(out, "inc_message_desc", te, t->ev + first[1], ne, 0);
+    ptr_table(out, "inc_projection_desc", tp, t->proj + first[2], np, 0);
+    sb_printf(out, "const inc_aggregate_desc %s = {\n", at);
+    sb_printf(out, "    .name = \"%s\",\n", ag->name);
+    sb_printf(out, "    .state = &%s,\n", cn(g, AGG_CN_MSG_DESC, c_state(g, ag)));
+    table_members(out, "commands", nc, tc);
+    table_members(out, "events", ne, te);
+    table_members(out, "projections", np, tp);
+    sb_printf(out, "    .state_layout_hash = UINT64_C(0x%016" PRIx64 "),\n};\n\n",
+              layout_hash(g, ag));
+    add_named(t->agg, &t->n_agg, ag->name, at);
+}
+
+static void source_aggregate(gen *g, sbuf *out, const agg_aggregate *ag, tables *t) {
+    sb_printf(out, "/* ================================================ aggregate %s */\n\n",
+              ag->name);
+    gen_rules(g, out, ag);
+    source_thunks(g, out, ag);
+    source_state(g, out, ag);
+    size_t first[3] = {t->n_cmd, t->n_ev, t->n_proj};
+    source_commands(g, out, ag, t);
+    source_events(g, out, ag, t);
+    for (const agg_projection *pr = ag->projections; pr; pr = pr->next)
+        source_projection(g, out, ag, pr, t);
+    source_aggregate_desc(g, out, ag, t, first);
+}
+
+/* The DDL of every projection, a line of SQL a line of C. */
+static void source_ddl(gen *g, sbuf *out) {
     sbuf ddl;
     sb_init(&ddl);
-    agg_sql_ddl(&ddl, p, a);
-    sb_printf(out, "static const char %s_ddl[] =", pre);
+    agg_sql_ddl(&ddl, g->p, g->a);
+    sb_printf(out, "static const char %s[] =", cn(g, AGG_CN_DDL, g->d));
     if (!ddl.len) sb_put(out, " \"\"");
     const char *s = ddl.data ? ddl.data : "";
     while (*s) {
@@ -1161,15 +1284,66 @@ void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
     }
     sb_put(out, ";\n\n");
     sb_free(&ddl);
-    sb_printf(out,
-              "const inc_domain %s_domain = {\n    INC_ABI_VERSION, \"%s\",\n    %zu, %s,\n"
-              "    %zu, %s,\n    %zu, %s,\n    %zu, %s,\n    %zu, %s,\n    %zu, %s,\n    %s_ddl};\n",
-              pre, pre, ia, ia ? agg_arena_printf(a, "%s_aggregates", pre) : "NULL", ic,
-              ic ? agg_arena_printf(a, "%s_all_commands", pre) : "NULL", ie,
-              ie ? agg_arena_printf(a, "%s_all_events", pre) : "NULL", ip,
-              ip ? agg_arena_printf(a, "%s_all_projections", pre) : "NULL", n_enum,
-              n_enum ? agg_arena_printf(a, "%s_enums", pre) : "NULL", p->n_codes,
-              p->n_codes ? agg_arena_printf(a, "%s_rejection_names", pre) : "NULL", pre);
+}
+
+/* The domain's tables (commands, events and projections sorted by name, for
+ * lookups) and the inc_domain. */
+static void source_domain(gen *g, sbuf *out, tables *t) {
+    const agg_program *p = g->p;
+    const char *d = g->d;
+    const char *aggs = cn(g, AGG_CN_AGGREGATES, d), *cmds = cn(g, AGG_CN_ALL_COMMANDS, d);
+    const char *evs = cn(g, AGG_CN_ALL_EVENTS, d), *projs = cn(g, AGG_CN_ALL_PROJECTIONS, d);
+    const char *enums = cn(g, AGG_CN_ENUMS, d), *codes = cn(g, AGG_CN_REJECTION_NAMES, d);
+    sb_printf(out, "/* ================================================ domain %s */\n\n", d);
+    ptr_table(out, "inc_aggregate_desc", aggs, t->agg, t->n_agg, 0);
+    ptr_table(out, "inc_message_desc", cmds, t->cmd, t->n_cmd, 1);
+    ptr_table(out, "inc_message_desc", evs, t->ev, t->n_ev, 1);
+    ptr_table(out, "inc_projection_desc", projs, t->proj, t->n_proj, 1);
+    size_t n_enum = 0;
+    for (const agg_enum *e = p->enums; e; e = e->next) n_enum++;
+    if (n_enum) {
+        sb_printf(out, "static const inc_enum_desc *const %s[] = {\n", enums);
+        for (const agg_enum *e = p->enums; e; e = e->next)
+            sb_printf(out, "    &%s,\n", cn(g, AGG_CN_ENUM_DESC, c_enum(g, e)));
+        sb_put(out, "};\n");
+    }
+    if (p->n_codes) {
+        sb_printf(out, "static const char *const %s[] = {\n", codes);
+        for (size_t i = 0; i < p->n_codes; i++) sb_printf(out, "    \"%s\",\n", p->codes[i]);
+        sb_put(out, "};\n");
+    }
+    source_ddl(g, out);
+    sb_printf(out, "const inc_domain %s = {\n", cn(g, AGG_CN_DOMAIN, d));
+    sb_printf(out, "    .abi_version = INC_ABI_VERSION,\n    .name = \"%s\",\n", d);
+    table_members(out, "aggregates", t->n_agg, aggs);
+    table_members(out, "commands", t->n_cmd, cmds);
+    table_members(out, "events", t->n_ev, evs);
+    table_members(out, "projections", t->n_proj, projs);
+    table_members(out, "enums", n_enum, enums);
+    table_members(out, "rejections", p->n_codes, codes);
+    sb_printf(out, "    .ddl = %s,\n};\n", cn(g, AGG_CN_DDL, d));
+}
+
+void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
+                    const agg_gen_opts *o) {
+    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0};
+    gen *g = &G;
+    size_t n_cmd = 0, n_ev = 0, n_proj = 0, n_agg = 0;
+    for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) {
+        n_agg++;
+        for (const agg_command *m = ag->commands; m; m = m->next) n_cmd++;
+        for (const agg_event *m = ag->events; m; m = m->next) n_ev++;
+        for (const agg_projection *m = ag->projections; m; m = m->next) n_proj++;
+    }
+    tables t = {agg_arena_alloc(a, (n_cmd + 1) * sizeof(named)),
+                agg_arena_alloc(a, (n_ev + 1) * sizeof(named)),
+                agg_arena_alloc(a, (n_proj + 1) * sizeof(named)),
+                agg_arena_alloc(a, (n_agg + 1) * sizeof(named)), 0, 0, 0, 0};
+    source_prelude(out, p, o);
+    source_enums(g, out);
+    source_rejections(g, out);
+    for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) source_aggregate(g, out, ag, &t);
+    source_domain(g, out, &t);
 }
 
 /* ---------------------------------------------------------------- stubs */

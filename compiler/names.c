@@ -84,3 +84,93 @@ bool agg_is_sql_keyword(const char *name) {
 bool agg_is_runtime_code(const char *name) {
     return in(name, runtime_codes, N(runtime_codes));
 }
+
+/* ------------------------------------------------ generated C names */
+
+/* Indexed by agg_cname_id.  A state reserves the names of a message up to
+ * _fields (so _validate and _check too); the thunks belong to commands,
+ * events and rows. */
+static const struct {
+    unsigned bases;
+    const char *suffix;
+} cnames[AGG_CN_COUNT] = {
+    [AGG_CN_DOMAIN] = {AGG_CB_DOMAIN, "_domain"},
+    [AGG_CN_REJECTION] = {AGG_CB_DOMAIN, "_rejection"},
+    [AGG_CN_REJECTION_OF] = {AGG_CB_DOMAIN, "_rejection_of"},
+    [AGG_CN_REJECTION_NAME] = {AGG_CB_DOMAIN, "_rejection_name"},
+    [AGG_CN_AGGREGATES] = {AGG_CB_DOMAIN, "_aggregates"},
+    [AGG_CN_ALL_COMMANDS] = {AGG_CB_DOMAIN, "_all_commands"},
+    [AGG_CN_ALL_EVENTS] = {AGG_CB_DOMAIN, "_all_events"},
+    [AGG_CN_ALL_PROJECTIONS] = {AGG_CB_DOMAIN, "_all_projections"},
+    [AGG_CN_ENUMS] = {AGG_CB_DOMAIN, "_enums"},
+    [AGG_CN_REJECTION_NAMES] = {AGG_CB_DOMAIN, "_rejection_names"},
+    [AGG_CN_DDL] = {AGG_CB_DOMAIN, "_ddl"},
+    [AGG_CN_GUARD] = {AGG_CB_MACRO, "_AGG_H"},
+    [AGG_CN_REJECTIONS] = {AGG_CB_MACRO, "_REJECTIONS"},
+    [AGG_CN_REJECT_NONE] = {AGG_CB_MACRO, "_REJECT_NONE"},
+    [AGG_CN_REJECT_COUNT] = {AGG_CB_MACRO, "_REJECT_COUNT_"},
+    [AGG_CN_REJECTION_ENUM] = {AGG_CB_MACRO, "_REJECTION_ENUM"},
+    [AGG_CN_REJECTION_MATCH] = {AGG_CB_MACRO, "_REJECTION_MATCH"},
+    [AGG_CN_REJECTION_NAME_X] = {AGG_CB_MACRO, "_REJECTION_NAME"},
+    [AGG_CN_ENUM] = {AGG_CB_ENUM, ""},
+    [AGG_CN_ENUM_DESC] = {AGG_CB_ENUM, "_desc"},
+    [AGG_CN_ENUM_MEMBERS] = {AGG_CB_ENUM, "_members"},
+    [AGG_CN_MSG] = {AGG_CB_STATE | AGG_CB_MESSAGE, ""},
+    [AGG_CN_MSG_DESC] = {AGG_CB_STATE | AGG_CB_MESSAGE, "_desc"},
+    [AGG_CN_MSG_INIT] = {AGG_CB_STATE | AGG_CB_MESSAGE, "_init"},
+    [AGG_CN_MSG_FREE] = {AGG_CB_STATE | AGG_CB_MESSAGE, "_free"},
+    [AGG_CN_MSG_TO_JSON] = {AGG_CB_STATE | AGG_CB_MESSAGE, "_to_json"},
+    [AGG_CN_MSG_FROM_JSON] = {AGG_CB_STATE | AGG_CB_MESSAGE, "_from_json"},
+    [AGG_CN_MSG_VALIDATE] = {AGG_CB_STATE | AGG_CB_MESSAGE, "_validate"},
+    [AGG_CN_MSG_CHECK] = {AGG_CB_STATE | AGG_CB_MESSAGE, "_check"},
+    [AGG_CN_MSG_FIELDS] = {AGG_CB_STATE | AGG_CB_MESSAGE, "_fields"},
+    [AGG_CN_EXECUTE_THUNK] = {AGG_CB_MESSAGE, "_execute_thunk"},
+    [AGG_CN_APPLY_THUNK] = {AGG_CB_MESSAGE, "_apply_thunk"},
+    [AGG_CN_PROJECT_THUNK] = {AGG_CB_MESSAGE, "_project_thunk"},
+    [AGG_CN_AGG_TYPE] = {AGG_CB_AGGREGATE, ""},
+    [AGG_CN_AGG_COMMANDS] = {AGG_CB_AGGREGATE, "_commands"},
+    [AGG_CN_AGG_EVENTS] = {AGG_CB_AGGREGATE, "_events"},
+    [AGG_CN_AGG_PROJECTIONS] = {AGG_CB_AGGREGATE, "_projections"},
+};
+
+const char *agg_cname(agg_arena *a, agg_cname_id id, const char *base) {
+    return agg_arena_printf(a, "%s%s", base, cnames[id].suffix);
+}
+
+unsigned agg_cname_bases(agg_cname_id id) { return cnames[id].bases; }
+
+/* "<d>_<snake name><suffix>" */
+static const char *d_snake(agg_arena *a, const char *d, const char *name, const char *suffix) {
+    return agg_arena_printf(a, "%s_%s%s", d, agg_snake(a, name), suffix);
+}
+
+const char *agg_c_message(agg_arena *a, const char *d, const char *name) {
+    return d_snake(a, d, name, "");
+}
+const char *agg_c_state(agg_arena *a, const char *d, const char *agg) {
+    return d_snake(a, d, agg, "_state");
+}
+const char *agg_c_agg_type(agg_arena *a, const char *d, const char *agg) {
+    return d_snake(a, d, agg, "_type");
+}
+const char *agg_c_row(agg_arena *a, const char *d, const char *proj) {
+    return d_snake(a, d, proj, "_row");
+}
+const char *agg_c_projection(agg_arena *a, const char *d, const char *proj) {
+    return d_snake(a, d, proj, "_projection");
+}
+const char *agg_c_project(agg_arena *a, const char *d, const char *proj) {
+    return d_snake(a, d, proj, "_project");
+}
+const char *agg_c_execute(agg_arena *a, const char *d, const char *agg, const char *cmd) {
+    return agg_arena_printf(a, "%s_%s_execute_%s", d, agg_snake(a, agg), agg_snake(a, cmd));
+}
+const char *agg_c_apply(agg_arena *a, const char *d, const char *agg, const char *ev) {
+    return agg_arena_printf(a, "%s_%s_apply_%s", d, agg_snake(a, agg), agg_snake(a, ev));
+}
+const char *agg_c_member(agg_arena *a, const char *c_enum, const char *member) {
+    return agg_arena_printf(a, "%s_%s", agg_upper(a, c_enum), agg_upper(a, member));
+}
+const char *agg_c_reject(agg_arena *a, const char *d, const char *code) {
+    return agg_arena_printf(a, "%s_REJECT_%s", agg_upper(a, d), agg_upper(a, code));
+}

@@ -1,4 +1,4 @@
-/* parser.y - the bison grammar of the .agg language (DESIGN.md section 2).
+/* parser.y - the bison grammar of the .agg language (docs/language.md).
  *
  * A pure LALR(1) parser (api.pure full) driven by the reentrant scanner in
  * lexer.l; agg_parse (compiler/parse.c) runs it over one file.

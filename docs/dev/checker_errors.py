@@ -309,7 +309,7 @@ def render(res):
 
 ```
 aggc: cannot read 'no_such_file.agg': No such file or directory
-aggc: output directory 'gen' does not exist
+aggc: cannot create output directory 'gen': Permission denied
 aggc: cannot write 'gen/bank.h': Permission denied
 aggc: too many errors (stopping after 50)
 aggc: 3 errors

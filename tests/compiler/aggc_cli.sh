@@ -29,10 +29,16 @@ check "stubs are never overwritten" bash -c "cd '$work' && echo '/* mine */' > d
 check "depfile names outputs and inputs" bash -c "cd '$work' && mkdir d4 && '$aggc' -o d4 -M d4/bank.d '$bank' && grep -q '^d4/bank.h d4/bank.c d4/bank.sql: .*bank.agg\$' d4/bank.d"
 check "stubs-only depfile still has a target" bash -c "cd '$work' && mkdir d5 && '$aggc' -o d5 --emit=stubs -M d5/k.d '$kitchen' && grep -q '^d5/kitchen_stubs.c: ' d5/k.d"
 check "an input error writes nothing at all (exit 1)" bash -c "cd '$work' && mkdir d6 && printf 'domain x;\naggregate A { command C {} }\n' > bad.agg && '$aggc' -o d6 --emit=c,sql,dot -M d6/x.d bad.agg; test \$? = 1 && [ -z \"\$(ls d6)\" ]"
-check "a missing output directory is an error (exit 1)" bash -c "'$aggc' -o '$work/nope/deeper' '$bank'; test \$? = 1"
+check "an output directory that cannot be made is an error (exit 1)" bash -c "touch '$work/afile' && '$aggc' -o '$work/afile/deeper' '$bank'; test \$? = 1"
 check "output is byte-identical across runs and directories" bash -c "cd '$work' && mkdir d7 d8 && '$aggc' -o d7 --emit=c,sql,dot '$bank' && cp '$bank' d8/ && (cd d8 && '$aggc' -o . --emit=c,sql,dot bank.agg && rm bank.agg) && diff -r d7 d8"
 check "no temporary files are left behind" bash -c "cd '$work' && ! ls d1 d4 d7 | grep -q tmp"
 check "--emit=dot gives a graph" bash -c "cd '$work' && mkdir d9 && '$aggc' -o d9 --emit=dot '$bank' && grep -q '^digraph \"bank\"' d9/bank.dot"
 check "NO_COLOR diagnostics have no escapes" bash -c "cd '$work' && NO_COLOR=1 '$aggc' --check bad.agg 2>&1 | grep -qv \$'\033'"
+# -o creates the output directory, parents too (as mkdir -p, and as flatc),
+# and only once everything else succeeded.
+check "-o creates a missing directory and its parents" bash -c "cd '$work' && '$aggc' -o new/a/b '$bank' && ls new/a/b | tr '\n' ' ' | grep -qx 'bank.c bank.h bank.sql '"
+check "-o into an existing directory still works" bash -c "cd '$work' && '$aggc' -o new/a/b --emit=dot '$bank' && [ -f new/a/b/bank.dot ]"
+check "an input error creates no directory" bash -c "cd '$work' && '$aggc' -o never/made bad.agg; test \$? = 1 && [ ! -e never ]"
+check "a file in the way is reported" bash -c "cd '$work' && touch plain && '$aggc' -o plain/x '$bank' 2>&1 | grep -q \"cannot create output directory 'plain/x'\""
 echo "$((checks - fails)) passed, $fails failed"
 [ "$fails" = 0 ]

@@ -16,7 +16,11 @@
 
 _Static_assert(sizeof(bank_transfer_status) == sizeof(int), "enums are int-sized");
 static const char *const bank_transfer_status_members[] = {"requested", "initiated", "completed", "reverted", "cancelled"};
-const inc_enum_desc bank_transfer_status_desc = {"TransferStatus", 5, bank_transfer_status_members};
+const inc_enum_desc bank_transfer_status_desc = {
+    .name = "TransferStatus",
+    .n_members = 5,
+    .members = bank_transfer_status_members,
+};
 
 bank_rejection bank_rejection_of(const inc_error *err) {
     if (!err || err->kind != INC_ERR_REJECTED) return BANK_REJECT_NONE;
@@ -42,11 +46,11 @@ int bank_account_execute_open_account(const bank_account_state *state, const ban
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!(!state->opened)) {
+        if (state->opened) {
             inc_reject(err, "account_already_opened");
             goto done;
         }
-        if ((!(command->has_account_number))) {
+        if (!(command->has_account_number)) {
             {
                 bank_account_opened *ev1 = inc_event_list_add(out, &bank_account_opened_desc, command->aggregate_id, err);
                 if (!ev1) goto done;
@@ -407,16 +411,73 @@ static int bank_bank_accounts_row_project_thunk(const void *s, void *row, inc_er
 }
 
 static const inc_field_desc bank_account_state_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_account_state, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"version", INC_TYPE_INT, INC_FIELD_IMPLICIT, offsetof(bank_account_state, version), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"updated_at", INC_TYPE_TIMESTAMP, INC_FIELD_OPTIONAL | INC_FIELD_IMPLICIT, offsetof(bank_account_state, updated_at), offsetof(bank_account_state, has_updated_at), NULL, {false, 0, 0.0, NULL}},
-    {"account_number", INC_TYPE_STRING, INC_FIELD_DEFAULTED, offsetof(bank_account_state, account_number), INC_NO_OFFSET, NULL, {true, 0, 0.0, ""}},
-    {"balance", INC_TYPE_INT, INC_FIELD_DEFAULTED, offsetof(bank_account_state, balance), INC_NO_OFFSET, NULL, {true, INT64_C(0), 0.0, NULL}},
-    {"opened", INC_TYPE_BOOL, INC_FIELD_DEFAULTED, offsetof(bank_account_state, opened), INC_NO_OFFSET, NULL, {true, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_account_state, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "version",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_account_state, version),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "updated_at",
+        .type = INC_TYPE_TIMESTAMP,
+        .flags = INC_FIELD_OPTIONAL | INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_account_state, updated_at),
+        .has_offset = offsetof(bank_account_state, has_updated_at),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "account_number",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(bank_account_state, account_number),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = true, .i = 0, .f = 0.0, .s = ""},
+    },
+    {
+        .name = "balance",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(bank_account_state, balance),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = true, .i = INT64_C(0), .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "opened",
+        .type = INC_TYPE_BOOL,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(bank_account_state, opened),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = true, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_account_state_desc = {
-    INC_MSG_STATE, "Account", "bank_account_state", sizeof(bank_account_state),
-    6, bank_account_state_fields, &bank_account_type, NULL, NULL, NULL};
+    .kind = INC_MSG_STATE,
+    .name = "Account",
+    .c_name = "bank_account_state",
+    .size = sizeof(bank_account_state),
+    .n_fields = 6,
+    .fields = bank_account_state_fields,
+    .aggregate = &bank_account_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = NULL,
+};
 void bank_account_state_init(bank_account_state *m) { inc_msg_init(&bank_account_state_desc, m); }
 void bank_account_state_free(bank_account_state *m) { inc_msg_free(&bank_account_state_desc, m); }
 json_t *bank_account_state_to_json(const bank_account_state *m) {
@@ -427,12 +488,37 @@ int bank_account_state_from_json(bank_account_state *m, const json_t *json, inc_
 }
 
 static const inc_field_desc bank_open_account_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_open_account, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"account_number", INC_TYPE_STRING, INC_FIELD_OPTIONAL, offsetof(bank_open_account, account_number), offsetof(bank_open_account, has_account_number), NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_open_account, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "account_number",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(bank_open_account, account_number),
+        .has_offset = offsetof(bank_open_account, has_account_number),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_open_account_desc = {
-    INC_MSG_COMMAND, "OpenAccount", "bank_open_account", sizeof(bank_open_account),
-    2, bank_open_account_fields, &bank_account_type, NULL, bank_open_account_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "OpenAccount",
+    .c_name = "bank_open_account",
+    .size = sizeof(bank_open_account),
+    .n_fields = 2,
+    .fields = bank_open_account_fields,
+    .aggregate = &bank_account_type,
+    .validate = NULL,
+    .execute = bank_open_account_execute_thunk,
+    .apply = NULL,
+};
 void bank_open_account_init(bank_open_account *m) { inc_msg_init(&bank_open_account_desc, m); }
 void bank_open_account_free(bank_open_account *m) { inc_msg_free(&bank_open_account_desc, m); }
 json_t *bank_open_account_to_json(const bank_open_account *m) {
@@ -446,12 +532,37 @@ int bank_open_account_validate(const bank_open_account *m, inc_error *err) {
 }
 
 static const inc_field_desc bank_deposit_money_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_deposit_money, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"amount", INC_TYPE_INT, 0, offsetof(bank_deposit_money, amount), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_deposit_money, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_deposit_money, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_deposit_money_desc = {
-    INC_MSG_COMMAND, "DepositMoney", "bank_deposit_money", sizeof(bank_deposit_money),
-    2, bank_deposit_money_fields, &bank_account_type, bank_deposit_money_check, bank_deposit_money_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "DepositMoney",
+    .c_name = "bank_deposit_money",
+    .size = sizeof(bank_deposit_money),
+    .n_fields = 2,
+    .fields = bank_deposit_money_fields,
+    .aggregate = &bank_account_type,
+    .validate = bank_deposit_money_check,
+    .execute = bank_deposit_money_execute_thunk,
+    .apply = NULL,
+};
 void bank_deposit_money_init(bank_deposit_money *m) { inc_msg_init(&bank_deposit_money_desc, m); }
 void bank_deposit_money_free(bank_deposit_money *m) { inc_msg_free(&bank_deposit_money_desc, m); }
 json_t *bank_deposit_money_to_json(const bank_deposit_money *m) {
@@ -465,12 +576,37 @@ int bank_deposit_money_validate(const bank_deposit_money *m, inc_error *err) {
 }
 
 static const inc_field_desc bank_withdraw_money_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_withdraw_money, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"amount", INC_TYPE_INT, 0, offsetof(bank_withdraw_money, amount), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_withdraw_money, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_withdraw_money, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_withdraw_money_desc = {
-    INC_MSG_COMMAND, "WithdrawMoney", "bank_withdraw_money", sizeof(bank_withdraw_money),
-    2, bank_withdraw_money_fields, &bank_account_type, bank_withdraw_money_check, bank_withdraw_money_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "WithdrawMoney",
+    .c_name = "bank_withdraw_money",
+    .size = sizeof(bank_withdraw_money),
+    .n_fields = 2,
+    .fields = bank_withdraw_money_fields,
+    .aggregate = &bank_account_type,
+    .validate = bank_withdraw_money_check,
+    .execute = bank_withdraw_money_execute_thunk,
+    .apply = NULL,
+};
 void bank_withdraw_money_init(bank_withdraw_money *m) { inc_msg_init(&bank_withdraw_money_desc, m); }
 void bank_withdraw_money_free(bank_withdraw_money *m) { inc_msg_free(&bank_withdraw_money_desc, m); }
 json_t *bank_withdraw_money_to_json(const bank_withdraw_money *m) {
@@ -484,13 +620,46 @@ int bank_withdraw_money_validate(const bank_withdraw_money *m, inc_error *err) {
 }
 
 static const inc_field_desc bank_send_money_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_send_money, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"transfer_id", INC_TYPE_STRING, 0, offsetof(bank_send_money, transfer_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"amount", INC_TYPE_INT, 0, offsetof(bank_send_money, amount), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_send_money, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "transfer_id",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_send_money, transfer_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_send_money, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_send_money_desc = {
-    INC_MSG_COMMAND, "SendMoney", "bank_send_money", sizeof(bank_send_money),
-    3, bank_send_money_fields, &bank_account_type, bank_send_money_check, bank_send_money_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "SendMoney",
+    .c_name = "bank_send_money",
+    .size = sizeof(bank_send_money),
+    .n_fields = 3,
+    .fields = bank_send_money_fields,
+    .aggregate = &bank_account_type,
+    .validate = bank_send_money_check,
+    .execute = bank_send_money_execute_thunk,
+    .apply = NULL,
+};
 void bank_send_money_init(bank_send_money *m) { inc_msg_init(&bank_send_money_desc, m); }
 void bank_send_money_free(bank_send_money *m) { inc_msg_free(&bank_send_money_desc, m); }
 json_t *bank_send_money_to_json(const bank_send_money *m) {
@@ -504,13 +673,46 @@ int bank_send_money_validate(const bank_send_money *m, inc_error *err) {
 }
 
 static const inc_field_desc bank_receive_money_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_receive_money, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"transfer_id", INC_TYPE_STRING, 0, offsetof(bank_receive_money, transfer_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"amount", INC_TYPE_INT, 0, offsetof(bank_receive_money, amount), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_receive_money, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "transfer_id",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_receive_money, transfer_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_receive_money, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_receive_money_desc = {
-    INC_MSG_COMMAND, "ReceiveMoney", "bank_receive_money", sizeof(bank_receive_money),
-    3, bank_receive_money_fields, &bank_account_type, bank_receive_money_check, bank_receive_money_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "ReceiveMoney",
+    .c_name = "bank_receive_money",
+    .size = sizeof(bank_receive_money),
+    .n_fields = 3,
+    .fields = bank_receive_money_fields,
+    .aggregate = &bank_account_type,
+    .validate = bank_receive_money_check,
+    .execute = bank_receive_money_execute_thunk,
+    .apply = NULL,
+};
 void bank_receive_money_init(bank_receive_money *m) { inc_msg_init(&bank_receive_money_desc, m); }
 void bank_receive_money_free(bank_receive_money *m) { inc_msg_free(&bank_receive_money_desc, m); }
 json_t *bank_receive_money_to_json(const bank_receive_money *m) {
@@ -524,13 +726,46 @@ int bank_receive_money_validate(const bank_receive_money *m, inc_error *err) {
 }
 
 static const inc_field_desc bank_revert_money_sent_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_revert_money_sent, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"transfer_id", INC_TYPE_STRING, 0, offsetof(bank_revert_money_sent, transfer_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"amount", INC_TYPE_INT, 0, offsetof(bank_revert_money_sent, amount), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_revert_money_sent, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "transfer_id",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_revert_money_sent, transfer_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_revert_money_sent, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_revert_money_sent_desc = {
-    INC_MSG_COMMAND, "RevertMoneySent", "bank_revert_money_sent", sizeof(bank_revert_money_sent),
-    3, bank_revert_money_sent_fields, &bank_account_type, bank_revert_money_sent_check, bank_revert_money_sent_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "RevertMoneySent",
+    .c_name = "bank_revert_money_sent",
+    .size = sizeof(bank_revert_money_sent),
+    .n_fields = 3,
+    .fields = bank_revert_money_sent_fields,
+    .aggregate = &bank_account_type,
+    .validate = bank_revert_money_sent_check,
+    .execute = bank_revert_money_sent_execute_thunk,
+    .apply = NULL,
+};
 void bank_revert_money_sent_init(bank_revert_money_sent *m) { inc_msg_init(&bank_revert_money_sent_desc, m); }
 void bank_revert_money_sent_free(bank_revert_money_sent *m) { inc_msg_free(&bank_revert_money_sent_desc, m); }
 json_t *bank_revert_money_sent_to_json(const bank_revert_money_sent *m) {
@@ -544,12 +779,37 @@ int bank_revert_money_sent_validate(const bank_revert_money_sent *m, inc_error *
 }
 
 static const inc_field_desc bank_account_opened_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_account_opened, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"account_number", INC_TYPE_STRING, 0, offsetof(bank_account_opened, account_number), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_account_opened, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "account_number",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_account_opened, account_number),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_account_opened_desc = {
-    INC_MSG_EVENT, "AccountOpened", "bank_account_opened", sizeof(bank_account_opened),
-    2, bank_account_opened_fields, &bank_account_type, NULL, NULL, bank_account_opened_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "AccountOpened",
+    .c_name = "bank_account_opened",
+    .size = sizeof(bank_account_opened),
+    .n_fields = 2,
+    .fields = bank_account_opened_fields,
+    .aggregate = &bank_account_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = bank_account_opened_apply_thunk,
+};
 void bank_account_opened_init(bank_account_opened *m) { inc_msg_init(&bank_account_opened_desc, m); }
 void bank_account_opened_free(bank_account_opened *m) { inc_msg_free(&bank_account_opened_desc, m); }
 json_t *bank_account_opened_to_json(const bank_account_opened *m) {
@@ -560,12 +820,37 @@ int bank_account_opened_from_json(bank_account_opened *m, const json_t *json, in
 }
 
 static const inc_field_desc bank_money_deposited_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_money_deposited, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"amount", INC_TYPE_INT, 0, offsetof(bank_money_deposited, amount), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_money_deposited, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_money_deposited, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_money_deposited_desc = {
-    INC_MSG_EVENT, "MoneyDeposited", "bank_money_deposited", sizeof(bank_money_deposited),
-    2, bank_money_deposited_fields, &bank_account_type, NULL, NULL, bank_money_deposited_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "MoneyDeposited",
+    .c_name = "bank_money_deposited",
+    .size = sizeof(bank_money_deposited),
+    .n_fields = 2,
+    .fields = bank_money_deposited_fields,
+    .aggregate = &bank_account_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = bank_money_deposited_apply_thunk,
+};
 void bank_money_deposited_init(bank_money_deposited *m) { inc_msg_init(&bank_money_deposited_desc, m); }
 void bank_money_deposited_free(bank_money_deposited *m) { inc_msg_free(&bank_money_deposited_desc, m); }
 json_t *bank_money_deposited_to_json(const bank_money_deposited *m) {
@@ -576,12 +861,37 @@ int bank_money_deposited_from_json(bank_money_deposited *m, const json_t *json, 
 }
 
 static const inc_field_desc bank_money_withdrawn_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_money_withdrawn, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"amount", INC_TYPE_INT, 0, offsetof(bank_money_withdrawn, amount), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_money_withdrawn, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_money_withdrawn, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_money_withdrawn_desc = {
-    INC_MSG_EVENT, "MoneyWithdrawn", "bank_money_withdrawn", sizeof(bank_money_withdrawn),
-    2, bank_money_withdrawn_fields, &bank_account_type, NULL, NULL, bank_money_withdrawn_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "MoneyWithdrawn",
+    .c_name = "bank_money_withdrawn",
+    .size = sizeof(bank_money_withdrawn),
+    .n_fields = 2,
+    .fields = bank_money_withdrawn_fields,
+    .aggregate = &bank_account_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = bank_money_withdrawn_apply_thunk,
+};
 void bank_money_withdrawn_init(bank_money_withdrawn *m) { inc_msg_init(&bank_money_withdrawn_desc, m); }
 void bank_money_withdrawn_free(bank_money_withdrawn *m) { inc_msg_free(&bank_money_withdrawn_desc, m); }
 json_t *bank_money_withdrawn_to_json(const bank_money_withdrawn *m) {
@@ -592,13 +902,46 @@ int bank_money_withdrawn_from_json(bank_money_withdrawn *m, const json_t *json, 
 }
 
 static const inc_field_desc bank_money_sent_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_money_sent, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"transfer_id", INC_TYPE_STRING, 0, offsetof(bank_money_sent, transfer_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"amount", INC_TYPE_INT, 0, offsetof(bank_money_sent, amount), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_money_sent, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "transfer_id",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_money_sent, transfer_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_money_sent, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_money_sent_desc = {
-    INC_MSG_EVENT, "MoneySent", "bank_money_sent", sizeof(bank_money_sent),
-    3, bank_money_sent_fields, &bank_account_type, NULL, NULL, bank_money_sent_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "MoneySent",
+    .c_name = "bank_money_sent",
+    .size = sizeof(bank_money_sent),
+    .n_fields = 3,
+    .fields = bank_money_sent_fields,
+    .aggregate = &bank_account_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = bank_money_sent_apply_thunk,
+};
 void bank_money_sent_init(bank_money_sent *m) { inc_msg_init(&bank_money_sent_desc, m); }
 void bank_money_sent_free(bank_money_sent *m) { inc_msg_free(&bank_money_sent_desc, m); }
 json_t *bank_money_sent_to_json(const bank_money_sent *m) {
@@ -609,13 +952,46 @@ int bank_money_sent_from_json(bank_money_sent *m, const json_t *json, inc_error 
 }
 
 static const inc_field_desc bank_money_received_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_money_received, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"transfer_id", INC_TYPE_STRING, 0, offsetof(bank_money_received, transfer_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"amount", INC_TYPE_INT, 0, offsetof(bank_money_received, amount), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_money_received, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "transfer_id",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_money_received, transfer_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_money_received, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_money_received_desc = {
-    INC_MSG_EVENT, "MoneyReceived", "bank_money_received", sizeof(bank_money_received),
-    3, bank_money_received_fields, &bank_account_type, NULL, NULL, bank_money_received_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "MoneyReceived",
+    .c_name = "bank_money_received",
+    .size = sizeof(bank_money_received),
+    .n_fields = 3,
+    .fields = bank_money_received_fields,
+    .aggregate = &bank_account_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = bank_money_received_apply_thunk,
+};
 void bank_money_received_init(bank_money_received *m) { inc_msg_init(&bank_money_received_desc, m); }
 void bank_money_received_free(bank_money_received *m) { inc_msg_free(&bank_money_received_desc, m); }
 json_t *bank_money_received_to_json(const bank_money_received *m) {
@@ -626,13 +1002,46 @@ int bank_money_received_from_json(bank_money_received *m, const json_t *json, in
 }
 
 static const inc_field_desc bank_money_sent_reverted_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_money_sent_reverted, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"transfer_id", INC_TYPE_STRING, 0, offsetof(bank_money_sent_reverted, transfer_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"amount", INC_TYPE_INT, 0, offsetof(bank_money_sent_reverted, amount), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_money_sent_reverted, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "transfer_id",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_money_sent_reverted, transfer_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_money_sent_reverted, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_money_sent_reverted_desc = {
-    INC_MSG_EVENT, "MoneySentReverted", "bank_money_sent_reverted", sizeof(bank_money_sent_reverted),
-    3, bank_money_sent_reverted_fields, &bank_account_type, NULL, NULL, bank_money_sent_reverted_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "MoneySentReverted",
+    .c_name = "bank_money_sent_reverted",
+    .size = sizeof(bank_money_sent_reverted),
+    .n_fields = 3,
+    .fields = bank_money_sent_reverted_fields,
+    .aggregate = &bank_account_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = bank_money_sent_reverted_apply_thunk,
+};
 void bank_money_sent_reverted_init(bank_money_sent_reverted *m) { inc_msg_init(&bank_money_sent_reverted_desc, m); }
 void bank_money_sent_reverted_free(bank_money_sent_reverted *m) { inc_msg_free(&bank_money_sent_reverted_desc, m); }
 json_t *bank_money_sent_reverted_to_json(const bank_money_sent_reverted *m) {
@@ -643,13 +1052,46 @@ int bank_money_sent_reverted_from_json(bank_money_sent_reverted *m, const json_t
 }
 
 static const inc_field_desc bank_bank_accounts_row_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_bank_accounts_row, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"account_number", INC_TYPE_STRING, 0, offsetof(bank_bank_accounts_row, account_number), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"balance", INC_TYPE_INT, 0, offsetof(bank_bank_accounts_row, balance), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_bank_accounts_row, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "account_number",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_bank_accounts_row, account_number),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "balance",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_bank_accounts_row, balance),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_bank_accounts_row_desc = {
-    INC_MSG_ROW, "bank_accounts", "bank_bank_accounts_row", sizeof(bank_bank_accounts_row),
-    3, bank_bank_accounts_row_fields, &bank_account_type, NULL, NULL, NULL};
+    .kind = INC_MSG_ROW,
+    .name = "bank_accounts",
+    .c_name = "bank_bank_accounts_row",
+    .size = sizeof(bank_bank_accounts_row),
+    .n_fields = 3,
+    .fields = bank_bank_accounts_row_fields,
+    .aggregate = &bank_account_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = NULL,
+};
 void bank_bank_accounts_row_init(bank_bank_accounts_row *m) { inc_msg_init(&bank_bank_accounts_row_desc, m); }
 void bank_bank_accounts_row_free(bank_bank_accounts_row *m) { inc_msg_free(&bank_bank_accounts_row_desc, m); }
 json_t *bank_bank_accounts_row_to_json(const bank_bank_accounts_row *m) {
@@ -660,11 +1102,15 @@ int bank_bank_accounts_row_from_json(bank_bank_accounts_row *m, const json_t *js
 }
 
 const inc_projection_desc bank_bank_accounts_projection = {
-    "bank_accounts", &bank_account_type, &bank_bank_accounts_row_desc, bank_bank_accounts_row_project_thunk,
-    "INSERT INTO \"bank_accounts\" (\"aggregate_id\", \"account_number\", \"balance\", \"version\", \"event_id\", \"event_date\") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (\"aggregate_id\") DO UPDATE SET \"account_number\" = EXCLUDED.\"account_number\", \"balance\" = EXCLUDED.\"balance\", \"version\" = EXCLUDED.\"version\", \"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = EXCLUDED.\"event_date\" WHERE \"bank_accounts\".\"version\" < EXCLUDED.\"version\"",
-    "SELECT \"aggregate_id\", \"account_number\", \"balance\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"bank_accounts\" ORDER BY \"aggregate_id\"",
-    "SELECT \"aggregate_id\", \"account_number\", \"balance\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"bank_accounts\" WHERE \"aggregate_id\" = $1",
-    "TRUNCATE \"bank_accounts\""};
+    .name = "bank_accounts",
+    .aggregate = &bank_account_type,
+    .row = &bank_bank_accounts_row_desc,
+    .project = bank_bank_accounts_row_project_thunk,
+    .upsert_sql = "INSERT INTO \"bank_accounts\" (\"aggregate_id\", \"account_number\", \"balance\", \"version\", \"event_id\", \"event_date\") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (\"aggregate_id\") DO UPDATE SET \"account_number\" = EXCLUDED.\"account_number\", \"balance\" = EXCLUDED.\"balance\", \"version\" = EXCLUDED.\"version\", \"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = EXCLUDED.\"event_date\" WHERE \"bank_accounts\".\"version\" < EXCLUDED.\"version\"",
+    .select_sql = "SELECT \"aggregate_id\", \"account_number\", \"balance\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"bank_accounts\" ORDER BY \"aggregate_id\"",
+    .select_one_sql = "SELECT \"aggregate_id\", \"account_number\", \"balance\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"bank_accounts\" WHERE \"aggregate_id\" = $1",
+    .truncate_sql = "TRUNCATE \"bank_accounts\"",
+};
 
 static const inc_message_desc *const bank_account_type_commands[] = {
     &bank_open_account_desc,
@@ -686,11 +1132,16 @@ static const inc_projection_desc *const bank_account_type_projections[] = {
     &bank_bank_accounts_projection,
 };
 const inc_aggregate_desc bank_account_type = {
-    "Account", &bank_account_state_desc,
-    6, bank_account_type_commands,
-    6, bank_account_type_events,
-    1, bank_account_type_projections,
-    UINT64_C(0x7c7912afc891c72c)};
+    .name = "Account",
+    .state = &bank_account_state_desc,
+    .n_commands = 6,
+    .commands = bank_account_type_commands,
+    .n_events = 6,
+    .events = bank_account_type_events,
+    .n_projections = 1,
+    .projections = bank_account_type_projections,
+    .state_layout_hash = UINT64_C(0x7c7912afc891c72c),
+};
 
 /* ================================================ aggregate Transfer */
 
@@ -715,7 +1166,7 @@ int bank_transfer_execute_request_transfer(const bank_transfer_state *state, con
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!(!(state->has_status))) {
+        if (state->has_status) {
             inc_reject(err, "transfer_already_initiated");
             goto done;
         }
@@ -737,7 +1188,7 @@ int bank_transfer_execute_initiate_transfer(const bank_transfer_state *state, co
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!!(!(state->has_status))) {
+        if (!(state->has_status)) {
             inc_reject(err, "transfer_not_found");
             goto done;
         }
@@ -760,7 +1211,7 @@ int bank_transfer_execute_complete_transfer(const bank_transfer_state *state, co
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!!(!(state->has_status))) {
+        if (!(state->has_status)) {
             inc_reject(err, "transfer_not_found");
             goto done;
         }
@@ -783,7 +1234,7 @@ int bank_transfer_execute_revert_transfer(const bank_transfer_state *state, cons
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!!(!(state->has_status))) {
+        if (!(state->has_status)) {
             inc_reject(err, "transfer_not_found");
             goto done;
         }
@@ -806,7 +1257,7 @@ int bank_transfer_execute_cancel_transfer(const bank_transfer_state *state, cons
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!!(!(state->has_status))) {
+        if (!(state->has_status)) {
             inc_reject(err, "transfer_not_found");
             goto done;
         }
@@ -946,17 +1397,82 @@ static int bank_transfers_row_project_thunk(const void *s, void *row, inc_error 
 }
 
 static const inc_field_desc bank_transfer_state_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_transfer_state, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"version", INC_TYPE_INT, INC_FIELD_IMPLICIT, offsetof(bank_transfer_state, version), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"updated_at", INC_TYPE_TIMESTAMP, INC_FIELD_OPTIONAL | INC_FIELD_IMPLICIT, offsetof(bank_transfer_state, updated_at), offsetof(bank_transfer_state, has_updated_at), NULL, {false, 0, 0.0, NULL}},
-    {"source_account_number", INC_TYPE_STRING, INC_FIELD_DEFAULTED, offsetof(bank_transfer_state, source_account_number), INC_NO_OFFSET, NULL, {true, 0, 0.0, ""}},
-    {"destination_account_number", INC_TYPE_STRING, INC_FIELD_DEFAULTED, offsetof(bank_transfer_state, destination_account_number), INC_NO_OFFSET, NULL, {true, 0, 0.0, ""}},
-    {"amount", INC_TYPE_INT, INC_FIELD_DEFAULTED, offsetof(bank_transfer_state, amount), INC_NO_OFFSET, NULL, {true, INT64_C(0), 0.0, NULL}},
-    {"status", INC_TYPE_ENUM, INC_FIELD_OPTIONAL, offsetof(bank_transfer_state, status), offsetof(bank_transfer_state, has_status), &bank_transfer_status_desc, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_transfer_state, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "version",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_transfer_state, version),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "updated_at",
+        .type = INC_TYPE_TIMESTAMP,
+        .flags = INC_FIELD_OPTIONAL | INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_transfer_state, updated_at),
+        .has_offset = offsetof(bank_transfer_state, has_updated_at),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "source_account_number",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(bank_transfer_state, source_account_number),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = true, .i = 0, .f = 0.0, .s = ""},
+    },
+    {
+        .name = "destination_account_number",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(bank_transfer_state, destination_account_number),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = true, .i = 0, .f = 0.0, .s = ""},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(bank_transfer_state, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = true, .i = INT64_C(0), .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "status",
+        .type = INC_TYPE_ENUM,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(bank_transfer_state, status),
+        .has_offset = offsetof(bank_transfer_state, has_status),
+        .enum_desc = &bank_transfer_status_desc,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_transfer_state_desc = {
-    INC_MSG_STATE, "Transfer", "bank_transfer_state", sizeof(bank_transfer_state),
-    7, bank_transfer_state_fields, &bank_transfer_type, NULL, NULL, NULL};
+    .kind = INC_MSG_STATE,
+    .name = "Transfer",
+    .c_name = "bank_transfer_state",
+    .size = sizeof(bank_transfer_state),
+    .n_fields = 7,
+    .fields = bank_transfer_state_fields,
+    .aggregate = &bank_transfer_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = NULL,
+};
 void bank_transfer_state_init(bank_transfer_state *m) { inc_msg_init(&bank_transfer_state_desc, m); }
 void bank_transfer_state_free(bank_transfer_state *m) { inc_msg_free(&bank_transfer_state_desc, m); }
 json_t *bank_transfer_state_to_json(const bank_transfer_state *m) {
@@ -967,14 +1483,55 @@ int bank_transfer_state_from_json(bank_transfer_state *m, const json_t *json, in
 }
 
 static const inc_field_desc bank_request_transfer_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_request_transfer, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"source_account_number", INC_TYPE_STRING, 0, offsetof(bank_request_transfer, source_account_number), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"destination_account_number", INC_TYPE_STRING, 0, offsetof(bank_request_transfer, destination_account_number), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"amount", INC_TYPE_INT, 0, offsetof(bank_request_transfer, amount), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_request_transfer, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "source_account_number",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_request_transfer, source_account_number),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "destination_account_number",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_request_transfer, destination_account_number),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_request_transfer, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_request_transfer_desc = {
-    INC_MSG_COMMAND, "RequestTransfer", "bank_request_transfer", sizeof(bank_request_transfer),
-    4, bank_request_transfer_fields, &bank_transfer_type, bank_request_transfer_check, bank_request_transfer_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "RequestTransfer",
+    .c_name = "bank_request_transfer",
+    .size = sizeof(bank_request_transfer),
+    .n_fields = 4,
+    .fields = bank_request_transfer_fields,
+    .aggregate = &bank_transfer_type,
+    .validate = bank_request_transfer_check,
+    .execute = bank_request_transfer_execute_thunk,
+    .apply = NULL,
+};
 void bank_request_transfer_init(bank_request_transfer *m) { inc_msg_init(&bank_request_transfer_desc, m); }
 void bank_request_transfer_free(bank_request_transfer *m) { inc_msg_free(&bank_request_transfer_desc, m); }
 json_t *bank_request_transfer_to_json(const bank_request_transfer *m) {
@@ -988,11 +1545,28 @@ int bank_request_transfer_validate(const bank_request_transfer *m, inc_error *er
 }
 
 static const inc_field_desc bank_initiate_transfer_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_initiate_transfer, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_initiate_transfer, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_initiate_transfer_desc = {
-    INC_MSG_COMMAND, "InitiateTransfer", "bank_initiate_transfer", sizeof(bank_initiate_transfer),
-    1, bank_initiate_transfer_fields, &bank_transfer_type, NULL, bank_initiate_transfer_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "InitiateTransfer",
+    .c_name = "bank_initiate_transfer",
+    .size = sizeof(bank_initiate_transfer),
+    .n_fields = 1,
+    .fields = bank_initiate_transfer_fields,
+    .aggregate = &bank_transfer_type,
+    .validate = NULL,
+    .execute = bank_initiate_transfer_execute_thunk,
+    .apply = NULL,
+};
 void bank_initiate_transfer_init(bank_initiate_transfer *m) { inc_msg_init(&bank_initiate_transfer_desc, m); }
 void bank_initiate_transfer_free(bank_initiate_transfer *m) { inc_msg_free(&bank_initiate_transfer_desc, m); }
 json_t *bank_initiate_transfer_to_json(const bank_initiate_transfer *m) {
@@ -1006,11 +1580,28 @@ int bank_initiate_transfer_validate(const bank_initiate_transfer *m, inc_error *
 }
 
 static const inc_field_desc bank_complete_transfer_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_complete_transfer, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_complete_transfer, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_complete_transfer_desc = {
-    INC_MSG_COMMAND, "CompleteTransfer", "bank_complete_transfer", sizeof(bank_complete_transfer),
-    1, bank_complete_transfer_fields, &bank_transfer_type, NULL, bank_complete_transfer_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "CompleteTransfer",
+    .c_name = "bank_complete_transfer",
+    .size = sizeof(bank_complete_transfer),
+    .n_fields = 1,
+    .fields = bank_complete_transfer_fields,
+    .aggregate = &bank_transfer_type,
+    .validate = NULL,
+    .execute = bank_complete_transfer_execute_thunk,
+    .apply = NULL,
+};
 void bank_complete_transfer_init(bank_complete_transfer *m) { inc_msg_init(&bank_complete_transfer_desc, m); }
 void bank_complete_transfer_free(bank_complete_transfer *m) { inc_msg_free(&bank_complete_transfer_desc, m); }
 json_t *bank_complete_transfer_to_json(const bank_complete_transfer *m) {
@@ -1024,11 +1615,28 @@ int bank_complete_transfer_validate(const bank_complete_transfer *m, inc_error *
 }
 
 static const inc_field_desc bank_revert_transfer_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_revert_transfer, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_revert_transfer, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_revert_transfer_desc = {
-    INC_MSG_COMMAND, "RevertTransfer", "bank_revert_transfer", sizeof(bank_revert_transfer),
-    1, bank_revert_transfer_fields, &bank_transfer_type, NULL, bank_revert_transfer_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "RevertTransfer",
+    .c_name = "bank_revert_transfer",
+    .size = sizeof(bank_revert_transfer),
+    .n_fields = 1,
+    .fields = bank_revert_transfer_fields,
+    .aggregate = &bank_transfer_type,
+    .validate = NULL,
+    .execute = bank_revert_transfer_execute_thunk,
+    .apply = NULL,
+};
 void bank_revert_transfer_init(bank_revert_transfer *m) { inc_msg_init(&bank_revert_transfer_desc, m); }
 void bank_revert_transfer_free(bank_revert_transfer *m) { inc_msg_free(&bank_revert_transfer_desc, m); }
 json_t *bank_revert_transfer_to_json(const bank_revert_transfer *m) {
@@ -1042,11 +1650,28 @@ int bank_revert_transfer_validate(const bank_revert_transfer *m, inc_error *err)
 }
 
 static const inc_field_desc bank_cancel_transfer_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_cancel_transfer, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_cancel_transfer, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_cancel_transfer_desc = {
-    INC_MSG_COMMAND, "CancelTransfer", "bank_cancel_transfer", sizeof(bank_cancel_transfer),
-    1, bank_cancel_transfer_fields, &bank_transfer_type, NULL, bank_cancel_transfer_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "CancelTransfer",
+    .c_name = "bank_cancel_transfer",
+    .size = sizeof(bank_cancel_transfer),
+    .n_fields = 1,
+    .fields = bank_cancel_transfer_fields,
+    .aggregate = &bank_transfer_type,
+    .validate = NULL,
+    .execute = bank_cancel_transfer_execute_thunk,
+    .apply = NULL,
+};
 void bank_cancel_transfer_init(bank_cancel_transfer *m) { inc_msg_init(&bank_cancel_transfer_desc, m); }
 void bank_cancel_transfer_free(bank_cancel_transfer *m) { inc_msg_free(&bank_cancel_transfer_desc, m); }
 json_t *bank_cancel_transfer_to_json(const bank_cancel_transfer *m) {
@@ -1060,14 +1685,55 @@ int bank_cancel_transfer_validate(const bank_cancel_transfer *m, inc_error *err)
 }
 
 static const inc_field_desc bank_transfer_requested_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_transfer_requested, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"source_account_number", INC_TYPE_STRING, 0, offsetof(bank_transfer_requested, source_account_number), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"destination_account_number", INC_TYPE_STRING, 0, offsetof(bank_transfer_requested, destination_account_number), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"amount", INC_TYPE_INT, 0, offsetof(bank_transfer_requested, amount), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_transfer_requested, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "source_account_number",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_transfer_requested, source_account_number),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "destination_account_number",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_transfer_requested, destination_account_number),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_transfer_requested, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_transfer_requested_desc = {
-    INC_MSG_EVENT, "TransferRequested", "bank_transfer_requested", sizeof(bank_transfer_requested),
-    4, bank_transfer_requested_fields, &bank_transfer_type, NULL, NULL, bank_transfer_requested_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "TransferRequested",
+    .c_name = "bank_transfer_requested",
+    .size = sizeof(bank_transfer_requested),
+    .n_fields = 4,
+    .fields = bank_transfer_requested_fields,
+    .aggregate = &bank_transfer_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = bank_transfer_requested_apply_thunk,
+};
 void bank_transfer_requested_init(bank_transfer_requested *m) { inc_msg_init(&bank_transfer_requested_desc, m); }
 void bank_transfer_requested_free(bank_transfer_requested *m) { inc_msg_free(&bank_transfer_requested_desc, m); }
 json_t *bank_transfer_requested_to_json(const bank_transfer_requested *m) {
@@ -1078,11 +1744,28 @@ int bank_transfer_requested_from_json(bank_transfer_requested *m, const json_t *
 }
 
 static const inc_field_desc bank_transfer_initiated_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_transfer_initiated, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_transfer_initiated, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_transfer_initiated_desc = {
-    INC_MSG_EVENT, "TransferInitiated", "bank_transfer_initiated", sizeof(bank_transfer_initiated),
-    1, bank_transfer_initiated_fields, &bank_transfer_type, NULL, NULL, bank_transfer_initiated_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "TransferInitiated",
+    .c_name = "bank_transfer_initiated",
+    .size = sizeof(bank_transfer_initiated),
+    .n_fields = 1,
+    .fields = bank_transfer_initiated_fields,
+    .aggregate = &bank_transfer_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = bank_transfer_initiated_apply_thunk,
+};
 void bank_transfer_initiated_init(bank_transfer_initiated *m) { inc_msg_init(&bank_transfer_initiated_desc, m); }
 void bank_transfer_initiated_free(bank_transfer_initiated *m) { inc_msg_free(&bank_transfer_initiated_desc, m); }
 json_t *bank_transfer_initiated_to_json(const bank_transfer_initiated *m) {
@@ -1093,11 +1776,28 @@ int bank_transfer_initiated_from_json(bank_transfer_initiated *m, const json_t *
 }
 
 static const inc_field_desc bank_transfer_completed_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_transfer_completed, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_transfer_completed, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_transfer_completed_desc = {
-    INC_MSG_EVENT, "TransferCompleted", "bank_transfer_completed", sizeof(bank_transfer_completed),
-    1, bank_transfer_completed_fields, &bank_transfer_type, NULL, NULL, bank_transfer_completed_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "TransferCompleted",
+    .c_name = "bank_transfer_completed",
+    .size = sizeof(bank_transfer_completed),
+    .n_fields = 1,
+    .fields = bank_transfer_completed_fields,
+    .aggregate = &bank_transfer_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = bank_transfer_completed_apply_thunk,
+};
 void bank_transfer_completed_init(bank_transfer_completed *m) { inc_msg_init(&bank_transfer_completed_desc, m); }
 void bank_transfer_completed_free(bank_transfer_completed *m) { inc_msg_free(&bank_transfer_completed_desc, m); }
 json_t *bank_transfer_completed_to_json(const bank_transfer_completed *m) {
@@ -1108,11 +1808,28 @@ int bank_transfer_completed_from_json(bank_transfer_completed *m, const json_t *
 }
 
 static const inc_field_desc bank_transfer_reverted_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_transfer_reverted, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_transfer_reverted, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_transfer_reverted_desc = {
-    INC_MSG_EVENT, "TransferReverted", "bank_transfer_reverted", sizeof(bank_transfer_reverted),
-    1, bank_transfer_reverted_fields, &bank_transfer_type, NULL, NULL, bank_transfer_reverted_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "TransferReverted",
+    .c_name = "bank_transfer_reverted",
+    .size = sizeof(bank_transfer_reverted),
+    .n_fields = 1,
+    .fields = bank_transfer_reverted_fields,
+    .aggregate = &bank_transfer_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = bank_transfer_reverted_apply_thunk,
+};
 void bank_transfer_reverted_init(bank_transfer_reverted *m) { inc_msg_init(&bank_transfer_reverted_desc, m); }
 void bank_transfer_reverted_free(bank_transfer_reverted *m) { inc_msg_free(&bank_transfer_reverted_desc, m); }
 json_t *bank_transfer_reverted_to_json(const bank_transfer_reverted *m) {
@@ -1123,11 +1840,28 @@ int bank_transfer_reverted_from_json(bank_transfer_reverted *m, const json_t *js
 }
 
 static const inc_field_desc bank_transfer_cancelled_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_transfer_cancelled, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_transfer_cancelled, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_transfer_cancelled_desc = {
-    INC_MSG_EVENT, "TransferCancelled", "bank_transfer_cancelled", sizeof(bank_transfer_cancelled),
-    1, bank_transfer_cancelled_fields, &bank_transfer_type, NULL, NULL, bank_transfer_cancelled_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "TransferCancelled",
+    .c_name = "bank_transfer_cancelled",
+    .size = sizeof(bank_transfer_cancelled),
+    .n_fields = 1,
+    .fields = bank_transfer_cancelled_fields,
+    .aggregate = &bank_transfer_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = bank_transfer_cancelled_apply_thunk,
+};
 void bank_transfer_cancelled_init(bank_transfer_cancelled *m) { inc_msg_init(&bank_transfer_cancelled_desc, m); }
 void bank_transfer_cancelled_free(bank_transfer_cancelled *m) { inc_msg_free(&bank_transfer_cancelled_desc, m); }
 json_t *bank_transfer_cancelled_to_json(const bank_transfer_cancelled *m) {
@@ -1138,15 +1872,64 @@ int bank_transfer_cancelled_from_json(bank_transfer_cancelled *m, const json_t *
 }
 
 static const inc_field_desc bank_transfers_row_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(bank_transfers_row, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"source_account_number", INC_TYPE_STRING, 0, offsetof(bank_transfers_row, source_account_number), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"destination_account_number", INC_TYPE_STRING, 0, offsetof(bank_transfers_row, destination_account_number), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"amount", INC_TYPE_INT, 0, offsetof(bank_transfers_row, amount), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"status", INC_TYPE_ENUM, INC_FIELD_OPTIONAL, offsetof(bank_transfers_row, status), offsetof(bank_transfers_row, has_status), &bank_transfer_status_desc, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_transfers_row, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "source_account_number",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_transfers_row, source_account_number),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "destination_account_number",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(bank_transfers_row, destination_account_number),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "amount",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(bank_transfers_row, amount),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "status",
+        .type = INC_TYPE_ENUM,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(bank_transfers_row, status),
+        .has_offset = offsetof(bank_transfers_row, has_status),
+        .enum_desc = &bank_transfer_status_desc,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc bank_transfers_row_desc = {
-    INC_MSG_ROW, "transfers", "bank_transfers_row", sizeof(bank_transfers_row),
-    5, bank_transfers_row_fields, &bank_transfer_type, NULL, NULL, NULL};
+    .kind = INC_MSG_ROW,
+    .name = "transfers",
+    .c_name = "bank_transfers_row",
+    .size = sizeof(bank_transfers_row),
+    .n_fields = 5,
+    .fields = bank_transfers_row_fields,
+    .aggregate = &bank_transfer_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = NULL,
+};
 void bank_transfers_row_init(bank_transfers_row *m) { inc_msg_init(&bank_transfers_row_desc, m); }
 void bank_transfers_row_free(bank_transfers_row *m) { inc_msg_free(&bank_transfers_row_desc, m); }
 json_t *bank_transfers_row_to_json(const bank_transfers_row *m) {
@@ -1157,11 +1940,15 @@ int bank_transfers_row_from_json(bank_transfers_row *m, const json_t *json, inc_
 }
 
 const inc_projection_desc bank_transfers_projection = {
-    "transfers", &bank_transfer_type, &bank_transfers_row_desc, bank_transfers_row_project_thunk,
-    "INSERT INTO \"transfers\" (\"aggregate_id\", \"source_account_number\", \"destination_account_number\", \"amount\", \"status\", \"version\", \"event_id\", \"event_date\") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (\"aggregate_id\") DO UPDATE SET \"source_account_number\" = EXCLUDED.\"source_account_number\", \"destination_account_number\" = EXCLUDED.\"destination_account_number\", \"amount\" = EXCLUDED.\"amount\", \"status\" = EXCLUDED.\"status\", \"version\" = EXCLUDED.\"version\", \"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = EXCLUDED.\"event_date\" WHERE \"transfers\".\"version\" < EXCLUDED.\"version\"",
-    "SELECT \"aggregate_id\", \"source_account_number\", \"destination_account_number\", \"amount\", \"status\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"transfers\" ORDER BY \"aggregate_id\"",
-    "SELECT \"aggregate_id\", \"source_account_number\", \"destination_account_number\", \"amount\", \"status\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"transfers\" WHERE \"aggregate_id\" = $1",
-    "TRUNCATE \"transfers\""};
+    .name = "transfers",
+    .aggregate = &bank_transfer_type,
+    .row = &bank_transfers_row_desc,
+    .project = bank_transfers_row_project_thunk,
+    .upsert_sql = "INSERT INTO \"transfers\" (\"aggregate_id\", \"source_account_number\", \"destination_account_number\", \"amount\", \"status\", \"version\", \"event_id\", \"event_date\") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (\"aggregate_id\") DO UPDATE SET \"source_account_number\" = EXCLUDED.\"source_account_number\", \"destination_account_number\" = EXCLUDED.\"destination_account_number\", \"amount\" = EXCLUDED.\"amount\", \"status\" = EXCLUDED.\"status\", \"version\" = EXCLUDED.\"version\", \"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = EXCLUDED.\"event_date\" WHERE \"transfers\".\"version\" < EXCLUDED.\"version\"",
+    .select_sql = "SELECT \"aggregate_id\", \"source_account_number\", \"destination_account_number\", \"amount\", \"status\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"transfers\" ORDER BY \"aggregate_id\"",
+    .select_one_sql = "SELECT \"aggregate_id\", \"source_account_number\", \"destination_account_number\", \"amount\", \"status\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"transfers\" WHERE \"aggregate_id\" = $1",
+    .truncate_sql = "TRUNCATE \"transfers\"",
+};
 
 static const inc_message_desc *const bank_transfer_type_commands[] = {
     &bank_request_transfer_desc,
@@ -1181,11 +1968,16 @@ static const inc_projection_desc *const bank_transfer_type_projections[] = {
     &bank_transfers_projection,
 };
 const inc_aggregate_desc bank_transfer_type = {
-    "Transfer", &bank_transfer_state_desc,
-    5, bank_transfer_type_commands,
-    5, bank_transfer_type_events,
-    1, bank_transfer_type_projections,
-    UINT64_C(0x6aad468d3560d42d)};
+    .name = "Transfer",
+    .state = &bank_transfer_state_desc,
+    .n_commands = 5,
+    .commands = bank_transfer_type_commands,
+    .n_events = 5,
+    .events = bank_transfer_type_events,
+    .n_projections = 1,
+    .projections = bank_transfer_type_projections,
+    .state_layout_hash = UINT64_C(0x6aad468d3560d42d),
+};
 
 /* ================================================ domain bank */
 
@@ -1257,11 +2049,19 @@ static const char bank_ddl[] =
     ");\n";
 
 const inc_domain bank_domain = {
-    INC_ABI_VERSION, "bank",
-    2, bank_aggregates,
-    11, bank_all_commands,
-    11, bank_all_events,
-    2, bank_all_projections,
-    1, bank_enums,
-    7, bank_rejection_names,
-    bank_ddl};
+    .abi_version = INC_ABI_VERSION,
+    .name = "bank",
+    .n_aggregates = 2,
+    .aggregates = bank_aggregates,
+    .n_commands = 11,
+    .commands = bank_all_commands,
+    .n_events = 11,
+    .events = bank_all_events,
+    .n_projections = 2,
+    .projections = bank_all_projections,
+    .n_enums = 1,
+    .enums = bank_enums,
+    .n_rejections = 7,
+    .rejections = bank_rejection_names,
+    .ddl = bank_ddl,
+};

@@ -16,7 +16,11 @@
 
 _Static_assert(sizeof(kitchen_color) == sizeof(int), "enums are int-sized");
 static const char *const kitchen_color_members[] = {"red", "green", "blue"};
-const inc_enum_desc kitchen_color_desc = {"Color", 3, kitchen_color_members};
+const inc_enum_desc kitchen_color_desc = {
+    .name = "Color",
+    .n_members = 3,
+    .members = kitchen_color_members,
+};
 
 kitchen_rejection kitchen_rejection_of(const inc_error *err) {
     if (!err || err->kind != INC_ERR_REJECTED) return KITCHEN_REJECT_NONE;
@@ -63,11 +67,11 @@ int kitchen_pantry_execute_stock(const kitchen_pantry_state *state, const kitche
     int rc = -1;
     inc_scratch sc = INC_SCRATCH_INIT;
     {
-        if ((command->count > INT64_C(100))) {
+        if (command->count > INT64_C(100)) {
             inc_reject(err, "too_many");
             goto done;
         } else {
-            if (((command->count > INT64_C(50)) && (!state->open))) {
+            if ((command->count > INT64_C(50)) && (!state->open)) {
                 inc_reject(err, "closed");
                 goto done;
             }
@@ -167,7 +171,7 @@ int kitchen_pantry_execute_take(const kitchen_pantry_state *state, const kitchen
             if (!ev2) goto done;
             ev2->count = command->count;
         }
-        if ((state->count == command->count)) {
+        if (state->count == command->count) {
             {
                 kitchen_emptied *ev3 = inc_event_list_add(out, &kitchen_emptied_desc, command->aggregate_id, err);
                 if (!ev3) goto done;
@@ -184,7 +188,7 @@ int kitchen_pantry_execute_relabel(const kitchen_pantry_state *state, const kitc
     inc_event_list *out, inc_error *err) {
     int rc = -1;
     {
-        if (!!(inc_str_eq(command->label, state->label))) {
+        if (inc_str_eq(command->label, state->label)) {
             inc_reject(err, "same_label");
             goto done;
         }
@@ -205,7 +209,7 @@ static int kitchen_scale_check(const void *msg, inc_error *err) {
     {
         const kitchen_scale *command = msg;
         (void)command;
-        if (!!(command->factor == INT64_C(0))) {
+        if (command->factor == INT64_C(0)) {
             inc_reject(err, "bad_factor");
             goto done;
         }
@@ -429,21 +433,118 @@ static int kitchen_pantry_items_row_project_thunk(const void *s, void *row, inc_
 }
 
 static const inc_field_desc kitchen_pantry_state_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(kitchen_pantry_state, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"version", INC_TYPE_INT, INC_FIELD_IMPLICIT, offsetof(kitchen_pantry_state, version), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"updated_at", INC_TYPE_TIMESTAMP, INC_FIELD_OPTIONAL | INC_FIELD_IMPLICIT, offsetof(kitchen_pantry_state, updated_at), offsetof(kitchen_pantry_state, has_updated_at), NULL, {false, 0, 0.0, NULL}},
-    {"label", INC_TYPE_STRING, INC_FIELD_DEFAULTED, offsetof(kitchen_pantry_state, label), INC_NO_OFFSET, NULL, {true, 0, 0.0, ""}},
-    {"note", INC_TYPE_STRING, INC_FIELD_OPTIONAL, offsetof(kitchen_pantry_state, note), offsetof(kitchen_pantry_state, has_note), NULL, {false, 0, 0.0, NULL}},
-    {"count", INC_TYPE_INT, INC_FIELD_DEFAULTED, offsetof(kitchen_pantry_state, count), INC_NO_OFFSET, NULL, {true, INT64_C(0), 0.0, NULL}},
-    {"weight", INC_TYPE_FLOAT, INC_FIELD_DEFAULTED, offsetof(kitchen_pantry_state, weight), INC_NO_OFFSET, NULL, {true, 0, 0.5, NULL}},
-    {"open", INC_TYPE_BOOL, INC_FIELD_DEFAULTED, offsetof(kitchen_pantry_state, open), INC_NO_OFFSET, NULL, {true, 0, 0.0, NULL}},
-    {"color", INC_TYPE_ENUM, INC_FIELD_DEFAULTED, offsetof(kitchen_pantry_state, color), INC_NO_OFFSET, &kitchen_color_desc, {true, 1, 0.0, NULL}},
-    {"last_seen", INC_TYPE_TIMESTAMP, INC_FIELD_OPTIONAL, offsetof(kitchen_pantry_state, last_seen), offsetof(kitchen_pantry_state, has_last_seen), NULL, {false, 0, 0.0, NULL}},
-    {"shade", INC_TYPE_ENUM, INC_FIELD_OPTIONAL, offsetof(kitchen_pantry_state, shade), offsetof(kitchen_pantry_state, has_shade), &kitchen_color_desc, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_pantry_state, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "version",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_pantry_state, version),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "updated_at",
+        .type = INC_TYPE_TIMESTAMP,
+        .flags = INC_FIELD_OPTIONAL | INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_pantry_state, updated_at),
+        .has_offset = offsetof(kitchen_pantry_state, has_updated_at),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "label",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(kitchen_pantry_state, label),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = true, .i = 0, .f = 0.0, .s = ""},
+    },
+    {
+        .name = "note",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(kitchen_pantry_state, note),
+        .has_offset = offsetof(kitchen_pantry_state, has_note),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "count",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(kitchen_pantry_state, count),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = true, .i = INT64_C(0), .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "weight",
+        .type = INC_TYPE_FLOAT,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(kitchen_pantry_state, weight),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = true, .i = 0, .f = 0.5, .s = NULL},
+    },
+    {
+        .name = "open",
+        .type = INC_TYPE_BOOL,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(kitchen_pantry_state, open),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = true, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "color",
+        .type = INC_TYPE_ENUM,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(kitchen_pantry_state, color),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = &kitchen_color_desc,
+        .def = {.present = true, .i = 1, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "last_seen",
+        .type = INC_TYPE_TIMESTAMP,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(kitchen_pantry_state, last_seen),
+        .has_offset = offsetof(kitchen_pantry_state, has_last_seen),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "shade",
+        .type = INC_TYPE_ENUM,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(kitchen_pantry_state, shade),
+        .has_offset = offsetof(kitchen_pantry_state, has_shade),
+        .enum_desc = &kitchen_color_desc,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc kitchen_pantry_state_desc = {
-    INC_MSG_STATE, "Pantry", "kitchen_pantry_state", sizeof(kitchen_pantry_state),
-    11, kitchen_pantry_state_fields, &kitchen_pantry_type, NULL, NULL, NULL};
+    .kind = INC_MSG_STATE,
+    .name = "Pantry",
+    .c_name = "kitchen_pantry_state",
+    .size = sizeof(kitchen_pantry_state),
+    .n_fields = 11,
+    .fields = kitchen_pantry_state_fields,
+    .aggregate = &kitchen_pantry_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = NULL,
+};
 void kitchen_pantry_state_init(kitchen_pantry_state *m) { inc_msg_init(&kitchen_pantry_state_desc, m); }
 void kitchen_pantry_state_free(kitchen_pantry_state *m) { inc_msg_free(&kitchen_pantry_state_desc, m); }
 json_t *kitchen_pantry_state_to_json(const kitchen_pantry_state *m) {
@@ -454,17 +555,82 @@ int kitchen_pantry_state_from_json(kitchen_pantry_state *m, const json_t *json, 
 }
 
 static const inc_field_desc kitchen_stock_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(kitchen_stock, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"label", INC_TYPE_STRING, 0, offsetof(kitchen_stock, label), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"count", INC_TYPE_INT, INC_FIELD_DEFAULTED, offsetof(kitchen_stock, count), INC_NO_OFFSET, NULL, {true, INT64_C(1), 0.0, NULL}},
-    {"weight", INC_TYPE_FLOAT, 0, offsetof(kitchen_stock, weight), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"color", INC_TYPE_ENUM, INC_FIELD_OPTIONAL, offsetof(kitchen_stock, color), offsetof(kitchen_stock, has_color), &kitchen_color_desc, {false, 0, 0.0, NULL}},
-    {"seen", INC_TYPE_TIMESTAMP, INC_FIELD_OPTIONAL, offsetof(kitchen_stock, seen), offsetof(kitchen_stock, has_seen), NULL, {false, 0, 0.0, NULL}},
-    {"note", INC_TYPE_STRING, INC_FIELD_OPTIONAL, offsetof(kitchen_stock, note), offsetof(kitchen_stock, has_note), NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_stock, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "label",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(kitchen_stock, label),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "count",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(kitchen_stock, count),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = true, .i = INT64_C(1), .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "weight",
+        .type = INC_TYPE_FLOAT,
+        .flags = 0,
+        .offset = offsetof(kitchen_stock, weight),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "color",
+        .type = INC_TYPE_ENUM,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(kitchen_stock, color),
+        .has_offset = offsetof(kitchen_stock, has_color),
+        .enum_desc = &kitchen_color_desc,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "seen",
+        .type = INC_TYPE_TIMESTAMP,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(kitchen_stock, seen),
+        .has_offset = offsetof(kitchen_stock, has_seen),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "note",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(kitchen_stock, note),
+        .has_offset = offsetof(kitchen_stock, has_note),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc kitchen_stock_desc = {
-    INC_MSG_COMMAND, "Stock", "kitchen_stock", sizeof(kitchen_stock),
-    7, kitchen_stock_fields, &kitchen_pantry_type, kitchen_stock_check, kitchen_stock_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "Stock",
+    .c_name = "kitchen_stock",
+    .size = sizeof(kitchen_stock),
+    .n_fields = 7,
+    .fields = kitchen_stock_fields,
+    .aggregate = &kitchen_pantry_type,
+    .validate = kitchen_stock_check,
+    .execute = kitchen_stock_execute_thunk,
+    .apply = NULL,
+};
 void kitchen_stock_init(kitchen_stock *m) { inc_msg_init(&kitchen_stock_desc, m); }
 void kitchen_stock_free(kitchen_stock *m) { inc_msg_free(&kitchen_stock_desc, m); }
 json_t *kitchen_stock_to_json(const kitchen_stock *m) {
@@ -478,12 +644,37 @@ int kitchen_stock_validate(const kitchen_stock *m, inc_error *err) {
 }
 
 static const inc_field_desc kitchen_take_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(kitchen_take, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"count", INC_TYPE_INT, 0, offsetof(kitchen_take, count), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_take, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "count",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(kitchen_take, count),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc kitchen_take_desc = {
-    INC_MSG_COMMAND, "Take", "kitchen_take", sizeof(kitchen_take),
-    2, kitchen_take_fields, &kitchen_pantry_type, kitchen_take_check, kitchen_take_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "Take",
+    .c_name = "kitchen_take",
+    .size = sizeof(kitchen_take),
+    .n_fields = 2,
+    .fields = kitchen_take_fields,
+    .aggregate = &kitchen_pantry_type,
+    .validate = kitchen_take_check,
+    .execute = kitchen_take_execute_thunk,
+    .apply = NULL,
+};
 void kitchen_take_init(kitchen_take *m) { inc_msg_init(&kitchen_take_desc, m); }
 void kitchen_take_free(kitchen_take *m) { inc_msg_free(&kitchen_take_desc, m); }
 json_t *kitchen_take_to_json(const kitchen_take *m) {
@@ -497,12 +688,37 @@ int kitchen_take_validate(const kitchen_take *m, inc_error *err) {
 }
 
 static const inc_field_desc kitchen_relabel_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(kitchen_relabel, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"label", INC_TYPE_STRING, 0, offsetof(kitchen_relabel, label), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_relabel, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "label",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(kitchen_relabel, label),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc kitchen_relabel_desc = {
-    INC_MSG_COMMAND, "Relabel", "kitchen_relabel", sizeof(kitchen_relabel),
-    2, kitchen_relabel_fields, &kitchen_pantry_type, NULL, kitchen_relabel_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "Relabel",
+    .c_name = "kitchen_relabel",
+    .size = sizeof(kitchen_relabel),
+    .n_fields = 2,
+    .fields = kitchen_relabel_fields,
+    .aggregate = &kitchen_pantry_type,
+    .validate = NULL,
+    .execute = kitchen_relabel_execute_thunk,
+    .apply = NULL,
+};
 void kitchen_relabel_init(kitchen_relabel *m) { inc_msg_init(&kitchen_relabel_desc, m); }
 void kitchen_relabel_free(kitchen_relabel *m) { inc_msg_free(&kitchen_relabel_desc, m); }
 json_t *kitchen_relabel_to_json(const kitchen_relabel *m) {
@@ -516,11 +732,28 @@ int kitchen_relabel_validate(const kitchen_relabel *m, inc_error *err) {
 }
 
 static const inc_field_desc kitchen_audit_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(kitchen_audit, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_audit, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc kitchen_audit_desc = {
-    INC_MSG_COMMAND, "Audit", "kitchen_audit", sizeof(kitchen_audit),
-    1, kitchen_audit_fields, &kitchen_pantry_type, NULL, kitchen_audit_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "Audit",
+    .c_name = "kitchen_audit",
+    .size = sizeof(kitchen_audit),
+    .n_fields = 1,
+    .fields = kitchen_audit_fields,
+    .aggregate = &kitchen_pantry_type,
+    .validate = NULL,
+    .execute = kitchen_audit_execute_thunk,
+    .apply = NULL,
+};
 void kitchen_audit_init(kitchen_audit *m) { inc_msg_init(&kitchen_audit_desc, m); }
 void kitchen_audit_free(kitchen_audit *m) { inc_msg_free(&kitchen_audit_desc, m); }
 json_t *kitchen_audit_to_json(const kitchen_audit *m) {
@@ -534,12 +767,37 @@ int kitchen_audit_validate(const kitchen_audit *m, inc_error *err) {
 }
 
 static const inc_field_desc kitchen_scale_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(kitchen_scale, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"factor", INC_TYPE_INT, 0, offsetof(kitchen_scale, factor), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_scale, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "factor",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(kitchen_scale, factor),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc kitchen_scale_desc = {
-    INC_MSG_COMMAND, "Scale", "kitchen_scale", sizeof(kitchen_scale),
-    2, kitchen_scale_fields, &kitchen_pantry_type, kitchen_scale_check, kitchen_scale_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "Scale",
+    .c_name = "kitchen_scale",
+    .size = sizeof(kitchen_scale),
+    .n_fields = 2,
+    .fields = kitchen_scale_fields,
+    .aggregate = &kitchen_pantry_type,
+    .validate = kitchen_scale_check,
+    .execute = kitchen_scale_execute_thunk,
+    .apply = NULL,
+};
 void kitchen_scale_init(kitchen_scale *m) { inc_msg_init(&kitchen_scale_desc, m); }
 void kitchen_scale_free(kitchen_scale *m) { inc_msg_free(&kitchen_scale_desc, m); }
 json_t *kitchen_scale_to_json(const kitchen_scale *m) {
@@ -553,17 +811,82 @@ int kitchen_scale_validate(const kitchen_scale *m, inc_error *err) {
 }
 
 static const inc_field_desc kitchen_stocked_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(kitchen_stocked, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"label", INC_TYPE_STRING, 0, offsetof(kitchen_stocked, label), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"count", INC_TYPE_INT, 0, offsetof(kitchen_stocked, count), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"weight", INC_TYPE_FLOAT, 0, offsetof(kitchen_stocked, weight), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"color", INC_TYPE_ENUM, INC_FIELD_OPTIONAL, offsetof(kitchen_stocked, color), offsetof(kitchen_stocked, has_color), &kitchen_color_desc, {false, 0, 0.0, NULL}},
-    {"seen", INC_TYPE_TIMESTAMP, INC_FIELD_OPTIONAL, offsetof(kitchen_stocked, seen), offsetof(kitchen_stocked, has_seen), NULL, {false, 0, 0.0, NULL}},
-    {"note", INC_TYPE_STRING, INC_FIELD_OPTIONAL, offsetof(kitchen_stocked, note), offsetof(kitchen_stocked, has_note), NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_stocked, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "label",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(kitchen_stocked, label),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "count",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(kitchen_stocked, count),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "weight",
+        .type = INC_TYPE_FLOAT,
+        .flags = 0,
+        .offset = offsetof(kitchen_stocked, weight),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "color",
+        .type = INC_TYPE_ENUM,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(kitchen_stocked, color),
+        .has_offset = offsetof(kitchen_stocked, has_color),
+        .enum_desc = &kitchen_color_desc,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "seen",
+        .type = INC_TYPE_TIMESTAMP,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(kitchen_stocked, seen),
+        .has_offset = offsetof(kitchen_stocked, has_seen),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "note",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(kitchen_stocked, note),
+        .has_offset = offsetof(kitchen_stocked, has_note),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc kitchen_stocked_desc = {
-    INC_MSG_EVENT, "Stocked", "kitchen_stocked", sizeof(kitchen_stocked),
-    7, kitchen_stocked_fields, &kitchen_pantry_type, NULL, NULL, kitchen_stocked_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "Stocked",
+    .c_name = "kitchen_stocked",
+    .size = sizeof(kitchen_stocked),
+    .n_fields = 7,
+    .fields = kitchen_stocked_fields,
+    .aggregate = &kitchen_pantry_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = kitchen_stocked_apply_thunk,
+};
 void kitchen_stocked_init(kitchen_stocked *m) { inc_msg_init(&kitchen_stocked_desc, m); }
 void kitchen_stocked_free(kitchen_stocked *m) { inc_msg_free(&kitchen_stocked_desc, m); }
 json_t *kitchen_stocked_to_json(const kitchen_stocked *m) {
@@ -574,12 +897,37 @@ int kitchen_stocked_from_json(kitchen_stocked *m, const json_t *json, inc_error 
 }
 
 static const inc_field_desc kitchen_taken_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(kitchen_taken, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"count", INC_TYPE_INT, 0, offsetof(kitchen_taken, count), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_taken, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "count",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(kitchen_taken, count),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc kitchen_taken_desc = {
-    INC_MSG_EVENT, "Taken", "kitchen_taken", sizeof(kitchen_taken),
-    2, kitchen_taken_fields, &kitchen_pantry_type, NULL, NULL, kitchen_taken_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "Taken",
+    .c_name = "kitchen_taken",
+    .size = sizeof(kitchen_taken),
+    .n_fields = 2,
+    .fields = kitchen_taken_fields,
+    .aggregate = &kitchen_pantry_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = kitchen_taken_apply_thunk,
+};
 void kitchen_taken_init(kitchen_taken *m) { inc_msg_init(&kitchen_taken_desc, m); }
 void kitchen_taken_free(kitchen_taken *m) { inc_msg_free(&kitchen_taken_desc, m); }
 json_t *kitchen_taken_to_json(const kitchen_taken *m) {
@@ -590,12 +938,37 @@ int kitchen_taken_from_json(kitchen_taken *m, const json_t *json, inc_error *err
 }
 
 static const inc_field_desc kitchen_relabelled_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(kitchen_relabelled, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"label", INC_TYPE_STRING, 0, offsetof(kitchen_relabelled, label), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_relabelled, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "label",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(kitchen_relabelled, label),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc kitchen_relabelled_desc = {
-    INC_MSG_EVENT, "Relabelled", "kitchen_relabelled", sizeof(kitchen_relabelled),
-    2, kitchen_relabelled_fields, &kitchen_pantry_type, NULL, NULL, kitchen_relabelled_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "Relabelled",
+    .c_name = "kitchen_relabelled",
+    .size = sizeof(kitchen_relabelled),
+    .n_fields = 2,
+    .fields = kitchen_relabelled_fields,
+    .aggregate = &kitchen_pantry_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = kitchen_relabelled_apply_thunk,
+};
 void kitchen_relabelled_init(kitchen_relabelled *m) { inc_msg_init(&kitchen_relabelled_desc, m); }
 void kitchen_relabelled_free(kitchen_relabelled *m) { inc_msg_free(&kitchen_relabelled_desc, m); }
 json_t *kitchen_relabelled_to_json(const kitchen_relabelled *m) {
@@ -606,11 +979,28 @@ int kitchen_relabelled_from_json(kitchen_relabelled *m, const json_t *json, inc_
 }
 
 static const inc_field_desc kitchen_emptied_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(kitchen_emptied, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_emptied, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc kitchen_emptied_desc = {
-    INC_MSG_EVENT, "Emptied", "kitchen_emptied", sizeof(kitchen_emptied),
-    1, kitchen_emptied_fields, &kitchen_pantry_type, NULL, NULL, kitchen_emptied_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "Emptied",
+    .c_name = "kitchen_emptied",
+    .size = sizeof(kitchen_emptied),
+    .n_fields = 1,
+    .fields = kitchen_emptied_fields,
+    .aggregate = &kitchen_pantry_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = kitchen_emptied_apply_thunk,
+};
 void kitchen_emptied_init(kitchen_emptied *m) { inc_msg_init(&kitchen_emptied_desc, m); }
 void kitchen_emptied_free(kitchen_emptied *m) { inc_msg_free(&kitchen_emptied_desc, m); }
 json_t *kitchen_emptied_to_json(const kitchen_emptied *m) {
@@ -621,12 +1011,37 @@ int kitchen_emptied_from_json(kitchen_emptied *m, const json_t *json, inc_error 
 }
 
 static const inc_field_desc kitchen_audited_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(kitchen_audited, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"ok", INC_TYPE_BOOL, 0, offsetof(kitchen_audited, ok), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_audited, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "ok",
+        .type = INC_TYPE_BOOL,
+        .flags = 0,
+        .offset = offsetof(kitchen_audited, ok),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc kitchen_audited_desc = {
-    INC_MSG_EVENT, "Audited", "kitchen_audited", sizeof(kitchen_audited),
-    2, kitchen_audited_fields, &kitchen_pantry_type, NULL, NULL, kitchen_audited_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "Audited",
+    .c_name = "kitchen_audited",
+    .size = sizeof(kitchen_audited),
+    .n_fields = 2,
+    .fields = kitchen_audited_fields,
+    .aggregate = &kitchen_pantry_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = kitchen_audited_apply_thunk,
+};
 void kitchen_audited_init(kitchen_audited *m) { inc_msg_init(&kitchen_audited_desc, m); }
 void kitchen_audited_free(kitchen_audited *m) { inc_msg_free(&kitchen_audited_desc, m); }
 json_t *kitchen_audited_to_json(const kitchen_audited *m) {
@@ -637,12 +1052,37 @@ int kitchen_audited_from_json(kitchen_audited *m, const json_t *json, inc_error 
 }
 
 static const inc_field_desc kitchen_scaled_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(kitchen_scaled, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"factor", INC_TYPE_INT, 0, offsetof(kitchen_scaled, factor), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_scaled, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "factor",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(kitchen_scaled, factor),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc kitchen_scaled_desc = {
-    INC_MSG_EVENT, "Scaled", "kitchen_scaled", sizeof(kitchen_scaled),
-    2, kitchen_scaled_fields, &kitchen_pantry_type, NULL, NULL, kitchen_scaled_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "Scaled",
+    .c_name = "kitchen_scaled",
+    .size = sizeof(kitchen_scaled),
+    .n_fields = 2,
+    .fields = kitchen_scaled_fields,
+    .aggregate = &kitchen_pantry_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = kitchen_scaled_apply_thunk,
+};
 void kitchen_scaled_init(kitchen_scaled *m) { inc_msg_init(&kitchen_scaled_desc, m); }
 void kitchen_scaled_free(kitchen_scaled *m) { inc_msg_free(&kitchen_scaled_desc, m); }
 json_t *kitchen_scaled_to_json(const kitchen_scaled *m) {
@@ -653,18 +1093,91 @@ int kitchen_scaled_from_json(kitchen_scaled *m, const json_t *json, inc_error *e
 }
 
 static const inc_field_desc kitchen_pantry_items_row_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(kitchen_pantry_items_row, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"label", INC_TYPE_STRING, 0, offsetof(kitchen_pantry_items_row, label), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"count", INC_TYPE_INT, 0, offsetof(kitchen_pantry_items_row, count), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"note", INC_TYPE_STRING, INC_FIELD_OPTIONAL, offsetof(kitchen_pantry_items_row, note), offsetof(kitchen_pantry_items_row, has_note), NULL, {false, 0, 0.0, NULL}},
-    {"shade", INC_TYPE_ENUM, INC_FIELD_OPTIONAL, offsetof(kitchen_pantry_items_row, shade), offsetof(kitchen_pantry_items_row, has_shade), &kitchen_color_desc, {false, 0, 0.0, NULL}},
-    {"heavy", INC_TYPE_BOOL, 0, offsetof(kitchen_pantry_items_row, heavy), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"summary", INC_TYPE_STRING, 0, offsetof(kitchen_pantry_items_row, summary), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"seen", INC_TYPE_TIMESTAMP, INC_FIELD_OPTIONAL, offsetof(kitchen_pantry_items_row, seen), offsetof(kitchen_pantry_items_row, has_seen), NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(kitchen_pantry_items_row, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "label",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(kitchen_pantry_items_row, label),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "count",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(kitchen_pantry_items_row, count),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "note",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(kitchen_pantry_items_row, note),
+        .has_offset = offsetof(kitchen_pantry_items_row, has_note),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "shade",
+        .type = INC_TYPE_ENUM,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(kitchen_pantry_items_row, shade),
+        .has_offset = offsetof(kitchen_pantry_items_row, has_shade),
+        .enum_desc = &kitchen_color_desc,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "heavy",
+        .type = INC_TYPE_BOOL,
+        .flags = 0,
+        .offset = offsetof(kitchen_pantry_items_row, heavy),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "summary",
+        .type = INC_TYPE_STRING,
+        .flags = 0,
+        .offset = offsetof(kitchen_pantry_items_row, summary),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "seen",
+        .type = INC_TYPE_TIMESTAMP,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(kitchen_pantry_items_row, seen),
+        .has_offset = offsetof(kitchen_pantry_items_row, has_seen),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc kitchen_pantry_items_row_desc = {
-    INC_MSG_ROW, "pantry_items", "kitchen_pantry_items_row", sizeof(kitchen_pantry_items_row),
-    8, kitchen_pantry_items_row_fields, &kitchen_pantry_type, NULL, NULL, NULL};
+    .kind = INC_MSG_ROW,
+    .name = "pantry_items",
+    .c_name = "kitchen_pantry_items_row",
+    .size = sizeof(kitchen_pantry_items_row),
+    .n_fields = 8,
+    .fields = kitchen_pantry_items_row_fields,
+    .aggregate = &kitchen_pantry_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = NULL,
+};
 void kitchen_pantry_items_row_init(kitchen_pantry_items_row *m) { inc_msg_init(&kitchen_pantry_items_row_desc, m); }
 void kitchen_pantry_items_row_free(kitchen_pantry_items_row *m) { inc_msg_free(&kitchen_pantry_items_row_desc, m); }
 json_t *kitchen_pantry_items_row_to_json(const kitchen_pantry_items_row *m) {
@@ -675,11 +1188,15 @@ int kitchen_pantry_items_row_from_json(kitchen_pantry_items_row *m, const json_t
 }
 
 const inc_projection_desc kitchen_pantry_items_projection = {
-    "pantry_items", &kitchen_pantry_type, &kitchen_pantry_items_row_desc, kitchen_pantry_items_row_project_thunk,
-    "INSERT INTO \"pantry_items\" (\"aggregate_id\", \"label\", \"count\", \"note\", \"shade\", \"heavy\", \"summary\", \"seen\", \"version\", \"event_id\", \"event_date\") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (\"aggregate_id\") DO UPDATE SET \"label\" = EXCLUDED.\"label\", \"count\" = EXCLUDED.\"count\", \"note\" = EXCLUDED.\"note\", \"shade\" = EXCLUDED.\"shade\", \"heavy\" = EXCLUDED.\"heavy\", \"summary\" = EXCLUDED.\"summary\", \"seen\" = EXCLUDED.\"seen\", \"version\" = EXCLUDED.\"version\", \"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = EXCLUDED.\"event_date\" WHERE \"pantry_items\".\"version\" < EXCLUDED.\"version\"",
-    "SELECT \"aggregate_id\", \"label\", \"count\", \"note\", \"shade\", \"heavy\", \"summary\", to_char(\"seen\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"pantry_items\" ORDER BY \"aggregate_id\"",
-    "SELECT \"aggregate_id\", \"label\", \"count\", \"note\", \"shade\", \"heavy\", \"summary\", to_char(\"seen\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"pantry_items\" WHERE \"aggregate_id\" = $1",
-    "TRUNCATE \"pantry_items\""};
+    .name = "pantry_items",
+    .aggregate = &kitchen_pantry_type,
+    .row = &kitchen_pantry_items_row_desc,
+    .project = kitchen_pantry_items_row_project_thunk,
+    .upsert_sql = "INSERT INTO \"pantry_items\" (\"aggregate_id\", \"label\", \"count\", \"note\", \"shade\", \"heavy\", \"summary\", \"seen\", \"version\", \"event_id\", \"event_date\") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (\"aggregate_id\") DO UPDATE SET \"label\" = EXCLUDED.\"label\", \"count\" = EXCLUDED.\"count\", \"note\" = EXCLUDED.\"note\", \"shade\" = EXCLUDED.\"shade\", \"heavy\" = EXCLUDED.\"heavy\", \"summary\" = EXCLUDED.\"summary\", \"seen\" = EXCLUDED.\"seen\", \"version\" = EXCLUDED.\"version\", \"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = EXCLUDED.\"event_date\" WHERE \"pantry_items\".\"version\" < EXCLUDED.\"version\"",
+    .select_sql = "SELECT \"aggregate_id\", \"label\", \"count\", \"note\", \"shade\", \"heavy\", \"summary\", to_char(\"seen\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"pantry_items\" ORDER BY \"aggregate_id\"",
+    .select_one_sql = "SELECT \"aggregate_id\", \"label\", \"count\", \"note\", \"shade\", \"heavy\", \"summary\", to_char(\"seen\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"pantry_items\" WHERE \"aggregate_id\" = $1",
+    .truncate_sql = "TRUNCATE \"pantry_items\"",
+};
 
 static const inc_message_desc *const kitchen_pantry_type_commands[] = {
     &kitchen_stock_desc,
@@ -700,11 +1217,16 @@ static const inc_projection_desc *const kitchen_pantry_type_projections[] = {
     &kitchen_pantry_items_projection,
 };
 const inc_aggregate_desc kitchen_pantry_type = {
-    "Pantry", &kitchen_pantry_state_desc,
-    5, kitchen_pantry_type_commands,
-    6, kitchen_pantry_type_events,
-    1, kitchen_pantry_type_projections,
-    UINT64_C(0xf4bef9b3f5223286)};
+    .name = "Pantry",
+    .state = &kitchen_pantry_state_desc,
+    .n_commands = 5,
+    .commands = kitchen_pantry_type_commands,
+    .n_events = 6,
+    .events = kitchen_pantry_type_events,
+    .n_projections = 1,
+    .projections = kitchen_pantry_type_projections,
+    .state_layout_hash = UINT64_C(0xf4bef9b3f5223286),
+};
 
 /* ================================================ domain kitchen */
 
@@ -757,11 +1279,19 @@ static const char kitchen_ddl[] =
     ");\n";
 
 const inc_domain kitchen_domain = {
-    INC_ABI_VERSION, "kitchen",
-    1, kitchen_aggregates,
-    5, kitchen_all_commands,
-    6, kitchen_all_events,
-    1, kitchen_all_projections,
-    1, kitchen_enums,
-    7, kitchen_rejection_names,
-    kitchen_ddl};
+    .abi_version = INC_ABI_VERSION,
+    .name = "kitchen",
+    .n_aggregates = 1,
+    .aggregates = kitchen_aggregates,
+    .n_commands = 5,
+    .commands = kitchen_all_commands,
+    .n_events = 6,
+    .events = kitchen_all_events,
+    .n_projections = 1,
+    .projections = kitchen_all_projections,
+    .n_enums = 1,
+    .enums = kitchen_enums,
+    .n_rejections = 7,
+    .rejections = kitchen_rejection_names,
+    .ddl = kitchen_ddl,
+};

@@ -16,7 +16,11 @@
 
 _Static_assert(sizeof(multi_level) == sizeof(int), "enums are int-sized");
 static const char *const multi_level_members[] = {"low", "high"};
-const inc_enum_desc multi_level_desc = {"Level", 2, multi_level_members};
+const inc_enum_desc multi_level_desc = {
+    .name = "Level",
+    .n_members = 2,
+    .members = multi_level_members,
+};
 
 multi_rejection multi_rejection_of(const inc_error *err) {
     if (!err || err->kind != INC_ERR_REJECTED) return MULTI_REJECT_NONE;
@@ -76,14 +80,55 @@ static int multi_raised_apply_thunk(void *s, const void *ev, inc_error *e) {
 }
 
 static const inc_field_desc multi_gauge_state_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(multi_gauge_state, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"version", INC_TYPE_INT, INC_FIELD_IMPLICIT, offsetof(multi_gauge_state, version), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"updated_at", INC_TYPE_TIMESTAMP, INC_FIELD_OPTIONAL | INC_FIELD_IMPLICIT, offsetof(multi_gauge_state, updated_at), offsetof(multi_gauge_state, has_updated_at), NULL, {false, 0, 0.0, NULL}},
-    {"level", INC_TYPE_ENUM, INC_FIELD_DEFAULTED, offsetof(multi_gauge_state, level), INC_NO_OFFSET, &multi_level_desc, {true, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(multi_gauge_state, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "version",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(multi_gauge_state, version),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "updated_at",
+        .type = INC_TYPE_TIMESTAMP,
+        .flags = INC_FIELD_OPTIONAL | INC_FIELD_IMPLICIT,
+        .offset = offsetof(multi_gauge_state, updated_at),
+        .has_offset = offsetof(multi_gauge_state, has_updated_at),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "level",
+        .type = INC_TYPE_ENUM,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(multi_gauge_state, level),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = &multi_level_desc,
+        .def = {.present = true, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc multi_gauge_state_desc = {
-    INC_MSG_STATE, "Gauge", "multi_gauge_state", sizeof(multi_gauge_state),
-    4, multi_gauge_state_fields, &multi_gauge_type, NULL, NULL, NULL};
+    .kind = INC_MSG_STATE,
+    .name = "Gauge",
+    .c_name = "multi_gauge_state",
+    .size = sizeof(multi_gauge_state),
+    .n_fields = 4,
+    .fields = multi_gauge_state_fields,
+    .aggregate = &multi_gauge_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = NULL,
+};
 void multi_gauge_state_init(multi_gauge_state *m) { inc_msg_init(&multi_gauge_state_desc, m); }
 void multi_gauge_state_free(multi_gauge_state *m) { inc_msg_free(&multi_gauge_state_desc, m); }
 json_t *multi_gauge_state_to_json(const multi_gauge_state *m) {
@@ -94,11 +139,28 @@ int multi_gauge_state_from_json(multi_gauge_state *m, const json_t *json, inc_er
 }
 
 static const inc_field_desc multi_raise_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(multi_raise, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(multi_raise, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc multi_raise_desc = {
-    INC_MSG_COMMAND, "Raise", "multi_raise", sizeof(multi_raise),
-    1, multi_raise_fields, &multi_gauge_type, NULL, multi_raise_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "Raise",
+    .c_name = "multi_raise",
+    .size = sizeof(multi_raise),
+    .n_fields = 1,
+    .fields = multi_raise_fields,
+    .aggregate = &multi_gauge_type,
+    .validate = NULL,
+    .execute = multi_raise_execute_thunk,
+    .apply = NULL,
+};
 void multi_raise_init(multi_raise *m) { inc_msg_init(&multi_raise_desc, m); }
 void multi_raise_free(multi_raise *m) { inc_msg_free(&multi_raise_desc, m); }
 json_t *multi_raise_to_json(const multi_raise *m) {
@@ -112,11 +174,28 @@ int multi_raise_validate(const multi_raise *m, inc_error *err) {
 }
 
 static const inc_field_desc multi_raised_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(multi_raised, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(multi_raised, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc multi_raised_desc = {
-    INC_MSG_EVENT, "Raised", "multi_raised", sizeof(multi_raised),
-    1, multi_raised_fields, &multi_gauge_type, NULL, NULL, multi_raised_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "Raised",
+    .c_name = "multi_raised",
+    .size = sizeof(multi_raised),
+    .n_fields = 1,
+    .fields = multi_raised_fields,
+    .aggregate = &multi_gauge_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = multi_raised_apply_thunk,
+};
 void multi_raised_init(multi_raised *m) { inc_msg_init(&multi_raised_desc, m); }
 void multi_raised_free(multi_raised *m) { inc_msg_free(&multi_raised_desc, m); }
 json_t *multi_raised_to_json(const multi_raised *m) {
@@ -133,11 +212,16 @@ static const inc_message_desc *const multi_gauge_type_events[] = {
     &multi_raised_desc,
 };
 const inc_aggregate_desc multi_gauge_type = {
-    "Gauge", &multi_gauge_state_desc,
-    1, multi_gauge_type_commands,
-    1, multi_gauge_type_events,
-    0, NULL,
-    UINT64_C(0xb0e75fd347ec9f26)};
+    .name = "Gauge",
+    .state = &multi_gauge_state_desc,
+    .n_commands = 1,
+    .commands = multi_gauge_type_commands,
+    .n_events = 1,
+    .events = multi_gauge_type_events,
+    .n_projections = 0,
+    .projections = NULL,
+    .state_layout_hash = UINT64_C(0xb0e75fd347ec9f26),
+};
 
 /* ================================================ domain multi */
 
@@ -159,11 +243,19 @@ static const char *const multi_rejection_names[] = {
 static const char multi_ddl[] = "";
 
 const inc_domain multi_domain = {
-    INC_ABI_VERSION, "multi",
-    1, multi_aggregates,
-    1, multi_all_commands,
-    1, multi_all_events,
-    0, NULL,
-    1, multi_enums,
-    1, multi_rejection_names,
-    multi_ddl};
+    .abi_version = INC_ABI_VERSION,
+    .name = "multi",
+    .n_aggregates = 1,
+    .aggregates = multi_aggregates,
+    .n_commands = 1,
+    .commands = multi_all_commands,
+    .n_events = 1,
+    .events = multi_all_events,
+    .n_projections = 0,
+    .projections = NULL,
+    .n_enums = 1,
+    .enums = multi_enums,
+    .n_rejections = 1,
+    .rejections = multi_rejection_names,
+    .ddl = multi_ddl,
+};

@@ -16,7 +16,11 @@
 
 _Static_assert(sizeof(edge_mode) == sizeof(int), "enums are int-sized");
 static const char *const edge_mode_members[] = {"up", "down"};
-const inc_enum_desc edge_mode_desc = {"Mode", 2, edge_mode_members};
+const inc_enum_desc edge_mode_desc = {
+    .name = "Mode",
+    .n_members = 2,
+    .members = edge_mode_members,
+};
 
 edge_rejection edge_rejection_of(const inc_error *err) {
     if (!err || err->kind != INC_ERR_REJECTED) return EDGE_REJECT_NONE;
@@ -64,7 +68,7 @@ static int edge_go_check(const void *msg, inc_error *err) {
             inc_reject(err, "bad");
             goto done;
         }
-        if (!!(((command->has_name) && inc_str_eq(command->name, "")))) {
+        if ((command->has_name) && inc_str_eq(command->name, "")) {
             inc_reject(err, "empty_name");
             goto done;
         }
@@ -123,7 +127,7 @@ int edge_thing_execute_go(const edge_thing_state *state, const edge_go *command,
                 goto done;
             }
         }
-        if (!!(((state->has_m) && state->m == EDGE_MODE_UP))) {
+        if ((state->has_m) && state->m == EDGE_MODE_UP) {
             inc_reject(err, "is_on");
             goto done;
         }
@@ -275,20 +279,109 @@ static int edge_things_row_project_thunk(const void *s, void *row, inc_error *e)
 }
 
 static const inc_field_desc edge_thing_state_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(edge_thing_state, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"version", INC_TYPE_INT, INC_FIELD_IMPLICIT, offsetof(edge_thing_state, version), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"updated_at", INC_TYPE_TIMESTAMP, INC_FIELD_OPTIONAL | INC_FIELD_IMPLICIT, offsetof(edge_thing_state, updated_at), offsetof(edge_thing_state, has_updated_at), NULL, {false, 0, 0.0, NULL}},
-    {"a", INC_TYPE_INT, INC_FIELD_OPTIONAL, offsetof(edge_thing_state, a), offsetof(edge_thing_state, has_a), NULL, {false, 0, 0.0, NULL}},
-    {"b", INC_TYPE_INT, INC_FIELD_DEFAULTED, offsetof(edge_thing_state, b), INC_NO_OFFSET, NULL, {true, INT64_C(3), 0.0, NULL}},
-    {"s", INC_TYPE_STRING, INC_FIELD_OPTIONAL, offsetof(edge_thing_state, s), offsetof(edge_thing_state, has_s), NULL, {false, 0, 0.0, NULL}},
-    {"t", INC_TYPE_TIMESTAMP, INC_FIELD_OPTIONAL, offsetof(edge_thing_state, t), offsetof(edge_thing_state, has_t), NULL, {false, 0, 0.0, NULL}},
-    {"m", INC_TYPE_ENUM, INC_FIELD_OPTIONAL, offsetof(edge_thing_state, m), offsetof(edge_thing_state, has_m), &edge_mode_desc, {false, 0, 0.0, NULL}},
-    {"f", INC_TYPE_FLOAT, INC_FIELD_OPTIONAL, offsetof(edge_thing_state, f), offsetof(edge_thing_state, has_f), NULL, {false, 0, 0.0, NULL}},
-    {"ok", INC_TYPE_BOOL, INC_FIELD_OPTIONAL, offsetof(edge_thing_state, ok), offsetof(edge_thing_state, has_ok), NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(edge_thing_state, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "version",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(edge_thing_state, version),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "updated_at",
+        .type = INC_TYPE_TIMESTAMP,
+        .flags = INC_FIELD_OPTIONAL | INC_FIELD_IMPLICIT,
+        .offset = offsetof(edge_thing_state, updated_at),
+        .has_offset = offsetof(edge_thing_state, has_updated_at),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "a",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(edge_thing_state, a),
+        .has_offset = offsetof(edge_thing_state, has_a),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "b",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(edge_thing_state, b),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = true, .i = INT64_C(3), .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "s",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(edge_thing_state, s),
+        .has_offset = offsetof(edge_thing_state, has_s),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "t",
+        .type = INC_TYPE_TIMESTAMP,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(edge_thing_state, t),
+        .has_offset = offsetof(edge_thing_state, has_t),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "m",
+        .type = INC_TYPE_ENUM,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(edge_thing_state, m),
+        .has_offset = offsetof(edge_thing_state, has_m),
+        .enum_desc = &edge_mode_desc,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "f",
+        .type = INC_TYPE_FLOAT,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(edge_thing_state, f),
+        .has_offset = offsetof(edge_thing_state, has_f),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "ok",
+        .type = INC_TYPE_BOOL,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(edge_thing_state, ok),
+        .has_offset = offsetof(edge_thing_state, has_ok),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc edge_thing_state_desc = {
-    INC_MSG_STATE, "Thing", "edge_thing_state", sizeof(edge_thing_state),
-    10, edge_thing_state_fields, &edge_thing_type, NULL, NULL, NULL};
+    .kind = INC_MSG_STATE,
+    .name = "Thing",
+    .c_name = "edge_thing_state",
+    .size = sizeof(edge_thing_state),
+    .n_fields = 10,
+    .fields = edge_thing_state_fields,
+    .aggregate = &edge_thing_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = NULL,
+};
 void edge_thing_state_init(edge_thing_state *m) { inc_msg_init(&edge_thing_state_desc, m); }
 void edge_thing_state_free(edge_thing_state *m) { inc_msg_free(&edge_thing_state_desc, m); }
 json_t *edge_thing_state_to_json(const edge_thing_state *m) {
@@ -299,16 +392,73 @@ int edge_thing_state_from_json(edge_thing_state *m, const json_t *json, inc_erro
 }
 
 static const inc_field_desc edge_go_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(edge_go, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"x", INC_TYPE_INT, 0, offsetof(edge_go, x), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"y", INC_TYPE_INT, INC_FIELD_OPTIONAL, offsetof(edge_go, y), offsetof(edge_go, has_y), NULL, {false, 0, 0.0, NULL}},
-    {"at", INC_TYPE_TIMESTAMP, 0, offsetof(edge_go, at), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"name", INC_TYPE_STRING, INC_FIELD_OPTIONAL, offsetof(edge_go, name), offsetof(edge_go, has_name), NULL, {false, 0, 0.0, NULL}},
-    {"mode", INC_TYPE_ENUM, INC_FIELD_DEFAULTED, offsetof(edge_go, mode), INC_NO_OFFSET, &edge_mode_desc, {true, 1, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(edge_go, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "x",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(edge_go, x),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "y",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(edge_go, y),
+        .has_offset = offsetof(edge_go, has_y),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "at",
+        .type = INC_TYPE_TIMESTAMP,
+        .flags = 0,
+        .offset = offsetof(edge_go, at),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "name",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(edge_go, name),
+        .has_offset = offsetof(edge_go, has_name),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "mode",
+        .type = INC_TYPE_ENUM,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(edge_go, mode),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = &edge_mode_desc,
+        .def = {.present = true, .i = 1, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc edge_go_desc = {
-    INC_MSG_COMMAND, "Go", "edge_go", sizeof(edge_go),
-    6, edge_go_fields, &edge_thing_type, edge_go_check, edge_go_execute_thunk, NULL};
+    .kind = INC_MSG_COMMAND,
+    .name = "Go",
+    .c_name = "edge_go",
+    .size = sizeof(edge_go),
+    .n_fields = 6,
+    .fields = edge_go_fields,
+    .aggregate = &edge_thing_type,
+    .validate = edge_go_check,
+    .execute = edge_go_execute_thunk,
+    .apply = NULL,
+};
 void edge_go_init(edge_go *m) { inc_msg_init(&edge_go_desc, m); }
 void edge_go_free(edge_go *m) { inc_msg_free(&edge_go_desc, m); }
 json_t *edge_go_to_json(const edge_go *m) {
@@ -322,16 +472,73 @@ int edge_go_validate(const edge_go *m, inc_error *err) {
 }
 
 static const inc_field_desc edge_went_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(edge_went, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"x", INC_TYPE_INT, 0, offsetof(edge_went, x), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"s", INC_TYPE_STRING, INC_FIELD_OPTIONAL, offsetof(edge_went, s), offsetof(edge_went, has_s), NULL, {false, 0, 0.0, NULL}},
-    {"at", INC_TYPE_TIMESTAMP, 0, offsetof(edge_went, at), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"m", INC_TYPE_ENUM, 0, offsetof(edge_went, m), INC_NO_OFFSET, &edge_mode_desc, {false, 0, 0.0, NULL}},
-    {"r", INC_TYPE_FLOAT, 0, offsetof(edge_went, r), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(edge_went, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "x",
+        .type = INC_TYPE_INT,
+        .flags = 0,
+        .offset = offsetof(edge_went, x),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "s",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(edge_went, s),
+        .has_offset = offsetof(edge_went, has_s),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "at",
+        .type = INC_TYPE_TIMESTAMP,
+        .flags = 0,
+        .offset = offsetof(edge_went, at),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "m",
+        .type = INC_TYPE_ENUM,
+        .flags = 0,
+        .offset = offsetof(edge_went, m),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = &edge_mode_desc,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "r",
+        .type = INC_TYPE_FLOAT,
+        .flags = 0,
+        .offset = offsetof(edge_went, r),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc edge_went_desc = {
-    INC_MSG_EVENT, "Went", "edge_went", sizeof(edge_went),
-    6, edge_went_fields, &edge_thing_type, NULL, NULL, edge_went_apply_thunk};
+    .kind = INC_MSG_EVENT,
+    .name = "Went",
+    .c_name = "edge_went",
+    .size = sizeof(edge_went),
+    .n_fields = 6,
+    .fields = edge_went_fields,
+    .aggregate = &edge_thing_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = edge_went_apply_thunk,
+};
 void edge_went_init(edge_went *m) { inc_msg_init(&edge_went_desc, m); }
 void edge_went_free(edge_went *m) { inc_msg_free(&edge_went_desc, m); }
 json_t *edge_went_to_json(const edge_went *m) {
@@ -342,16 +549,73 @@ int edge_went_from_json(edge_went *m, const json_t *json, inc_error *err) {
 }
 
 static const inc_field_desc edge_things_row_fields[] = {
-    {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT, offsetof(edge_things_row, aggregate_id), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
-    {"a", INC_TYPE_INT, INC_FIELD_OPTIONAL, offsetof(edge_things_row, a), offsetof(edge_things_row, has_a), NULL, {false, 0, 0.0, NULL}},
-    {"s", INC_TYPE_STRING, INC_FIELD_OPTIONAL, offsetof(edge_things_row, s), offsetof(edge_things_row, has_s), NULL, {false, 0, 0.0, NULL}},
-    {"t", INC_TYPE_TIMESTAMP, INC_FIELD_OPTIONAL, offsetof(edge_things_row, t), offsetof(edge_things_row, has_t), NULL, {false, 0, 0.0, NULL}},
-    {"m", INC_TYPE_ENUM, INC_FIELD_OPTIONAL, offsetof(edge_things_row, m), offsetof(edge_things_row, has_m), &edge_mode_desc, {false, 0, 0.0, NULL}},
-    {"total", INC_TYPE_FLOAT, 0, offsetof(edge_things_row, total), INC_NO_OFFSET, NULL, {false, 0, 0.0, NULL}},
+    {
+        .name = "aggregate_id",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(edge_things_row, aggregate_id),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "a",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(edge_things_row, a),
+        .has_offset = offsetof(edge_things_row, has_a),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "s",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(edge_things_row, s),
+        .has_offset = offsetof(edge_things_row, has_s),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "t",
+        .type = INC_TYPE_TIMESTAMP,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(edge_things_row, t),
+        .has_offset = offsetof(edge_things_row, has_t),
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "m",
+        .type = INC_TYPE_ENUM,
+        .flags = INC_FIELD_OPTIONAL,
+        .offset = offsetof(edge_things_row, m),
+        .has_offset = offsetof(edge_things_row, has_m),
+        .enum_desc = &edge_mode_desc,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
+    {
+        .name = "total",
+        .type = INC_TYPE_FLOAT,
+        .flags = 0,
+        .offset = offsetof(edge_things_row, total),
+        .has_offset = INC_NO_OFFSET,
+        .enum_desc = NULL,
+        .def = {.present = false, .i = 0, .f = 0.0, .s = NULL},
+    },
 };
 const inc_message_desc edge_things_row_desc = {
-    INC_MSG_ROW, "things", "edge_things_row", sizeof(edge_things_row),
-    6, edge_things_row_fields, &edge_thing_type, NULL, NULL, NULL};
+    .kind = INC_MSG_ROW,
+    .name = "things",
+    .c_name = "edge_things_row",
+    .size = sizeof(edge_things_row),
+    .n_fields = 6,
+    .fields = edge_things_row_fields,
+    .aggregate = &edge_thing_type,
+    .validate = NULL,
+    .execute = NULL,
+    .apply = NULL,
+};
 void edge_things_row_init(edge_things_row *m) { inc_msg_init(&edge_things_row_desc, m); }
 void edge_things_row_free(edge_things_row *m) { inc_msg_free(&edge_things_row_desc, m); }
 json_t *edge_things_row_to_json(const edge_things_row *m) {
@@ -362,11 +626,15 @@ int edge_things_row_from_json(edge_things_row *m, const json_t *json, inc_error 
 }
 
 const inc_projection_desc edge_things_projection = {
-    "things", &edge_thing_type, &edge_things_row_desc, edge_things_row_project_thunk,
-    "INSERT INTO \"things\" (\"aggregate_id\", \"a\", \"s\", \"t\", \"m\", \"total\", \"version\", \"event_id\", \"event_date\") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (\"aggregate_id\") DO UPDATE SET \"a\" = EXCLUDED.\"a\", \"s\" = EXCLUDED.\"s\", \"t\" = EXCLUDED.\"t\", \"m\" = EXCLUDED.\"m\", \"total\" = EXCLUDED.\"total\", \"version\" = EXCLUDED.\"version\", \"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = EXCLUDED.\"event_date\" WHERE \"things\".\"version\" < EXCLUDED.\"version\"",
-    "SELECT \"aggregate_id\", \"a\", \"s\", to_char(\"t\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \"m\", \"total\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"things\" ORDER BY \"aggregate_id\"",
-    "SELECT \"aggregate_id\", \"a\", \"s\", to_char(\"t\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \"m\", \"total\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"things\" WHERE \"aggregate_id\" = $1",
-    "TRUNCATE \"things\""};
+    .name = "things",
+    .aggregate = &edge_thing_type,
+    .row = &edge_things_row_desc,
+    .project = edge_things_row_project_thunk,
+    .upsert_sql = "INSERT INTO \"things\" (\"aggregate_id\", \"a\", \"s\", \"t\", \"m\", \"total\", \"version\", \"event_id\", \"event_date\") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (\"aggregate_id\") DO UPDATE SET \"a\" = EXCLUDED.\"a\", \"s\" = EXCLUDED.\"s\", \"t\" = EXCLUDED.\"t\", \"m\" = EXCLUDED.\"m\", \"total\" = EXCLUDED.\"total\", \"version\" = EXCLUDED.\"version\", \"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = EXCLUDED.\"event_date\" WHERE \"things\".\"version\" < EXCLUDED.\"version\"",
+    .select_sql = "SELECT \"aggregate_id\", \"a\", \"s\", to_char(\"t\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \"m\", \"total\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"things\" ORDER BY \"aggregate_id\"",
+    .select_one_sql = "SELECT \"aggregate_id\", \"a\", \"s\", to_char(\"t\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \"m\", \"total\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"things\" WHERE \"aggregate_id\" = $1",
+    .truncate_sql = "TRUNCATE \"things\"",
+};
 
 static const inc_message_desc *const edge_thing_type_commands[] = {
     &edge_go_desc,
@@ -378,11 +646,16 @@ static const inc_projection_desc *const edge_thing_type_projections[] = {
     &edge_things_projection,
 };
 const inc_aggregate_desc edge_thing_type = {
-    "Thing", &edge_thing_state_desc,
-    1, edge_thing_type_commands,
-    1, edge_thing_type_events,
-    1, edge_thing_type_projections,
-    UINT64_C(0x7b7d7c5cd3f074c8)};
+    .name = "Thing",
+    .state = &edge_thing_state_desc,
+    .n_commands = 1,
+    .commands = edge_thing_type_commands,
+    .n_events = 1,
+    .events = edge_thing_type_events,
+    .n_projections = 1,
+    .projections = edge_thing_type_projections,
+    .state_layout_hash = UINT64_C(0x7b7d7c5cd3f074c8),
+};
 
 /* ================================================ domain edge */
 
@@ -422,11 +695,19 @@ static const char edge_ddl[] =
     ");\n";
 
 const inc_domain edge_domain = {
-    INC_ABI_VERSION, "edge",
-    1, edge_aggregates,
-    1, edge_all_commands,
-    1, edge_all_events,
-    1, edge_all_projections,
-    1, edge_enums,
-    5, edge_rejection_names,
-    edge_ddl};
+    .abi_version = INC_ABI_VERSION,
+    .name = "edge",
+    .n_aggregates = 1,
+    .aggregates = edge_aggregates,
+    .n_commands = 1,
+    .commands = edge_all_commands,
+    .n_events = 1,
+    .events = edge_all_events,
+    .n_projections = 1,
+    .projections = edge_all_projections,
+    .n_enums = 1,
+    .enums = edge_enums,
+    .n_rejections = 5,
+    .rejections = edge_rejection_names,
+    .ddl = edge_ddl,
+};
