@@ -194,11 +194,23 @@ static void test_rejected_writes_nothing(void **state) {
     assert_int_equal(o.m.version, 1);
     assert_true(o.r.total == INT64_MAX);
     row_free(&o);
-    /* an AddMany that would overflow half-way writes none of its events */
+    /* back off to INT64_MAX - 3 (three events) ... */
     counter_add_many m = {"r1", -1, 3};
     assert_int_equal(inc_dispatch(fx->app, &counter_add_many_desc, &m, &res, &err), 0);
     inc_result_free(&res);
     assert_int_equal(n_events(fx, "r1"), 4);
+    /* ... then an AddMany whose first event fits (INT64_MAX - 1) and whose
+     * second overflows: rejected, and none of its events is written */
+    counter_add_many over = {"r1", 2, 3};
+    assert_int_equal(inc_dispatch(fx->app, &counter_add_many_desc, &over, &res, &err), -1);
+    assert_int_equal(err.kind, INC_ERR_REJECTED);
+    assert_string_equal(err.code, "integer_overflow");
+    assert_int_equal(res.count, 0);
+    assert_int_equal(n_events(fx, "r1"), 4);
+    o = get_row(fx, "r1");
+    assert_int_equal(o.m.version, 4);
+    assert_true(o.r.total == INT64_MAX - 3);
+    row_free(&o);
 }
 
 static void test_several_events_one_command(void **state) {
@@ -584,6 +596,27 @@ static void test_rebuild(void **state) {
     assert_int_equal(inc_dispatch(fx->app, &counter_label_desc, &l, NULL, &err), 0);
     lines before = list_rows(fx);
     assert_int_equal(before.n, 3);
+    if (fx->pg) {
+        /* damage the table behind the store's back: one row changed, one
+         * deleted; the rebuild must bring both back from the events */
+        PGconn *c = th_conn(fx);
+        free(th_query1(c,
+                       "WITH u AS (UPDATE counters SET total = total + 1000 "
+                       "WHERE aggregate_id = 'r-a' RETURNING 1) "
+                       "SELECT count(*) FROM u",
+                       0, NULL));
+        free(th_query1(c,
+                       "WITH d AS (DELETE FROM counters WHERE aggregate_id = "
+                       "'r-b' RETURNING 1) SELECT count(*) FROM d",
+                       0, NULL));
+        PQfinish(c);
+        lines damaged = list_rows(fx);
+        assert_int_equal(damaged.n, 2);
+        one_row o = get_row(fx, "r-a");
+        assert_int_equal(o.r.total, 1040);
+        row_free(&o);
+        lines_free(&damaged);
+    }
     prog p = {0, 0, 0};
     assert_int_equal(inc_app_rebuild(fx->app, &counter_counters_projection,
                                      on_progress, &p, &err),
