@@ -1,6 +1,6 @@
 /* test_cli.c - runs the counter domain's CLI (built from tests/cli/main.c)
  * as a child process and checks stdout, stderr and the exit code of every
- * subcommand against DESIGN.md section 5. */
+ * subcommand against docs/cli.md. */
 #define _XOPEN_SOURCE 700 /* POSIX 2008 + posix_openpt */
 
 #include <fcntl.h>
