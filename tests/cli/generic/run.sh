@@ -20,7 +20,8 @@ expect() { # expect DESCRIPTION CONDITION
     fails=$((fails + 1))
   fi
 }
-J() { jq -e "$1" "$out" >/dev/null 2>&1; }
+# jq -e exits 0 on empty input, so an empty output must fail by itself
+J() { [ -s "$out" ] && jq -e "$1" "$out" >/dev/null 2>&1; }
 
 rc=$(run init); expect "init exits 0" '[ $rc = 0 ]'
 rc=$(run init); expect "init is idempotent" '[ $rc = 0 ]'
