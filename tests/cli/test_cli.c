@@ -155,6 +155,18 @@ static json_int_t num(json_t *o, const char *k) {
     return json_integer_value(v);
 }
 
+/* Change the projection table behind the CLI's back: `sql` must affect
+ * exactly one row and say so with RETURNING 1. */
+static void damage(const char *db, const char *sql) {
+    PGconn *c = PQconnectdb(db);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *res = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 1);
+    PQclear(res);
+    PQfinish(c);
+}
+
 /* ---- fixture: a schema + conninfo selecting it ---- */
 
 typedef struct cfx {
@@ -469,13 +481,38 @@ static void test_full_session(void **state) {
     assert_string_equal(r.out, "");
     out_free(&r);
 
-    /* rebuild: plain progress lines when stderr is not a tty */
+    /* rebuild: plain progress lines when stderr is not a tty; it must
+     * restore a row changed behind the store's back */
+    damage(f->db, "UPDATE counters SET total = total + 1000 WHERE "
+                  "aggregate_id = 'c1' RETURNING 1");
+    r = RUN(f->db, "projection", "counters", "c1");
+    expect(&r, 0);
+    j = line_json(r.out, 0);
+    char *changed = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    assert_string_not_equal(before, changed);
+    free(changed);
+    out_free(&r);
     r = RUN(f->db, "rebuild", "counters");
     expect(&r, 0);
     assert_string_equal(r.out, "");
     assert_non_null(strstr(r.err, "rebuilt 6/6 events\n"));
     out_free(&r);
-    /* and a progress bar redrawn in place when it is a terminal */
+    r = RUN(f->db, "projection", "counters", "c1");
+    expect(&r, 0);
+    j = line_json(r.out, 0);
+    char *restored = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    assert_string_equal(before, restored);
+    free(restored);
+    out_free(&r);
+    /* and a progress bar redrawn in place when it is a terminal; this one
+     * must bring back a deleted row */
+    damage(f->db, "DELETE FROM counters WHERE aggregate_id = 'c1' RETURNING 1");
+    r = RUN(f->db, "projection", "counters", "c1");
+    expect(&r, 0);
+    assert_string_equal(r.out, "");
+    out_free(&r);
     r = RUN_TTY(f->db, "rebuild", "counters");
     expect(&r, 0);
     assert_string_equal(r.out, "");
