@@ -167,6 +167,17 @@ static void damage(const char *db, const char *sql) {
     PQfinish(c);
 }
 
+/* The counters row of `id` through the CLI, as compact JSON (malloc'd). */
+static char *row_text(const char *db, const char *id) {
+    run_out r = RUN(db, "projection", "counters", id);
+    expect(&r, 0);
+    json_t *j = line_json(r.out, 0);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    out_free(&r);
+    return text;
+}
+
 /* ---- fixture: a schema + conninfo selecting it ---- */
 
 typedef struct cfx {
@@ -485,27 +496,17 @@ static void test_full_session(void **state) {
      * restore a row changed behind the store's back */
     damage(f->db, "UPDATE counters SET total = total + 1000 WHERE "
                   "aggregate_id = 'c1' RETURNING 1");
-    r = RUN(f->db, "projection", "counters", "c1");
-    expect(&r, 0);
-    j = line_json(r.out, 0);
-    char *changed = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
+    char *changed = row_text(f->db, "c1");
     assert_string_not_equal(before, changed);
     free(changed);
-    out_free(&r);
     r = RUN(f->db, "rebuild", "counters");
     expect(&r, 0);
     assert_string_equal(r.out, "");
     assert_non_null(strstr(r.err, "rebuilt 6/6 events\n"));
     out_free(&r);
-    r = RUN(f->db, "projection", "counters", "c1");
-    expect(&r, 0);
-    j = line_json(r.out, 0);
-    char *restored = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
+    char *restored = row_text(f->db, "c1");
     assert_string_equal(before, restored);
     free(restored);
-    out_free(&r);
     /* and a progress bar redrawn in place when it is a terminal; this one
      * must bring back a deleted row */
     damage(f->db, "DELETE FROM counters WHERE aggregate_id = 'c1' RETURNING 1");
@@ -522,15 +523,10 @@ static void test_full_session(void **state) {
     size_t el = strlen(r.err);
     assert_true(el >= 2 && r.err[el - 1] == '\n'); /* ends its line */
     out_free(&r);
-    r = RUN(f->db, "projection", "counters", "c1");
-    expect(&r, 0);
-    j = line_json(r.out, 0);
-    char *after = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
+    char *after = row_text(f->db, "c1");
     assert_string_equal(before, after);
     free(before);
     free(after);
-    out_free(&r);
 }
 
 static void test_help_lists_domain(void **state) {
