@@ -693,38 +693,89 @@ static void test_concurrent_processes(void **state) {
     th_fx *fx = *state;
     PG_ONLY(fx);
     enum { PROCS = 6, EACH = 25 };
+    /* what a child reports: its conflicts and the versions it was
+     * acknowledged, in order */
+    typedef struct report {
+        uint64_t conflicts;
+        int64_t version[EACH];
+    } report;
     pid_t kids[PROCS];
+    int go[2], out[PROCS][2];
+    assert_int_equal(pipe(go), 0); /* closed by the parent: all start */
     fflush(NULL);
     for (int k = 0; k < PROCS; k++) {
+        assert_int_equal(pipe(out[k]), 0);
         kids[k] = fork();
         assert_true(kids[k] >= 0);
         if (kids[k] == 0) {
+            close(go[1]);
+            close(out[k][0]);
+            report r;
+            memset(&r, 0, sizeof r);
             inc_error err;
             inc_store *s = th_open_same(fx);
             inc_app *app = inc_app_new(&counter_domain, s, &err);
             inc_app_set_max_retries(app, 1000);
             inc_app_set_max_backoff(app, 5000);
             inc_app_set_snapshot_every(app, NULL, 7, &err);
-            int ok = 1;
+            char c;
+            int ok = read(go[0], &c, 1) == 0;
             for (int i = 0; i < EACH && ok; i++) {
-                counter_add c = {"hot", 1};
-                if (inc_dispatch(app, &counter_add_desc, &c, NULL, &err) != 0) {
+                counter_add a = {"hot", 1};
+                inc_result res;
+                inc_result_init(&res);
+                if (inc_dispatch(app, &counter_add_desc, &a, &res, &err) != 0 ||
+                    res.count != 1) {
                     fprintf(stderr, "child: %s\n", err.message);
                     ok = 0;
+                } else {
+                    r.version[i] = res.events[0].version;
                 }
+                inc_result_free(&res);
             }
-            /* exit status 0..: how many conflicts (capped) - just for info */
+            r.conflicts = inc_app_conflicts(app);
             inc_app_free(app);
             inc_store_close(s);
+            if (write(out[k][1], &r, sizeof r) != (ssize_t)sizeof r) ok = 0;
             _exit(ok ? 0 : 1);
         }
+        close(out[k][1]);
     }
+    close(go[0]);
+    close(go[1]);
+    report r[PROCS];
+    uint64_t conflicts = 0;
     for (int k = 0; k < PROCS; k++) {
+        assert_int_equal(read(out[k][0], &r[k], sizeof r[k]), (ssize_t)sizeof r[k]);
+        close(out[k][0]);
         int status;
         assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 0);
+        conflicts += r[k].conflicts;
     }
+    /* each version acknowledged to exactly one process; and the processes
+     * really raced: conflicts were retried, and some process was
+     * acknowledged a version between two of another's */
+    bool taken[PROCS * EACH + 1] = {false};
+    int interleaved = 0;
+    for (int k = 0; k < PROCS; k++) {
+        for (int i = 0; i < EACH; i++) {
+            int64_t v = r[k].version[i];
+            assert_true(v >= 1 && v <= PROCS * EACH);
+            assert_false(taken[v]);
+            taken[v] = true;
+            if (i > 0) assert_true(v > r[k].version[i - 1]);
+        }
+        for (int j = 0; j < PROCS; j++)
+            if (j != k && r[j].version[0] < r[k].version[EACH - 1] &&
+                r[k].version[0] < r[j].version[EACH - 1])
+                interleaved++;
+    }
+    print_message("%llu conflicts retried; %d process pairs interleaved\n",
+                  (unsigned long long)conflicts, interleaved / 2);
+    assert_true(conflicts > 0);
+    assert_true(interleaved > 0);
     /* versions 1..N, no gap, no duplicate, nothing lost */
     PGconn *c = th_conn(fx);
     char *v = th_query1(c,
