@@ -135,30 +135,20 @@ static void worker(const char *db, const char *schema, int me, int fd, int go) {
             inc_result res;
             inc_result_init(&res);
             switch (kind) {
-            case 0: { /* with a result, for count_events */
-                bank_deposit_money d;
-                inc_msg_init(&bank_deposit_money_desc, &d);
-                d.aggregate_id = acc;
-                d.amount = amount;
-                rc = inc_dispatch(app, &bank_deposit_money_desc, &d, &res, &err);
+            case 0:
+                rc = rel_deposit_r(app, acc, amount, &res, &err);
                 if (rc == 0) {
                     t.deposited += amount;
                     t.net[a] += amount;
                 }
                 break;
-            }
-            case 1: {
-                bank_withdraw_money w;
-                inc_msg_init(&bank_withdraw_money_desc, &w);
-                w.aggregate_id = acc;
-                w.amount = amount;
-                rc = inc_dispatch(app, &bank_withdraw_money_desc, &w, &res, &err);
+            case 1:
+                rc = rel_withdraw_r(app, acc, amount, &res, &err);
                 if (rc == 0) {
                     t.withdrawn += amount;
                     t.net[a] -= amount;
                 }
                 break;
-            }
             default:
                 do b = (int)(rnd(&seed) % N_ACCOUNTS);
                 while (b == a);
