@@ -154,6 +154,7 @@ typedef struct pg_store {
     char *schema;
     bool fixed_ready;   /* the fixed statements are prepared */
     bool notify;        /* inc_pg_store_set_notify */
+    bool cmd_ready;     /* the command-id INSERT is prepared */
     size_t n_prep, cap_prep;
     prep_slot *prepared; /* projection upserts; slot i is "inc_up_<i>" */
 } pg_store;
@@ -233,6 +234,7 @@ static int oom(inc_error *err) {
 static void forget_prepared(pg_store *s) {
     for (size_t i = 0; i < s->n_prep; i++) s->prepared[i].state = PREP_NO;
     s->fixed_ready = false;
+    s->cmd_ready = false;
 }
 
 /* Close the connection, whatever state it is in (a half-sent pipeline is
@@ -1004,7 +1006,9 @@ static int log_add(pipe_log *l, q_kind k, int arg, size_t ci) {
 static int pipe_result(void *ud, int i, const PGresult *res, inc_error *err) {
     pipe_log *l = ud;
     l->n_ok = (size_t)i + 1;
-    if (l->kind[i] == Q_PREPARE) l->s->prepared[l->arg[i]].state = PREP_READY;
+    if (l->kind[i] == Q_PREPARE && l->arg[i] < 0) l->s->cmd_ready = true;
+    else if (l->kind[i] == Q_PREPARE)
+        l->s->prepared[l->arg[i]].state = PREP_READY;
     if (l->kind[i] == Q_INSERT) {
         int64_t *pos = l->cs[l->commit[i]].positions;
         if (pos && (PQntuples(res) != 1 ||
@@ -1091,12 +1095,14 @@ static const char command_ids_ddl[] =
     "    n_events int NOT NULL,\n"
     "    recorded_at timestamptz NOT NULL DEFAULT now(),\n"
     "    CONSTRAINT " COMMAND_ID_CONSTRAINT " PRIMARY KEY (command_id)\n"
-    ");\n"
-    "CREATE INDEX IF NOT EXISTS command_ids_recorded_at ON command_ids "
-    "(recorded_at);\n";
+    ");\n";
+/* (no index on recorded_at: every command would pay for it, while only a
+ * prune, rare and in the background, would use it) */
 
-/* Not prepared at connect time: a store whose `init` predates the table
- * must keep working for commands without an id. */
+/* Prepared by the first commit that needs it, in its pipeline, not at
+ * connect time: a store whose `init` predates the table must keep working
+ * for commands without an id. */
+#define COMMAND_ID_STATEMENT "inc_command_id"
 #define COMMAND_ID_INSERT                                                      \
     "INSERT INTO command_ids (command_id, command_type, payload, "            \
     "aggregate_type, aggregate_id, first_version, n_events) VALUES ($1, $2, " \
@@ -1111,8 +1117,17 @@ static int check_command_id(const inc_commit *c, inc_error *err) {
     return 0;
 }
 
-static int send_command_id(pg_store *s, const inc_commit *c, inc_error *err) {
+/* Queue the command id's INSERT (and its PREPARE, the first time). */
+static int send_command_id(pg_store *s, pipe_log *l, size_t ci,
+                           inc_error *err) {
+    const inc_commit *c = &l->cs[ci];
     char fbuf[32], nbuf[32];
+    if (!s->cmd_ready) {
+        if (PQsendPrepare(s->conn, COMMAND_ID_STATEMENT, COMMAND_ID_INSERT, 7,
+                          NULL) != 1)
+            return pg_error(s, NULL, "commit", err);
+        if (log_add(l, Q_PREPARE, -1, ci) != 0) return oom(err);
+    }
     snprintf(fbuf, sizeof fbuf, "%" PRId64,
              c->n_events ? c->events[0].version : (int64_t)0);
     snprintf(nbuf, sizeof nbuf, "%zu", c->n_events);
@@ -1120,9 +1135,10 @@ static int send_command_id(pg_store *s, const inc_commit *c, inc_error *err) {
                            c->command_payload, c->aggregate->name,
                            c->aggregate_id,    fbuf,
                            nbuf};
-    if (PQsendQueryParams(s->conn, COMMAND_ID_INSERT, 7, NULL, vals, NULL, NULL,
-                          0) != 1)
+    if (PQsendQueryPrepared(s->conn, COMMAND_ID_STATEMENT, 7, vals, NULL, NULL,
+                            0) != 1)
         return pg_error(s, NULL, "commit", err);
+    if (log_add(l, Q_OTHER, 0, ci) != 0) return oom(err);
     return 0;
 }
 
@@ -1198,8 +1214,7 @@ static int queue_commit(pg_store *s, pipe_log *l, size_t ci, inc_error *err) {
     int slot;
     if (c->command_id) {
         /* first: a repeat racing this commit waits here on the key */
-        if (send_command_id(s, c, err) != 0) return -1;
-        if (log_add(l, Q_OTHER, 0, ci) != 0) return oom(err);
+        if (send_command_id(s, l, ci, err) != 0) return -1;
     }
     if (c->n_events == 0) return 0;
     for (size_t i = 0; i < c->n_rows; i++) {
