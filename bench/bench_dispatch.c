@@ -15,13 +15,17 @@
  *                                 naive needs the full run's bench_naive)
  * Variants besides ours (the defaults) and naive: ours_nocache (the state
  * cache off: every command reads the stream) and ours_notify (pg_notify
- * after every commit, inc_pg_store_set_notify). */
+ * after every commit, inc_pg_store_set_notify) and ours_cmdid (every
+ * command sent with a new command id, inc_dispatch_with_id: the cost of
+ * recording it, against ours in the same rounds). */
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <incident/app.h>
 #include <incident/batch.h>
@@ -106,9 +110,9 @@ static void seed_naive(void) {
 /* The clients compared.  Each keeps its connection (and, for ours, its
  * app and state cache) for the whole benchmark, as a service would: the
  * rounds below only start and stop its thread. */
-typedef enum { V_NAIVE, V_OURS, V_NOCACHE, V_NOTIFY, V_COUNT } variant;
+typedef enum { V_NAIVE, V_OURS, V_NOCACHE, V_NOTIFY, V_CMDID, V_COUNT } variant;
 static const char *const variant_name[V_COUNT] = {"naive", "ours", "ours_nocache",
-                                                  "ours_notify"};
+                                                  "ours_notify", "ours_cmdid"};
 
 typedef struct worker {
     pthread_t t;
@@ -118,6 +122,9 @@ typedef struct worker {
     inc_store *store;
     inc_app *app;
     uint64_t rng;
+    int index;
+    char cid_prefix[48];  /* command ids: unique per worker and run */
+    long seq;             /* commands sent by this worker, for command ids */
     long done, conflicts; /* this round */
     long deposits[N_ACCOUNTS];
 } worker;
@@ -125,6 +132,9 @@ typedef struct worker {
 static void worker_open(worker *w, variant v, int index, const char *schema) {
     memset(w, 0, sizeof *w);
     w->v = v;
+    w->index = index;
+    snprintf(w->cid_prefix, sizeof w->cid_prefix, "%ld-%ld-%d-%p",
+             (long)time(NULL), (long)getpid(), index, (void *)w);
     w->rng = 0x9e3779b97f4a7c15u * (uint64_t)(index + 1) + (uint64_t)v;
     if (v == V_NAIVE) {
         w->naive = bench_connect(schema_naive);
@@ -144,14 +154,17 @@ static void worker_close(worker *w) {
 static void *run_ours(worker *w) {
     inc_app_stats st0, st1;
     inc_app_get_stats(w->app, &st0);
-    char id[32];
+    char id[32], cid[80];
     double end = bench_now() + w->seconds;
     while (bench_now() < end) {
         int a = (int)(bench_rand(&w->rng) % N_ACCOUNTS);
         account_id(id, a);
         bank_deposit_money cmd = {id, 1};
         inc_error err;
-        if (inc_dispatch(w->app, &bank_deposit_money_desc, &cmd, NULL, &err) != 0)
+        snprintf(cid, sizeof cid, "%s-%ld", w->cid_prefix, w->seq++);
+        const char *command_id = w->v == V_CMDID ? cid : NULL;
+        if (inc_dispatch_with_id(w->app, &bank_deposit_money_desc, &cmd,
+                                 command_id, NULL, &err) != 0)
             bench_die("dispatch: %s", err.message);
         w->deposits[a]++;
         w->done++;
@@ -294,7 +307,7 @@ int main(int argc, char **argv) {
     }
     if (argc != 2)
         bench_die("usage: bench_dispatch SECONDS | seed SCHEMA | "
-                  "naive|ours|ours_nocache|ours_notify SECONDS CONNS SCHEMA");
+                  "naive|ours|ours_nocache|ours_notify|ours_cmdid SECONDS CONNS SCHEMA");
     double seconds = atof(argv[1]);
     static long totals[N_ACCOUNTS];
     static worker ws[V_COUNT][MAX_THREADS];

@@ -105,6 +105,36 @@ int64_t incx_state_version(const inc_aggregate_desc *a, const void *state);
 void *incx_decode_event(const inc_aggregate_desc *a, const inc_stored_event *ev,
                         const inc_message_desc **desc_out, inc_error *err);
 
+/* ---- read.c ---- */
+
+/* A stored event decoded (data malloc'd, aggregate_id borrowed from ev). */
+int incx_recorded_from_stored(const inc_aggregate_desc *a,
+                              const inc_stored_event *ev,
+                              inc_recorded_event *r, inc_error *err);
+
+/* ---- command_id.c ---- */
+
+/* A caller-supplied command id and what it is recorded with. */
+typedef struct incx_cmdid {
+    const char *id;
+    const char *type;    /* the command's name */
+    char *payload;       /* canonical JSON of the command (owned) */
+} incx_cmdid;
+
+/* Check the id and make the payload (free with incx_cmdid_free). */
+int incx_cmdid_make(incx_cmdid *c, const char *id,
+                    const inc_message_desc *cmd, const void *data,
+                    inc_error *err);
+void incx_cmdid_free(incx_cmdid *c);
+/* Whether a commit was refused because its command id is recorded. */
+bool incx_command_id_taken(const inc_error *err);
+/* The recorded outcome of c->id appended to `out` (may be NULL): 1, or 0
+ * when the id is not recorded; -1 with err, INC_ERR_INVALID
+ * "command_id_reused" when it was recorded for another command or
+ * payload. */
+int incx_command_replay(inc_app *app, const incx_cmdid *c, inc_result *out,
+                        inc_error *err);
+
 /* Folding a stream into a state, as the store's rows arrive. */
 typedef struct incx_fold {
     const inc_aggregate_desc *a;

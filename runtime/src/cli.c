@@ -1,10 +1,11 @@
 /* cli.c - the domain command-line tool every generated domain gets
  * (docs/cli.md): init, dispatch, state, events, projection,
- * rebuild, follow, consumers.  Input is checked (names, JSON, validation) before the database
+ * rebuild, follow, consumers, prune-command-ids.  Input is checked (names, JSON, validation) before the database
  * is contacted, so bad input exits 2 even when no server is reachable. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +42,11 @@ static void usage(const cli *c, FILE *out) {
             "subcommands:\n"
             "  init                    create or upgrade the event store and "
             "projection tables\n"
-            "  dispatch COMMAND JSON   run a command; print each new event as "
+            "  dispatch [--command-id ID] COMMAND JSON\n"
+            "                          run a command; print each new event as "
             "a JSON line\n"
+            "                          (a repeated ID prints the first run's "
+            "events)\n"
             "  state AGGREGATE ID      the aggregate's current state as one "
             "JSON object\n"
             "  events AGGREGATE ID     the aggregate's events in version "
@@ -57,6 +61,9 @@ static void usage(const cli *c, FILE *out) {
             "checkpoint)\n"
             "  consumers               the consumers, their checkpoints and "
             "lag\n"
+            "  prune-command-ids --older-than DURATION|TIMESTAMP\n"
+            "                          forget command ids recorded before "
+            "then (e.g. 30d, 12h)\n"
             "\n"
             "options (before the subcommand):\n"
             "  --db CONNINFO   PostgreSQL connection string or URI (default: "
@@ -154,7 +161,8 @@ static const inc_aggregate_desc *find_aggregate(const cli *c, const char *name) 
     return inc_domain_aggregate(c->d, name);
 }
 
-static int cmd_dispatch(cli *c, const char *name, const char *json,
+static int cmd_dispatch(cli *c, const char *command_id, const char *name,
+                        const char *json,
                         int (*setup)(inc_app *, void *, inc_error *), void *ud) {
     inc_error err;
     inc_error_clear(&err);
@@ -166,13 +174,18 @@ static int cmd_dispatch(cli *c, const char *name, const char *json,
         return fail(c, &err);
     }
     int rc = 0;
+    if (command_id &&
+        (!*command_id || strlen(command_id) > INC_COMMAND_ID_MAX)) {
+        free(msg);
+        return usage_error(c, "--command-id: 1 to 128 bytes%s", "");
+    }
     if (inc_msg_from_text(d, msg, json, strlen(json), 0, &err) != 0 ||
         inc_msg_validate(d, msg, &err) != 0) {
         rc = fail(c, &err);
     } else if ((rc = open_store(c, setup, ud)) == 0) {
         inc_result res;
         inc_result_init(&res);
-        if (inc_dispatch(c->app, d, msg, &res, &err) != 0) {
+        if (inc_dispatch_with_id(c->app, d, msg, command_id, &res, &err) != 0) {
             rc = fail(c, &err);
         } else {
             for (size_t i = 0; i < res.count && rc == 0; i++)
@@ -307,6 +320,40 @@ static int cmd_rebuild(cli *c, const char *name) {
         if (pr.tty) fputc('\n', stderr);
         return fail(c, &err);
     }
+    return 0;
+}
+
+/* "30d", "12h", "15m", "90s" before now, or an RFC 3339 timestamp. */
+static int parse_older_than(const char *text, inc_timestamp *out) {
+    char *end;
+    if (inc_timestamp_parse(text, out) == 0) return 0;
+    if (*text < '0' || *text > '9') return -1;
+    long long n = strtoll(text, &end, 10);
+    int64_t unit = 0;
+    if (strcmp(end, "s") == 0) unit = 1;
+    else if (strcmp(end, "m") == 0) unit = 60;
+    else if (strcmp(end, "h") == 0) unit = 3600;
+    else if (strcmp(end, "d") == 0) unit = 86400;
+    if (!unit || n < 0 || n > INT64_MAX / 1000000 / unit) return -1;
+    *out = inc_timestamp_now() - (int64_t)n * unit * 1000000;
+    return 0;
+}
+
+static int cmd_prune_command_ids(cli *c, const char *older_than) {
+    inc_error err;
+    inc_error_clear(&err);
+    inc_timestamp before;
+    if (parse_older_than(older_than, &before) != 0)
+        return usage_error(c,
+                           "--older-than: '%s' is not a duration (30d, 12h, "
+                           "15m, 90s) or an RFC 3339 timestamp",
+                           older_than);
+    int rc = open_store(c, NULL, NULL);
+    if (rc) return rc;
+    int64_t n;
+    if (inc_store_prune_command_ids(c->store, before, &n, &err) != 0)
+        return fail(c, &err);
+    printf("{\"pruned\":%lld}\n", (long long)n);
     return 0;
 }
 
@@ -509,9 +556,28 @@ static int run(cli *c, int argc, char **argv,
         return cmd_init(c);
     }
     if (strcmp(sub, "dispatch") == 0) {
+        const char *command_id = NULL;
+        if (nargs >= 1 && strncmp(args[0], "--command-id=", 13) == 0) {
+            command_id = args[0] + 13;
+            nargs--, args++;
+        } else if (nargs >= 2 && strcmp(args[0], "--command-id") == 0) {
+            command_id = args[1];
+            nargs -= 2, args += 2;
+        }
         if (nargs != 2)
-            return usage_error(c, "usage: dispatch COMMAND 'JSON'%s", "");
-        return cmd_dispatch(c, args[0], args[1], setup, ud);
+            return usage_error(
+                c, "usage: dispatch [--command-id ID] COMMAND 'JSON'%s", "");
+        return cmd_dispatch(c, command_id, args[0], args[1], setup, ud);
+    }
+    if (strcmp(sub, "prune-command-ids") == 0) {
+        if (nargs == 1 && strncmp(args[0], "--older-than=", 13) == 0)
+            return cmd_prune_command_ids(c, args[0] + 13);
+        if (nargs != 2 || strcmp(args[0], "--older-than") != 0)
+            return usage_error(c,
+                               "usage: prune-command-ids --older-than "
+                               "DURATION|TIMESTAMP%s",
+                               "");
+        return cmd_prune_command_ids(c, args[1]);
     }
     if (strcmp(sub, "state") == 0) {
         if (nargs != 2) return usage_error(c, "usage: state AGGREGATE ID%s", "");

@@ -101,9 +101,9 @@ static void try_speculate(inc_app *app, const inc_aggregate_desc *a,
  * Returns 0 (events committed or none), -1 with err. */
 static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
                        const inc_message_desc *cmd, const void *data,
-                       const char *id, const char *metadata, attempt *t,
-                       bool may_speculate, bool *speculated, bool *sent,
-                       inc_error *err) {
+                       const char *id, const char *metadata,
+                       const incx_cmdid *cid, attempt *t, bool may_speculate,
+                       bool *speculated, bool *sent, inc_error *err) {
     *speculated = *sent = false;
     if (may_speculate) try_speculate(app, a, cmd, data, id, t, speculated);
     if (!*speculated) {
@@ -114,11 +114,23 @@ static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
         if (inc_execute(a, t->state, cmd, data, &t->w.events, err) != 0)
             return -1;
     }
-    if (t->w.events.count == 0) return 0;
     inc_commit c;
-    if (incx_work_prepare(app, a, id, t->state, metadata, &t->w, &c, err) != 0)
+    if (t->w.events.count == 0) {
+        if (!cid) return 0;
+        /* no events, but the command id is recorded all the same */
+        memset(&c, 0, sizeof c);
+        c.aggregate = a;
+        c.aggregate_id = id;
+    } else if (incx_work_prepare(app, a, id, t->state, metadata, &t->w, &c,
+                                 err) != 0) {
         return -1;
+    }
     c.expect_event_id = *speculated ? t->last_id : NULL;
+    if (cid) {
+        c.command_id = cid->id;
+        c.command_type = cid->type;
+        c.command_payload = cid->payload;
+    }
     *sent = true;
     return inc_store_commit(app->store, &c, err);
 }
@@ -148,14 +160,19 @@ static int run_handlers(inc_app *app, rec_list *list, size_t from, size_t to,
  * last attempt (free it with attempt_free). */
 static int run_attempts(inc_app *app, const inc_aggregate_desc *a,
                         const inc_message_desc *cmd, const void *data,
-                        const char *id, const char *metadata, attempt *t,
-                        inc_error *err) {
+                        const char *id, const char *metadata,
+                        const incx_cmdid *cid, attempt *t, inc_error *err) {
     int rc;
     bool may_speculate = true;
     for (unsigned attempt_no = 0;; attempt_no++) {
         bool speculated, sent;
-        rc = run_attempt(app, a, cmd, data, id, metadata, t, may_speculate,
-                         &speculated, &sent, err);
+        rc = run_attempt(app, a, cmd, data, id, metadata, cid, t,
+                         may_speculate, &speculated, &sent, err);
+        /* the command id is taken: the caller answers from its record */
+        if (rc != 0 && incx_command_id_taken(err)) {
+            keep_state(app, a, id, t, rc);
+            return rc;
+        }
         bool conflict = rc != 0 && err->kind == INC_ERR_CONFLICT;
         if (speculated && (rc == 0 || conflict))
             incx_note_speculation(app, rc == 0, conflict);
@@ -217,8 +234,8 @@ static int record_events(rec_list *list, const inc_aggregate_desc *a,
 
 static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
                         const void *data, const char *causation_id,
-                        const char *correlation_id, int depth, rec_list *list,
-                        inc_error *err) {
+                        const char *correlation_id, int depth,
+                        const incx_cmdid *cid, rec_list *list, inc_error *err) {
     inc_error local; /* the retry decisions read the error */
     if (!err) err = &local;
     if (!cmd || cmd->kind != INC_MSG_COMMAND || !cmd->aggregate)
@@ -242,7 +259,7 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
 
     attempt t;
     memset(&t, 0, sizeof t);
-    int rc = run_attempts(app, a, cmd, data, id, metadata, &t, err);
+    int rc = run_attempts(app, a, cmd, data, id, metadata, cid, &t, err);
     size_t from = list->n;
     if (rc == 0 && t.w.events.count > 0)
         rc = record_events(list, a, id, &t, command_id, causation_id,
@@ -306,14 +323,14 @@ static int deliver(rec_list *list, inc_result *out, size_t n_direct,
     return 0;
 }
 
-int inc_dispatch(inc_app *app, const inc_message_desc *command,
-                 const void *data, inc_result *out, inc_error *err) {
+/* A top-level command, with a command id or without (cid NULL). */
+static int dispatch_top(inc_app *app, const inc_message_desc *command,
+                        const void *data, const incx_cmdid *cid,
+                        inc_result *out, inc_error *err) {
     rec_list list;
     memset(&list, 0, sizeof list);
     list.result = out;
-    if (!app)
-        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument", "no app");
-    int rc = dispatch_one(app, command, data, NULL, NULL, 0, &list, err);
+    int rc = dispatch_one(app, command, data, NULL, NULL, 0, cid, &list, err);
     /* direct events are those of the command itself: they come first and
      * all share its command_id */
     size_t n_direct = 0;
@@ -321,6 +338,52 @@ int inc_dispatch(inc_app *app, const inc_message_desc *command,
         n_direct++;
     if (deliver(&list, out, n_direct, rc == 0 ? err : NULL) != 0) rc = -1;
     rec_list_free(&list);
+    return rc;
+}
+
+int inc_dispatch(inc_app *app, const inc_message_desc *command,
+                 const void *data, inc_result *out, inc_error *err) {
+    if (!app)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument", "no app");
+    return dispatch_top(app, command, data, NULL, out, err);
+}
+
+bool incx_command_id_taken(const inc_error *err) {
+    return err->kind == INC_ERR_CONFLICT &&
+           strcmp(err->code, "command_id_exists") == 0;
+}
+
+int inc_dispatch_with_id(inc_app *app, const inc_message_desc *command,
+                         const void *data, const char *command_id,
+                         inc_result *out, inc_error *err) {
+    inc_error local;
+    if (!err) err = &local;
+    if (!app)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument", "no app");
+    if (!command_id) return inc_dispatch(app, command, data, out, err);
+    if (!command || command->kind != INC_MSG_COMMAND || !command->aggregate)
+        return inc_error_set(err, INC_ERR_INVALID, "unknown_command",
+                             "not a command descriptor");
+    if (inc_msg_validate(command, data, err) != 0) return -1;
+    incx_cmdid cid;
+    if (incx_cmdid_make(&cid, command_id, command, data, err) != 0) return -1;
+    /* Optimistic: run it as new, the id recorded in its commit.  Only a
+     * commit refused for the id, or a rejection (the state may have moved
+     * on since the first run), looks the id up: a repeat answers with the
+     * first run's outcome; a rejection of an unrecorded id stands. */
+    int rc = dispatch_top(app, command, data, &cid, out, err);
+    if (rc != 0 &&
+        (incx_command_id_taken(err) || err->kind == INC_ERR_REJECTED)) {
+        inc_error first = *err;
+        int found = incx_command_replay(app, &cid, out, err);
+        if (found == 1) {
+            inc_error_clear(err);
+            rc = 0;
+        } else if (found == 0) {
+            *err = first; /* (taken, then pruned at once: report it) */
+        }
+    }
+    incx_cmdid_free(&cid);
     return rc;
 }
 
@@ -362,10 +425,21 @@ int inc_dispatch_json(inc_app *app, const char *command, const char *json,
     return rc;
 }
 
+int inc_dispatch_json_with_id(inc_app *app, const char *command,
+                              const char *json, const char *command_id,
+                              inc_result *out, inc_error *err) {
+    const inc_message_desc *d;
+    void *msg = decode_command(app->d, command, json, &d, err);
+    if (!msg) return -1;
+    int rc = inc_dispatch_with_id(app, d, msg, command_id, out, err);
+    free_command(d, msg);
+    return rc;
+}
+
 int inc_handler_dispatch(inc_handler_ctx *ctx, const inc_message_desc *command,
                          const void *data, inc_error *err) {
     return dispatch_one(ctx->app, command, data, ctx->cause->event_id,
-                        ctx->correlation_id, ctx->depth, ctx->list, err);
+                        ctx->correlation_id, ctx->depth, NULL, ctx->list, err);
 }
 
 int inc_handler_dispatch_json(inc_handler_ctx *ctx, const char *command,

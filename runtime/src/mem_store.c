@@ -143,6 +143,7 @@ typedef struct mem_store {
     mem_projection **proj;
     size_t n_cons;                /* consumers' checkpoints (log block) */
     struct mem_consumer *cons;
+    smap commands;   /* command id -> mem_command */
 } mem_store;
 
 static void mem_log_free(mem_store *s);
@@ -175,12 +176,15 @@ static void rows_free(const inc_projection_desc *p, mem_row *rows, size_t n) {
     free(rows);
 }
 
+static void command_free(void *p); /* with the command ids, below */
+
 static void mem_close(inc_store *base) {
     mem_store *s = (mem_store *)base;
     for (size_t i = 0; i < s->n_log; i++) event_free(s->log[i]);
     free(s->log);
     smap_free(&s->streams, stream_free);
     smap_free(&s->event_ids, NULL);
+    smap_free(&s->commands, command_free);
     for (size_t i = 0; i < s->n_proj; i++) {
         rows_free(s->proj[i]->p, s->proj[i]->rows, s->proj[i]->n);
         free(s->proj[i]->name);
@@ -622,17 +626,124 @@ static void link_commit(mem_store *s, const inc_commit *c, staged *g) {
     for (size_t i = 0; i < c->n_rows; i++) link_row(s, c, g, i);
 }
 
+/* ---- command ids (inc_commit.command_id) ---- */
+
+typedef struct mem_command {
+    char *id, *type, *payload, *aggregate_type, *aggregate_id;
+    int64_t first_version, n_events;
+    inc_timestamp recorded_at;
+} mem_command;
+
+static void command_free(void *p) {
+    mem_command *m = p;
+    if (!m) return;
+    free(m->id);
+    free(m->type);
+    free(m->payload);
+    free(m->aggregate_type);
+    free(m->aggregate_id);
+    free(m);
+}
+
+/* The record commit c adds (NULL in *out without a command id), made
+ * before anything is linked so that linking it cannot fail; the id taken
+ * already is a conflict, as PostgreSQL's primary key makes it. */
+static int command_stage(mem_store *s, const inc_commit *c, mem_command **out,
+                         inc_error *err) {
+    *out = NULL;
+    if (!c->command_id) return 0;
+    if (incx_store_check_text(c->command_id, "command_id", err) != 0 ||
+        incx_store_check_text(c->command_type, "command_type", err) != 0 ||
+        incx_store_check_text(c->command_payload, "command_payload", err) != 0)
+        return -1;
+    if (smap_get(&s->commands, c->command_id, strlen(c->command_id)))
+        return inc_error_set(err, INC_ERR_CONFLICT, "command_id_exists",
+                             "commit: command id already recorded");
+    mem_command *m = calloc(1, sizeof *m);
+    if (!m || !(m->id = inc_strdup(c->command_id)) ||
+        !(m->type = inc_strdup(c->command_type)) ||
+        !(m->payload = inc_strdup(c->command_payload)) ||
+        !(m->aggregate_type = inc_strdup(c->aggregate->name)) ||
+        !(m->aggregate_id = inc_strdup(c->aggregate_id)) ||
+        smap_reserve(&s->commands, 1) != 0) {
+        command_free(m);
+        return oom(err);
+    }
+    m->first_version = c->n_events ? c->events[0].version : 0;
+    m->n_events = (int64_t)c->n_events;
+    m->recorded_at = inc_timestamp_now();
+    *out = m;
+    return 0;
+}
+
+static void command_link(mem_store *s, mem_command *m) {
+    if (m) smap_put_reserved(&s->commands, m->id, strlen(m->id), m);
+}
+
+static int mem_command_get(inc_store *base, const char *command_id,
+                           inc_command_cb cb, void *ud, bool *found,
+                           inc_error *err) {
+    mem_store *s = (mem_store *)base;
+    *found = false;
+    if (incx_store_check_text(command_id, "command_id", err) != 0) return -1;
+    const mem_command *m =
+        smap_get(&s->commands, command_id, strlen(command_id));
+    if (!m) return 0;
+    *found = true;
+    inc_command_record r = {m->id, m->type, m->payload, m->aggregate_type,
+                            m->aggregate_id, m->first_version, m->n_events,
+                            m->recorded_at};
+    return cb(ud, &r, err);
+}
+
+/* The map has no deletion: the kept records move to a new one. */
+static int mem_prune_command_ids(inc_store *base, inc_timestamp older_than,
+                                 int64_t *n_pruned, inc_error *err) {
+    mem_store *s = (mem_store *)base;
+    smap kept;
+    memset(&kept, 0, sizeof kept);
+    if (smap_reserve(&kept, s->commands.n) != 0) return oom(err);
+    int64_t n = 0;
+    for (size_t i = 0; i < s->commands.cap; i++) {
+        mem_command *m = s->commands.e[i].value;
+        if (!s->commands.e[i].key) continue;
+        if (m->recorded_at < older_than) {
+            command_free(m);
+            n++;
+        } else {
+            smap_put_reserved(&kept, m->id, strlen(m->id), m);
+        }
+    }
+    smap_free(&s->commands, NULL);
+    s->commands = kept;
+    if (n_pruned) *n_pruned = n;
+    return 0;
+}
+
 static int mem_commit(inc_store *base, const inc_commit *c, inc_error *err) {
     mem_store *s = (mem_store *)base;
-    if (c->n_events == 0) return 0;
+    mem_command *cmd;
+    if (c->n_events == 0 && !c->command_id) return 0;
     if (incx_store_check_text(c->aggregate_id, "aggregate_id", err) != 0)
         return -1;
-    /* 1. Checks, in the order PostgreSQL would hit them. */
+    /* 1. Checks, in the order PostgreSQL would hit them (the command id
+     * is recorded first). */
+    if (command_stage(s, c, &cmd, err) != 0) return -1;
+    if (c->n_events == 0) {
+        command_link(s, cmd);
+        return 0;
+    }
     int failed;
-    if (check_commit(s, c, 0, err) != 0) return -1;
+    if (check_commit(s, c, 0, err) != 0) {
+        command_free(cmd);
+        return -1;
+    }
     mem_stream *st = find_stream(s, c->aggregate->name, c->aggregate_id, err,
                                  &failed);
-    if (failed) return -1;
+    if (failed) {
+        command_free(cmd);
+        return -1;
+    }
     /* 2. Allocate everything. */
     staged g;
     memset(&g, 0, sizeof g);
@@ -642,14 +753,17 @@ static int mem_commit(inc_store *base, const inc_commit *c, inc_error *err) {
     g.new_proj = calloc(c->n_rows ? c->n_rows : 1, sizeof *g.new_proj);
     if (!g.evs || !g.new_rows || !g.new_proj) {
         staged_free(c, &g);
+        command_free(cmd);
         return oom(err);
     }
     if (stage_events(s, c, st, &g, err) != 0 || stage_rows(s, c, &g, err) != 0) {
         staged_free(c, &g);
+        command_free(cmd);
         return -1;
     }
     /* 3. Link (cannot fail from here on); what is left of g is freed. */
     link_commit(s, c, &g);
+    command_link(s, cmd);
     free(g.new_rows);
     free(g.new_proj);
     free(g.evs);
@@ -789,6 +903,12 @@ static int mem_commit_many(inc_store *base, const inc_commit *cs, size_t n,
                            size_t *failed, inc_error *err) {
     mem_store *s = (mem_store *)base;
     if (failed) *failed = n;
+    for (size_t k = 0; k < n; k++)
+        if (cs[k].command_id) {
+            if (failed) *failed = k;
+            return inc_error_set(err, INC_ERR_INVALID, "unsupported",
+                                 "commit_many: commits carry no command id");
+        }
     for (size_t k = 0; k < n; k++)
         if (cs[k].n_events && check_commit(s, cs, k, err) != 0) {
             if (failed) *failed = k;
@@ -1015,6 +1135,7 @@ static const inc_store_ops mem_ops = {
     mem_read_all,    mem_projection_get, mem_projection_list,
     mem_rebuild,     mem_commit_many,
     NULL, /* load_many: inc_store_load_many loads one by one, nothing to save */
+    mem_command_get, mem_prune_command_ids,
     &mem_log_ops,
 };
 

@@ -33,6 +33,7 @@
 #include "store_util.h"
 
 #define STREAM_VERSION_CONSTRAINT "events_stream_version"
+#define COMMAND_ID_CONSTRAINT "command_ids_pkey"
 #define NOTIFY_CHANNEL "incident_events"
 #define REBUILD_BATCH "1000"
 
@@ -154,6 +155,7 @@ typedef struct pg_store {
     char *schema;
     bool fixed_ready;   /* the fixed statements are prepared */
     bool notify;        /* inc_pg_store_set_notify */
+    bool cmd_ready;     /* the command-id INSERT is prepared */
     size_t n_prep, cap_prep;
     prep_slot *prepared; /* projection upserts; slot i is "inc_up_<i>" */
 } pg_store;
@@ -206,6 +208,9 @@ int incx_pg_error(const PGconn *conn, const PGresult *res, const char *what,
             return inc_error_set(err, INC_ERR_CONFLICT, "conflict",
                                  "%s: a concurrent writer took this version",
                                  what);
+        if (c && strcmp(c, COMMAND_ID_CONSTRAINT) == 0)
+            return inc_error_set(err, INC_ERR_CONFLICT, "command_id_exists",
+                                 "%s: command id already recorded", what);
     }
     if (state && strcmp(state, "23502") == 0) {
         const char *t = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
@@ -243,6 +248,7 @@ static int oom(inc_error *err) {
 static void forget_prepared(pg_store *s) {
     for (size_t i = 0; i < s->n_prep; i++) s->prepared[i].state = PREP_NO;
     s->fixed_ready = false;
+    s->cmd_ready = false;
 }
 
 /* Close the connection, whatever state it is in (a half-sent pipeline is
@@ -1037,7 +1043,9 @@ static int log_add(pipe_log *l, q_kind k, int arg, size_t ci) {
 static int pipe_result(void *ud, int i, const PGresult *res, inc_error *err) {
     pipe_log *l = ud;
     l->n_ok = (size_t)i + 1;
-    if (l->kind[i] == Q_PREPARE) l->s->prepared[l->arg[i]].state = PREP_READY;
+    if (l->kind[i] == Q_PREPARE && l->arg[i] < 0) l->s->cmd_ready = true;
+    else if (l->kind[i] == Q_PREPARE)
+        l->s->prepared[l->arg[i]].state = PREP_READY;
     if (l->kind[i] == Q_INSERT) {
         int64_t *pos = l->cs[l->commit[i]].positions;
         if (pos && (PQntuples(res) != 1 ||
@@ -1109,6 +1117,131 @@ static int send_snapshot(pg_store *s, const inc_commit *c, inc_error *err) {
     return 0;
 }
 
+/* ---- command ids (inc_commit.command_id) ---- */
+
+/* Created by every `init` (IF NOT EXISTS), so stores made before command
+ * ids get the table without a new schema version. */
+static const char command_ids_ddl[] =
+    "CREATE TABLE IF NOT EXISTS command_ids (\n"
+    "    command_id text NOT NULL,\n"
+    "    command_type text NOT NULL,\n"
+    "    payload text NOT NULL,\n"
+    "    aggregate_type text NOT NULL,\n"
+    "    aggregate_id text NOT NULL,\n"
+    "    first_version int NOT NULL,\n"
+    "    n_events int NOT NULL,\n"
+    "    recorded_at timestamptz NOT NULL DEFAULT now(),\n"
+    "    CONSTRAINT " COMMAND_ID_CONSTRAINT " PRIMARY KEY (command_id)\n"
+    ");\n";
+/* (no index on recorded_at: every command would pay for it, while only a
+ * prune, rare and in the background, would use it) */
+
+/* Prepared by the first commit that needs it, in its pipeline, not at
+ * connect time: a store whose `init` predates the table must keep working
+ * for commands without an id. */
+#define COMMAND_ID_STATEMENT "inc_command_id"
+#define COMMAND_ID_INSERT                                                      \
+    "INSERT INTO command_ids (command_id, command_type, payload, "            \
+    "aggregate_type, aggregate_id, first_version, n_events) VALUES ($1, $2, " \
+    "$3, $4, $5, $6::int4, $7::int4)"
+
+static int check_command_id(const inc_commit *c, inc_error *err) {
+    if (!c->command_id) return 0;
+    if (incx_store_check_text(c->command_id, "command_id", err) != 0 ||
+        incx_store_check_text(c->command_type, "command_type", err) != 0 ||
+        incx_store_check_text(c->command_payload, "command_payload", err) != 0)
+        return -1;
+    return 0;
+}
+
+/* Queue the command id's INSERT (and its PREPARE, the first time). */
+static int send_command_id(pg_store *s, pipe_log *l, size_t ci,
+                           inc_error *err) {
+    const inc_commit *c = &l->cs[ci];
+    char fbuf[32], nbuf[32];
+    if (!s->cmd_ready) {
+        if (PQsendPrepare(s->conn, COMMAND_ID_STATEMENT, COMMAND_ID_INSERT, 7,
+                          NULL) != 1)
+            return pg_error(s, NULL, "commit", err);
+        if (log_add(l, Q_PREPARE, -1, ci) != 0) return oom(err);
+    }
+    snprintf(fbuf, sizeof fbuf, "%" PRId64,
+             c->n_events ? c->events[0].version : (int64_t)0);
+    snprintf(nbuf, sizeof nbuf, "%zu", c->n_events);
+    const char *vals[7] = {c->command_id,      c->command_type,
+                           c->command_payload, c->aggregate->name,
+                           c->aggregate_id,    fbuf,
+                           nbuf};
+    if (PQsendQueryPrepared(s->conn, COMMAND_ID_STATEMENT, 7, vals, NULL, NULL,
+                            0) != 1)
+        return pg_error(s, NULL, "commit", err);
+    if (log_add(l, Q_OTHER, 0, ci) != 0) return oom(err);
+    return 0;
+}
+
+typedef struct command_rows {
+    inc_command_cb cb;
+    void *ud;
+    bool *found;
+} command_rows;
+
+static int command_row(void *ud, const PGresult *res, inc_error *err) {
+    command_rows *cr = ud;
+    inc_command_record r;
+    *cr->found = true;
+    memset(&r, 0, sizeof r);
+    r.command_id = PQgetvalue(res, 0, 0);
+    r.command_type = PQgetvalue(res, 0, 1);
+    r.payload = PQgetvalue(res, 0, 2);
+    r.aggregate_type = PQgetvalue(res, 0, 3);
+    r.aggregate_id = PQgetvalue(res, 0, 4);
+    if (parse_i64(PQgetvalue(res, 0, 5), &r.first_version) != 0 ||
+        parse_i64(PQgetvalue(res, 0, 6), &r.n_events) != 0 ||
+        parse_pg_timestamp(PQgetvalue(res, 0, 7), &r.recorded_at) != 0)
+        return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                             "command_ids: unreadable row");
+    return cr->cb(cr->ud, &r, err);
+}
+
+static int pg_command_get(inc_store *base, const char *command_id,
+                          inc_command_cb cb, void *ud, bool *found,
+                          inc_error *err) {
+    pg_store *s = (pg_store *)base;
+    *found = false;
+    if (incx_store_check_text(command_id, "command_id", err) != 0) return -1;
+    const char *vals[1] = {command_id};
+    command_rows cr = {cb, ud, found};
+    return pg_stream(s, NULL,
+                     "SELECT command_id, command_type, payload, "
+                     "aggregate_type, aggregate_id, first_version, n_events, "
+                     "recorded_at FROM command_ids WHERE command_id = $1",
+                     1, vals, command_row, &cr, "command_get", err);
+}
+
+static int count_row(void *ud, const PGresult *res, inc_error *err) {
+    if (parse_i64(PQgetvalue(res, 0, 0), ud) != 0)
+        return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                             "prune: unreadable count");
+    return 0;
+}
+
+static int pg_prune_command_ids(inc_store *base, inc_timestamp older_than,
+                                int64_t *n_pruned, inc_error *err) {
+    pg_store *s = (pg_store *)base;
+    char tbuf[INC_TIMESTAMP_TEXT_MAX];
+    int64_t n = 0;
+    if (inc_timestamp_format(older_than, tbuf) != 0)
+        return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
+                             "prune: timestamp out of range");
+    const char *vals[1] = {tbuf};
+    int rc = pg_stream(s, NULL,
+                       "WITH d AS (DELETE FROM command_ids WHERE recorded_at "
+                       "< $1::timestamptz RETURNING 1) SELECT count(*) FROM d",
+                       1, vals, count_row, &n, "prune_command_ids", err);
+    if (rc == 0 && n_pruned) *n_pruned = n;
+    return rc;
+}
+
 /* Queue (in pipeline mode) everything commit l->cs[ci] writes: the
  * PREPAREs it needs first (so a failing INSERT cannot skip them), the
  * event INSERTs, the projection upserts, the snapshot.  Single commits
@@ -1116,6 +1249,10 @@ static int send_snapshot(pg_store *s, const inc_commit *c, inc_error *err) {
 static int queue_commit(pg_store *s, pipe_log *l, size_t ci, inc_error *err) {
     const inc_commit *c = &l->cs[ci];
     int slot;
+    if (c->command_id) {
+        /* first: a repeat racing this commit waits here on the key */
+        if (send_command_id(s, l, ci, err) != 0) return -1;
+    }
     if (c->n_events == 0) return 0;
     for (size_t i = 0; i < c->n_rows; i++) {
         bool queued;
@@ -1197,11 +1334,12 @@ static int commit_pipeline(pg_store *s, const inc_commit *cs, size_t n,
     size_t ci;
     int rc = 0, n_notify;
     if (failed) *failed = n;
-    for (ci = 0; ci < n && cs[ci].n_events == 0; ci++) {}
+    for (ci = 0; ci < n && cs[ci].n_events == 0 && !cs[ci].command_id; ci++) {}
     if (ci == n) return 0;
     for (ci = 0; ci < n; ci++)
-        if (cs[ci].n_events &&
-            incx_store_check_text(cs[ci].aggregate_id, "aggregate_id", err) != 0) {
+        if ((cs[ci].n_events || cs[ci].command_id) &&
+            (incx_store_check_text(cs[ci].aggregate_id, "aggregate_id", err) != 0 ||
+             check_command_id(&cs[ci], err) != 0)) {
             if (failed) *failed = ci;
             return -1;
         }
@@ -1421,6 +1559,9 @@ static int pg_init(inc_store *base, const inc_domain *d, inc_error *err) {
                         "init", err) != 0)
             goto fail;
     }
+    /* Idempotent commands' table: CREATE ... IF NOT EXISTS on every init,
+     * so it needs no version step of its own. */
+    if (exec_simple(s, command_ids_ddl, "init", err) != 0) goto fail;
     /* Later versions: `if (have < 3) { ALTER ...; INSERT 3 }` and so on. */
     if (d && d->ddl && *d->ddl && exec_simple(s, d->ddl, "init", err) != 0)
         goto fail;
@@ -1583,6 +1724,12 @@ fail:
 
 static int pg_commit_many(inc_store *base, const inc_commit *cs, size_t n,
                           size_t *failed, inc_error *err) {
+    for (size_t k = 0; k < n; k++)
+        if (cs[k].command_id) { /* as the memory store: batches take none */
+            if (failed) *failed = k;
+            return inc_error_set(err, INC_ERR_INVALID, "unsupported",
+                                 "commit_many: commits carry no command id");
+        }
     return commit_pipeline((pg_store *)base, cs, n, failed, err);
 }
 
@@ -1593,6 +1740,7 @@ static const inc_store_ops pg_ops = {
     pg_load,           pg_commit,         pg_read_stream,
     pg_read_all,       pg_projection_get, pg_projection_list,
     pg_rebuild,        pg_commit_many,    pg_load_many,
+    pg_command_get,    pg_prune_command_ids,
     &incx_pg_log_ops,
 };
 

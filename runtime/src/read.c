@@ -35,20 +35,27 @@ typedef struct stream_ctx {
     void *ud;
 } stream_ctx;
 
+int incx_recorded_from_stored(const inc_aggregate_desc *a,
+                              const inc_stored_event *ev,
+                              inc_recorded_event *r, inc_error *err) {
+    memset(r, 0, sizeof *r);
+    r->data = incx_decode_event(a, ev, &r->desc, err);
+    if (!r->data) return -1;
+    memcpy(r->event_id, ev->event_id, INC_UUID_TEXT_SIZE);
+    r->aggregate_type = a->name;
+    r->aggregate_id = (char *)ev->aggregate_id; /* borrowed */
+    r->version = ev->version;
+    r->event_type = r->desc->name;
+    r->event_date = ev->event_date;
+    r->position = ev->position;
+    read_metadata(ev->metadata, r);
+    return 0;
+}
+
 static int stream_event(void *ud, const inc_stored_event *ev, inc_error *err) {
     stream_ctx *sc = ud;
     inc_recorded_event r;
-    memset(&r, 0, sizeof r);
-    r.data = incx_decode_event(sc->a, ev, &r.desc, err);
-    if (!r.data) return -1;
-    memcpy(r.event_id, ev->event_id, INC_UUID_TEXT_SIZE);
-    r.aggregate_type = sc->a->name;
-    r.aggregate_id = (char *)ev->aggregate_id; /* borrowed for the call */
-    r.version = ev->version;
-    r.event_type = r.desc->name;
-    r.event_date = ev->event_date;
-    r.position = ev->position;
-    read_metadata(ev->metadata, &r);
+    if (incx_recorded_from_stored(sc->a, ev, &r, err) != 0) return -1;
     int rc = sc->cb(sc->ud, &r, err);
     inc_msg_free(r.desc, r.data);
     free(r.data);

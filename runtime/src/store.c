@@ -95,3 +95,26 @@ int inc_store_load_many(inc_store *s, inc_load_req *reqs, size_t n,
     }
     return 0;
 }
+
+int inc_store_command_get(inc_store *s, const char *command_id,
+                          inc_command_cb cb, void *ud, bool *found,
+                          inc_error *err) {
+    CHECK_STORE(s, err);
+    if (found) *found = false;
+    if (!s->ops->command_get)
+        return inc_error_set(err, INC_ERR_INTERNAL, "unsupported",
+                             "the %s store keeps no command ids", s->ops->name);
+    bool ignored;
+    return s->ops->command_get(s, command_id, cb, ud, found ? found : &ignored,
+                               err);
+}
+
+int inc_store_prune_command_ids(inc_store *s, inc_timestamp older_than,
+                                int64_t *n_pruned, inc_error *err) {
+    CHECK_STORE(s, err);
+    if (n_pruned) *n_pruned = 0;
+    if (!s->ops->prune_command_ids)
+        return inc_error_set(err, INC_ERR_INTERNAL, "unsupported",
+                             "the %s store keeps no command ids", s->ops->name);
+    return s->ops->prune_command_ids(s, older_than, n_pruned, err);
+}

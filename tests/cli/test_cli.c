@@ -211,7 +211,8 @@ static void test_help_and_usage(void **state) {
     run_out r = RUN(NULL, "--help");
     expect(&r, 0);
     assert_non_null(strstr(r.out, "usage: counter_cli [--db CONNINFO"));
-    assert_non_null(strstr(r.out, "dispatch COMMAND JSON"));
+    assert_non_null(strstr(r.out, "dispatch [--command-id ID] COMMAND JSON"));
+    assert_non_null(strstr(r.out, "prune-command-ids --older-than"));
     assert_non_null(strstr(r.out, "rebuild NAME"));
     assert_string_equal(r.err, "");
     out_free(&r);
@@ -538,6 +539,103 @@ static void test_help_lists_domain(void **state) {
     out_free(&r);
 }
 
+/* dispatch --command-id: the same id, command and JSON prints the first
+ * run's events again and writes nothing (exit 0); the same id with other
+ * JSON or another command exits 2 and writes nothing; prune-command-ids. */
+static void test_command_id(void **state) {
+    cfx *f = *state;
+    run_out r = RUN(f->db, "init");
+    expect(&r, 0);
+    out_free(&r);
+    run_out first = RUN(f->db, "dispatch", "--command-id", "pay-1", "Add",
+                        "{\"aggregate_id\":\"k\",\"amount\":4}");
+    expect(&first, 0);
+    assert_int_equal(count_lines(first.out), 1);
+    for (int i = 0; i < 2; i++) {
+        r = RUN(f->db, "dispatch", "--command-id", "pay-1", "Add",
+                "{ \"amount\": 4, \"aggregate_id\": \"k\" }");
+        expect(&r, 0);
+        assert_string_equal(r.out, first.out);
+        assert_string_equal(r.err, "");
+        out_free(&r);
+    }
+    r = RUN(f->db, "dispatch", "--command-id=pay-1", "Add",
+            "{\"aggregate_id\":\"k\",\"amount\":4}");
+    expect(&r, 0);
+    assert_string_equal(r.out, first.out);
+    out_free(&r);
+    out_free(&first);
+    /* other JSON, another command: exit 2, nothing written */
+    r = RUN(f->db, "dispatch", "--command-id", "pay-1", "Add",
+            "{\"aggregate_id\":\"k\",\"amount\":5}");
+    expect(&r, 2);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "command id 'pay-1' was used for another"));
+    out_free(&r);
+    r = RUN(f->db, "dispatch", "--command-id", "pay-1", "Noop",
+            "{\"aggregate_id\":\"k\"}");
+    expect(&r, 2);
+    out_free(&r);
+    r = RUN(f->db, "state", "Counter", "k");
+    expect(&r, 0);
+    json_t *j = line_json(r.out, 0);
+    assert_int_equal(num(j, "version"), 1);
+    assert_int_equal(num(j, "total"), 4);
+    json_decref(j);
+    out_free(&r);
+    /* a command that emits nothing: recorded, repeated, prints nothing */
+    for (int i = 0; i < 2; i++) {
+        r = RUN(f->db, "dispatch", "--command-id", "noop-1", "Noop",
+                "{\"aggregate_id\":\"k\"}");
+        expect(&r, 0);
+        assert_string_equal(r.out, "");
+        out_free(&r);
+    }
+    /* bad ids and options: exit 2 before any database work */
+    char long_id[130];
+    memset(long_id, 'i', 129);
+    long_id[129] = '\0';
+    r = RUN(f->db, "dispatch", "--command-id", long_id, "Noop",
+            "{\"aggregate_id\":\"k\"}");
+    expect(&r, 2);
+    out_free(&r);
+    r = RUN(f->db, "dispatch", "--command-id", "", "Noop",
+            "{\"aggregate_id\":\"k\"}");
+    expect(&r, 2);
+    out_free(&r);
+    r = RUN(f->db, "dispatch", "Noop", "{\"aggregate_id\":\"k\"}",
+            "--command-id", "x");
+    expect(&r, 2);
+    out_free(&r);
+    r = RUN(f->db, "prune-command-ids", "--older-than", "soon");
+    expect(&r, 2);
+    out_free(&r);
+    r = RUN(f->db, "prune-command-ids");
+    expect(&r, 2);
+    out_free(&r);
+    /* prune: nothing is a day old; everything is older than a minute from
+     * now; then the id is new again */
+    r = RUN(f->db, "prune-command-ids", "--older-than", "1d");
+    expect(&r, 0);
+    assert_string_equal(r.out, "{\"pruned\":0}\n");
+    out_free(&r);
+    r = RUN(f->db, "prune-command-ids", "--older-than=2000-01-01T00:00:00Z");
+    expect(&r, 0);
+    assert_string_equal(r.out, "{\"pruned\":0}\n");
+    out_free(&r);
+    r = RUN(f->db, "prune-command-ids", "--older-than", "2999-01-01T00:00:00Z");
+    expect(&r, 0);
+    assert_string_equal(r.out, "{\"pruned\":2}\n");
+    out_free(&r);
+    r = RUN(f->db, "dispatch", "--command-id", "pay-1", "Add",
+            "{\"aggregate_id\":\"k\",\"amount\":5}");
+    expect(&r, 0);
+    j = line_json(r.out, 0);
+    assert_int_equal(num(j, "version"), 2);
+    json_decref(j);
+    out_free(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_and_usage),
@@ -545,6 +643,8 @@ int main(void) {
         cmocka_unit_test(test_bad_input_without_db),
         cmocka_unit_test(test_memory_store),
         cmocka_unit_test_setup_teardown(test_full_session, cli_setup,
+                                        cli_teardown),
+        cmocka_unit_test_setup_teardown(test_command_id, cli_setup,
                                         cli_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,6 +153,25 @@ INC_API int inc_dispatch_json(inc_app *app, const char *command,
                               const char *json, inc_result *out,
                               inc_error *err);
 
+/* Idempotent commands (docs/runtime.md, "Idempotent commands").  As
+ * inc_dispatch, with a caller-supplied command id (1 to
+ * INC_COMMAND_ID_MAX bytes of UTF-8; NULL = inc_dispatch) recorded in the
+ * commit's transaction, also when the command emits no events.  Sending
+ * the same id again with the same command and payload (compared as
+ * canonical JSON) writes nothing and returns 0 with the events the first
+ * run recorded (n_direct of them; event handlers do not run again), also
+ * when the repeats run at the same time.  The same id with another
+ * command or payload: INC_ERR_INVALID, code "command_id_reused", nothing
+ * written.  A rejected command records nothing: a repeat is decided
+ * again.  So after INC_ERR_UNAVAILABLE or INC_ERR_CONFLICT, send it again
+ * with the same id. */
+INC_API int inc_dispatch_with_id(inc_app *app, const inc_message_desc *command,
+                                 const void *data, const char *command_id,
+                                 inc_result *out, inc_error *err);
+INC_API int inc_dispatch_json_with_id(inc_app *app, const char *command,
+                                      const char *json, const char *command_id,
+                                      inc_result *out, inc_error *err);
+
 /* ---- reads ---- */
 
 /* Current state of one aggregate (version 0 if it has no events).  `state`

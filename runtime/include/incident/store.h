@@ -127,7 +127,36 @@ typedef struct inc_commit {
      * same transaction.  Lets a writer that cached the state commit
      * without reading first. */
     const char *expect_event_id;
+    /* Optional: a caller-supplied command id (1 to INC_COMMAND_ID_MAX
+     * bytes of UTF-8).  The commit then also records it (with the command
+     * type, the canonical payload text, the stream and the versions it
+     * wrote) in the same transaction, before anything else, also when
+     * n_events is 0.  An id already recorded fails the commit with
+     * INC_ERR_CONFLICT, code "command_id_exists", and writes nothing,
+     * also when the other commit runs at the same time (a unique key, not
+     * a read).  Not in commit_many (INC_ERR_INVALID). */
+    const char *command_id;
+    const char *command_type;    /* with command_id */
+    const char *command_payload; /* with command_id */
 } inc_commit;
+
+/* Longest command id, in bytes. */
+#define INC_COMMAND_ID_MAX 128
+
+/* A recorded command id (strings borrowed for the callback). */
+typedef struct inc_command_record {
+    const char *command_id;
+    const char *command_type;
+    const char *payload;         /* canonical JSON of the command */
+    const char *aggregate_type;
+    const char *aggregate_id;
+    int64_t first_version;       /* of its first event (0: it emitted none) */
+    int64_t n_events;            /* consecutive versions from first_version */
+    inc_timestamp recorded_at;
+} inc_command_record;
+
+typedef int (*inc_command_cb)(void *ud, const inc_command_record *r,
+                              inc_error *err);
 
 /* ---- projection reads ---- */
 /* `row` is a projection->row struct owned by the store (valid during the
@@ -205,6 +234,14 @@ typedef struct inc_store_ops {
      * (or NULL), as for every op.  Used by inc_dispatch_batch. */
     int (*load_many)(inc_store *s, inc_load_req *reqs, size_t n,
                      inc_error *err);
+    /* The record of a command id: *found says whether there is one; cb
+     * runs only if there is. */
+    int (*command_get)(inc_store *s, const char *command_id, inc_command_cb cb,
+                       void *ud, bool *found, inc_error *err);
+    /* Forget the command ids recorded before `older_than`; *n_pruned (may
+     * be NULL) is how many. */
+    int (*prune_command_ids)(inc_store *s, inc_timestamp older_than,
+                             int64_t *n_pruned, inc_error *err);
     /* Optional (NULL: no subscriptions).  The commit-ordered log and the
      * consumers' checkpoints, <incident/subscription.h>. */
     const struct inc_log_ops *log;
@@ -272,6 +309,13 @@ INC_API int inc_store_load_many(inc_store *s, inc_load_req *reqs, size_t n,
 /* INC_ERR_INTERNAL "unsupported" when the store has no commit_many. */
 INC_API int inc_store_commit_many(inc_store *s, const inc_commit *commits,
                                   size_t n, size_t *failed, inc_error *err);
+/* Command ids (docs/runtime.md, "Idempotent commands"): INC_ERR_INTERNAL
+ * "unsupported" when the store has no such op. */
+INC_API int inc_store_command_get(inc_store *s, const char *command_id,
+                                  inc_command_cb cb, void *ud, bool *found,
+                                  inc_error *err);
+INC_API int inc_store_prune_command_ids(inc_store *s, inc_timestamp older_than,
+                                        int64_t *n_pruned, inc_error *err);
 
 #ifdef __cplusplus
 }
