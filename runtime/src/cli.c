@@ -443,7 +443,7 @@ static int cmd_follow(cli *c, int nargs, char **args) {
     inc_consumer_run_options ro;
     memset(&o, 0, sizeof o);
     memset(&ro, 0, sizeof ro);
-    for (int i = 0; i < nargs; i++) {
+    for (int i = 0; i < nargs; i += 2) { /* OPTION VALUE pairs */
         const char *a = args[i], *v = i + 1 < nargs ? args[i + 1] : NULL;
         long long n = count_arg(v);
         if (strcmp(a, "--consumer") == 0 && v && *v) {
@@ -458,7 +458,6 @@ static int cmd_follow(cli *c, int nargs, char **args) {
                                "[--idle MS]%s",
                                "");
         }
-        i++;
     }
     int rc = open_store(c, NULL, NULL);
     if (rc) return rc;
