@@ -8,7 +8,9 @@
 # Each process writes its report to its own log file, not to stderr: the
 # CLI suites compare the stderr of the programs they run.  Fails (exit 99,
 # logs with errors printed) when any process had a memcheck error or a
-# definite/indirect leak; otherwise exits with the program's status.
+# definite/indirect leak, or when no process at all was checked (valgrind
+# wrote no report: nothing was tested); otherwise exits with the program's
+# status.
 set -u
 [ $# -ge 2 ] || { echo "usage: valgrind.sh SUPPRESSIONS PROG ARGS..." >&2; exit 2; }
 supp=$1
@@ -32,4 +34,5 @@ for f in "$logdir"/vg.*.log; do
 done
 echo "valgrind: $procs process(es) checked, $bad with errors or leaks (exit $rc)"
 [ $bad -eq 0 ] || exit 99
+[ $procs -gt 0 ] || { echo "valgrind: no process was checked" >&2; exit 99; }
 exit $rc

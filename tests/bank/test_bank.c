@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -877,9 +878,64 @@ static void racer(const fx *f, int go, int out, const char *tid) {
     _exit(rep.status);
 }
 
+/* Run SQL on c; fails the test on error. */
+static void sql_ok(PGconn *c, const char *sql) {
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+/* The gate that makes the racers really race: an insert of an Account
+ * event waits (trigger) for an advisory lock the parent holds, so every
+ * racer has read the account at the same version before any of them can
+ * commit; the parent lets them go once all RACERS are waiting.  All but
+ * one then lose the version race: at least RACERS - 1 conflicts. */
+#define GATE_KEY "4242"
+
+static PGconn *gate_close(const fx *f) {
+    char *ci = th_conninfo_for_schema(f->schema);
+    PGconn *c = PQconnectdb(ci);
+    free(ci);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    sql_ok(c, "SET client_min_messages = warning");
+    sql_ok(c, "CREATE OR REPLACE FUNCTION race_gate() RETURNS trigger LANGUAGE plpgsql "
+              "AS $$BEGIN PERFORM pg_advisory_xact_lock_shared(" GATE_KEY "); "
+              "RETURN NEW; END$$");
+    sql_ok(c, "CREATE TRIGGER race_gate BEFORE INSERT ON events FOR EACH ROW "
+              "WHEN (NEW.aggregate_type = 'Account') EXECUTE FUNCTION race_gate()");
+    sql_ok(c, "SELECT pg_advisory_lock(" GATE_KEY ")");
+    return c;
+}
+
+/* Wait (at most 60 s) until `n` sessions wait at the gate, then open it. */
+static void gate_open(PGconn *c, int n) {
+    char want[16];
+    snprintf(want, sizeof want, "%d", n);
+    bool all = false;
+    for (int i = 0; i < 6000 && !all; i++) {
+        PGresult *r = PQexec(c, "SELECT count(*) FROM pg_locks WHERE locktype = "
+                                "'advisory' AND NOT granted AND objid = " GATE_KEY);
+        all = PQresultStatus(r) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(r, 0, 0), want);
+        PQclear(r);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        if (!all) nanosleep(&ts, NULL);
+    }
+    sql_ok(c, "SELECT pg_advisory_unlock(" GATE_KEY ")");
+    assert_true(all); /* every racer read the account before any committed */
+}
+
+static void gate_remove(PGconn *c) {
+    sql_ok(c, "DROP TRIGGER race_gate ON events");
+    sql_ok(c, "DROP FUNCTION race_gate()");
+    PQfinish(c);
+}
+
 /* Fork RACERS processes that start together; count their outcomes. */
 static void race(fx *f, char tids[][INC_UUID_TEXT_SIZE], int *n_ok, int *n_rejected) {
     assert_true(f->pg);
+    PGconn *gate = gate_close(f);
     int go[2], out[2];
     assert_int_equal(pipe(go), 0);
     assert_int_equal(pipe(out), 0);
@@ -897,6 +953,7 @@ static void race(fx *f, char tids[][INC_UUID_TEXT_SIZE], int *n_ok, int *n_rejec
     close(go[0]);
     close(out[1]);
     close(go[1]); /* go: every child reads EOF at once */
+    gate_open(gate, RACERS);
     *n_ok = *n_rejected = 0;
     uint64_t conflicts = 0;
     for (int k = 0; k < RACERS; k++) {
@@ -917,8 +974,10 @@ static void race(fx *f, char tids[][INC_UUID_TEXT_SIZE], int *n_ok, int *n_rejec
     }
     close(out[0]);
     assert_int_equal(reports, RACERS);
+    gate_remove(gate);
     print_message("%d racers: %llu version conflicts retried\n", RACERS,
                   (unsigned long long)conflicts);
+    assert_true(conflicts >= RACERS - 1);
 }
 
 /* 12. Five concurrent withdrawals of 24 from 100. */

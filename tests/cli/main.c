@@ -1,5 +1,5 @@
 /* main.c - the counter test domain's command-line tool: the three-line
- * main every domain gets (DESIGN.md section 5). */
+ * main every domain gets (docs/cli.md). */
 #include <incident/cli.h>
 
 #include "counter.h"

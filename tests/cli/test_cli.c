@@ -1,6 +1,6 @@
 /* test_cli.c - runs the counter domain's CLI (built from tests/cli/main.c)
  * as a child process and checks stdout, stderr and the exit code of every
- * subcommand against DESIGN.md section 5. */
+ * subcommand against docs/cli.md. */
 #define _XOPEN_SOURCE 700 /* POSIX 2008 + posix_openpt */
 
 #include <fcntl.h>
@@ -153,6 +153,29 @@ static json_int_t num(json_t *o, const char *k) {
     json_t *v = json_object_get(o, k);
     if (!json_is_integer(v)) fail_msg("no integer %s", k);
     return json_integer_value(v);
+}
+
+/* Change the projection table behind the CLI's back: `sql` must affect
+ * exactly one row and say so with RETURNING 1. */
+static void damage(const char *db, const char *sql) {
+    PGconn *c = PQconnectdb(db);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *res = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 1);
+    PQclear(res);
+    PQfinish(c);
+}
+
+/* The counters row of `id` through the CLI, as compact JSON (malloc'd). */
+static char *row_text(const char *db, const char *id) {
+    run_out r = RUN(db, "projection", "counters", id);
+    expect(&r, 0);
+    json_t *j = line_json(r.out, 0);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    out_free(&r);
+    return text;
 }
 
 /* ---- fixture: a schema + conninfo selecting it ---- */
@@ -469,13 +492,28 @@ static void test_full_session(void **state) {
     assert_string_equal(r.out, "");
     out_free(&r);
 
-    /* rebuild: plain progress lines when stderr is not a tty */
+    /* rebuild: plain progress lines when stderr is not a tty; it must
+     * restore a row changed behind the store's back */
+    damage(f->db, "UPDATE counters SET total = total + 1000 WHERE "
+                  "aggregate_id = 'c1' RETURNING 1");
+    char *changed = row_text(f->db, "c1");
+    assert_string_not_equal(before, changed);
+    free(changed);
     r = RUN(f->db, "rebuild", "counters");
     expect(&r, 0);
     assert_string_equal(r.out, "");
     assert_non_null(strstr(r.err, "rebuilt 6/6 events\n"));
     out_free(&r);
-    /* and a progress bar redrawn in place when it is a terminal */
+    char *restored = row_text(f->db, "c1");
+    assert_string_equal(before, restored);
+    free(restored);
+    /* and a progress bar redrawn in place when it is a terminal; this one
+     * must bring back a deleted row */
+    damage(f->db, "DELETE FROM counters WHERE aggregate_id = 'c1' RETURNING 1");
+    r = RUN(f->db, "projection", "counters", "c1");
+    expect(&r, 0);
+    assert_string_equal(r.out, "");
+    out_free(&r);
     r = RUN_TTY(f->db, "rebuild", "counters");
     expect(&r, 0);
     assert_string_equal(r.out, "");
@@ -485,15 +523,10 @@ static void test_full_session(void **state) {
     size_t el = strlen(r.err);
     assert_true(el >= 2 && r.err[el - 1] == '\n'); /* ends its line */
     out_free(&r);
-    r = RUN(f->db, "projection", "counters", "c1");
-    expect(&r, 0);
-    j = line_json(r.out, 0);
-    char *after = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
+    char *after = row_text(f->db, "c1");
     assert_string_equal(before, after);
     free(before);
     free(after);
-    out_free(&r);
 }
 
 static void test_help_lists_domain(void **state) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# aggc's command line (DESIGN.md §3): exit codes, --emit, stubs written once,
-# depfile, all-or-nothing output, determinism, --version/--help.
+# aggc's command line (docs/aggc.1): exit codes, --emit, stubs written once,
+# depfile, all-or-nothing output, determinism, --version/--help, colour.
 #   aggc_cli.sh AGGC SOURCE_DIR
 set -uo pipefail
 aggc=$1 src=$2
@@ -16,9 +16,11 @@ check() { # check DESCRIPTION COMMAND...
 bank=$src/examples/bank/bank.agg
 kitchen=$src/tests/golden/kitchen/kitchen.agg
 
+# the output is captured first so that aggc's own exit status is checked
 check "--version prints the version, exit 0" \
-  bash -c "'$aggc' --version | grep -q '^aggc [0-9]'"
-check "--help prints usage, exit 0" bash -c "'$aggc' --help | grep -q -- '--emit'"
+  bash -c "v=\$('$aggc' --version) && grep -q '^aggc [0-9]' <<<\"\$v\""
+check "--help prints usage, exit 0" \
+  bash -c "h=\$('$aggc' --help) && grep -q -- '--emit' <<<\"\$h\""
 check "no input is a usage error (exit 2)" bash -c "'$aggc'; test \$? = 2"
 check "default emit is c,sql" bash -c "cd '$work' && mkdir d1 && '$aggc' -o d1 '$bank' && ls d1 | tr '\n' ' ' | grep -qx 'bank.c bank.h bank.sql '"
 check "generated files start with the banner" \
@@ -33,7 +35,20 @@ check "an output directory that cannot be made is an error (exit 1)" bash -c "to
 check "output is byte-identical across runs and directories" bash -c "cd '$work' && mkdir d7 d8 && '$aggc' -o d7 --emit=c,sql,dot '$bank' && cp '$bank' d8/ && (cd d8 && '$aggc' -o . --emit=c,sql,dot bank.agg && rm bank.agg) && diff -r d7 d8"
 check "no temporary files are left behind" bash -c "cd '$work' && ! ls d1 d4 d7 | grep -q tmp"
 check "--emit=dot gives a graph" bash -c "cd '$work' && mkdir d9 && '$aggc' -o d9 --emit=dot '$bank' && grep -q '^digraph \"bank\"' d9/bank.dot"
-check "NO_COLOR diagnostics have no escapes" bash -c "cd '$work' && NO_COLOR=1 '$aggc' --check bad.agg 2>&1 | grep -qv \$'\033'"
+# Colour is decided by isatty(stderr), so these run aggc on a pseudo-terminal
+# (script(1), from util-linux's bsdutils, which every Debian has).
+on_tty() { # on_tty OUTFILE [VAR=VALUE...]: aggc --check bad.agg on a pty
+  local out=$1; shift
+  (cd "$work" && env -u NO_COLOR TERM=xterm "$@" \
+     script -qec "'$aggc' --check bad.agg" /dev/null) >"$out" 2>&1
+  [ $? = 1 ] && grep -q 'bad.agg:.*error' "$out"
+}
+colour_on_tty() { on_tty "$work/tty1" && grep -q $'\033\\[' "$work/tty1"; }
+no_colour_with_no_color() {
+  on_tty "$work/tty2" NO_COLOR=1 && ! grep -q $'\033' "$work/tty2"
+}
+check "diagnostics on a terminal are coloured" colour_on_tty
+check "NO_COLOR diagnostics on a terminal have no escapes" no_colour_with_no_color
 # -o creates the output directory, parents too (as mkdir -p, and as flatc),
 # and only once everything else succeeded.
 check "-o creates a missing directory and its parents" bash -c "cd '$work' && '$aggc' -o new/a/b '$bank' && ls new/a/b | tr '\n' ' ' | grep -qx 'bank.c bank.h bank.sql '"

@@ -2,7 +2,9 @@
  * libFuzzer): runs LLVMFuzzerTestOneInput once on every file given, or on
  * every file of every directory given, so the seed corpora and the
  * regression inputs of tests/fuzz are replayed by ctest under plain,
- * ASan+UBSan and valgrind builds. */
+ * ASan+UBSan and valgrind builds.  A directory without a single input
+ * fails the run: a corpus that moved or was not collected replays
+ * nothing, and that must not pass. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <stdint.h>
@@ -95,15 +97,22 @@ int main(int argc, char **argv) {
         }
         closedir(d);
         if (n) qsort(names, n, sizeof *names, cmp);
+        int here = 0;
         for (size_t k = 0; k < n; k++) {
             if (stat(names[k], &st) == 0 && S_ISREG(st.st_mode)) {
                 bad += run_file(names[k]) != 0;
-                files++;
+                here++;
             }
             free(names[k]);
         }
         free(names);
+        if (here == 0) {
+            fprintf(stderr, "%s: no input to replay\n", argv[i]);
+            bad++;
+        }
+        files += here;
     }
-    fprintf(stderr, "replayed %d input(s), %d unreadable\n", files, bad);
-    return bad ? 1 : 0;
+    fprintf(stderr, "replayed %d input(s), %d unreadable or empty\n", files, bad);
+    if (files == 0) fprintf(stderr, "no input replayed: nothing was tested\n");
+    return bad || files == 0 ? 1 : 0;
 }

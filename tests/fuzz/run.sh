@@ -16,6 +16,12 @@ fuzzer=$1 work=$2
 shift 2
 secs=${INCIDENT_FUZZ_SECONDS:-60}
 [[ $secs =~ ^[0-9]+$ ]] || { echo "INCIDENT_FUZZ_SECONDS must be a number, not '$secs'" >&2; exit 2; }
+# Every seed directory must hold inputs: a corpus that moved would leave
+# libFuzzer starting from nothing, and a replay (0 seconds) testing nothing.
+for d in "$@"; do
+  n=$(find "$d" -maxdepth 1 -type f ! -name '.*' 2>/dev/null | wc -l)
+  [ "$n" -gt 0 ] || { echo "run.sh: no seed inputs in '$d'" >&2; exit 1; }
+done
 mkdir -p "$work/corpus" "$work/artifacts"
 name=$(basename "$fuzzer")
 extra=()

@@ -12,9 +12,6 @@
 #include <incident/app.h>
 #include <incident/store.h>
 
-/* Exit code that ctest reports as "skipped" (SKIP_RETURN_CODE). */
-#define TH_SKIP 77
-
 typedef struct th_fx {
     bool pg;
     char schema[64];

@@ -415,10 +415,34 @@ static void test_notify_after_commit(void **state) {
     assert_non_null(p);
     assert_non_null(strstr(p, "\"first_version\":6"));
     free(p);
-    /* the commit still waited for its flush: the notification's own
-     * transaction is the one that does not */
-    char *sc = th_query1(c, "SHOW synchronous_commit", 0, NULL);
-    assert_string_equal(sc, "on");
+    /* the commits still wait for their flush: only the notification's own
+     * transaction turns synchronous_commit off, never the store's session.
+     * The setting is read inside the store's own session, by a trigger on
+     * events that records it for every event the store inserts. */
+    free(th_query1(c, "CREATE TABLE sync_seen (version bigint, setting text)",
+                   0, NULL));
+    free(th_query1(c,
+                   "CREATE FUNCTION sync_seen_record() RETURNS trigger "
+                   "LANGUAGE plpgsql AS $$BEGIN INSERT INTO sync_seen VALUES "
+                   "(NEW.version, current_setting('synchronous_commit')); "
+                   "RETURN NEW; END$$",
+                   0, NULL));
+    free(th_query1(c,
+                   "CREATE TRIGGER sync_seen AFTER INSERT ON events FOR EACH "
+                   "ROW EXECUTE FUNCTION sync_seen_record()",
+                   0, NULL));
+    /* two commits, each after a notification on the same session */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(add_on(fx->app, "n1", 1, &err), 0);
+        p = next_notify(c, 5000);
+        assert_non_null(p);
+        free(p);
+    }
+    char *sc = th_query1(c,
+                         "SELECT string_agg(version || '=' || setting, ',' "
+                         "ORDER BY version) FROM sync_seen",
+                         0, NULL);
+    assert_string_equal(sc, "7=on,8=on");
     free(sc);
     PQfinish(c);
 }

@@ -194,11 +194,23 @@ static void test_rejected_writes_nothing(void **state) {
     assert_int_equal(o.m.version, 1);
     assert_true(o.r.total == INT64_MAX);
     row_free(&o);
-    /* an AddMany that would overflow half-way writes none of its events */
+    /* back off to INT64_MAX - 3 (three events) ... */
     counter_add_many m = {"r1", -1, 3};
     assert_int_equal(inc_dispatch(fx->app, &counter_add_many_desc, &m, &res, &err), 0);
     inc_result_free(&res);
     assert_int_equal(n_events(fx, "r1"), 4);
+    /* ... then an AddMany whose first event fits (INT64_MAX - 1) and whose
+     * second overflows: rejected, and none of its events is written */
+    counter_add_many over = {"r1", 2, 3};
+    assert_int_equal(inc_dispatch(fx->app, &counter_add_many_desc, &over, &res, &err), -1);
+    assert_int_equal(err.kind, INC_ERR_REJECTED);
+    assert_string_equal(err.code, "integer_overflow");
+    assert_int_equal(res.count, 0);
+    assert_int_equal(n_events(fx, "r1"), 4);
+    o = get_row(fx, "r1");
+    assert_int_equal(o.m.version, 4);
+    assert_true(o.r.total == INT64_MAX - 3);
+    row_free(&o);
 }
 
 static void test_several_events_one_command(void **state) {
@@ -584,6 +596,27 @@ static void test_rebuild(void **state) {
     assert_int_equal(inc_dispatch(fx->app, &counter_label_desc, &l, NULL, &err), 0);
     lines before = list_rows(fx);
     assert_int_equal(before.n, 3);
+    if (fx->pg) {
+        /* damage the table behind the store's back: one row changed, one
+         * deleted; the rebuild must bring both back from the events */
+        PGconn *c = th_conn(fx);
+        free(th_query1(c,
+                       "WITH u AS (UPDATE counters SET total = total + 1000 "
+                       "WHERE aggregate_id = 'r-a' RETURNING 1) "
+                       "SELECT count(*) FROM u",
+                       0, NULL));
+        free(th_query1(c,
+                       "WITH d AS (DELETE FROM counters WHERE aggregate_id = "
+                       "'r-b' RETURNING 1) SELECT count(*) FROM d",
+                       0, NULL));
+        PQfinish(c);
+        lines damaged = list_rows(fx);
+        assert_int_equal(damaged.n, 2);
+        one_row o = get_row(fx, "r-a");
+        assert_int_equal(o.r.total, 1040);
+        row_free(&o);
+        lines_free(&damaged);
+    }
     prog p = {0, 0, 0};
     assert_int_equal(inc_app_rebuild(fx->app, &counter_counters_projection,
                                      on_progress, &p, &err),
@@ -660,38 +693,89 @@ static void test_concurrent_processes(void **state) {
     th_fx *fx = *state;
     PG_ONLY(fx);
     enum { PROCS = 6, EACH = 25 };
+    /* what a child reports: its conflicts and the versions it was
+     * acknowledged, in order */
+    typedef struct report {
+        uint64_t conflicts;
+        int64_t version[EACH];
+    } report;
     pid_t kids[PROCS];
+    int go[2], out[PROCS][2];
+    assert_int_equal(pipe(go), 0); /* closed by the parent: all start */
     fflush(NULL);
     for (int k = 0; k < PROCS; k++) {
+        assert_int_equal(pipe(out[k]), 0);
         kids[k] = fork();
         assert_true(kids[k] >= 0);
         if (kids[k] == 0) {
+            close(go[1]);
+            close(out[k][0]);
+            report r;
+            memset(&r, 0, sizeof r);
             inc_error err;
             inc_store *s = th_open_same(fx);
             inc_app *app = inc_app_new(&counter_domain, s, &err);
             inc_app_set_max_retries(app, 1000);
             inc_app_set_max_backoff(app, 5000);
             inc_app_set_snapshot_every(app, NULL, 7, &err);
-            int ok = 1;
+            char c;
+            int ok = read(go[0], &c, 1) == 0;
             for (int i = 0; i < EACH && ok; i++) {
-                counter_add c = {"hot", 1};
-                if (inc_dispatch(app, &counter_add_desc, &c, NULL, &err) != 0) {
+                counter_add a = {"hot", 1};
+                inc_result res;
+                inc_result_init(&res);
+                if (inc_dispatch(app, &counter_add_desc, &a, &res, &err) != 0 ||
+                    res.count != 1) {
                     fprintf(stderr, "child: %s\n", err.message);
                     ok = 0;
+                } else {
+                    r.version[i] = res.events[0].version;
                 }
+                inc_result_free(&res);
             }
-            /* exit status 0..: how many conflicts (capped) - just for info */
+            r.conflicts = inc_app_conflicts(app);
             inc_app_free(app);
             inc_store_close(s);
+            if (write(out[k][1], &r, sizeof r) != (ssize_t)sizeof r) ok = 0;
             _exit(ok ? 0 : 1);
         }
+        close(out[k][1]);
     }
+    close(go[0]);
+    close(go[1]);
+    report r[PROCS];
+    uint64_t conflicts = 0;
     for (int k = 0; k < PROCS; k++) {
+        assert_int_equal(read(out[k][0], &r[k], sizeof r[k]), (ssize_t)sizeof r[k]);
+        close(out[k][0]);
         int status;
         assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 0);
+        conflicts += r[k].conflicts;
     }
+    /* each version acknowledged to exactly one process; and the processes
+     * really raced: conflicts were retried, and some process was
+     * acknowledged a version between two of another's */
+    bool taken[PROCS * EACH + 1] = {false};
+    int interleaved = 0;
+    for (int k = 0; k < PROCS; k++) {
+        for (int i = 0; i < EACH; i++) {
+            int64_t v = r[k].version[i];
+            assert_true(v >= 1 && v <= PROCS * EACH);
+            assert_false(taken[v]);
+            taken[v] = true;
+            if (i > 0) assert_true(v > r[k].version[i - 1]);
+        }
+        for (int j = 0; j < PROCS; j++)
+            if (j != k && r[j].version[0] < r[k].version[EACH - 1] &&
+                r[k].version[0] < r[j].version[EACH - 1])
+                interleaved++;
+    }
+    print_message("%llu conflicts retried; %d process pairs interleaved\n",
+                  (unsigned long long)conflicts, interleaved / 2);
+    assert_true(conflicts > 0);
+    assert_true(interleaved > 0);
     /* versions 1..N, no gap, no duplicate, nothing lost */
     PGconn *c = th_conn(fx);
     char *v = th_query1(c,

@@ -260,6 +260,32 @@ static int count_rows(void *ud, const void *row, const inc_row_meta *meta,
     return 0;
 }
 
+/* Snapshots `load` offers for Counter `id` (0 or 1), and, on PostgreSQL,
+ * the rows of the snapshots table for it, counted from outside the store. */
+static int snapshots_of(th_fx *fx, const char *id, int64_t *version) {
+    got g;
+    memset(&g, 0, sizeof g);
+    inc_load_cbs cbs = {collect_snapshot, collect, &g};
+    inc_error err;
+    assert_int_equal(inc_store_load(fx->store, &counter_counter_type, id, 0,
+                                    &cbs, &err),
+                     0);
+    int n = g.snapshots;
+    if (version) *version = g.snapshot_version;
+    got_free(&g);
+    if (fx->pg) {
+        PGconn *c = th_conn(fx);
+        const char *p[1] = {id};
+        char *v = th_query1(c, "SELECT count(*) FROM snapshots WHERE "
+                               "aggregate_id = $1", 1, p);
+        assert_non_null(v);
+        assert_int_equal(atoi(v), n);
+        free(v);
+        PQfinish(c);
+    }
+    return n;
+}
+
 static void test_all_or_nothing(void **state) {
     th_fx *fx = *state;
     inc_error err;
@@ -303,6 +329,8 @@ static void test_all_or_nothing(void **state) {
                      0);
     assert_false(found);
     assert_int_equal(n, 0);
+    /* nor its snapshot (docs/guarantees.md: events, rows and snapshot) */
+    assert_int_equal(snapshots_of(fx, "aon", NULL), 0);
 
     /* a duplicate event id within the batch: refused, nothing written */
     const ev_spec ok2[2] = {{3, "Added", "{\"amount\":1}"},
@@ -314,6 +342,7 @@ static void test_all_or_nothing(void **state) {
     assert_int_equal(inc_store_commit(fx->store, &c, &err), -1);
     assert_int_equal(err.kind, INC_ERR_INTERNAL);
     assert_int_equal(stream_len(fx->store, "aon"), 2);
+    assert_int_equal(snapshots_of(fx, "aon", NULL), 0);
 
     /* malformed event data: refused, nothing written */
     make_events(evs, ok2, 2, "aon", 3000);
@@ -322,6 +351,7 @@ static void test_all_or_nothing(void **state) {
     assert_int_equal(inc_store_commit(fx->store, &c, &err), -1);
     assert_int_equal(err.kind, INC_ERR_INVALID);
     assert_int_equal(stream_len(fx->store, "aon"), 2);
+    assert_int_equal(snapshots_of(fx, "aon", NULL), 0);
 
     /* and then the good batch goes through with its row and snapshot */
     make_events(evs, ok2, 2, "aon", 3000);
@@ -335,6 +365,9 @@ static void test_all_or_nothing(void **state) {
                      0);
     assert_true(found);
     assert_int_equal(n, 1);
+    int64_t sv = 0;
+    assert_int_equal(snapshots_of(fx, "aon", &sv), 1);
+    assert_int_equal(sv, 4);
 }
 
 typedef struct rows {

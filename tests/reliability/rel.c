@@ -139,20 +139,30 @@ int rel_open_account(inc_app *app, const char *id, inc_error *err) {
     return inc_dispatch(app, &bank_open_account_desc, &c, NULL, err);
 }
 
-int rel_deposit(inc_app *app, const char *id, int64_t amount, inc_error *err) {
+int rel_deposit_r(inc_app *app, const char *id, int64_t amount, inc_result *res,
+                  inc_error *err) {
     bank_deposit_money c;
     inc_msg_init(&bank_deposit_money_desc, &c);
     c.aggregate_id = (char *)id;
     c.amount = amount;
-    return inc_dispatch(app, &bank_deposit_money_desc, &c, NULL, err);
+    return inc_dispatch(app, &bank_deposit_money_desc, &c, res, err);
 }
 
-int rel_withdraw(inc_app *app, const char *id, int64_t amount, inc_error *err) {
+int rel_withdraw_r(inc_app *app, const char *id, int64_t amount, inc_result *res,
+                   inc_error *err) {
     bank_withdraw_money c;
     inc_msg_init(&bank_withdraw_money_desc, &c);
     c.aggregate_id = (char *)id;
     c.amount = amount;
-    return inc_dispatch(app, &bank_withdraw_money_desc, &c, NULL, err);
+    return inc_dispatch(app, &bank_withdraw_money_desc, &c, res, err);
+}
+
+int rel_deposit(inc_app *app, const char *id, int64_t amount, inc_error *err) {
+    return rel_deposit_r(app, id, amount, NULL, err);
+}
+
+int rel_withdraw(inc_app *app, const char *id, int64_t amount, inc_error *err) {
+    return rel_withdraw_r(app, id, amount, NULL, err);
 }
 
 int rel_transfer(inc_app *app, const char *tid, const char *from,

@@ -55,6 +55,11 @@ void rel_app_close(inc_app *app); /* frees the app and closes its store */
 int rel_open_account(inc_app *app, const char *id, inc_error *err);
 int rel_deposit(inc_app *app, const char *id, int64_t amount, inc_error *err);
 int rel_withdraw(inc_app *app, const char *id, int64_t amount, inc_error *err);
+/* The same, with the events the dispatch recorded in *res (may be NULL). */
+int rel_deposit_r(inc_app *app, const char *id, int64_t amount, inc_result *res,
+                  inc_error *err);
+int rel_withdraw_r(inc_app *app, const char *id, int64_t amount, inc_result *res,
+                   inc_error *err);
 int rel_transfer(inc_app *app, const char *tid, const char *from,
                  const char *to, int64_t amount, inc_result *res,
                  inc_error *err);

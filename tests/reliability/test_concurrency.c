@@ -7,6 +7,14 @@
  * aggregate race all the time.  Afterwards (rel.h):
  *   - sum of balances = total deposited - total withdrawn, as reported by
  *     the processes (successful dispatches) AND as summed over the events;
+ *   - each account's balance = its opening deposit + the money events the
+ *     processes were acknowledged for it (inc_result: deposits, withdrawals
+ *     and the saga's sends, receipts and reversals), and its stream holds
+ *     exactly the events acknowledged to some process (plus the 2 of the
+ *     setup);
+ *   - contention happened: the processes start together (a barrier) and
+ *     the run fails unless conflicts were retried and at least one
+ *     account's stream has events of several processes interleaved;
  *   - every stream's versions are 1..N with no gap and no duplicate;
  *   - every projection row (bank_accounts, transfers) equals a fresh replay
  *     of its stream, at the stream's last version;
@@ -51,6 +59,13 @@ typedef struct tally {
     int64_t deposited, withdrawn;
     int64_t ok, rejected, transfers, handler_failures, other_errors;
     uint64_t conflicts;
+    /* per account: money in minus money out that this process was
+     * acknowledged (its deposits and withdrawals; its completed transfers,
+     * from the source to the destination it asked for); and, from the
+     * events acknowledged to it, how many and their lowest and highest
+     * version */
+    int64_t net[N_ACCOUNTS], events[N_ACCOUNTS];
+    int64_t first[N_ACCOUNTS], last[N_ACCOUNTS];
     char first_error[256];
 } tally;
 
@@ -68,12 +83,44 @@ static void note_error(tally *t, const char *what, const inc_error *e) {
                  inc_error_kind_name(e->kind), e->message);
 }
 
-static void worker(const char *db, const char *schema, int me, int fd) {
+/* Account events of one acknowledged dispatch (the command's own and those
+ * of the saga steps it drove) into the tally: how many per account and
+ * their versions. */
+static void count_events(tally *t, const inc_result *res) {
+    for (size_t i = 0; i < res->count; i++) {
+        const inc_recorded_event *e = &res->events[i];
+        int a;
+        if (strcmp(e->aggregate_type, bank_account_type.name) != 0 ||
+            sscanf(e->aggregate_id, "acc-%d", &a) != 1 || a < 0 || a >= N_ACCOUNTS)
+            continue;
+        t->events[a]++;
+        if (t->first[a] == 0 || e->version < t->first[a]) t->first[a] = e->version;
+        if (e->version > t->last[a]) t->last[a] = e->version;
+    }
+}
+
+/* How transfer `tid` ended in this dispatch: 1 completed, 0 cancelled, -1
+ * neither (the saga runs in the dispatching process, so it has ended). */
+static int transfer_outcome(const inc_result *res, const char *tid) {
+    for (size_t i = 0; i < res->count; i++) {
+        const inc_recorded_event *e = &res->events[i];
+        if (strcmp(e->aggregate_id, tid) != 0) continue;
+        if (e->desc == &bank_transfer_completed_desc) return 1;
+        if (e->desc == &bank_transfer_cancelled_desc) return 0;
+    }
+    return -1;
+}
+
+static void worker(const char *db, const char *schema, int me, int fd, int go) {
     tally t;
     memset(&t, 0, sizeof t);
     inc_error err;
     inc_error_clear(&err);
     inc_app *app = rel_app_open(db, schema, true, &err);
+    /* the barrier: every process connected, then all start at once */
+    char c;
+    if (read(go, &c, 1) != 0) note_error(&t, "barrier", &err);
+    close(go);
     if (!app) {
         note_error(&t, "open", &err);
     } else {
@@ -89,12 +136,18 @@ static void worker(const char *db, const char *schema, int me, int fd) {
             inc_result_init(&res);
             switch (kind) {
             case 0:
-                rc = rel_deposit(app, acc, amount, &err);
-                if (rc == 0) t.deposited += amount;
+                rc = rel_deposit_r(app, acc, amount, &res, &err);
+                if (rc == 0) {
+                    t.deposited += amount;
+                    t.net[a] += amount;
+                }
                 break;
             case 1:
-                rc = rel_withdraw(app, acc, amount, &err);
-                if (rc == 0) t.withdrawn += amount;
+                rc = rel_withdraw_r(app, acc, amount, &res, &err);
+                if (rc == 0) {
+                    t.withdrawn += amount;
+                    t.net[a] -= amount;
+                }
                 break;
             default:
                 do b = (int)(rnd(&seed) % N_ACCOUNTS);
@@ -103,13 +156,23 @@ static void worker(const char *db, const char *schema, int me, int fd) {
                 snprintf(tid, sizeof tid, "t-%d-%d", me, i);
                 /* amounts above the balance now and then: compensation */
                 rc = rel_transfer(app, tid, acc, dst, amount * 20, &res, &err);
-                if (rc == 0) t.transfers++;
+                if (rc == 0) {
+                    t.transfers++;
+                    int out = transfer_outcome(&res, tid);
+                    if (out == 1) {
+                        t.net[a] -= amount * 20;
+                        t.net[b] += amount * 20;
+                    }
+                    if (out < 0 && !res.handler_failed)
+                        note_error(&t, "transfer neither completed nor cancelled", &err);
+                }
                 if (rc == 0 && res.handler_failed) {
                     t.handler_failures++;
                     note_error(&t, "saga step", &res.handler_error);
                 }
                 break;
             }
+            if (rc == 0) count_events(&t, &res);
             inc_result_free(&res);
             if (rc == 0) t.ok++;
             else if (err.kind == INC_ERR_REJECTED) t.rejected++;
@@ -139,9 +202,9 @@ static void test_eight_processes_ten_accounts(void **state) {
         assert_int_equal(rel_deposit(app, acc, INITIAL, &err), 0);
     }
 
-    double t0 = rel_now();
     pid_t pids[N_PROCS];
-    int fds[N_PROCS];
+    int fds[N_PROCS], go[2];
+    assert_int_equal(pipe(go), 0); /* closed by the parent: start */
     fflush(NULL);
     for (int p = 0; p < N_PROCS; p++) {
         int pipefd[2];
@@ -150,11 +213,16 @@ static void test_eight_processes_ten_accounts(void **state) {
         assert_true(pids[p] >= 0);
         if (pids[p] == 0) {
             close(pipefd[0]);
-            worker(db, schema, p, pipefd[1]);
+            close(go[1]);
+            for (int q = 0; q < p; q++) close(fds[q]);
+            worker(db, schema, p, pipefd[1], go[0]);
         }
         close(pipefd[1]);
         fds[p] = pipefd[0];
     }
+    close(go[0]);
+    double t0 = rel_now();
+    close(go[1]);
     /* Bounded wait: a deadlock (or a livelock of retries) fails here. */
     int done = 0, status[N_PROCS];
     bool exited[N_PROCS] = {false};
@@ -180,11 +248,13 @@ static void test_eight_processes_ten_accounts(void **state) {
     double secs = rel_now() - t0;
     assert_int_equal(done, N_PROCS);
 
-    tally sum;
+    tally sum, each[N_PROCS];
     memset(&sum, 0, sizeof sum);
     for (int p = 0; p < N_PROCS; p++) {
         tally t;
+        memset(&t, 0, sizeof t);
         ssize_t got = read(fds[p], &t, sizeof t);
+        each[p] = t;
         close(fds[p]);
         assert_true(WIFEXITED(status[p]) && WEXITSTATUS(status[p]) == 0);
         assert_int_equal(got, (ssize_t)sizeof t);
@@ -196,7 +266,24 @@ static void test_eight_processes_ten_accounts(void **state) {
         sum.handler_failures += t.handler_failures;
         sum.other_errors += t.other_errors;
         sum.conflicts += t.conflicts;
+        for (int a = 0; a < N_ACCOUNTS; a++) {
+            sum.net[a] += t.net[a];
+            sum.events[a] += t.events[a];
+        }
         if (t.first_error[0]) fprintf(stderr, "process %d: %s\n", p, t.first_error);
+    }
+
+    /* Interleaving: two processes whose version ranges on one stream
+     * overlap wrote between each other's events (versions are unique). */
+    int interleaved = 0;
+    for (int a = 0; a < N_ACCOUNTS; a++) {
+        bool hit = false;
+        for (int p = 0; p < N_PROCS && !hit; p++)
+            for (int q = p + 1; q < N_PROCS && !hit; q++)
+                hit = each[p].events[a] && each[q].events[a] &&
+                      each[p].first[a] < each[q].last[a] &&
+                      each[q].first[a] < each[p].last[a];
+        if (hit) interleaved++;
     }
 
     PGconn *c = rel_conn(db, schema);
@@ -205,14 +292,19 @@ static void test_eight_processes_ten_accounts(void **state) {
     int64_t cancelled = rel_q_int(c, "SELECT count(*) FROM transfers WHERE status = 'cancelled'");
     printf("[concurrency] %d processes x %d commands in %.1f s: %lld ok, %lld "
            "rejected, %lld transfers (%lld completed, %lld cancelled), %llu "
-           "conflicts retried, %lld commits in total, %lld other errors\n",
+           "conflicts retried, %lld commits in total, %lld other errors, "
+           "%d of %d accounts written by interleaved processes\n",
            N_PROCS, ops_per_proc(), secs, (long long)sum.ok,
            (long long)sum.rejected, (long long)sum.transfers,
            (long long)completed, (long long)cancelled,
            (unsigned long long)sum.conflicts, (long long)commits,
-           (long long)(sum.other_errors + sum.handler_failures));
+           (long long)(sum.other_errors + sum.handler_failures), interleaved,
+           N_ACCOUNTS);
     assert_int_equal(sum.other_errors, 0);
     assert_int_equal(sum.handler_failures, 0);
+    /* a run where nothing raced proves nothing */
+    assert_true(sum.conflicts > 0);
+    assert_true(interleaved > 0);
 
     assert_int_equal(rel_verify_all(c, app, "concurrency"), 0);
     int64_t bal = 0, flight = 0;
@@ -222,6 +314,24 @@ static void test_eight_processes_ten_accounts(void **state) {
         fprintf(stderr, "PROBLEM: balances %lld, processes deposited/withdrew to %lld\n",
                 (long long)bal, (long long)expect);
     assert_int_equal(bal, expect);
+    /* per account: the balance, and every stored event acknowledged once */
+    for (int a = 0; a < N_ACCOUNTS; a++) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT balance FROM bank_accounts WHERE aggregate_id = 'acc-%d'", a);
+        int64_t got = rel_q_int(c, sql);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM events WHERE aggregate_type = 'Account' "
+                 "AND aggregate_id = 'acc-%d'", a);
+        int64_t stored = rel_q_int(c, sql);
+        if (got != INITIAL + sum.net[a] || stored != 2 + sum.events[a])
+            fprintf(stderr, "PROBLEM: acc-%d: balance %lld, acknowledged %lld; "
+                            "%lld events stored, %lld acknowledged + 2\n", a,
+                    (long long)got, (long long)(INITIAL + sum.net[a]),
+                    (long long)stored, (long long)sum.events[a]);
+        assert_int_equal(got, INITIAL + sum.net[a]);
+        assert_int_equal(stored, 2 + sum.events[a]);
+    }
     assert_int_equal(flight, 0);
     assert_int_equal(rel_count_unfinished(c), 0);
     assert_int_equal(completed + cancelled, sum.transfers);

@@ -411,9 +411,24 @@ static void test_server_restart_between_calls(void **state) {
 
 /* ------------------------------------------------------- client kill */
 
-/* Dispatch random commands forever (until killed). */
+/* One event a killed client was acknowledged, as it wrote it to its
+ * acknowledgement file (outside the client, so it survives the kill). */
+typedef struct ack {
+    char event_id[INC_UUID_TEXT_SIZE];
+    char command_id[INC_UUID_TEXT_SIZE];
+    char aggregate_type[16];
+    char aggregate_id[48];
+    int64_t version;
+    int32_t direct;   /* an event of the acknowledged command itself */
+    int32_t n_direct; /* how many events that command recorded */
+} ack;
+
+/* Dispatch random commands forever (until killed); after each dispatch
+ * that returned ok, append every event it recorded to `acks` (one write()
+ * per event: a kill lands before or after it, and the parent drops a
+ * truncated last record). */
 static void busy_client(const char *db, const char *schema, int round,
-                        bool transfers_only) {
+                        bool transfers_only, int acks) {
     inc_error err;
     inc_error_clear(&err);
     inc_app *app = rel_app_open(db, schema, true, &err);
@@ -425,29 +440,113 @@ static void busy_client(const char *db, const char *schema, int round,
         snprintf(acc, sizeof acc, "acc-%d", a);
         snprintf(dst, sizeof dst, "acc-%d", b);
         int64_t amount = (int64_t)(rnd(&seed) % 500) + 1;
-        int kind = transfers_only ? 2 : (int)(rnd(&seed) % 4);
-        if (kind == 0) rel_deposit(app, acc, amount, &err);
-        else if (kind == 1) rel_withdraw(app, acc, amount, &err);
+        int kind = transfers_only ? 2 : (int)(rnd(&seed) % 4), rc;
+        inc_result res;
+        inc_result_init(&res);
+        if (kind == 0) rc = rel_deposit_r(app, acc, amount, &res, &err);
+        else if (kind == 1) rc = rel_withdraw_r(app, acc, amount, &res, &err);
         else {
             snprintf(tid, sizeof tid, "k%d-%d", round, i);
-            rel_transfer(app, tid, acc, dst, amount * 10, NULL, &err);
+            rc = rel_transfer(app, tid, acc, dst, amount * 10, &res, &err);
         }
+        for (size_t k = 0; rc == 0 && k < res.count; k++) {
+            const inc_recorded_event *e = &res.events[k];
+            ack r;
+            memset(&r, 0, sizeof r);
+            memcpy(r.event_id, e->event_id, sizeof r.event_id);
+            memcpy(r.command_id, e->command_id, sizeof r.command_id);
+            snprintf(r.aggregate_type, sizeof r.aggregate_type, "%s", e->aggregate_type);
+            snprintf(r.aggregate_id, sizeof r.aggregate_id, "%s", e->aggregate_id);
+            r.version = e->version;
+            r.direct = k < res.n_direct;
+            r.n_direct = (int32_t)res.n_direct;
+            if (write(acks, &r, sizeof r) != (ssize_t)sizeof r) _exit(11);
+        }
+        inc_result_free(&res);
     }
 }
 
 static pid_t spawn_busy(const char *db, const char *schema, int round,
-                        bool transfers_only) {
+                        bool transfers_only, int acks) {
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) busy_client(db, schema, round, transfers_only);
+    if (pid == 0) busy_client(db, schema, round, transfers_only, acks);
     return pid;
+}
+
+/* A temporary acknowledgement file (unlinked at once; the fd is enough). */
+static int ack_file(void) {
+    char path[] = "/tmp/rel_acks_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    return fd;
+}
+
+static int64_t q_params(PGconn *c, const char *sql, int n, const char *const *p) {
+    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "SQL failed: %s\n  %s", sql, PQresultErrorMessage(r));
+        PQclear(r);
+        fail();
+    }
+    int64_t v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+/* Every acknowledged event in `fd` is stored once, as acknowledged (same
+ * stream and version), its command's events are all there and no more
+ * (no commit stored twice under other event ids), and its aggregate's
+ * projection row is there at its version or later.  Returns the number of
+ * problems (printed); *n_acks: how many events were acknowledged. */
+static int check_acks(PGconn *c, int fd, int64_t *n_acks) {
+    int problems = 0;
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    ack r;
+    ssize_t got;
+    while ((got = read(fd, &r, sizeof r)) == (ssize_t)sizeof r) {
+        ++*n_acks;
+        char v[32], nd[16];
+        snprintf(v, sizeof v, "%lld", (long long)r.version);
+        snprintf(nd, sizeof nd, "%d", r.n_direct);
+        const char *ev[4] = {r.event_id, r.aggregate_type, r.aggregate_id, v};
+        int64_t stored = q_params(c,
+            "SELECT count(*) FROM events WHERE event_id = $1::uuid AND "
+            "aggregate_type = $2 AND aggregate_id = $3 AND version = $4::bigint", 4, ev);
+        const char *cmd[1] = {r.command_id};
+        int64_t of_command = r.direct ? q_params(c,
+            "SELECT count(*) FROM events WHERE metadata->>'command_id' = $1", 1, cmd)
+                                      : r.n_direct;
+        const char *row[2] = {r.aggregate_id, v};
+        int64_t rows = q_params(c, strcmp(r.aggregate_type, "Account") == 0
+            ? "SELECT count(*) FROM bank_accounts WHERE aggregate_id = $1 AND version >= $2::bigint"
+            : "SELECT count(*) FROM transfers WHERE aggregate_id = $1 AND version >= $2::bigint",
+            2, row);
+        if (stored != 1 || of_command != r.n_direct || rows != 1) {
+            fprintf(stderr, "PROBLEM: acknowledged %s %s version %lld (event %s): "
+                            "stored %lld times; its command has %lld events, "
+                            "acknowledged %d; projection rows at that version or "
+                            "later: %lld\n",
+                    r.aggregate_type, r.aggregate_id, (long long)r.version,
+                    r.event_id, (long long)stored, (long long)of_command,
+                    r.n_direct, (long long)rows);
+            problems++;
+        }
+    }
+    assert_true(got >= 0); /* a truncated last record (killed mid-write) is dropped */
+    close(fd);
+    return problems;
 }
 
 /* (b) + (c) Clients killed with SIGKILL while dispatching, at random
  * moments, two at a time, round after round; after each round the store
  * must be consistent (rel_verify_all: no version gap, no event without its
  * projection row, rows = replay, money adds up with what is in flight).
+ * Every event a killed client was acknowledged (recorded in a file outside
+ * the client after each successful dispatch) is stored exactly once with
+ * its projection row (check_acks), as in the server-crash test.
  * Transfers left half-way by the kills (status requested / initiated /
  * reverted: at least one is required, more rounds are run until there is
  * one) are then resumed by bank_saga_resume from a new process (saga
@@ -468,11 +567,12 @@ static void test_kill_mid_dispatch_then_resume(void **state) {
 
     uint64_t seed = (uint64_t)getpid() * 2654435761u + 1;
     int rounds = 0, problems = 0;
-    int64_t unfinished = 0;
+    int64_t unfinished = 0, acked = 0;
     while (rounds < 6 || (unfinished == 0 && rounds < 40)) {
         bool transfers_only = rounds >= 6; /* make a cut saga likelier */
-        pid_t a = spawn_busy(db, schema, rounds * 2, transfers_only);
-        pid_t b = spawn_busy(db, schema, rounds * 2 + 1, transfers_only);
+        int acks_a = ack_file(), acks_b = ack_file();
+        pid_t a = spawn_busy(db, schema, rounds * 2, transfers_only, acks_a);
+        pid_t b = spawn_busy(db, schema, rounds * 2 + 1, transfers_only, acks_b);
         sleep_ms(150 + (long)(rnd(&seed) % 450));
         kill(a, SIGKILL);
         sleep_ms((long)(rnd(&seed) % 40));
@@ -486,6 +586,8 @@ static void test_kill_mid_dispatch_then_resume(void **state) {
         char label[32];
         snprintf(label, sizeof label, "kill round %d", rounds);
         problems += rel_verify_all(c, app, label);
+        problems += check_acks(c, acks_a, &acked);
+        problems += check_acks(c, acks_b, &acked);
         unfinished = rel_count_unfinished(c);
     }
     int64_t by_status[3] = {
@@ -493,13 +595,16 @@ static void test_kill_mid_dispatch_then_resume(void **state) {
         rel_q_int(c, "SELECT count(*) FROM transfers WHERE status = 'initiated'"),
         rel_q_int(c, "SELECT count(*) FROM transfers WHERE status = 'reverted'")};
     printf("[client_kill] %d rounds of 2 clients killed with SIGKILL: %lld "
-           "events, %lld transfers, %lld cut half-way (requested %lld, "
+           "events (%lld acknowledged to the clients, each found stored once "
+           "with its row), %lld transfers, %lld cut half-way (requested %lld, "
            "initiated %lld, reverted %lld)\n",
            rounds, (long long)rel_q_int(c, "SELECT count(*) FROM events"),
+           (long long)acked,
            (long long)rel_q_int(c, "SELECT count(*) FROM transfers"),
            (long long)unfinished, (long long)by_status[0],
            (long long)by_status[1], (long long)by_status[2]);
     assert_int_equal(problems, 0);
+    assert_true(acked > 0);
     assert_true(unfinished > 0);
 
     /* (c) resume from a new process */
