@@ -1,22 +1,18 @@
-/* fixtures.c - descriptor tables of the test domain, written by hand the
- * way aggc emits them (implicit fields first, sorted domain tables). */
-#include <stddef.h>
-
+/* fixtures.c - descriptor tables of the runtime suites' test domain "t"
+ * (fixtures.h), laid out the way aggc emits them (implicit fields first,
+ * sorted domain tables).  Written by hand because most of it is what aggc
+ * refuses to produce, to test the runtime's defensive checks: commands
+ * sharing one struct, a NULL execute, rules that misbehave (an event
+ * missing a field, another stream, -1 without an error), an event of no
+ * aggregate, a second aggregate sharing Account's state, projections with
+ * no rule and empty SQL; and Kitchen, a message outside any aggregate with
+ * a defaulted timestamp (the language has no timestamp literals).  The
+ * well-formed Account rules are woven into the same aggregate and domain
+ * tables, which the tests look up as a whole. */
 #include <incident/gen.h>
 
+#include "desc_macros.h"
 #include "fixtures.h"
-
-#define NOHAS INC_NO_OFFSET
-#define NODEF {false, 0, 0.0, NULL}
-#define DEFV(...) {__VA_ARGS__}
-#define F(T, n, type, flags, has, en, def) \
-    {#n, type, flags, offsetof(T, n), has, en, def}
-#define HAS(T, n) offsetof(T, has_##n)
-#define IMPL INC_FIELD_IMPLICIT
-#define OPT INC_FIELD_OPTIONAL
-#define DEFD INC_FIELD_DEFAULTED
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-#define AGG_ID(T) F(T, aggregate_id, INC_TYPE_STRING, IMPL, NOHAS, NULL, NODEF)
 
 static const char *const color_members[] = {"red", "green", "blue"};
 const inc_enum_desc t_color_enum = {"Color", 3, color_members};

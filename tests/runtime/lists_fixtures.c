@@ -2,18 +2,9 @@
  * domain (lists_fixtures.h), written by hand the way aggc is to emit them:
  * one inc_type_desc per record type and per list type, referenced from the
  * fields with INC_TYPE_REF. */
-#include <stddef.h>
-
+#include "desc_macros.h"
 #include "lists_fixtures.h"
 
-#define NOHAS INC_NO_OFFSET
-#define NODEF {false, 0, 0.0, NULL}
-#define DEFV(...) {__VA_ARGS__}
-#define F(T, n, type, flags, has, ref, def) \
-    {#n, type, flags, offsetof(T, n), has, ref, def}
-#define HAS(T, n) offsetof(T, has_##n)
-#define OPT INC_FIELD_OPTIONAL
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define RECORD(c, name, fields)                                           \
     const inc_message_desc c##_desc = {INC_MSG_RECORD, name, #c,          \
                                        sizeof(c), COUNT(fields), fields,  \
