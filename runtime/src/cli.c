@@ -42,7 +42,7 @@ static void usage(const cli *c, FILE *out) {
             "subcommands:\n"
             "  init                    create or upgrade the event store and "
             "projection tables\n"
-            "  dispatch [--command-id ID] COMMAND JSON\n"
+            "  dispatch [--command-id ID] COMMAND JSON|-\n"
             "                          run a command; print each new event as "
             "a JSON line\n"
             "                          (a repeated ID prints the first run's "
@@ -161,6 +161,49 @@ static const inc_aggregate_desc *find_aggregate(const cli *c, const char *name) 
     return inc_domain_aggregate(c->d, name);
 }
 
+/* Commands larger than an argument may be are read from standard input
+ * (`dispatch COMMAND -`); the cap keeps a runaway pipe from exhausting
+ * memory. */
+#define STDIN_JSON_MAX ((size_t)64 << 20)
+
+/* All of `in` as one NUL-terminated string (malloc'd), or NULL with `err`
+ * set: too large, a read error, or out of memory. */
+static char *read_all(FILE *in, size_t *len, inc_error *err) {
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 == cap) {
+            if (cap > STDIN_JSON_MAX) {
+                free(buf);
+                inc_error_set(err, INC_ERR_INVALID, "too_large",
+                              "standard input: more than %zu bytes of JSON",
+                              STDIN_JSON_MAX);
+                return NULL;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) break;
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - 1 - n, in);
+        n += got;
+        if (got == 0) {
+            if (ferror(in)) {
+                free(buf);
+                inc_error_set(err, INC_ERR_INVALID, "read_failed",
+                              "standard input: read error");
+                return NULL;
+            }
+            buf[n] = '\0';
+            *len = n;
+            return buf;
+        }
+    }
+    free(buf);
+    inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory", "out of memory");
+    return NULL;
+}
+
 static int cmd_dispatch(cli *c, const char *command_id, const char *name,
                         const char *json,
                         int (*setup)(inc_app *, void *, inc_error *), void *ud) {
@@ -179,7 +222,18 @@ static int cmd_dispatch(cli *c, const char *command_id, const char *name,
         free(msg);
         return usage_error(c, "--command-id: 1 to 128 bytes%s", "");
     }
-    if (inc_msg_from_text(d, msg, json, strlen(json), 0, &err) != 0 ||
+    size_t json_len = 0;
+    char *stdin_json = NULL;
+    if (strcmp(json, "-") == 0) {
+        if (!(stdin_json = read_all(stdin, &json_len, &err))) {
+            free(msg);
+            return fail(c, &err);
+        }
+        json = stdin_json;
+    } else {
+        json_len = strlen(json);
+    }
+    if (inc_msg_from_text(d, msg, json, json_len, 0, &err) != 0 ||
         inc_msg_validate(d, msg, &err) != 0) {
         rc = fail(c, &err);
     } else if ((rc = open_store(c, setup, ud)) == 0) {
@@ -197,6 +251,7 @@ static int cmd_dispatch(cli *c, const char *command_id, const char *name,
         }
         inc_result_free(&res);
     }
+    free(stdin_json);
     inc_msg_free(d, msg);
     free(msg);
     return rc;
@@ -565,7 +620,7 @@ static int run(cli *c, int argc, char **argv,
         }
         if (nargs != 2)
             return usage_error(
-                c, "usage: dispatch [--command-id ID] COMMAND 'JSON'%s", "");
+                c, "usage: dispatch [--command-id ID] COMMAND 'JSON'|-%s", "");
         return cmd_dispatch(c, command_id, args[0], args[1], setup, ud);
     }
     if (strcmp(sub, "prune-command-ids") == 0) {

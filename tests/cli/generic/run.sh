@@ -80,5 +80,20 @@ expect "rebuild restores a deleted row from the events" '[ $rc = 0 ] && J ".text
 rc=$("$cli" --db "host=/nonexistent port=1" state Note N1 >"$out" 2>"$errf"; echo $?)
 expect "unreachable database exits 1" '[ $rc = 1 ]'
 rm -f "$out" "$errf"
+# `dispatch COMMAND -` reads the JSON from standard input: a command far
+# larger than an argument may be (ARG_MAX, one argument at most 128 KiB).
+big=$(head -c 3000000 /dev/zero | tr '\0' 'x')
+rc=$(printf '{"aggregate_id":"N7","text":"%s"}' "$big" | run dispatch Write -)
+expect "dispatch Write - reads 3 MB from stdin" '[ $rc = 0 ] && J ".event_type == \"Written\" and .aggregate_id == \"N7\" and (.data.text|length) == 3000000"'
+rc=$(run events Note N7)
+expect "the big note was stored whole" '[ $rc = 0 ] && [ "$(jq -r ".data.text|length" "$out")" = 3000000 ]'
+rc=$(printf '{"aggregate_id":"N8","text":5}' | run dispatch Write -)
+expect "ill-typed field from stdin exits 2 naming it" '[ $rc = 2 ] && grep -q "\$.text" "$errf"'
+rc=$(printf '{"aggregate_id":' | run dispatch Write -)
+expect "truncated JSON from stdin exits 2" '[ $rc = 2 ]'
+rc=$(printf '' | run dispatch Write -)
+expect "empty stdin exits 2" '[ $rc = 2 ]'
+rc=$(run events Note N8)
+expect "nothing written by refused stdin commands" '[ $rc = 0 ] && [ ! -s "$out" ]'
 echo "$((n - fails)) passed, $fails failed"
 [ "$fails" = 0 ]
