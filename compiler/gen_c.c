@@ -550,6 +550,8 @@ static const char *eq_present(gen *g, const agg_type *lt, const char *a,
     return agg_arena_printf(g->a, "%s == %s", a, b);
 }
 
+static const char *negate(gen *g, const char *v);
+
 static val gen_compare(gen *g, const agg_expr *e, val l, val r) {
     val out = {NULL, NULL, NULL};
     const agg_type *lt = &e->lhs->type, *rt = &e->rhs->type;
@@ -559,8 +561,16 @@ static val gen_compare(gen *g, const agg_expr *e, val l, val r) {
         if (lt->kind == AGG_T_NULL || rt->kind == AGG_T_NULL) {
             val o = lt->kind == AGG_T_NULL ? r : l;
             const agg_type *ot = lt->kind == AGG_T_NULL ? rt : lt;
-            if (ot->kind == AGG_T_NULL) res = "true";
-            else res = agg_arena_printf(g->a, "!(%s)", o.has ? o.has : "true");
+            const char *has = o.has ? o.has : "true";
+            if (ot->kind == AGG_T_NULL) {
+                res = "true";
+            } else if (e->op == AGG_OP_NE) {
+                /* `x != null` is x's flag itself, not !(!(flag)) */
+                out.v = agg_arena_printf(g->a, "(%s)", has);
+                return out;
+            } else {
+                res = agg_arena_printf(g->a, "!(%s)", has);
+            }
         } else if (l.has && r.has) {
             /* null == null, null != value */
             res = agg_arena_printf(g->a, "((%s) == (%s) && (!(%s) || %s))", l.has, r.has,
@@ -647,7 +657,7 @@ static val gen_expr(gen *g, const agg_expr *e) {
         val o = gen_expr(g, e->lhs);
         const char *v = need(g, o);
         if (e->op == AGG_OP_NOT) {
-            out.v = agg_arena_printf(g->a, "(!%s)", v);
+            out.v = agg_arena_printf(g->a, "(%s)", negate(g, v));
         } else if (e->type.kind == AGG_T_FLOAT) {
             out.v = agg_arena_printf(g->a, "(-%s)", v);
         } else {

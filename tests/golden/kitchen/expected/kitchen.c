@@ -271,7 +271,7 @@ int kitchen_pantry_apply_stocked(kitchen_pantry_state *state, const kitchen_stoc
             goto done;
         }
         state->weight = t2;
-        if (!(!(event->has_color))) {
+        if (event->has_color) {
             state->color = KITCHEN_COLOR_BLUE;
         }
         if (event->has_color) {

@@ -85,7 +85,7 @@ int edge_thing_execute_go(const edge_thing_state *state, const edge_go *command,
     {
         bool t4 = (((state->has_a) == (command->has_y) && (!(state->has_a) || state->a == command->y)));
         if (!t4) {
-            bool t3 = !(!(state->has_a));
+            bool t3 = (state->has_a);
             if (t3) {
                 if (!(state->has_a)) {
                     inc_error_set(err, INC_ERR_REJECTED, "missing_value", "state.a is null");
@@ -109,7 +109,7 @@ int edge_thing_execute_go(const edge_thing_state *state, const edge_go *command,
             inc_reject(err, "nope");
             goto done;
         }
-        bool t5 = !(!(state->has_t));
+        bool t5 = (state->has_t);
         if (t5) {
             if (!(state->has_t)) {
                 inc_error_set(err, INC_ERR_REJECTED, "missing_value", "state.t is null");
@@ -184,7 +184,7 @@ int edge_thing_apply_went(edge_thing_state *state, const edge_went *event, inc_e
     {
         state->a = event->x;
         state->has_a = true;
-        if (!(!(event->has_s))) {
+        if (event->has_s) {
             if (!(event->has_s)) {
                 inc_error_set(err, INC_ERR_REJECTED, "missing_value", "event.s is null");
                 goto done;
