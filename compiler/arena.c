@@ -30,7 +30,8 @@ void agg_arena_free(agg_arena *a) {
     a->total = 0;
 }
 
-void *agg_arena_alloc(agg_arena *a, size_t size) {
+/* `size` bytes, not cleared. */
+static void *alloc_raw(agg_arena *a, size_t size) {
     const size_t align = _Alignof(max_align_t);
     size = (size + align - 1) & ~(align - 1);
     agg_arena_block *b = a->head;
@@ -49,12 +50,17 @@ void *agg_arena_alloc(agg_arena *a, size_t size) {
     void *p = b->data + b->used;
     b->used += size;
     a->total += size;
+    return p;
+}
+
+void *agg_arena_alloc(agg_arena *a, size_t size) {
+    void *p = alloc_raw(a, size);
     memset(p, 0, size);
     return p;
 }
 
 char *agg_arena_strndup(agg_arena *a, const char *s, size_t n) {
-    char *p = agg_arena_alloc(a, n + 1);
+    char *p = alloc_raw(a, n + 1);
     memcpy(p, s, n);
     p[n] = '\0';
     return p;
@@ -64,14 +70,38 @@ char *agg_arena_strdup(agg_arena *a, const char *s) {
     return agg_arena_strndup(a, s, strlen(s));
 }
 
+char *agg_arena_cat(agg_arena *a, const char *s, ...) {
+    va_list ap;
+    size_t len = 0;
+    va_start(ap, s);
+    for (const char *p = s; p; p = va_arg(ap, const char *)) len += strlen(p);
+    va_end(ap);
+    char *out = alloc_raw(a, len + 1), *end = out;
+    va_start(ap, s);
+    for (const char *p = s; p; p = va_arg(ap, const char *)) {
+        size_t n = strlen(p);
+        memcpy(end, p, n);
+        end += n;
+    }
+    va_end(ap);
+    *end = '\0';
+    return out;
+}
+
+/* Names and expressions are short: formatted once into a local buffer,
+ * and a second time only when longer than it. */
 char *agg_arena_printf(agg_arena *a, const char *fmt, ...) {
+    char local[256];
     va_list ap, ap2;
     va_start(ap, fmt);
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(local, sizeof local, fmt, ap);
     va_end(ap);
-    char *p = agg_arena_alloc(a, (size_t)(n < 0 ? 0 : n) + 1);
-    if (n > 0) vsnprintf(p, (size_t)n + 1, fmt, ap2);
+    size_t len = n < 0 ? 0 : (size_t)n;
+    char *p = alloc_raw(a, len + 1);
+    if (n < 0) p[0] = '\0';
+    else if (len < sizeof local) memcpy(p, local, len + 1);
+    else vsnprintf(p, len + 1, fmt, ap2);
     va_end(ap2);
     return p;
 }

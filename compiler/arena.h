@@ -20,6 +20,9 @@ void agg_arena_free(agg_arena *a);
 void *agg_arena_alloc(agg_arena *a, size_t size);
 char *agg_arena_strdup(agg_arena *a, const char *s);
 char *agg_arena_strndup(agg_arena *a, const char *s, size_t n);
+/* The strings up to the NULL, one after another: the generated names,
+ * built often enough that printf's parsing shows in the compile time. */
+char *agg_arena_cat(agg_arena *a, const char *s, ...) __attribute__((sentinel));
 /* printf into the arena. */
 char *agg_arena_printf(agg_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

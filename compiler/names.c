@@ -134,14 +134,14 @@ static const struct {
 };
 
 const char *agg_cname(agg_arena *a, agg_cname_id id, const char *base) {
-    return agg_arena_printf(a, "%s%s", base, cnames[id].suffix);
+    return agg_arena_cat(a, base, cnames[id].suffix, (char *)NULL);
 }
 
 unsigned agg_cname_bases(agg_cname_id id) { return cnames[id].bases; }
 
 /* "<d>_<snake name><suffix>" */
 static const char *d_snake(agg_arena *a, const char *d, const char *name, const char *suffix) {
-    return agg_arena_printf(a, "%s_%s%s", d, agg_snake(a, name), suffix);
+    return agg_arena_cat(a, d, "_", agg_snake(a, name), suffix, (char *)NULL);
 }
 
 const char *agg_c_message(agg_arena *a, const char *d, const char *name) {
@@ -163,14 +163,16 @@ const char *agg_c_project(agg_arena *a, const char *d, const char *proj) {
     return d_snake(a, d, proj, "_project");
 }
 const char *agg_c_execute(agg_arena *a, const char *d, const char *agg, const char *cmd) {
-    return agg_arena_printf(a, "%s_%s_execute_%s", d, agg_snake(a, agg), agg_snake(a, cmd));
+    return agg_arena_cat(a, d, "_", agg_snake(a, agg), "_execute_", agg_snake(a, cmd),
+                         (char *)NULL);
 }
 const char *agg_c_apply(agg_arena *a, const char *d, const char *agg, const char *ev) {
-    return agg_arena_printf(a, "%s_%s_apply_%s", d, agg_snake(a, agg), agg_snake(a, ev));
+    return agg_arena_cat(a, d, "_", agg_snake(a, agg), "_apply_", agg_snake(a, ev),
+                         (char *)NULL);
 }
 const char *agg_c_member(agg_arena *a, const char *c_enum, const char *member) {
-    return agg_arena_printf(a, "%s_%s", agg_upper(a, c_enum), agg_upper(a, member));
+    return agg_arena_cat(a, agg_upper(a, c_enum), "_", agg_upper(a, member), (char *)NULL);
 }
 const char *agg_c_reject(agg_arena *a, const char *d, const char *code) {
-    return agg_arena_printf(a, "%s_REJECT_%s", agg_upper(a, d), agg_upper(a, code));
+    return agg_arena_cat(a, agg_upper(a, d), "_REJECT_", agg_upper(a, code), (char *)NULL);
 }

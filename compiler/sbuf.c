@@ -38,15 +38,20 @@ void sb_putn(sbuf *b, const char *s, size_t n) {
 
 void sb_put(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
 
+/* Formats straight into the free space; only a text that does not fit is
+ * formatted a second time, after growing (most of aggc's time is here). */
 static void vprintf_sb(sbuf *b, const char *fmt, va_list ap) {
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    if (n > 0) {
+    reserve(b, 0);
+    size_t room = b->cap - b->len;
+    int n = vsnprintf(b->data + b->len, room, fmt, ap);
+    if (n > 0 && (size_t)n >= room) {
         reserve(b, (size_t)n);
         vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
-        b->len += (size_t)n;
     }
+    if (n > 0) b->len += (size_t)n;
+    b->data[b->len] = '\0';
     va_end(ap2);
 }
 
