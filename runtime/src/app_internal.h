@@ -148,6 +148,7 @@ typedef struct incx_fold {
     int64_t check_version;
     const char *check_id;
     size_t n_applied;
+    int64_t max_version; /* > 0: events after it are not folded */
     char last_id[INC_UUID_TEXT_SIZE]; /* of the last event folded */
     /* for rebuild: the last event of the current aggregate */
     inc_row_meta last;
@@ -166,6 +167,11 @@ int incx_load_current(inc_app *app, const inc_aggregate_desc *a,
                       const char *id, void **out,
                       char last_id[INC_UUID_TEXT_SIZE], bool observe,
                       inc_error *err);
+
+/* The state of (a, id) as of `version`, folded from the events (no
+ * snapshot, no cache) into `state`, which is left initialised. */
+int incx_load_at(inc_app *app, const inc_aggregate_desc *a, const char *id,
+                 int64_t version, void *state, inc_error *err);
 
 /* One state for incx_load_states. */
 typedef struct incx_state_req {

@@ -453,3 +453,9 @@ int inc_handler_dispatch_json(inc_handler_ctx *ctx, const char *command,
 }
 
 inc_app *inc_handler_app(inc_handler_ctx *ctx) { return ctx->app; }
+
+int inc_handler_event_state(inc_handler_ctx *ctx, void *state, inc_error *err) {
+    const inc_recorded_event *ev = ctx->cause;
+    return incx_load_at(ctx->app, ev->desc->aggregate, ev->aggregate_id,
+                        ev->version, state, err);
+}

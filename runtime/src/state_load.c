@@ -98,6 +98,7 @@ int incx_fold_event(void *ud, const inc_stored_event *ev, inc_error *err) {
     incx_fold *fc = ud;
     const inc_message_desc *desc;
     if (fc->bad_snapshot || fc->stale) return 0; /* reloaded in full */
+    if (fc->max_version > 0 && ev->version > fc->max_version) return 0;
     if (fc->check_pending) {
         fc->check_pending = false;
         fc->stale = ev->version != fc->check_version ||
@@ -205,6 +206,17 @@ int incx_load_current(inc_app *app, const inc_aggregate_desc *a,
     }
     *out = st;
     return 0;
+}
+
+int incx_load_at(inc_app *app, const inc_aggregate_desc *a, const char *id,
+                 int64_t version, void *state, inc_error *err) {
+    incx_fold fc;
+    fold_init(&fc, a, state, id);
+    fc.max_version = version;
+    inc_load_cbs cbs = {NULL, incx_fold_event, &fc};
+    if (inc_state_init(a, state, id, err) != 0) return -1;
+    return inc_store_load(app->store, a, id,
+                          INC_LOAD_NO_METADATA | INC_LOAD_NO_SNAPSHOT, &cbs, err);
 }
 
 int inc_app_state(inc_app *app, const inc_aggregate_desc *a, const char *id,

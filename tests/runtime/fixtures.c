@@ -43,7 +43,7 @@ static const inc_field_desc kitchen_fields[] = {
 };
 const inc_message_desc t_kitchen_desc = {
     INC_MSG_COMMAND, "Kitchen", "t_kitchen", sizeof(t_kitchen),
-    COUNT(kitchen_fields), kitchen_fields, NULL, NULL, NULL, NULL};
+    COUNT(kitchen_fields), kitchen_fields, NULL, NULL, NULL, NULL, NOEVO};
 
 /* ---- Account ---- */
 static const inc_field_desc state_fields[] = {
@@ -60,7 +60,7 @@ static const inc_field_desc state_fields[] = {
 };
 const inc_message_desc t_account_state_desc = {
     INC_MSG_STATE, "AccountState", "t_account_state", sizeof(t_account_state),
-    COUNT(state_fields), state_fields, &t_account_type, NULL, NULL, NULL};
+    COUNT(state_fields), state_fields, &t_account_type, NULL, NULL, NULL, NOEVO};
 
 /* execute / apply rules, as the generated thunks would look */
 static int open_execute(const void *state, const void *command,
@@ -186,7 +186,7 @@ static const inc_field_desc row_fields[] = {
 #define CMD(var, name, T, fields, validate, execute)                          \
     const inc_message_desc var = {INC_MSG_COMMAND, name, #T, sizeof(T),       \
                                   COUNT(fields), fields, &t_account_type,    \
-                                  validate, execute, NULL}
+                                  validate, execute, NULL, NOEVO}
 CMD(t_open_account_desc, "OpenAccount", t_open_account, open_fields, NULL,
     open_execute);
 CMD(t_deposit_money_desc, "DepositMoney", t_deposit_money, deposit_fields,
@@ -204,18 +204,18 @@ CMD(t_no_execute_desc, "NoExecute", t_bad_command, bad_fields, NULL, NULL);
 const inc_message_desc t_account_opened_desc = {
     INC_MSG_EVENT, "AccountOpened", "t_account_opened",
     sizeof(t_account_opened), COUNT(opened_fields), opened_fields,
-    &t_account_type, NULL, NULL, opened_apply};
+    &t_account_type, NULL, NULL, opened_apply, NOEVO};
 const inc_message_desc t_money_deposited_desc = {
     INC_MSG_EVENT, "MoneyDeposited", "t_money_deposited",
     sizeof(t_money_deposited), COUNT(deposited_fields), deposited_fields,
-    &t_account_type, NULL, NULL, deposited_apply};
+    &t_account_type, NULL, NULL, deposited_apply, NOEVO};
 const inc_message_desc t_orphan_event_desc = {
     INC_MSG_EVENT, "Orphan", "t_money_deposited", sizeof(t_money_deposited),
-    COUNT(deposited_fields), deposited_fields, NULL, NULL, NULL, NULL};
+    COUNT(deposited_fields), deposited_fields, NULL, NULL, NULL, NULL, NOEVO};
 
 static const inc_message_desc accounts_row_desc = {
     INC_MSG_ROW, "accounts", "t_accounts_row", sizeof(t_accounts_row),
-    COUNT(row_fields), row_fields, &t_account_type, NULL, NULL, NULL};
+    COUNT(row_fields), row_fields, &t_account_type, NULL, NULL, NULL, NOEVO};
 const inc_projection_desc t_accounts_projection = {
     "accounts", &t_account_type, &accounts_row_desc, NULL, "", "", "", ""};
 static const inc_projection_desc ledger_projection = {
@@ -261,4 +261,4 @@ const inc_domain t_domain = {
     COUNT(domain_projections), domain_projections,
     COUNT(domain_enums), domain_enums,
     COUNT(domain_rejections), domain_rejections,
-    ""};
+    "", 0, NULL};

@@ -8,7 +8,7 @@
 #define RECORD(c, name, fields)                                           \
     const inc_message_desc c##_desc = {INC_MSG_RECORD, name, #c,          \
                                        sizeof(c), COUNT(fields), fields,  \
-                                       NULL, NULL, NULL, NULL}
+                                       NULL, NULL, NULL, NULL, NOEVO}
 
 /* ---- type descriptors ---- */
 static const inc_type_desc money_type = {
@@ -99,7 +99,7 @@ static const inc_field_desc order_fields[] = {
 };
 const inc_message_desc l_order_desc = {
     INC_MSG_COMMAND, "Order", "l_order", sizeof(l_order),
-    COUNT(order_fields), order_fields, NULL, NULL, NULL, NULL};
+    COUNT(order_fields), order_fields, NULL, NULL, NULL, NULL, NOEVO};
 
 static const inc_field_desc ints_fields[] = {
     F(l_ints, aggregate_id, INC_TYPE_STRING, INC_FIELD_IMPLICIT, NOHAS, NULL,
@@ -108,4 +108,4 @@ static const inc_field_desc ints_fields[] = {
 };
 const inc_message_desc l_ints_desc = {
     INC_MSG_COMMAND, "Ints", "l_ints", sizeof(l_ints),
-    COUNT(ints_fields), ints_fields, NULL, NULL, NULL, NULL};
+    COUNT(ints_fields), ints_fields, NULL, NULL, NULL, NULL, NOEVO};

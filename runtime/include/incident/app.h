@@ -136,6 +136,12 @@ INC_API int inc_handler_dispatch(inc_handler_ctx *ctx,
 INC_API int inc_handler_dispatch_json(inc_handler_ctx *ctx, const char *command,
                                       const char *json, inc_error *err);
 INC_API inc_app *inc_handler_app(inc_handler_ctx *ctx);
+/* From a handler: the state of the aggregate that emitted the handled
+ * event, as of that event (later events are not folded in, so a handler
+ * that runs again later sees the same state).  `state` is a struct of the
+ * aggregate's state type; free it with inc_msg_free, also on failure. */
+INC_API int inc_handler_event_state(inc_handler_ctx *ctx, void *state,
+                                    inc_error *err);
 
 /* ---- commands ---- */
 

@@ -111,6 +111,12 @@ typedef int (*inc_execute_fn)(const void *state, const void *command,
                               struct inc_event_list *out, inc_error *err);
 typedef int (*inc_apply_fn)(void *state, const void *event, inc_error *err);
 typedef int (*inc_project_fn)(const void *state, void *row, inc_error *err);
+/* Schema evolution: read an event stored at schema `version` (older than
+ * the descriptor's schema_version) from its JSON into `out`, a
+ * current-shape struct already set up by inc_msg_init.  Generated from the
+ * event's `upcast` blocks, chained. */
+typedef int (*inc_upcast_fn)(unsigned version, const char *json, size_t len,
+                             void *out, inc_error *err);
 
 typedef struct inc_message_desc {
     inc_message_kind kind;
@@ -123,6 +129,14 @@ typedef struct inc_message_desc {
     inc_validate_fn validate; /* commands: the `check` clauses; may be NULL */
     inc_execute_fn execute;   /* commands */
     inc_apply_fn apply;       /* events */
+    /* Events, schema evolution (docs/evolution.md).  schema_version: the
+     * version written now, 1 + the number of upcast blocks (0 reads as 1).
+     * was: older type names whose stored events are read as this event.
+     * upcast: reads older stored versions; NULL when there is none. */
+    unsigned schema_version;
+    size_t n_was;
+    const char *const *was;
+    inc_upcast_fn upcast;
 } inc_message_desc;
 
 /* ---- records and lists ----
@@ -215,6 +229,19 @@ typedef struct inc_aggregate_desc {
     uint64_t state_layout_hash;
 } inc_aggregate_desc;
 
+struct inc_handler_ctx;
+struct inc_recorded_event;
+/* A reaction (docs/language.md): after an event of type `event` commits,
+ * fn dispatches the commands it leads to through the handler context, so
+ * they run exactly once in effect (deterministic command ids, durable
+ * reactor).  Same signature as an inc_event_handler_fn; ud is NULL. */
+typedef struct inc_reaction_desc {
+    const char *name;                 /* unique in the domain; keys the ids */
+    const inc_message_desc *event;    /* the triggering event */
+    int (*fn)(struct inc_handler_ctx *ctx, const struct inc_recorded_event *ev,
+              void *ud, inc_error *err);
+} inc_reaction_desc;
+
 typedef struct inc_domain {
     unsigned abi_version;             /* INC_ABI_VERSION */
     const char *name;                 /* "bank" */
@@ -231,6 +258,8 @@ typedef struct inc_domain {
     size_t n_rejections;              /* every rejection code, sorted */
     const char *const *rejections;
     const char *ddl;                  /* CREATE TABLE IF NOT EXISTS ... */
+    size_t n_reactions;               /* in declaration order */
+    const inc_reaction_desc *reactions;
 } inc_domain;
 
 /* ---- lookups (binary search over the sorted tables; NULL if absent) ---- */
