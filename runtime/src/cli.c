@@ -18,6 +18,8 @@
 #include <incident/store.h>
 #include <incident/subscription.h>
 
+#include "app_internal.h"
+
 typedef struct cli {
     const char *prog;
     const inc_domain *d;
@@ -412,12 +414,72 @@ static int cmd_prune_command_ids(cli *c, const char *older_than) {
     return 0;
 }
 
+/* What init changed, one line each on stdout; the tables to refill
+ * collected (in the domain's order, each once). */
+typedef struct init_report {
+    const inc_projection_desc **refill;
+    size_t n_refill;
+} init_report;
+
+static int on_table_change(void *ud, const inc_table_change *ch,
+                           inc_error *err) {
+    init_report *ir = ud;
+    const char *name = ch->projection->name;
+    switch (ch->kind) {
+    case INC_TABLE_CREATED:
+        printf("projection %s: created table\n", name);
+        break;
+    case INC_TABLE_COLUMN_ADDED:
+        printf("projection %s: added column %s %s\n", name, ch->column,
+               ch->new_type);
+        break;
+    case INC_TABLE_COLUMN_DROPPED:
+        printf("projection %s: dropped column %s (was %s)\n", name,
+               ch->column, ch->old_type);
+        break;
+    case INC_TABLE_COLUMN_RETYPED:
+        printf("projection %s: retyped column %s from %s to %s\n", name,
+               ch->column, ch->old_type, ch->new_type);
+        break;
+    case INC_TABLE_REFILL:
+        ir->refill[ir->n_refill++] = ch->projection;
+        break;
+    }
+    if (fflush(stdout) != 0)
+        return inc_error_set(err, INC_ERR_INTERNAL, "output",
+                             "cannot write output");
+    return 0;
+}
+
+/* Create or upgrade the store, bring the projection tables to their
+ * declared columns, refill those whose shape changed (docs/evolution.md). */
 static int cmd_init(cli *c) {
     inc_error err;
     inc_error_clear(&err);
     int rc = open_store(c, NULL, NULL);
     if (rc) return rc;
-    if (inc_store_init(c->store, c->d, &err) != 0) return fail(c, &err);
+    init_report ir = {NULL, 0};
+    if (!(ir.refill = calloc(c->d->n_projections + 1, sizeof *ir.refill))) {
+        inc_error_set(&err, INC_ERR_INTERNAL, "out_of_memory", "out of memory");
+        return fail(c, &err);
+    }
+    if (inc_store_init_report(c->store, c->d, on_table_change, &ir, &err) !=
+        0) {
+        free(ir.refill);
+        return fail(c, &err);
+    }
+    for (size_t i = 0; i < ir.n_refill; i++) {
+        const char *name = ir.refill[i]->name;
+        progress pr = {isatty(STDERR_FILENO) == 1, name, 0, false};
+        if (inc_app_rebuild(c->app, ir.refill[i], on_progress, &pr, &err) !=
+            0) {
+            if (pr.tty) fputc('\n', stderr);
+            free(ir.refill);
+            return fail(c, &err);
+        }
+        printf("projection %s: refilled from the events\n", name);
+    }
+    free(ir.refill);
     return 0;
 }
 
@@ -440,35 +502,16 @@ static int follow_event(void *ud, inc_consumer_tx *tx,
     (void)tx;
     (void)at;
     const inc_aggregate_desc *a = find_aggregate(c, ev->aggregate_type);
-    const inc_message_desc *d = a ? inc_aggregate_event(a, ev->event_type) : NULL;
-    if (!d)
+    if (!a)
         return inc_error_set(err, INC_ERR_INTERNAL, "unknown_event",
                              "position %lld: %s %s is not an event of this "
                              "domain",
                              (long long)ev->position, ev->aggregate_type,
                              ev->event_type);
+    /* the runtime's one decoder: `was` names, upcasts, newer schemas */
     inc_recorded_event r;
-    memset(&r, 0, sizeof r);
-    if (!(r.data = malloc(d->size)))
-        return inc_error_set(err, INC_ERR_INTERNAL, "out_of_memory",
-                             "out of memory");
-    inc_error local;
-    inc_error_clear(&local);
-    if (inc_msg_from_text(d, r.data, ev->data, strlen(ev->data),
-                          INC_JSON_SKIP_IMPLICIT, &local) != 0) {
-        free(r.data);
-        return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_event",
-                             "position %lld (%s %s version %lld): %s",
-                             (long long)ev->position, a->name, ev->aggregate_id,
-                             (long long)ev->version, local.message);
-    }
-    memcpy(r.event_id, ev->event_id, INC_UUID_TEXT_SIZE);
-    r.aggregate_type = a->name;
-    r.aggregate_id = (char *)ev->aggregate_id; /* borrowed for the call */
-    r.version = ev->version;
-    r.event_type = d->name;
-    r.event_date = ev->event_date;
-    r.desc = d;
+    if (incx_recorded_from_stored(a, ev, &r, err) != 0) return -1;
+    const inc_message_desc *d = r.desc;
     json_t *o = inc_recorded_event_to_json(&r);
     inc_msg_free(d, r.data);
     free(r.data);

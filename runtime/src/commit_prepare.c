@@ -116,6 +116,7 @@ int incx_work_prepare(inc_app *app, const inc_aggregate_desc *a,
         e->data = w->data_json[i];
         e->metadata = metadata;
         e->event_date = now;
+        e->schema_version = it->desc->schema_version; /* 0 is stored as 1 */
     }
 
     if (project_rows(a, id, w, v1, now, err) != 0) return -1;

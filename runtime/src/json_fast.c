@@ -473,7 +473,10 @@ static bool fast_object(const inc_message_desc *d, void *msg, fast_in *in,
                 kn = key.n;
             }
             fi = match_key(d, k, kn, &hint);
-            if (fi == SIZE_MAX) return false; /* unknown field */
+            /* unknown field: an error, or with INC_JSON_IGNORE_UNKNOWN
+             * (an older program reading a newer event, rare) skipped by
+             * the jansson path, which also refuses it when duplicated */
+            if (fi == SIZE_MAX) return false;
             f = &d->fields[fi];
             if (skip && (f->flags & INC_FIELD_IMPLICIT)) return false;
             if (seen[fi / 64] & ((uint64_t)1 << (fi % 64)))

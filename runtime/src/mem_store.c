@@ -107,6 +107,7 @@ typedef struct mem_event {
     char *aggregate_type, *aggregate_id, *event_type, *data, *metadata;
     int64_t version;
     inc_timestamp event_date;
+    unsigned schema_version; /* as written: 0 is stored as 1 */
 } mem_event;
 
 typedef struct mem_stream {
@@ -238,6 +239,7 @@ static void view_event(const mem_event *e, inc_stored_event *v) {
     v->data = e->data;
     v->metadata = e->metadata;
     v->event_date = e->event_date;
+    v->schema_version = e->schema_version;
 }
 
 static int oom(inc_error *err) {
@@ -254,6 +256,15 @@ static int mem_init(inc_store *base, const inc_domain *d, inc_error *err) {
                              "domain built for ABI %u, runtime is %u",
                              d->abi_version, INC_ABI_VERSION);
     return 0; /* projections are created on first write */
+}
+
+/* Nothing to migrate: a memory store lives no longer than its program,
+ * so its projections always have the program's shape. */
+static int mem_init_report(inc_store *base, const inc_domain *d,
+                           inc_table_change_cb cb, void *ud, inc_error *err) {
+    (void)cb;
+    (void)ud;
+    return mem_init(base, d, err);
 }
 
 /* Deliver log entries of `st` with version > after; indexes are re-read
@@ -281,7 +292,7 @@ static int mem_load(inc_store *base, const inc_aggregate_desc *a,
     size_t n = st->n;
     int64_t after = 0;
     if (st->snapshot && cbs->snapshot && !(flags & INC_LOAD_NO_SNAPSHOT) &&
-        st->snapshot_hash == a->state_layout_hash) {
+        st->snapshot_hash == incx_snapshot_hash(a)) {
         char *snap = inc_strdup(st->snapshot); /* the callback may commit */
         if (!snap) return oom(err);
         after = st->snapshot_version;
@@ -507,6 +518,7 @@ static int stage_events(mem_store *s, const inc_commit *c, mem_stream *st,
         memcpy(m->event_id, e->event_id, INC_UUID_TEXT_SIZE);
         m->version = e->version;
         m->event_date = e->event_date;
+        m->schema_version = incx_schema_version(e->schema_version);
         m->aggregate_type = inc_strdup(type);
         m->aggregate_id = inc_strdup(c->aggregate_id);
         m->event_type = inc_strdup(e->event_type);
@@ -612,11 +624,11 @@ static void link_commit(mem_store *s, const inc_commit *c, staged *g) {
     }
     if (g->snap) {
         if (!t->snapshot || t->snapshot_version < c->snapshot_version ||
-            t->snapshot_hash != c->aggregate->state_layout_hash) {
+            t->snapshot_hash != incx_snapshot_hash(c->aggregate)) {
             free(t->snapshot);
             t->snapshot = g->snap;
             t->snapshot_version = c->snapshot_version;
-            t->snapshot_hash = c->aggregate->state_layout_hash;
+            t->snapshot_hash = incx_snapshot_hash(c->aggregate);
         } else {
             free(g->snap);
         }
@@ -1136,7 +1148,7 @@ static const inc_store_ops mem_ops = {
     mem_rebuild,     mem_commit_many,
     NULL, /* load_many: inc_store_load_many loads one by one, nothing to save */
     mem_command_get, mem_prune_command_ids,
-    &mem_log_ops,
+    &mem_log_ops,   mem_init_report,
 };
 
 inc_store *inc_mem_store_open(inc_error *err) {

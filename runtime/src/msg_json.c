@@ -532,7 +532,9 @@ static int decode_object(const inc_message_desc *d, void *msg,
     void *it;
     size_t i;
     /* Unknown keys first, in input order, so the error names the key the
-     * caller actually wrote. jansson's iterator API is not const-clean. */
+     * caller actually wrote. jansson's iterator API is not const-clean.
+     * Tolerant reads skip them (an implicit field in event data stays an
+     * error: it is never a field added later). */
     for (it = json_object_iter((json_t *)json); it;
          it = json_object_iter_next((json_t *)json, it)) {
         const char *key = json_object_iter_key(it);
@@ -544,6 +546,7 @@ static int decode_object(const inc_message_desc *d, void *msg,
 #endif
         const inc_field_desc *f =
             strlen(key) == klen ? incx_field_find(d, key) : NULL;
+        if (!f && (flags & INC_JSON_IGNORE_UNKNOWN)) continue;
         if (!f || (skip && (f->flags & INC_FIELD_IMPLICIT))) {
             append_key(path->buf, sizeof path->buf, &path->used, key, klen,
                        false);

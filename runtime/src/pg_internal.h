@@ -17,6 +17,23 @@ extern const struct inc_log_ops incx_pg_log_ops;
  * events.transaction_id, its index and the consumers table. */
 extern const char incx_pg_schema_v2[];
 
+/* Schema version 3 (pg_migrate.c): events.schema_version (earlier events
+ * read as 1) and projection_refills. */
+extern const char incx_pg_schema_v3[];
+
+/* Projection tables (pg_migrate.c), inside init's transaction: which of
+ * d's tables exist before its DDL runs (*existed: malloc'd, one per
+ * projection), then, after it, every table brought to its declared
+ * columns, the changes and the pending refills reported to cb. */
+int incx_pg_projections_existing(PGconn *conn, const inc_domain *d,
+                                 bool **existed, inc_error *err);
+int incx_pg_migrate_projections(PGconn *conn, const inc_domain *d,
+                                const bool *existed, inc_table_change_cb cb,
+                                void *ud, inc_error *err);
+/* In a rebuild's transaction: p is refilled, no longer pending. */
+int incx_pg_refill_done(PGconn *conn, const inc_projection_desc *p,
+                        inc_error *err);
+
 /* pg_store.c's error mapping, on any connection: whether it is gone,
  * whether a failed result (may be NULL) means the session is gone, and
  * the inc_error for it (kind by SQLSTATE; returns -1). */

@@ -59,7 +59,7 @@ static const char read_sql[] =
     "SELECT h.x::text, e.transaction_id::text, e.position, e.event_id::text, "
     "e.aggregate_type, e.aggregate_id, e.version, e.event_type, "
     "e.data::text, e.metadata::text, "
-    "(extract(epoch FROM e.event_date) * 1000000)::int8 "
+    "(extract(epoch FROM e.event_date) * 1000000)::int8, e.schema_version "
     "FROM h LEFT JOIN LATERAL (SELECT * FROM events e "
     "WHERE (e.transaction_id, e.position) > ($1::xid8, $2::int8) "
     "AND e.transaction_id < h.x "
@@ -318,12 +318,14 @@ static int pg_log_read(inc_log_session *ls, const inc_log_query *q,
         if (PQgetisnull(res, r, 1)) continue; /* no event: the xmin row */
         inc_stored_event ev;
         inc_log_position at;
+        int64_t sv;
         memset(&ev, 0, sizeof ev);
         if (to_u64(PQgetvalue(res, r, 1), &at.transaction_id) != 0 ||
             to_i64(PQgetvalue(res, r, 2), &at.position) != 0 ||
             to_i64(PQgetvalue(res, r, 6), &ev.version) != 0 ||
             to_i64(PQgetvalue(res, r, 10), &ev.event_date) != 0 ||
-            strlen(PQgetvalue(res, r, 3)) != 36) {
+            to_i64(PQgetvalue(res, r, 11), &sv) != 0 || sv < 1 ||
+            sv > INT32_MAX || strlen(PQgetvalue(res, r, 3)) != 36) {
             rc = inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
                                "unreadable event row");
             break;
@@ -335,6 +337,7 @@ static int pg_log_read(inc_log_session *ls, const inc_log_query *q,
         ev.event_type = PQgetvalue(res, r, 7);
         ev.data = PQgetvalue(res, r, 8);
         ev.metadata = PQgetvalue(res, r, 9);
+        ev.schema_version = (unsigned)sv;
         rc = cb(ud, &ev, &at, err);
         if (rc == 0) {
             *scanned = at;

@@ -51,7 +51,7 @@ enum {
 
 #define EVENT_COLUMNS                                                          \
     "position, event_id::text, aggregate_type, aggregate_id, version, "        \
-    "event_type, data::text, metadata::text, event_date"
+    "event_type, data::text, metadata::text, event_date, schema_version"
 
 static const struct {
     const char *name, *sql;
@@ -64,31 +64,33 @@ static const struct {
      "WITH s AS (SELECT version, state FROM snapshots WHERE aggregate_type = "
      "$1 AND aggregate_id = $2 AND layout_hash = $3::int8 AND $4::bool) "
      "SELECT 0 AS kind, s.version::int8, NULL::text, NULL::text, "
-     "s.state::text, NULL::text, NULL::timestamptz, NULL::int8 FROM s "
-     "UNION ALL SELECT 1, e.version, e.event_id::text, e.event_type, "
+     "s.state::text, NULL::text, NULL::timestamptz, NULL::int8, NULL::int4 "
+     "FROM s UNION ALL SELECT 1, e.version, e.event_id::text, e.event_type, "
      "e.data::text, CASE WHEN $6::bool THEN e.metadata::text END, "
-     "e.event_date, e.position FROM events e "
+     "e.event_date, e.position, e.schema_version FROM events e "
      "WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 AND e.version > "
      "GREATEST((SELECT version FROM s), $5::int8) ORDER BY 1, 2",
      6},
     {"inc_insert",
      "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, "
-     "event_type, data, metadata, event_date) VALUES ($1::uuid, $2, $3, "
-     "$4::int4, $5, $6::jsonb, $7::jsonb, $8::timestamptz) RETURNING position",
-     8},
+     "event_type, data, metadata, event_date, schema_version) VALUES "
+     "($1::uuid, $2, $3, $4::int4, $5, $6::jsonb, $7::jsonb, "
+     "$8::timestamptz, $9::int4) RETURNING position",
+     9},
     /* inc_insert whose version is NULL, so the NOT NULL constraint aborts
-     * the transaction, unless the stream ends with event $9 at the version
+     * the transaction, unless the stream ends with event $10 at the version
      * before (inc_commit.expect_event_id). */
     {"inc_insert_guarded",
      "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, "
-     "event_type, data, metadata, event_date) VALUES ($1::uuid, $2, $3, CASE "
+     "event_type, data, metadata, event_date, schema_version) VALUES "
+     "($1::uuid, $2, $3, CASE "
      "WHEN EXISTS (SELECT 1 FROM events WHERE aggregate_type = $2 AND "
-     "aggregate_id = $3 AND version = $4::int4 - 1 AND event_id = $9::uuid) "
+     "aggregate_id = $3 AND version = $4::int4 - 1 AND event_id = $10::uuid) "
      "AND NOT EXISTS (SELECT 1 FROM events WHERE aggregate_type = $2 AND "
      "aggregate_id = $3 AND version >= $4::int4) "
-     "THEN $4::int4 END, $5, $6::jsonb, $7::jsonb, $8::timestamptz) "
-     "RETURNING position",
-     9},
+     "THEN $4::int4 END, $5, $6::jsonb, $7::jsonb, $8::timestamptz, "
+     "$9::int4) RETURNING position",
+     10},
     {"inc_snapshot",
      "INSERT INTO snapshots (aggregate_type, aggregate_id, version, state, "
      "layout_hash) VALUES ($1, $2, $3::int8, $4::jsonb, $5::int8) ON "
@@ -622,6 +624,17 @@ typedef struct event_rows {
     void *ud;
 } event_rows;
 
+/* An event's stored schema version (a positive int4). */
+static int parse_schema_version(const char *text, unsigned *out,
+                                inc_error *err) {
+    int64_t v;
+    if (parse_i64(text, &v) != 0 || v < 1 || v > INT32_MAX)
+        return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                             "unreadable event schema version");
+    *out = (unsigned)v;
+    return 0;
+}
+
 /* Row r of a result with the columns of EVENT_COLUMNS (strings borrowed
  * from res). */
 static int parse_event_row(const PGresult *res, int r, inc_stored_event *ev,
@@ -639,7 +652,8 @@ static int parse_event_row(const PGresult *res, int r, inc_stored_event *ev,
     ev->event_type = PQgetvalue(res, r, 5);
     ev->data = PQgetvalue(res, r, 6);
     ev->metadata = PQgetvalue(res, r, 7);
-    return 0;
+    return parse_schema_version(PQgetvalue(res, r, 9), &ev->schema_version,
+                                err);
 }
 
 static int event_row(void *ud, const PGresult *res, inc_error *err) {
@@ -680,6 +694,9 @@ static int load_row(void *ud, const PGresult *res, inc_error *err) {
     ev.event_type = PQgetvalue(res, r, 3);
     ev.data = PQgetvalue(res, r, 4);
     ev.metadata = PQgetisnull(res, r, 5) ? NULL : PQgetvalue(res, r, 5);
+    if (parse_schema_version(PQgetvalue(res, r, 8), &ev.schema_version, err) !=
+        0)
+        return -1;
     return lr->cbs->event(lr->cbs->ud, &ev, err);
 }
 
@@ -689,7 +706,7 @@ static int pg_load(inc_store *base, const inc_aggregate_desc *a,
     pg_store *s = (pg_store *)base;
     char hash[32];
     if (incx_store_check_text(id, "aggregate_id", err) != 0) return -1;
-    snprintf(hash, sizeof hash, "%" PRId64, (int64_t)a->state_layout_hash);
+    snprintf(hash, sizeof hash, "%" PRId64, (int64_t)incx_snapshot_hash(a));
     bool use = cbs->snapshot && !(flags & INC_LOAD_NO_SNAPSHOT);
     const char *vals[6] = {a->name, id, hash, use ? "true" : "false", "0",
                            flags & INC_LOAD_NO_METADATA ? "false" : "true"};
@@ -729,7 +746,7 @@ static int load_group(pg_store *s, inc_load_req *reqs, size_t m,
             char hash[32], after[32];
             if (r->rc != 0) continue;
             snprintf(hash, sizeof hash, "%" PRId64,
-                     (int64_t)r->aggregate->state_layout_hash);
+                     (int64_t)incx_snapshot_hash(r->aggregate));
             snprintf(after, sizeof after, "%" PRId64,
                      (r->flags & INC_LOAD_AFTER) && r->after_version > 0
                          ? r->after_version
@@ -1086,16 +1103,17 @@ static int notify_payload(const inc_commit *c, char *buf, size_t cap) {
 static int send_insert(pg_store *s, const inc_commit *c, size_t i,
                        inc_error *err) {
     const inc_stored_event *e = &c->events[i];
-    char tbuf[INC_TIMESTAMP_TEXT_MAX], vbuf[32];
+    char tbuf[INC_TIMESTAMP_TEXT_MAX], vbuf[32], sbuf[16];
     if (inc_timestamp_format(e->event_date, tbuf) != 0)
         return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
                              "event_date out of range");
     snprintf(vbuf, sizeof vbuf, "%" PRId64, e->version);
-    const char *vals[9] = {e->event_id,   c->aggregate->name,
-                           c->aggregate_id, vbuf,
-                           e->event_type, e->data,
-                           e->metadata ? e->metadata : "{}", tbuf,
-                           c->expect_event_id};
+    snprintf(sbuf, sizeof sbuf, "%u", incx_schema_version(e->schema_version));
+    const char *vals[10] = {e->event_id,   c->aggregate->name,
+                            c->aggregate_id, vbuf,
+                            e->event_type, e->data,
+                            e->metadata ? e->metadata : "{}", tbuf,
+                            sbuf,         c->expect_event_id};
     int st = i == 0 && c->expect_event_id ? ST_INSERT_GUARDED : ST_INSERT;
     if (PQsendQueryPrepared(s->conn, fixed[st].name, fixed[st].n, vals, NULL,
                             NULL, 0) != 1)
@@ -1108,7 +1126,7 @@ static int send_snapshot(pg_store *s, const inc_commit *c, inc_error *err) {
     char hbuf[32], sbuf[32];
     snprintf(sbuf, sizeof sbuf, "%" PRId64, c->snapshot_version);
     snprintf(hbuf, sizeof hbuf, "%" PRId64,
-             (int64_t)c->aggregate->state_layout_hash);
+             (int64_t)incx_snapshot_hash(c->aggregate));
     const char *vals[5] = {c->aggregate->name, c->aggregate_id, sbuf,
                            c->snapshot_json, hbuf};
     if (PQsendQueryPrepared(s->conn, fixed[ST_SNAPSHOT].name, 5, vals, NULL,
@@ -1491,8 +1509,10 @@ static void rollback(pg_store *s) {
     }
 }
 
-static int pg_init(inc_store *base, const inc_domain *d, inc_error *err) {
+static int pg_init_report(inc_store *base, const inc_domain *d,
+                          inc_table_change_cb cb, void *ud, inc_error *err) {
     pg_store *s = (pg_store *)base;
+    bool *existed = NULL;
     if (d && d->abi_version != INC_ABI_VERSION)
         return inc_error_set(err, INC_ERR_INTERNAL, "abi_mismatch",
                              "domain built for ABI %u, runtime is %u",
@@ -1562,9 +1582,24 @@ static int pg_init(inc_store *base, const inc_domain *d, inc_error *err) {
     /* Idempotent commands' table: CREATE ... IF NOT EXISTS on every init,
      * so it needs no version step of its own. */
     if (exec_simple(s, command_ids_ddl, "init", err) != 0) goto fail;
-    /* Later versions: `if (have < 3) { ALTER ...; INSERT 3 }` and so on. */
+    /* Version 3: each event's schema version (docs/evolution.md); an
+     * INSERT naming only the older columns still appends version 1. */
+    if (have < 3) {
+        if (exec_simple(s, incx_pg_schema_v3, "init", err) != 0 ||
+            exec_simple(s, "INSERT INTO schema_version (version) VALUES (3)",
+                        "init", err) != 0)
+            goto fail;
+    }
+    /* Later versions: `if (have < 4) { ALTER ...; INSERT 4 }` and so on. */
+    if (d && incx_pg_projections_existing(s->conn, d, &existed, err) != 0)
+        goto fail;
     if (d && d->ddl && *d->ddl && exec_simple(s, d->ddl, "init", err) != 0)
         goto fail;
+    /* Existing projection tables to their declared columns. */
+    if (d && incx_pg_migrate_projections(s->conn, d, existed, cb, ud, err) != 0)
+        goto fail;
+    free(existed);
+    existed = NULL;
     if (exec_simple(s, "COMMIT", "init", err) != 0) goto fail;
     forget_prepared(s); /* the tables may be new: prepare against them */
     s->fixed_ready = false;
@@ -1572,8 +1607,13 @@ static int pg_init(inc_store *base, const inc_domain *d, inc_error *err) {
     if (exec_simple(s, "DEALLOCATE ALL", "init", err) != 0) return -1;
     return prepare_fixed(s, err);
 fail:
+    free(existed);
     rollback(s);
     return -1;
+}
+
+static int pg_init(inc_store *base, const inc_domain *d, inc_error *err) {
+    return pg_init_report(base, d, NULL, NULL, err);
 }
 
 /* ---- rebuild ---- */
@@ -1705,6 +1745,7 @@ static int pg_rebuild(inc_store *base, const inc_projection_desc *p,
         if (n == 0) break;
     }
     if (exec_simple(s, "CLOSE inc_rebuild", "rebuild", err) != 0 ||
+        incx_pg_refill_done(s->conn, p, err) != 0 ||
         exec_simple(s, "COMMIT", "rebuild", err) != 0)
         goto fail;
     free(rs.row);
@@ -1741,7 +1782,7 @@ static const inc_store_ops pg_ops = {
     pg_read_all,       pg_projection_get, pg_projection_list,
     pg_rebuild,        pg_commit_many,    pg_load_many,
     pg_command_get,    pg_prune_command_ids,
-    &incx_pg_log_ops,
+    &incx_pg_log_ops,  pg_init_report,
 };
 
 void inc_pg_store_set_notify(inc_store *base, bool on) {

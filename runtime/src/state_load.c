@@ -29,10 +29,27 @@ int64_t incx_state_version(const inc_aggregate_desc *a, const void *state) {
     return f ? *INC_CFIELD_AT(state, f, int64_t) : 0;
 }
 
-/* Decode a stored event's data into a new struct (aggregate_id set). */
+/* The event of `a` stored under type `name`: its current name, else one
+ * of the names it `was` (docs/evolution.md). */
+static const inc_message_desc *stored_type(const inc_aggregate_desc *a,
+                                           const char *name) {
+    const inc_message_desc *d = inc_aggregate_event(a, name);
+    for (size_t i = 0; !d && i < a->n_events; i++)
+        for (size_t k = 0; k < a->events[i]->n_was; k++)
+            if (a->events[i]->was[k] && strcmp(a->events[i]->was[k], name) == 0)
+                return a->events[i];
+    return d;
+}
+
+/* Decode a stored event's data into a new struct (aggregate_id set): the
+ * one decoder of every reader (fold, handlers, reads, rebuild, the CLI),
+ * so they all see the current shape.  A `was` name reads as its event;
+ * members the program does not know are ignored (written by a newer
+ * program that added fields); an older schema version goes through the
+ * event's upcast; a newer one is refused, never misread. */
 void *incx_decode_event(const inc_aggregate_desc *a, const inc_stored_event *ev,
                         const inc_message_desc **desc_out, inc_error *err) {
-    const inc_message_desc *desc = inc_aggregate_event(a, ev->event_type);
+    const inc_message_desc *desc = stored_type(a, ev->event_type);
     inc_error local;
     if (!desc) {
         inc_error_set(err, INC_ERR_INTERNAL, "unknown_event",
@@ -42,14 +59,38 @@ void *incx_decode_event(const inc_aggregate_desc *a, const inc_stored_event *ev,
                       ev->event_type, a->name);
         return NULL;
     }
+    unsigned have = incx_schema_version(ev->schema_version);
+    unsigned knows = incx_schema_version(desc->schema_version);
+    if (have > knows) {
+        inc_error_set(err, INC_ERR_INTERNAL, "schema_too_new",
+                      "%s %s version %lld: event %s is stored with schema "
+                      "version %u; this program knows %s up to schema "
+                      "version %u: run a newer build of the domain",
+                      a->name, ev->aggregate_id, (long long)ev->version,
+                      ev->event_type, have, desc->name, knows);
+        return NULL;
+    }
     void *data = malloc(desc->size);
     if (!data) {
         incx_oom(err);
         return NULL;
     }
     inc_error_clear(&local);
-    if (inc_msg_from_text(desc, data, ev->data, strlen(ev->data),
-                          INC_JSON_SKIP_IMPLICIT, &local) != 0) {
+    size_t len = strlen(ev->data);
+    int rc;
+    if (have == knows) {
+        rc = inc_msg_from_text(desc, data, ev->data, len,
+                               INC_JSON_SKIP_IMPLICIT | INC_JSON_IGNORE_UNKNOWN,
+                               &local);
+    } else {
+        inc_msg_init(desc, data);
+        rc = desc->upcast ? desc->upcast(have, ev->data, len, data, &local)
+                          : inc_error_set(&local, INC_ERR_INTERNAL, "no_upcast",
+                                          "no upcast from schema version %u",
+                                          have);
+        if (rc != 0) inc_msg_free(desc, data);
+    }
+    if (rc != 0) {
         free(data);
         inc_error_set(err, INC_ERR_INTERNAL, "corrupt_event",
                       "%s %s version %lld (%s): %s", a->name,

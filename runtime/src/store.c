@@ -18,6 +18,13 @@ int inc_store_init(inc_store *s, const inc_domain *d, inc_error *err) {
     return s->ops->init(s, d, err);
 }
 
+int inc_store_init_report(inc_store *s, const inc_domain *d,
+                          inc_table_change_cb cb, void *ud, inc_error *err) {
+    CHECK_STORE(s, err);
+    if (!s->ops->init_report) return s->ops->init(s, d, err);
+    return s->ops->init_report(s, d, cb, ud, err);
+}
+
 int inc_store_load(inc_store *s, const inc_aggregate_desc *a, const char *id,
                    unsigned flags, const inc_load_cbs *cbs, inc_error *err) {
     CHECK_STORE(s, err);

@@ -49,3 +49,28 @@ int incx_store_check_text(const char *s, const char *what, inc_error *err) {
                              "%s is not valid UTF-8", what);
     return 0;
 }
+
+/* FNV-1a over bytes, continuing from h. */
+static uint64_t fnv1a_more(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+uint64_t incx_snapshot_hash(const inc_aggregate_desc *a) {
+    uint64_t h = a->state_layout_hash;
+    bool mixed = false;
+    for (size_t i = 0; i < a->n_events; i++) {
+        const inc_message_desc *e = a->events[i];
+        unsigned v = incx_schema_version(e->schema_version);
+        if (v == 1) continue; /* unchanged since before evolution */
+        if (!mixed) h = fnv1a_more(0xcbf29ce484222325ULL ^ h, "evolved", 7);
+        mixed = true;
+        h = fnv1a_more(h, e->name, strlen(e->name) + 1);
+        h = fnv1a_more(h, &v, sizeof v);
+    }
+    return h;
+}

@@ -5,7 +5,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include <incident/domain.h>
 #include <incident/error.h>
 
 /* Length of the well-formed UTF-8 sequence at s[0..n) (n >= 1), or 0:
@@ -28,5 +30,16 @@ int incx_store_check_text(const char *s, const char *what, inc_error *err);
 
 /* incx_store_check_text, then at most INC_MAX_ID_BYTES: INC_ERR_INVALID. */
 int incx_store_check_id(const char *id, const char *what, inc_error *err);
+
+/* A schema version as stored: 0 (a descriptor or event from before
+ * schema evolution) reads as 1. */
+static inline unsigned incx_schema_version(unsigned v) { return v ? v : 1; }
+
+/* The hash a snapshot of `a` is stored and looked up under: the state's
+ * layout hash combined with the schema version of every event of `a`
+ * above 1, so a snapshot folded from events read under another event
+ * schema (an upcast added or changed) is ignored and rebuilt, while a
+ * domain without upcasts keeps its layout hash (and its snapshots). */
+uint64_t incx_snapshot_hash(const inc_aggregate_desc *a);
 
 #endif

@@ -41,7 +41,7 @@ INC_API int inc_uuid_v4(char out[INC_UUID_TEXT_SIZE], inc_error *err);
 
 /* Version of the event store's own tables (events, snapshots,
  * schema_version) that this library writes; see docs/runtime.md. */
-#define INC_STORE_SCHEMA_VERSION 2
+#define INC_STORE_SCHEMA_VERSION 3
 
 /* One event as stored.  Strings are borrowed: valid during the callback (or
  * the call) that hands the struct over. */
@@ -55,6 +55,12 @@ typedef struct inc_stored_event {
     const char *data;                   /* JSON object, implicit fields left out */
     const char *metadata;               /* JSON object */
     inc_timestamp event_date;
+    /* The schema version of the event's type it was written with
+     * (inc_message_desc.schema_version; 0 reads as 1, and events stored
+     * before stores recorded it are 1).  The runtime's readers decode
+     * older versions through the event's upcast and refuse newer ones
+     * (docs/evolution.md). */
+    unsigned schema_version;
 } inc_stored_event;
 
 typedef int (*inc_event_cb)(void *ud, const inc_stored_event *ev,
@@ -178,6 +184,32 @@ typedef struct inc_rebuild_cbs {
     void *ud;
 } inc_rebuild_cbs;
 
+/* ---- init: what it changed in the projection tables ---- */
+typedef enum inc_table_change_kind {
+    /* a projection table created for an aggregate type that already has
+     * events (a new projection) */
+    INC_TABLE_CREATED = 1,
+    INC_TABLE_COLUMN_ADDED,   /* declared, not in the table */
+    INC_TABLE_COLUMN_DROPPED, /* in the table, no longer declared */
+    INC_TABLE_COLUMN_RETYPED, /* another type or nullability */
+    /* the table's rows must be refilled from the events (its shape
+     * changed, now or at an earlier init whose refill did not finish):
+     * inc_app_rebuild refills it and clears this; the CLI's init does */
+    INC_TABLE_REFILL
+} inc_table_change_kind;
+
+typedef struct inc_table_change {
+    const inc_projection_desc *projection;
+    inc_table_change_kind kind;
+    const char *column;   /* COLUMN_*: its name; NULL otherwise */
+    const char *old_type; /* DROPPED, RETYPED: as the table had it */
+    const char *new_type; /* ADDED, RETYPED: as declared ("bigint NOT NULL") */
+} inc_table_change;
+
+/* Strings borrowed for the call. */
+typedef int (*inc_table_change_cb)(void *ud, const inc_table_change *c,
+                                   inc_error *err);
+
 typedef struct inc_store inc_store;
 struct inc_log_ops;
 
@@ -245,6 +277,14 @@ typedef struct inc_store_ops {
     /* Optional (NULL: no subscriptions).  The commit-ordered log and the
      * consumers' checkpoints, <incident/subscription.h>. */
     const struct inc_log_ops *log;
+    /* Optional (NULL: `init`, reporting nothing).  `init`, and each change
+     * it made to a projection table (and each table still to refill) to
+     * cb (may be NULL), in the domain's projection order.  PostgreSQL
+     * brings every projection table to its declared columns (the changes
+     * and the table's emptying, to be refilled, in init's transaction);
+     * the event store is never touched (docs/evolution.md). */
+    int (*init_report)(inc_store *s, const inc_domain *d,
+                       inc_table_change_cb cb, void *ud, inc_error *err);
 } inc_store_ops;
 
 struct inc_store {
@@ -285,6 +325,10 @@ INC_API void inc_pg_store_set_notify(inc_store *s, bool on);
 /* ---- thin wrappers over the vtable ---- */
 INC_API void inc_store_close(inc_store *s); /* NULL-safe */
 INC_API int inc_store_init(inc_store *s, const inc_domain *d, inc_error *err);
+/* inc_store_init, telling cb what it changed (see init_report). */
+INC_API int inc_store_init_report(inc_store *s, const inc_domain *d,
+                                  inc_table_change_cb cb, void *ud,
+                                  inc_error *err);
 INC_API int inc_store_load(inc_store *s, const inc_aggregate_desc *a,
                            const char *id, unsigned flags,
                            const inc_load_cbs *cbs, inc_error *err);
