@@ -450,7 +450,9 @@ static void test_corrupt_stored_events(void **state) {
         {"bad-type", 3, "MoneyStolen", "{\"amount\":1}", "'MoneyStolen' is not an event of Account"},
         {"bad-payload", 3, "MoneyDeposited", "{\"amount\":\"lots\"}", "$.amount: expected integer"},
         {"bad-missing", 3, "MoneyDeposited", "{}", "$.amount: missing"},
-        {"bad-extra", 3, "MoneyDeposited", "{\"amount\":1,\"evil\":true}", "$.evil"},
+        /* unknown members are read past (fields added by a newer
+         * program, docs/evolution.md), but never an implicit one */
+        {"bad-extra", 3, "MoneyDeposited", "{\"amount\":1,\"aggregate_id\":\"x\"}", "$.aggregate_id"},
         {"bad-notobj", 3, "MoneyDeposited", "[1,2]", "version 3"},
         {"bad-gap", 5, "MoneyDeposited", "{\"amount\":1}", "version"},
     };
