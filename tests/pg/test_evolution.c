@@ -274,6 +274,7 @@ static void test_v1_reads_v2(void **state) {
     inc_error err;
     inc_error_clear(&err);
     assert_int_equal(inc_app_state(old, &evo_v1_book, "B3", &st, &err), -1);
+    inc_msg_free(&evo_v1_state_desc, &st);
     assert_int_equal(err.kind, INC_ERR_INTERNAL);
     assert_string_equal(err.code, "schema_too_new");
     assert_string_equal(err.message,
