@@ -206,9 +206,22 @@ static int enum_check_current(PGconn *conn, const char *table,
     return 0;
 }
 
-/* "bigint NOT NULL" and the like, for reports (buf of 64). */
-static const char *type_text(char *buf, const char *type, bool nullable) {
-    snprintf(buf, 64, "%s%s", type, nullable ? "" : " NOT NULL");
+#define TYPE_TEXT 512
+/* "bigint NOT NULL", "text CHECK (a, b)" and the like, for reports; an
+ * enum's members when `en`, or "(other members)" when `stale`. */
+static const char *type_text(char *buf, const char *type, bool nullable,
+                             const inc_enum_desc *en, bool stale) {
+    size_t used = (size_t)snprintf(buf, TYPE_TEXT, "%s%s", type,
+                                   nullable ? "" : " NOT NULL");
+    if (stale) {
+        snprintf(buf + used, TYPE_TEXT - used, " CHECK (other members)");
+    } else if (en) {
+        used += (size_t)snprintf(buf + used, TYPE_TEXT - used, " CHECK (");
+        for (size_t m = 0; m < en->n_members && used < TYPE_TEXT; m++)
+            used += (size_t)snprintf(buf + used, TYPE_TEXT - used, "%s%s",
+                                     m ? ", " : "", en->members[m]);
+        if (used < TYPE_TEXT) snprintf(buf + used, TYPE_TEXT - used, ")");
+    }
     return buf;
 }
 
@@ -295,7 +308,7 @@ static int migrate_one(PGconn *conn, const inc_projection_desc *p,
     want_col *w = wanted(p, &nw);
     have_col *h = NULL;
     bool emptied = false;
-    char t1[64], t2[64];
+    char t1[TYPE_TEXT], t2[TYPE_TEXT];
     int rc = -1;
     if (!w) return oom(err);
     if (have_cols(conn, p->name, &h, &nh, err) != 0) goto out;
@@ -307,7 +320,8 @@ static int migrate_one(PGconn *conn, const inc_projection_desc *p,
         if (empty_once(conn, p, &emptied, err) != 0 ||
             alter(conn, p->name, h[i].name, NULL, err) != 0 ||
             report(cb, ud, p, INC_TABLE_COLUMN_DROPPED, h[i].name,
-                   type_text(t1, h[i].type, h[i].nullable), NULL, err) != 0)
+                   type_text(t1, h[i].type, h[i].nullable, NULL, false), NULL,
+                   err) != 0)
             goto out;
     }
     for (size_t j = 0; j < nw; j++) {
@@ -316,10 +330,13 @@ static int migrate_one(PGconn *conn, const inc_projection_desc *p,
             if (strcmp(h[i].name, w[j].name) == 0) got = &h[i];
         bool same = got && strcmp(got->type, w[j].type) == 0 &&
                     got->nullable == w[j].nullable;
-        if (same && w[j].en &&
-            enum_check_current(conn, p->name, w[j].name, w[j].en, &same,
-                               err) != 0)
-            goto out;
+        bool stale = false;
+        if (same && w[j].en) {
+            if (enum_check_current(conn, p->name, w[j].name, w[j].en, &same,
+                                   err) != 0)
+                goto out;
+            stale = !same;
+        }
         if (same) continue;
         if (empty_once(conn, p, &emptied, err) != 0 ||
             (got && alter(conn, p->name, w[j].name, NULL, err) != 0) ||
@@ -327,8 +344,10 @@ static int migrate_one(PGconn *conn, const inc_projection_desc *p,
             report(cb, ud, p,
                    got ? INC_TABLE_COLUMN_RETYPED : INC_TABLE_COLUMN_ADDED,
                    w[j].name,
-                   got ? type_text(t1, got->type, got->nullable) : NULL,
-                   type_text(t2, w[j].type, w[j].nullable), err) != 0)
+                   got ? type_text(t1, got->type, got->nullable, NULL, stale)
+                       : NULL,
+                   type_text(t2, w[j].type, w[j].nullable, w[j].en, false),
+                   err) != 0)
             goto out;
     }
     rc = 0;

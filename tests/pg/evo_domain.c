@@ -325,6 +325,65 @@ const inc_projection_desc evo_v2_books = {
     "SELECT " COLS2 META_COLS " FROM \"evo_books\" WHERE \"aggregate_id\" = $1",
     "TRUNCATE \"evo_books\""};
 
+/* ---- the projection evo_sizes: an enum column gains a member ---- */
+static const char *const size_members[] = {"small", "large", "huge"};
+static const inc_enum_desc size1_enum = {"Size", 2, size_members};
+static const inc_enum_desc size2_enum = {"Size", 3, size_members};
+static const inc_field_desc size1_fields[] = {
+    AGG_ID(evo_size_row),
+    {"size", INC_TYPE_ENUM, 0, offsetof(evo_size_row, size), NOHAS,
+     &size1_enum, NODEF},
+};
+static const inc_field_desc size2_fields[] = {
+    AGG_ID(evo_size_row),
+    {"size", INC_TYPE_ENUM, 0, offsetof(evo_size_row, size), NOHAS,
+     &size2_enum, NODEF},
+};
+static const inc_message_desc size1_desc = {
+    .kind = INC_MSG_ROW, .name = "evo_sizes", .c_name = "evo_size_row",
+    .size = sizeof(evo_size_row), .n_fields = COUNT(size1_fields),
+    .fields = size1_fields, .aggregate = &evo_v1_book};
+static const inc_message_desc size2_desc = {
+    .kind = INC_MSG_ROW, .name = "evo_sizes", .c_name = "evo_size_row",
+    .size = sizeof(evo_size_row), .n_fields = COUNT(size2_fields),
+    .fields = size2_fields, .aggregate = &evo_v2_book};
+static int project_size1(const void *state, void *row, inc_error *err) {
+    (void)err;
+    ((evo_size_row *)row)->size = ((const evo_state *)state)->copies > 5;
+    return 0;
+}
+static int project_size2(const void *state, void *row, inc_error *err) {
+    int64_t c = ((const evo_state *)state)->copies;
+    (void)err;
+    ((evo_size_row *)row)->size = c > 6 ? 2 : c > 5;
+    return 0;
+}
+#define SIZE_COLS "\"aggregate_id\", \"size\", "
+#define SIZES(n, desc, agg, fn)                                                 \
+    const inc_projection_desc n = {                                        \
+        "evo_sizes", &agg, &desc, fn,                                    \
+        "INSERT INTO \"evo_sizes\" (" SIZE_COLS "\"version\", "            \
+        "\"event_id\", \"event_date\") VALUES ($1, $2, $3, $4, $5) ON "     \
+        "CONFLICT (\"aggregate_id\") DO UPDATE SET \"size\" = "             \
+        "EXCLUDED.\"size\", \"version\" = EXCLUDED.\"version\", "           \
+        "\"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = "           \
+        "EXCLUDED.\"event_date\" WHERE \"evo_sizes\".\"version\" < "        \
+        "EXCLUDED.\"version\"",                                             \
+        "SELECT " SIZE_COLS META_COLS " FROM \"evo_sizes\" ORDER BY "        \
+        "\"aggregate_id\"",                                                 \
+        "SELECT " SIZE_COLS META_COLS " FROM \"evo_sizes\" WHERE "           \
+        "\"aggregate_id\" = $1",                                            \
+        "TRUNCATE \"evo_sizes\""}
+SIZES(evo_v1_sizes, size1_desc, evo_v1_book, project_size1);
+SIZES(evo_v2_sizes, size2_desc, evo_v2_book, project_size2);
+#define SIZES_DDL(members)                                                   \
+    "CREATE TABLE IF NOT EXISTS \"evo_sizes\" (\n"                          \
+    "    \"aggregate_id\" text PRIMARY KEY,\n"                               \
+    "    \"size\" text NOT NULL CHECK (\"size\" IN (" members ")),\n"       \
+    "    \"version\" bigint NOT NULL,\n"                                     \
+    "    \"event_id\" uuid NOT NULL,\n"                                      \
+    "    \"event_date\" timestamptz NOT NULL\n);\n"
+
 /* ---- aggregates and domains ---- */
 static const inc_message_desc *const cmds1[] = {
     &evo_v1_add_book, &evo_v1_add_copies, &evo_v1_join};
@@ -334,8 +393,10 @@ static const inc_message_desc *const events1[] = {
     &evo_v1_book_added, &evo_v1_copies_added, &evo_v1_member_joined};
 static const inc_message_desc *const events2[] = {
     &evo_v2_book_added, &evo_v2_copies_added, &evo_v2_member_registered};
-static const inc_projection_desc *const projs1[] = {&evo_v1_books};
-static const inc_projection_desc *const projs2[] = {&evo_v2_books};
+static const inc_projection_desc *const projs1[] = {&evo_v1_books,
+                                                    &evo_v1_sizes};
+static const inc_projection_desc *const projs2[] = {&evo_v2_books,
+                                                    &evo_v2_sizes};
 
 const inc_aggregate_desc evo_v1_book = {
     "Book", &evo_v1_state_desc, COUNT(cmds1), cmds1, COUNT(events1), events1,
@@ -359,7 +420,8 @@ const inc_domain evo_v1_domain = {
            "    \"kind\" text NOT NULL,\n"
            "    \"version\" bigint NOT NULL,\n"
            "    \"event_id\" uuid NOT NULL,\n"
-           "    \"event_date\" timestamptz NOT NULL\n);\n"};
+           "    \"event_date\" timestamptz NOT NULL\n);\n"
+           SIZES_DDL("'small', 'large'")};
 const inc_domain evo_v2_domain = {
     .abi_version = INC_ABI_VERSION, .name = "evo", .n_aggregates = 1,
     .aggregates = aggs2, .n_commands = COUNT(cmds2), .commands = cmds2,
@@ -373,4 +435,5 @@ const inc_domain evo_v2_domain = {
            "    \"kind\" bigint NOT NULL,\n"
            "    \"version\" bigint NOT NULL,\n"
            "    \"event_id\" uuid NOT NULL,\n"
-           "    \"event_date\" timestamptz NOT NULL\n);\n"};
+           "    \"event_date\" timestamptz NOT NULL\n);\n"
+           SIZES_DDL("'small', 'large', 'huge'")};

@@ -13,6 +13,8 @@
  *     title?, copies, legacy text,       title?, copies, members bigint
  *     kind text                          (added), kind bigint (retyped),
  *                                        legacy dropped
+ *   projection evo_sizes:              projection evo_sizes:
+ *     size Size {small, large}           size Size {small, large, huge}
  *
  * Commands in both: AddBook {title} (v2: shelf = "A"), AddCopies {count},
  * Join {name}. */
@@ -90,6 +92,11 @@ typedef struct evo_row2 {
     int64_t kind;
 } evo_row2;
 
+typedef struct evo_size_row { /* evo_sizes: size, an enum that gains a member */
+    char *aggregate_id;
+    int size; /* 0 small, 1 large, 2 huge (v2) */
+} evo_size_row;
+
 extern const inc_domain evo_v1_domain, evo_v2_domain;
 extern const inc_aggregate_desc evo_v1_book, evo_v2_book;
 extern const inc_message_desc evo_v1_state_desc, evo_v2_state_desc;
@@ -100,5 +107,6 @@ extern const inc_message_desc evo_v1_book_added, evo_v1_copies_added,
 extern const inc_message_desc evo_v2_book_added, evo_v2_copies_added,
     evo_v2_member_registered;
 extern const inc_projection_desc evo_v1_books, evo_v2_books;
+extern const inc_projection_desc evo_v1_sizes, evo_v2_sizes;
 
 #endif

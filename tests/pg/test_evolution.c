@@ -455,8 +455,12 @@ static void test_projection_migration(void **state) {
         "projection evo_books: added column members bigint NOT NULL\n"
         "projection evo_books: retyped column kind from text NOT NULL to "
         "bigint NOT NULL\n"
-        "projection evo_books: refilled from the events\n");
-    assert_string_equal(errout, "rebuilt 6/6 events\n"); /* progress */
+        "projection evo_sizes: retyped column size from text NOT NULL CHECK "
+        "(other members) to text NOT NULL CHECK (small, large, huge)\n"
+        "projection evo_books: refilled from the events\n"
+        "projection evo_sizes: refilled from the events\n");
+    /* progress, per table */
+    assert_string_equal(errout, "rebuilt 6/6 events\nrebuilt 6/6 events\n");
     free(out);
     free(errout);
 
@@ -493,6 +497,13 @@ static void test_projection_migration(void **state) {
                      "FROM evo_books",
                      0, NULL);
     assert_string_equal(rows, "B1:7:1:70 B2:3:1:30 B9:0:0:0");
+    free(rows);
+    /* the new enum member passes the new CHECK */
+    rows = th_query1(c,
+                     "SELECT string_agg(aggregate_id || ':' || size, ' ' "
+                     "ORDER BY aggregate_id) FROM evo_sizes",
+                     0, NULL);
+    assert_string_equal(rows, "B1:huge B2:small B9:small");
     free(rows);
     inc_app_free(v2);
     inc_store_close(s2);
@@ -531,26 +542,52 @@ static void test_refill_pending(void **state) {
     assert_int_equal(inc_store_init_report(fx->store, &evo_v2_domain, on_change,
                                            &ch, &err),
                      0);
-    assert_int_equal(ch.n, 4);
+    assert_int_equal(ch.n, 6);
     assert_int_equal(ch.kinds[0], INC_TABLE_COLUMN_DROPPED);
     assert_int_equal(ch.kinds[1], INC_TABLE_COLUMN_ADDED);
     assert_int_equal(ch.kinds[2], INC_TABLE_COLUMN_RETYPED);
-    assert_int_equal(ch.kinds[3], INC_TABLE_REFILL);
+    assert_int_equal(ch.kinds[3], INC_TABLE_REFILL);   /* evo_books */
+    assert_int_equal(ch.kinds[4], INC_TABLE_COLUMN_RETYPED);
+    assert_int_equal(ch.kinds[5], INC_TABLE_REFILL);   /* evo_sizes */
     /* not refilled: still pending */
     ch.n = 0;
     assert_int_equal(inc_store_init_report(fx->store, &evo_v2_domain, on_change,
                                            &ch, &err),
                      0);
-    assert_int_equal(ch.n, 1);
+    assert_int_equal(ch.n, 2);
     assert_int_equal(ch.kinds[0], INC_TABLE_REFILL);
+    assert_int_equal(ch.kinds[1], INC_TABLE_REFILL);
     inc_app *v2 = app_for(fx, &evo_v2_domain);
     assert_int_equal(inc_app_rebuild(v2, &evo_v2_books, NULL, NULL, &err), 0);
-    inc_app_free(v2);
+    ch.n = 0;
+    assert_int_equal(inc_store_init_report(fx->store, &evo_v2_domain, on_change,
+                                           &ch, &err),
+                     0);
+    assert_int_equal(ch.n, 1); /* evo_sizes still to refill */
+    assert_int_equal(inc_app_rebuild(v2, &evo_v2_sizes, NULL, NULL, &err), 0);
     ch.n = 0;
     assert_int_equal(inc_store_init_report(fx->store, &evo_v2_domain, on_change,
                                            &ch, &err),
                      0);
     assert_int_equal(ch.n, 0);
+
+    /* a projection new to a store whose aggregate type has events */
+    PGconn *c = th_conn(fx);
+    free(th_query1(c, "DROP TABLE evo_sizes", 0, NULL));
+    ch.n = 0;
+    assert_int_equal(inc_store_init_report(fx->store, &evo_v2_domain, on_change,
+                                           &ch, &err),
+                     0);
+    assert_int_equal(ch.n, 2);
+    assert_int_equal(ch.kinds[0], INC_TABLE_CREATED);
+    assert_int_equal(ch.kinds[1], INC_TABLE_REFILL);
+    assert_int_equal(inc_app_rebuild(v2, &evo_v2_sizes, NULL, NULL, &err), 0);
+    char *rows = th_query1(c, "SELECT string_agg(aggregate_id || ':' || size, "
+                              "' ') FROM evo_sizes", 0, NULL);
+    assert_string_equal(rows, "B1:small");
+    free(rows);
+    PQfinish(c);
+    inc_app_free(v2);
 }
 
 /* ---- PostgreSQL: the CLI's follow and events read the current shape ---- */
