@@ -6,7 +6,8 @@
  *
  * One input is one JSON text.  It is decoded (inc_msg_from_text, strict)
  * as every message of the domain: each aggregate's state, commands, events
- * and projection rows, with and without INC_JSON_SKIP_IMPLICIT.  Whenever a
+ * and projection rows, with and without INC_JSON_SKIP_IMPLICIT (and with
+ * INC_JSON_IGNORE_UNKNOWN, as stored events are read).  Whenever a
  * decode succeeds, the value must survive a round trip: encode
  * (inc_msg_to_json) -> dump -> decode again must succeed and re-encode to
  * an equal JSON value; a deep copy must encode equal too; commands are run
@@ -153,6 +154,10 @@ static void check_all(const inc_message_desc *d, const char *text, size_t len) {
     check_differential(d, text, len, INC_JSON_SKIP_IMPLICIT);
     check_one(d, text, len, 0);
     check_one(d, text, len, INC_JSON_SKIP_IMPLICIT);
+    /* as stored events are read: unknown members skipped */
+    check_differential(d, text, len,
+                       INC_JSON_SKIP_IMPLICIT | INC_JSON_IGNORE_UNKNOWN);
+    check_one(d, text, len, INC_JSON_SKIP_IMPLICIT | INC_JSON_IGNORE_UNKNOWN);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
