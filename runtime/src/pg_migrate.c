@@ -286,19 +286,23 @@ static int report(inc_table_change_cb cb, void *ud,
     return cb(ud, &c, err);
 }
 
+/* p's table is to be refilled from the events. */
+static int mark_refill(PGconn *conn, const inc_projection_desc *p,
+                       inc_error *err) {
+    const char *v[1] = {p->name};
+    return run(conn,
+               "INSERT INTO projection_refills (name) VALUES ($1) ON "
+               "CONFLICT (name) DO NOTHING",
+               1, v, NULL, err);
+}
+
 /* Empty p's table once, before its first change (refilled later). */
 static int empty_once(PGconn *conn, const inc_projection_desc *p, bool *done,
                       inc_error *err) {
     if (*done) return 0;
     *done = true;
-    const char *v[1] = {p->name};
-    return run(conn, p->truncate_sql, 0, NULL, NULL, err) != 0 ||
-                   run(conn,
-                       "INSERT INTO projection_refills (name) VALUES ($1) "
-                       "ON CONFLICT (name) DO NOTHING",
-                       1, v, NULL, err) != 0
-               ? -1
-               : 0;
+    if (run(conn, p->truncate_sql, 0, NULL, NULL, err) != 0) return -1;
+    return mark_refill(conn, p, err);
 }
 
 /* Compare and change one existing table. */
@@ -373,10 +377,7 @@ int incx_pg_migrate_projections(PGconn *conn, const inc_domain *d,
                          "aggregate_type = $1)",
                          1, t, &any, err) != 0)
                 return -1;
-            if (any && (run(conn,
-                            "INSERT INTO projection_refills (name) VALUES "
-                            "($1) ON CONFLICT (name) DO NOTHING",
-                            1, v, NULL, err) != 0 ||
+            if (any && (mark_refill(conn, p, err) != 0 ||
                         report(cb, ud, p, INC_TABLE_CREATED, NULL, NULL, NULL,
                                err) != 0))
                 return -1;
