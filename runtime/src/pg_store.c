@@ -225,7 +225,9 @@ int incx_pg_error(const PGconn *conn, const PGresult *res, const char *what,
     if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0))
         return inc_error_set(err, INC_ERR_CONFLICT, "conflict", "%s: %s", what,
                              clean);
-    if (state && strcmp(state, "42P01") == 0)
+    /* a missing table, or a missing column: a store or projection table
+     * older than the program (init upgrades both, docs/evolution.md) */
+    if (state && (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0))
         return inc_error_set(err, INC_ERR_INTERNAL, "not_initialised",
                              "%s: %s (run `init` first)", what, clean);
     if (state && strncmp(state, "22", 2) == 0)
