@@ -474,8 +474,9 @@ static bool fast_object(const inc_message_desc *d, void *msg, fast_in *in,
             }
             fi = match_key(d, k, kn, &hint);
             /* unknown field: an error, or with INC_JSON_IGNORE_UNKNOWN
-             * (an older program reading a newer event, rare) skipped by
-             * the jansson path, which also refuses it when duplicated */
+             * (an older program reading a newer event, rare; in a record
+             * too, whose fast_object gets no flags) skipped by the
+             * jansson path, which also refuses it when duplicated */
             if (fi == SIZE_MAX) return false;
             f = &d->fields[fi];
             if (skip && (f->flags & INC_FIELD_IMPLICIT)) return false;

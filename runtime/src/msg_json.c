@@ -303,6 +303,9 @@ json_t *inc_msg_to_json(const inc_message_desc *d, const void *msg,
 typedef struct jpath {
     char buf[PATH_MAX_LEN];
     size_t used;
+    /* INC_JSON_IGNORE_UNKNOWN of the whole decode, for the records inside
+     * (the path goes everywhere the decode does) */
+    unsigned record_flags;
 } jpath;
 
 /* ".name" for a descriptor's field name (an identifier) without snprintf:
@@ -514,7 +517,8 @@ static int decode_value(inc_vtype t, void *p, const json_t *v, jpath *path,
         if (!t.rec) return bad_descriptor(err, path->buf);
         if (!json_is_object(v)) return wrong_type(err, path->buf, t, v);
         if (depth >= INC_JSON_MAX_DEPTH) return too_deep(err, path->buf);
-        return decode_object(t.rec, p, v, 0, path, depth + 1, err);
+        return decode_object(t.rec, p, v, path->record_flags, path, depth + 1,
+                             err);
     case INC_TYPE_LIST:
         if (!json_is_array(v)) return wrong_type(err, path->buf, t, v);
         if (depth >= INC_JSON_MAX_DEPTH) return too_deep(err, path->buf);
@@ -594,6 +598,7 @@ static int decode_message(const inc_message_desc *d, void *msg,
     path.buf[0] = '$';
     path.buf[1] = '\0';
     path.used = 1;
+    path.record_flags = flags & INC_JSON_IGNORE_UNKNOWN;
     if (!json || !json_is_object(json))
         return inc_error_set(err, INC_ERR_INVALID, "not_an_object",
                              "$: expected a JSON object");
@@ -621,6 +626,7 @@ int incx_field_from_text(const inc_field_desc *f, void *msg,
     path.buf[0] = '$';
     path.buf[1] = '\0';
     path.used = 1;
+    path.record_flags = 0; /* projection columns: strict */
     jp_field(&path, f->name);
     incx_value_free(t, p);
     if (has) *has = false;

@@ -287,10 +287,9 @@ INC_API int inc_msg_copy(const inc_message_desc *d, void *dst, const void *src,
 
 typedef enum inc_json_flags {
     INC_JSON_SKIP_IMPLICIT = 1u << 0, /* leave out aggregate_id etc. (event data) */
-    /* decoding: members naming no field of the message are skipped, not
-     * refused (stored events written by a newer program that added
-     * fields; docs/evolution.md).  The message's own members only: a
-     * record inside it is still decoded strictly. */
+    /* decoding: members naming no field of the message, or of a record
+     * inside it, are skipped, not refused (stored events written by a
+     * newer program that added fields; docs/evolution.md) */
     INC_JSON_IGNORE_UNKNOWN = 1u << 1
 } inc_json_flags;
 
