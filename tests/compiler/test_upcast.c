@@ -1,7 +1,8 @@
 /* test_upcast.c - the generated upcasters of tests/golden/evolution
- * (library.agg), called directly through the event descriptor, without a
- * store: JSON as stored at an older schema version in, the current struct
- * out (docs/evolution.md). */
+ * (library.agg) and of the bank's next version (against/bank_v2.agg, the
+ * worked example of docs/evolution.md), called directly through the event
+ * descriptors, without a store: JSON as stored at an older schema version
+ * in, the current struct out. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "bank.h"
 #include "library.h"
 
 /* Run the upcaster of CopiesAdded on stored `json` at `version`. */
@@ -93,12 +95,34 @@ static void test_errors(void **st) {
     library_copies_added_free(&ev);
 }
 
+/* The bank's next version reads what today's bank stores. */
+static void test_bank_v2(void **st) {
+    (void)st;
+    const inc_message_desc *ao = &bank_account_opened_desc;
+    assert_int_equal(ao->schema_version, 2);
+    bank_account_opened ev;
+    inc_error err = {0};
+    inc_msg_init(ao, &ev);
+    const char *v1 = "{\"account_number\":\"NL-1\"}";
+    assert_int_equal(ao->upcast(1, v1, strlen(v1), &ev, &err), 0);
+    assert_string_equal(ev.account_number, "NL-1");
+    assert_string_equal(ev.currency, "EUR");
+    inc_msg_free(ao, &ev);
+
+    const inc_message_desc *pi = &bank_money_paid_in_desc;
+    assert_int_equal(pi->n_was, 1);
+    assert_string_equal(pi->was[0], "MoneyDeposited");
+    assert_null(pi->upcast);
+    assert_ptr_equal(inc_domain_event(&bank_domain, "MoneyPaidIn"), pi);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_descriptors),
         cmocka_unit_test(test_from_version_1),
         cmocka_unit_test(test_from_version_2),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bank_v2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
