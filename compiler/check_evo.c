@@ -115,8 +115,9 @@ static void check_event(evo *x, agg_event *ev) {
     x->ev = ev;
     long long want = 1;
     for (agg_upcast *u = ev->upcasts; u; u = u->next, want++) {
-        const char *owner = agg_arena_printf(x->a, "upcast %lld of", (long long)u->version);
-        agg_chk_fields(x->c, u->fields, owner, ev->name);
+        agg_chk_fields(x->c, u->fields, "event",
+                       agg_arena_printf(x->a, "%s (upcast %lld)", ev->name,
+                                        (long long)u->version));
         if (u->version != want)
             agg_error(x->d, u->loc,
                       "upcast blocks of %s must be numbered 1, 2, ... in order: expected "
