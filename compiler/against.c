@@ -156,8 +156,10 @@ static void compare_event(cmp *c, const agg_event *oev, const agg_event *nev) {
         agg_error(c->d, nev->loc,
                   "event %s is at schema version %d, but the old domain writes version %d: "
                   "upcast blocks are never removed (events of every version stay stored); "
-                  "keep upcast blocks 1 to %d",
-                  nev->name, s_new, s_old, s_old - 1);
+                  "keep %s",
+                  nev->name, s_new, s_old,
+                  s_old == 2 ? "'upcast 1'"
+                             : agg_arena_printf(c->a, "upcast blocks 1 to %d", s_old - 1));
         agg_note(c->d, oev->loc, "the old %s is declared here", oev->name);
         return;
     }
