@@ -1259,10 +1259,6 @@ void agg_chk_fields(checker *c, agg_field *fields, const char *owner,
     check_fields(c, fields, owner, owner_name);
 }
 
-void agg_chk_name(checker *c, agg_loc loc, const char *name, const char *what) {
-    check_name(c, loc, name, what);
-}
-
 agg_type agg_chk_upcast_expr(checker *c, agg_aggregate *g, agg_event *ev, agg_upcast *u,
                              agg_expr *e) {
     ctx x = {CTX_UPCAST, g, NULL, ev};

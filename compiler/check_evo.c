@@ -132,7 +132,6 @@ static void check_was(evo *x, agg_program *p) {
     for (agg_aggregate *g = p->aggregates; g; g = g->next)
         for (agg_event *ev = g->events; ev; ev = ev->next)
             for (agg_name *n = ev->was; n; n = n->next) {
-                agg_chk_name(x->c, n->loc, n->name, "event name");
                 agg_event *cur = NULL;
                 for (agg_aggregate *h = p->aggregates; h && !cur; h = h->next)
                     for (agg_event *e = h->events; e && !cur; e = e->next)

@@ -18,8 +18,6 @@ agg_program *agg_chk_program(checker *c);
 /* Types, duplicates, reserved names and defaults of a field list. */
 void agg_chk_fields(checker *c, agg_field *fields, const char *owner,
                     const char *owner_name);
-/* C keywords, SQL reserved words, '_' rules. */
-void agg_chk_name(checker *c, agg_loc loc, const char *name, const char *what);
 /* An expression of upcast block `u` of event `ev` (only `old.f`). */
 agg_type agg_chk_upcast_expr(checker *c, agg_aggregate *g, agg_event *ev, agg_upcast *u,
                              agg_expr *e);
