@@ -1390,9 +1390,11 @@ void agg_gen_c_upcast_step(sbuf *out, const agg_program *p, agg_arena *a, const 
     begin_fn(&G, &b);
     gen_body(&G, body);
     int emits = 0;
-    const char *unused[1];
+    const char *unused[2];
     int nu = 0;
     if (!body_uses(body, AGG_REF_OLD, &emits)) unused[nu++] = "old";
+    /* an upcast reads no state: "uses state" means "assigns" there */
+    if (!body_uses(body, AGG_REF_STATE, &emits)) unused[nu++] = "next";
     sb_printf(out, "/* %s */\n", title);
     function(&G, out, proto, &b, unused, nu);
     sb_free(&b);
