@@ -1,5 +1,6 @@
 /* test_upcast.c - the generated upcasters of tests/golden/evolution
- * (library.agg) and of the bank's next version (against/bank_v2.agg, the
+ * (library.agg), tests/golden/upcast_edge (upedge.agg) and of the bank's
+ * next version (against/bank_v2.agg, the
  * worked example of docs/evolution.md), called directly through the event
  * descriptors, without a store: JSON as stored at an older schema version
  * in, the current struct out. */
@@ -15,6 +16,7 @@
 
 #include "bank.h"
 #include "library.h"
+#include "upedge.h"
 
 /* Run the upcaster of CopiesAdded on stored `json` at `version`. */
 static int upcast(unsigned version, const char *json, library_copies_added *out,
@@ -95,6 +97,45 @@ static void test_errors(void **st) {
     library_copies_added_free(&ev);
 }
 
+/* Compiled upcast code keeps the checks of apply rules: a null read as a
+ * value, integer overflow; defaults of the stored shape; int to float. */
+static void test_edge(void **st) {
+    (void)st;
+    const inc_message_desc *d = &upedge_opt_desc;
+    upedge_opt ev;
+    inc_error err = {0};
+    const char *ok = "{\"n\":3,\"f\":2}";
+    inc_msg_init(d, &ev);
+    assert_int_equal(d->upcast(1, ok, strlen(ok), &ev, &err), 0);
+    assert_int_equal(ev.n, 5);
+    assert_true(ev.f == 2.0);
+    assert_false(ev.has_t);
+    assert_int_equal(ev.c, UPEDGE_COLOR_GREEN); /* the stored shape's default */
+    inc_msg_free(d, &ev);
+
+    const char *null_n = "{\"n\":null,\"f\":1,\"c\":\"red\"}";
+    inc_msg_init(d, &ev);
+    assert_int_not_equal(d->upcast(1, null_n, strlen(null_n), &ev, &err), 0);
+    assert_string_equal(err.code, "missing_value");
+    inc_msg_free(d, &ev);
+
+    const char *big = "{\"n\":9223372036854775807,\"f\":1}";
+    inc_msg_init(d, &ev);
+    assert_int_not_equal(d->upcast(1, big, strlen(big), &ev, &err), 0);
+    assert_string_equal(err.code, "integer_overflow");
+    inc_msg_free(d, &ev);
+
+    /* blocks with no fields chain through to an event with none */
+    const inc_message_desc *e = &upedge_empty_desc;
+    assert_int_equal(e->schema_version, 3);
+    upedge_empty em;
+    inc_msg_init(e, &em);
+    assert_int_equal(e->upcast(1, "{}", 2, &em, &err), 0);
+    assert_int_equal(e->upcast(2, "{\"x\":1}", 7, &em, &err), 0);
+    assert_int_not_equal(e->upcast(1, "{\"x\":1}", 7, &em, &err), 0); /* not stored at 1 */
+    inc_msg_free(e, &em);
+}
+
 /* The bank's next version reads what today's bank stores. */
 static void test_bank_v2(void **st) {
     (void)st;
@@ -122,6 +163,7 @@ int main(void) {
         cmocka_unit_test(test_from_version_1),
         cmocka_unit_test(test_from_version_2),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_edge),
         cmocka_unit_test(test_bank_v2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
