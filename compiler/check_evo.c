@@ -77,11 +77,15 @@ static void check_stmts(evo *x, agg_stmt *s, bool *set) {
             break;
         }
         default: {
-            static const char *const what[] = {"require", "fail", "emit"};
+            /* require, fail, emit and any statement added later */
+            const char *what = s->kind == AGG_S_REQUIRE ? "'require'"
+                               : s->kind == AGG_S_FAIL  ? "'fail'"
+                               : s->kind == AGG_S_EMIT  ? "'emit'"
+                                                        : "this statement";
             agg_error(x->d, s->loc,
-                      "'%s' is not allowed in an upcast: it only builds the fields of "
+                      "%s is not allowed in an upcast: it only builds the fields of "
                       "the next version",
-                      what[s->kind <= AGG_S_EMIT ? s->kind : 0]);
+                      what);
             break;
         }
         }
