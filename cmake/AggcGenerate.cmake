@@ -1,5 +1,10 @@
 # aggc_generate(<target> FILES a.agg... [OUT_DIR dir] [EMIT c sql dot]
-#               [DOMAIN name])
+#               [DOMAIN name] [AGAINST old.agg...])
+#
+# AGAINST names the .agg files of the domain's previous (deployed) version:
+# aggc --against checks that the new files read every event the old domain
+# could have stored, and the build fails on a breaking change
+# (docs/evolution.md).
 #
 # Runs aggc on the .agg files at build time and adds the generated C to
 # <target> (plus OUT_DIR to its include path).  Regenerates when a .agg file
@@ -25,7 +30,7 @@ if(POLICY CMP0116)
 endif()
 
 function(aggc_generate target)
-  cmake_parse_arguments(AG "" "OUT_DIR;DOMAIN" "FILES;EMIT" ${ARGN})
+  cmake_parse_arguments(AG "" "OUT_DIR;DOMAIN" "FILES;EMIT;AGAINST" ${ARGN})
   if(AG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "aggc_generate(${target}): unknown arguments: ${AG_UNPARSED_ARGUMENTS}")
   endif()
@@ -63,6 +68,13 @@ function(aggc_generate target)
       message(FATAL_ERROR "aggc_generate(${target}): no 'domain NAME;' line in ${first}; pass DOMAIN")
     endif()
   endif()
+  set(against_args)
+  set(abs_against)
+  foreach(f ${AG_AGAINST})
+    get_filename_component(af "${f}" ABSOLUTE)
+    list(APPEND abs_against ${af})
+    list(APPEND against_args --against ${af})
+  endforeach()
   set(outs)
   if("c" IN_LIST AG_EMIT)
     list(APPEND outs ${AG_OUT_DIR}/${AG_DOMAIN}.h ${AG_OUT_DIR}/${AG_DOMAIN}.c)
@@ -101,8 +113,8 @@ function(aggc_generate target)
     OUTPUT ${outs}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${AG_OUT_DIR}
     COMMAND ${aggc_cmd} -o ${AG_OUT_DIR} --emit=${emit_list}
-            -M ${AG_OUT_DIR}/${AG_DOMAIN}.d ${abs_files}
-    DEPENDS ${abs_files} ${aggc_dep}
+            -M ${AG_OUT_DIR}/${AG_DOMAIN}.d ${against_args} ${abs_files}
+    DEPENDS ${abs_files} ${abs_against} ${aggc_dep}
     ${depfile_args}
     COMMENT "aggc ${AG_DOMAIN}: ${AG_FILES}"
     VERBATIM)

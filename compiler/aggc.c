@@ -1,7 +1,7 @@
 /* aggc.c - the command line of the compiler (docs/aggc.1, a contract):
  *
- *   aggc [-o DIR] [--emit=c,sql,dot,stubs] [--check] [-M DEPFILE]
- *        [--version] [--help] FILE.agg...
+ *   aggc [-o DIR] [--emit=c,sql,dot,stubs] [--check] [--against OLD.agg]...
+ *        [-M DEPFILE] [--version] [--help] FILE.agg...
  *
  * Exit 0 on success, 1 on errors in the input, 2 on usage errors.  Only the
  * options are handled here; the work is agg_compile's (compile.h), as a
@@ -17,8 +17,8 @@
 #include "gen.h"
 
 static const char usage[] =
-    "usage: aggc [-o DIR] [--emit=c,sql,dot,stubs] [--check] [-M DEPFILE]\n"
-    "            [--version] [--help] FILE.agg...\n";
+    "usage: aggc [-o DIR] [--emit=c,sql,dot,stubs] [--check] [--against OLD.agg]...\n"
+    "            [-M DEPFILE] [--version] [--help] FILE.agg...\n";
 
 static const char help[] =
     "Compile .agg domain files into C (structs, JSON codecs, validation,\n"
@@ -31,6 +31,8 @@ static const char help[] =
     "                       dot    DIR/<domain>.dot (Graphviz picture)\n"
     "                       stubs  DIR/<domain>_stubs.c for extern rules, only if absent\n"
     "  --check            parse and check only; write nothing\n"
+    "  --against OLD.agg  also check that the new files read every event the old\n"
+    "                     domain could have stored (repeat, one per old file)\n"
     "  -M DEPFILE         also write a Make-style dependency file\n"
     "  --version          print the version and exit\n"
     "  --help             print this help and exit\n"
@@ -92,9 +94,10 @@ static const char *value_of(const char *name, int argc, char **argv, int *i, boo
 
 /* Fills `o` from the command line; returns -1 to go on compiling, or the
  * exit status (0 after --help/--version, 2 after a usage error). */
-static int parse_args(int argc, char **argv, agg_compile_opts *o, const char **files) {
+static int parse_args(int argc, char **argv, agg_compile_opts *o, const char **files,
+                      const char **against) {
     bool opts_done = false;
-    size_t n = 0;
+    size_t n = 0, n_against = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         bool missing = false;
@@ -115,6 +118,8 @@ static int parse_args(int argc, char **argv, agg_compile_opts *o, const char **f
             o->outdir = v;
         } else if ((v = value_of("-M", argc, argv, &i, &missing))) {
             o->depfile = v;
+        } else if ((v = value_of("--against", argc, argv, &i, &missing))) {
+            against[n_against++] = v;
         } else if ((v = value_of("--emit", argc, argv, &i, &missing))) {
             if (parse_emit(v, &o->emit) != 0) return 2;
         } else if (missing) {
@@ -126,17 +131,24 @@ static int parse_args(int argc, char **argv, agg_compile_opts *o, const char **f
     if (n == 0) return usage_error("no input files%s", "");
     o->files = files;
     o->n_files = n;
+    o->against = against;
+    o->n_against = n_against;
     return -1;
 }
 
 int main(int argc, char **argv) {
     const char **files = calloc((size_t)argc + 1, sizeof *files);
-    if (!files) return 1;
+    const char **against = calloc((size_t)argc + 1, sizeof *against);
+    if (!files || !against) {
+        free(files);
+        free(against);
+        return 1;
+    }
     agg_compile_opts o = {0};
     o.outdir = ".";
     o.emit = AGG_EMIT_C | AGG_EMIT_SQL;
     o.diag_out = stderr;
-    int rc = parse_args(argc, argv, &o, files);
+    int rc = parse_args(argc, argv, &o, files, against);
     if (rc < 0) {
         const char *nc = getenv("NO_COLOR");
         const char *term = getenv("TERM");
@@ -145,5 +157,6 @@ int main(int argc, char **argv) {
         rc = agg_compile(&o);
     }
     free(files);
+    free(against);
     return rc;
 }

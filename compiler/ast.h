@@ -80,7 +80,9 @@ typedef enum agg_ref_kind {
                         updated_at) */
     AGG_REF_COMMAND, /* a field of the command being executed/checked */
     AGG_REF_EVENT,   /* a field of the event being applied */
-    AGG_REF_ENUM     /* an enum member */
+    AGG_REF_ENUM,    /* an enum member */
+    AGG_REF_OLD      /* `old.f` in an upcast block: a field of the stored
+                        version */
 } agg_ref_kind;
 
 struct agg_field;
@@ -182,6 +184,26 @@ typedef struct agg_command {
     struct agg_command *next;
 } agg_command;
 
+/* A name in a list: `was A, B`. */
+typedef struct agg_name {
+    agg_loc loc;
+    const char *name;
+    struct agg_name *next;
+} agg_name;
+
+/* `upcast N { FIELDS } { ASSIGNMENTS }` in an event (docs/evolution.md):
+ * the fields stored as schema version N and how version N+1 is built from
+ * them (`old.f`). */
+typedef struct agg_upcast {
+    agg_loc loc;        /* of the version number */
+    int64_t version;
+    agg_field *fields;  /* version N's fields */
+    agg_stmt *body;     /* assignments to version N+1's fields */
+    agg_loc body_loc;   /* of the body's '{' */
+    agg_field *target;  /* checker: version N+1's fields */
+    struct agg_upcast *next;
+} agg_upcast;
+
 typedef struct agg_event {
     agg_loc loc;
     const char *name;
@@ -189,6 +211,9 @@ typedef struct agg_event {
     struct agg_aggregate *agg;  /* checker */
     struct agg_apply *apply;    /* checker */
     struct agg_event *next;
+    /* schema evolution (check_evo.c, gen_evo.c) */
+    agg_name *was;              /* `was Old1, Old2` */
+    agg_upcast *upcasts;        /* in source order; checked to be 1, 2, ... */
 } agg_event;
 
 typedef struct agg_execute {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_int.h"
 #include "names.h"
 
 typedef enum ctx_kind {
@@ -19,7 +20,8 @@ typedef enum ctx_kind {
     CTX_EXECUTE,    /* bare names are state fields; command.f */
     CTX_APPLY,      /* bare names are state fields; event.f */
     CTX_PROJECTION, /* bare names are state fields */
-    CTX_DEFAULT     /* default values: constants only */
+    CTX_DEFAULT,    /* default values: constants only */
+    CTX_UPCAST      /* an upcast block: old.f only (check_evo.c) */
 } ctx_kind;
 
 typedef struct ctx {
@@ -50,6 +52,7 @@ typedef struct checker {
     code_use *codes;
     size_t n_codes, cap_codes;
     name_map commands, events; /* built on first lookup */
+    agg_upcast *up; /* the upcast block being checked (CTX_UPCAST) */
 } checker;
 
 static const agg_type T_ERR = {AGG_T_ERROR, false, NULL};
@@ -356,6 +359,11 @@ static agg_type check_name_ref(checker *c, ctx *x, agg_expr *e) {
                  "a check sees only the command's own fields, never the state");
         return T_ERR;
     }
+    case CTX_UPCAST:
+        agg_error(c->d, e->loc,
+                  "unknown name '%s': an upcast reads the stored fields as 'old.%s'",
+                  name, name);
+        return T_ERR;
     default: {
         agg_field *f = find_field(x->agg->all_state, name);
         if (f) return ref_field(e, f, AGG_REF_STATE);
@@ -396,11 +404,21 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
         agg_note(c->d, x->ev->loc, "%s is declared here", x->ev->name);
         return T_ERR;
     }
+    if (x->kind == CTX_UPCAST && strcmp(base, "old") == 0) {
+        agg_field *f = find_field(c->up->fields, name);
+        if (f) return ref_field(e, f, AGG_REF_OLD);
+        agg_error(c->d, e->loc, "version %lld of %s has no field '%s'",
+                  (long long)c->up->version, x->ev->name, name);
+        agg_note(c->d, c->up->loc, "upcast %lld is declared here",
+                 (long long)c->up->version);
+        return T_ERR;
+    }
     if (strcmp(base, "state") == 0) {
-        if (x->kind == CTX_CHECK || x->kind == CTX_DEFAULT) {
+        if (x->kind == CTX_CHECK || x->kind == CTX_DEFAULT || x->kind == CTX_UPCAST) {
             agg_error(c->d, e->base_loc, "'state' cannot be used here: %s",
-                      x->kind == CTX_CHECK ? "checks run before the state is loaded"
-                                           : "default values must be constants");
+                      x->kind == CTX_CHECK    ? "checks run before the state is loaded"
+                      : x->kind == CTX_UPCAST ? "an upcast reads only the stored event"
+                                              : "default values must be constants");
             return T_ERR;
         }
         agg_field *f = find_field(x->agg->all_state, name);
@@ -1224,7 +1242,30 @@ bool agg_check_program(agg_program *prog, agg_arena *arena, agg_diag *diag) {
         agg_loc l = {prog->files->path, 1, 1, 1, 1};
         agg_error(diag, l, "the domain declares no aggregate");
     }
+    agg_check_evolution(&c);
     check_codes(&c);
     if (diag->errors == errors_before) check_collisions(&c);
     return diag->errors == errors_before;
 }
+
+/* ------------------------------------------- shared with check_evo.c */
+
+agg_diag *agg_chk_diag(checker *c) { return c->d; }
+agg_arena *agg_chk_arena(checker *c) { return c->a; }
+agg_program *agg_chk_program(checker *c) { return c->prog; }
+
+void agg_chk_fields(checker *c, agg_field *fields, const char *owner,
+                    const char *owner_name) {
+    check_fields(c, fields, owner, owner_name);
+}
+
+agg_type agg_chk_upcast_expr(checker *c, agg_aggregate *g, agg_event *ev, agg_upcast *u,
+                             agg_expr *e) {
+    ctx x = {CTX_UPCAST, g, NULL, ev};
+    c->up = u;
+    agg_type t = check_expr(c, &x, e);
+    c->up = NULL;
+    return t;
+}
+
+bool agg_chk_assignable(agg_type to, agg_type from) { return assignable(to, from); }

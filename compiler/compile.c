@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "against.h"
 #include "arena.h"
 #include "ast.h"
 #include "check.h"
@@ -50,7 +51,8 @@ typedef struct job {
     agg_arena arena;
     agg_diag diag;
     agg_program prog;
-    char **texts; /* the files' contents, alive as long as the diag */
+    agg_program old; /* --against */
+    char **texts; /* the files' contents (new, then old), alive as long as the diag */
     output outs[N_OUTPUTS + 1]; /* + the depfile */
     size_t n_outs;
 } job;
@@ -96,26 +98,36 @@ static char *read_file(const char *path, size_t *len) {
 /* Read and parse every file (reporting each one that cannot be read), then
  * check the program if all of them parsed cleanly: a file with syntax
  * errors would give follow-on errors.  Returns false after any error. */
-static bool parse_and_check(job *j) {
-    const agg_compile_opts *o = j->o;
-    agg_file **tail = &j->prog.files;
-    for (size_t i = 0; i < o->n_files; i++) {
+static void parse_files(job *j, agg_program *p, const char *const *files, size_t n,
+                        char **texts) {
+    agg_file **tail = &p->files;
+    for (size_t i = 0; i < n; i++) {
         size_t len = 0;
-        j->texts[i] = read_file(o->files[i], &len);
-        if (!j->texts[i]) {
-            agg_error_plain(&j->diag, "cannot read '%s': %s", o->files[i], strerror(errno));
+        texts[i] = read_file(files[i], &len);
+        if (!texts[i]) {
+            agg_error_plain(&j->diag, "cannot read '%s': %s", files[i], strerror(errno));
             continue;
         }
         agg_source *src = agg_arena_alloc(&j->arena, sizeof *src);
-        src->path = agg_arena_strdup(&j->arena, o->files[i]);
-        src->text = j->texts[i];
+        src->path = agg_arena_strdup(&j->arena, files[i]);
+        src->text = texts[i];
         src->len = len;
         agg_diag_add_source(&j->diag, src);
-        agg_file *f = agg_parse(&j->arena, &j->diag, src->path, j->texts[i], len);
+        agg_file *f = agg_parse(&j->arena, &j->diag, src->path, texts[i], len);
         *tail = f;
         tail = &f->next;
     }
+}
+
+static bool parse_and_check(job *j) {
+    const agg_compile_opts *o = j->o;
+    parse_files(j, &j->prog, o->files, o->n_files, j->texts);
+    parse_files(j, &j->old, o->against, o->n_against, j->texts + o->n_files);
     if (j->diag.errors == 0) agg_check_program(&j->prog, &j->arena, &j->diag);
+    if (j->diag.errors == 0 && o->n_against) {
+        agg_check_program(&j->old, &j->arena, &j->diag);
+        if (j->diag.errors == 0) agg_against(&j->prog, &j->old, &j->arena, &j->diag);
+    }
     if (j->diag.errors > 0) {
         agg_diag_summary(&j->diag);
         return false;
@@ -181,9 +193,9 @@ static void add_depfile(job *j) {
         dep_name(&dep->text, j->outs[i].path);
     }
     sb_put(&dep->text, ":");
-    for (size_t i = 0; i < o->n_files; i++) {
+    for (size_t i = 0; i < o->n_files + o->n_against; i++) {
         sb_put(&dep->text, " ");
-        dep_name(&dep->text, o->files[i]);
+        dep_name(&dep->text, i < o->n_files ? o->files[i] : o->against[i - o->n_files]);
     }
     sb_put(&dep->text, "\n");
 }
@@ -255,7 +267,8 @@ int agg_compile(const agg_compile_opts *o) {
     agg_arena_init(&j.arena);
     agg_diag_init(&j.diag, o->diag_out, o->color);
     int rc = 1;
-    j.texts = calloc(o->n_files ? o->n_files : 1, sizeof *j.texts);
+    size_t n_texts = o->n_files + o->n_against;
+    j.texts = calloc(n_texts ? n_texts : 1, sizeof *j.texts);
     if (j.texts && parse_and_check(&j)) {
         rc = 0;
         if (!o->check_only) {
@@ -266,7 +279,7 @@ int agg_compile(const agg_compile_opts *o) {
     }
     for (size_t i = 0; i < j.n_outs; i++) sb_free(&j.outs[i].text);
     if (j.texts)
-        for (size_t i = 0; i < o->n_files; i++) free(j.texts[i]);
+        for (size_t i = 0; i < n_texts; i++) free(j.texts[i]);
     free(j.texts);
     agg_arena_free(&j.arena);
     return rc;

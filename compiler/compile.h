@@ -27,6 +27,10 @@ typedef struct agg_compile_opts {
     const char *depfile; /* Make-style dependency file, or NULL */
     FILE *diag_out;      /* where diagnostics go (stderr for aggc) */
     bool color;          /* colour diagnostics */
+    /* --against: the .agg files of the old domain; the new files must read
+     * every event it could have stored (against.h) */
+    const char *const *against;
+    size_t n_against;
 } agg_compile_opts;
 
 /* 0 on success; 1 after errors in the input or an output that could not

@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "gen.h"
+#include "gen_evo.h"
 #include "names.h"
 
 typedef struct gen {
@@ -30,6 +31,7 @@ typedef struct gen {
     int used_done;
     int used_scratch;
     int used_err;
+    const char *target; /* what assignments write: NULL = "state" (upcasts: "next") */
 } gen;
 
 /* ------------------------------------------------------------- naming */
@@ -232,7 +234,7 @@ static void header_aggregate(gen *g, sbuf *out, const agg_aggregate *ag) {
 
 void agg_gen_header(sbuf *out, const agg_program *p, agg_arena *a,
                     const agg_gen_opts *o) {
-    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0};
+    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0, NULL};
     gen *g = &G;
     const char *guard = cn(g, AGG_CN_GUARD, g->D);
     banner(out, o);
@@ -370,6 +372,7 @@ typedef struct msg_desc {
     const char *kind, *name, *c; /* INC_MSG_*, .agg name, C name */
     int n_fields;
     const char *aggregate, *validate, *execute, *apply;
+    const agg_event *ev; /* events: schema evolution members (gen_evo.c) */
 } msg_desc;
 
 static void message_desc(gen *g, sbuf *out, msg_desc m) {
@@ -384,6 +387,7 @@ static void message_desc(gen *g, sbuf *out, msg_desc m) {
     sb_printf(out, "    .validate = %s,\n", m.validate ? m.validate : "NULL");
     sb_printf(out, "    .execute = %s,\n", m.execute ? m.execute : "NULL");
     sb_printf(out, "    .apply = %s,\n", m.apply ? m.apply : "NULL");
+    if (m.ev) agg_gen_evo_members(out, g->a, g->d, m.ev);
     sb_put(out, "};\n");
 }
 
@@ -439,10 +443,15 @@ static const char *need(gen *g, val v) {
 
 static val gen_expr(gen *g, const agg_expr *e);
 
+static const char *ref_obj(const agg_expr *e) {
+    return e->ref == AGG_REF_STATE     ? "state"
+           : e->ref == AGG_REF_COMMAND ? "command"
+           : e->ref == AGG_REF_OLD     ? "old"
+                                       : "event";
+}
+
 static const char *ref_src(gen *g, const agg_expr *e) {
-    const char *base = e->ref == AGG_REF_STATE     ? "state"
-                       : e->ref == AGG_REF_COMMAND ? "command"
-                                                   : "event";
+    const char *base = ref_obj(e);
     return agg_arena_printf(g->a, "%s.%s", base, e->field->name);
 }
 
@@ -452,9 +461,7 @@ static val gen_ref(gen *g, const agg_expr *e) {
         r.v = c_member(g, e->type.enm, e->member_index);
         return r;
     }
-    const char *obj = e->ref == AGG_REF_STATE     ? "state"
-                      : e->ref == AGG_REF_COMMAND ? "command"
-                                                  : "event";
+    const char *obj = ref_obj(e);
     r.v = agg_arena_printf(g->a, "%s->%s", obj, e->field->name);
     if (e->field->type.type.optional)
         r.has = agg_arena_printf(g->a, "%s->has_%s", obj, e->field->name);
@@ -845,8 +852,9 @@ static void gen_stmt(gen *g, const agg_stmt *s) {
     case AGG_S_ASSIGN: {
         const agg_field *f = s->target_field;
         const agg_type *ft = &f->type.type;
-        const char *lhs = agg_arena_printf(g->a, "state->%s", f->name);
-        const char *has = ft->optional ? agg_arena_printf(g->a, "state->has_%s", f->name)
+        const char *obj = g->target ? g->target : "state";
+        const char *lhs = agg_arena_printf(g->a, "%s->%s", obj, f->name);
+        const char *has = ft->optional ? agg_arena_printf(g->a, "%s->has_%s", obj, f->name)
                                        : NULL;
         val v = gen_expr(g, s->value);
         if (s->assign_op == AGG_OP_NONE) {
@@ -1149,7 +1157,7 @@ static void source_state(gen *g, sbuf *out, const agg_aggregate *ag) {
     const char *st = c_state(g, ag);
     fields_table(g, out, st, ag->all_state, NULL, 0);
     msg_desc d = {"INC_MSG_STATE", ag->name, st, count_fields(ag->all_state),
-                  c_agg_type(g, ag), NULL, NULL, NULL};
+                  c_agg_type(g, ag), NULL, NULL, NULL, NULL};
     message_desc(g, out, d);
     message_wrappers(g, out, st, 0);
 }
@@ -1160,7 +1168,7 @@ static void source_commands(gen *g, sbuf *out, const agg_aggregate *ag, tables *
         fields_table(g, out, c, NULL, m->fields, 1);
         msg_desc d = {"INC_MSG_COMMAND", m->name, c, count_fields(m->fields) + 1,
                       c_agg_type(g, ag), m->checks ? cn(g, AGG_CN_MSG_CHECK, c) : NULL,
-                      cn(g, AGG_CN_EXECUTE_THUNK, c), NULL};
+                      cn(g, AGG_CN_EXECUTE_THUNK, c), NULL, NULL};
         message_desc(g, out, d);
         message_wrappers(g, out, c, 1);
         add_named(t->cmd, &t->n_cmd, m->name, cn(g, AGG_CN_MSG_DESC, c));
@@ -1170,9 +1178,10 @@ static void source_commands(gen *g, sbuf *out, const agg_aggregate *ag, tables *
 static void source_events(gen *g, sbuf *out, const agg_aggregate *ag, tables *t) {
     for (const agg_event *m = ag->events; m; m = m->next) {
         const char *c = c_msg(g, m->name);
+        agg_gen_evo_code(out, g->p, g->a, m);
         fields_table(g, out, c, NULL, m->fields, 1);
         msg_desc d = {"INC_MSG_EVENT", m->name, c, count_fields(m->fields) + 1,
-                      c_agg_type(g, ag), NULL, NULL, cn(g, AGG_CN_APPLY_THUNK, c)};
+                      c_agg_type(g, ag), NULL, NULL, cn(g, AGG_CN_APPLY_THUNK, c), m};
         message_desc(g, out, d);
         message_wrappers(g, out, c, 0);
         add_named(t->ev, &t->n_ev, m->name, cn(g, AGG_CN_MSG_DESC, c));
@@ -1221,7 +1230,7 @@ static void source_projection(gen *g, sbuf *out, const agg_aggregate *ag,
         field_desc(g, out, c, &f, 0, 0);
     }
     sb_put(out, "};\n");
-    msg_desc d = {"INC_MSG_ROW", pr->name, c, ncol, at, NULL, NULL, NULL};
+    msg_desc d = {"INC_MSG_ROW", pr->name, c, ncol, at, NULL, NULL, NULL, NULL};
     message_desc(g, out, d);
     message_wrappers(g, out, c, 0);
     const char *pd = agg_c_projection(g->a, g->d, pr->name);
@@ -1336,7 +1345,7 @@ static void source_domain(gen *g, sbuf *out, tables *t) {
 
 void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
                     const agg_gen_opts *o) {
-    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0};
+    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0, NULL};
     gen *g = &G;
     size_t n_cmd = 0, n_ev = 0, n_proj = 0, n_agg = 0;
     for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) {
@@ -1356,10 +1365,45 @@ void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
     source_domain(g, out, &t);
 }
 
+/* ------------------------------------------------ shared with gen_evo.c */
+
+void agg_gen_c_struct(sbuf *out, const agg_program *p, agg_arena *a, const char *cname,
+                      const char *what, const agg_field *fields) {
+    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0, NULL};
+    message_struct(&G, out, cname, what, NULL, fields);
+}
+
+void agg_gen_c_desc(sbuf *out, const agg_program *p, agg_arena *a, const agg_event *ev,
+                    const char *cname, const agg_field *fields) {
+    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0, NULL};
+    fields_table(&G, out, cname, NULL, fields, 1);
+    msg_desc d = {"INC_MSG_EVENT", ev->name, cname, count_fields(fields) + 1,
+                  c_agg_type(&G, ev->agg), NULL, NULL, NULL, NULL};
+    sb_put(out, "static ");
+    message_desc(&G, out, d);
+}
+
+void agg_gen_c_upcast_step(sbuf *out, const agg_program *p, agg_arena *a, const char *title,
+                           const char *proto, const agg_stmt *body) {
+    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0, "next"};
+    sbuf b;
+    begin_fn(&G, &b);
+    gen_body(&G, body);
+    int emits = 0;
+    const char *unused[2];
+    int nu = 0;
+    if (!body_uses(body, AGG_REF_OLD, &emits)) unused[nu++] = "old";
+    /* an upcast reads no state: "uses state" means "assigns" there */
+    if (!body_uses(body, AGG_REF_STATE, &emits)) unused[nu++] = "next";
+    sb_printf(out, "/* %s */\n", title);
+    function(&G, out, proto, &b, unused, nu);
+    sb_free(&b);
+}
+
 /* ---------------------------------------------------------------- stubs */
 
 void agg_gen_stubs(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o) {
-    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0};
+    gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0, NULL};
     gen *g = &G;
     sb_printf(out,
               "/* Skeletons of the extern rules of domain %s, written once by aggc %s\n"

@@ -215,6 +215,10 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
     agg_column *col;
     struct { agg_column *h, *t; } cols;
     struct { const char *name; agg_loc loc; } target;
+    /* schema evolution */
+    agg_upcast *upcast;
+    struct { agg_name *h, *t; } names;
+    struct { agg_field *h, *t; agg_upcast *uh, *ut; } ebody;
 }
 
 /* The order here is the order of expected-token lists in messages
@@ -256,6 +260,9 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
 %type <cols> columns
 %type <op> assign_op
 %type <target> target
+%type <upcast> upcast
+%type <names> was was_names
+%type <ebody> ebody
 
 %%
 
@@ -368,11 +375,13 @@ item:
         *ctx->cmd_tail = c;
         ctx->cmd_tail = &c->next;
     }
-  | EVENT IDENT "{" fields rbrace {
+  | EVENT IDENT was "{" ebody rbrace {
         agg_event *e = NEW(agg_event);
         e->name = $2;
         e->loc = @2;
-        e->fields = $4.h;
+        e->fields = $5.h;
+        e->was = $3.h;
+        e->upcasts = $5.uh;
         *ctx->ev_tail = e;
         ctx->ev_tail = &e->next;
     }
@@ -442,6 +451,66 @@ type:
         $$.name = $1;
         $$.loc = @$;
         $$.optional = true;
+    }
+  ;
+
+/* ----------------------------------------------- schema evolution */
+
+/* `was` and `upcast` are words only in these places (identifiers
+ * elsewhere), so domains that use them as names keep compiling. */
+was:
+    %empty                { $$.h = $$.t = NULL; }
+  | IDENT was_names {
+        if (strcmp($1, "was") != 0)
+            agg_error(ctx->diag, @1, "unexpected identifier '%s', expected 'was' or '{'",
+                      $1);
+        $$ = $2;
+    }
+  ;
+
+was_names:
+    IDENT {
+        agg_name *n = NEW(agg_name);
+        n->name = $1;
+        n->loc = @1;
+        $$.h = $$.t = NULL;
+        APPEND($$, n);
+    }
+  | was_names "," IDENT {
+        agg_name *n = NEW(agg_name);
+        n->name = $3;
+        n->loc = @3;
+        $$ = $1;
+        APPEND($$, n);
+    }
+  ;
+
+/* An event's body: fields and `upcast N { FIELDS } { ASSIGNMENTS }`. */
+ebody:
+    %empty                { $$.h = $$.t = NULL; $$.uh = $$.ut = NULL; }
+  | ebody field           { $$ = $1; APPEND($$, $2); }
+  | ebody upcast {
+        $$ = $1;
+        if ($$.ut) $$.ut->next = $2;
+        else $$.uh = $2;
+        $$.ut = $2;
+    }
+  | ebody error ";"       { $$ = $1; }
+  ;
+
+upcast:
+    IDENT INT "{" fields rbrace body {
+        if (strcmp($1, "upcast") != 0)
+            agg_error(ctx->diag, @1,
+                      "unexpected identifier '%s', expected 'upcast N { ... } { ... }' "
+                      "or a field",
+                      $1);
+        $$ = NEW(agg_upcast);
+        $$->loc = @2;
+        $$->version = $2 > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)$2;
+        $$->fields = $4.h;
+        $$->body = $6.h;
+        $$->body_loc = @6;
     }
   ;
 

@@ -191,6 +191,23 @@ case("stmt", {"applies": "    apply Added { total -= 1.5; }"})
 case("expr", {"executes": "    execute Add { require total == null else negative; emit Added { amount = command.amount; } }"})
 
 
+# ------------------------------------------------------- schema evolution
+E = "    event Added {\n        amount: int;\n        %s\n    }"
+case("evo", {"events": "    event Added wes Old { amount: int; }"})
+case("evo", {"events": E % "upcats 1 { a: int; } { amount = old.a; }"})
+case("evo", {"events": E % "upcast 2 { a: int; } { amount = old.a; }"})
+case("evo", {"events": E % "upcast 1 { a: int; } { amount = old.b; }"})
+case("evo", {"events": E % "upcast 1 { a: int; } { amount = a; }"})
+case("evo", {"events": E % "upcast 1 { a: int; } { amount = state.total; }"})
+case("evo", {"events": E % "upcast 1 { a: string; } { amount = old.a; }"})
+case("evo", {"events": E % "upcast 1 { a: int; } { amount = old.a; amount = 0; }"})
+case("evo", {"events": E % "upcast 1 { a: int; } { amount += old.a; }"})
+case("evo", {"events": E % "upcast 1 { a: int; } { amount = old.a; total = 0; }"})
+case("evo", {"events": E % "upcast 1 { a: int; } { require old.a > 0 else bad; amount = old.a; }"})
+case("evo", {"events": E % "upcast 1 { amount: int; flag: bool; } { if old.flag { amount = old.amount; } }"})
+case("evo", {"events": "    event Added was Added { amount: int; }"})
+case("evo", {"events": "    event Added was Old, Old { amount: int; }"})
+
 def run_all(aggc, d):
     out = []
     for i, (group, o, raw, showtext) in enumerate(CASES):
@@ -218,6 +235,7 @@ GROUPS = [
  ("rule", "Execute and apply blocks"),
  ("proj", "Projections"),
  ("code", "Rejection codes"),
+ ("evo", "Schema evolution"),
 ]
 NOTES = {  # first error message (prefix) -> remark shown under the example
     "unexpected character '&' (did you mean '&&'?)":
@@ -246,6 +264,10 @@ NOTES = {  # first error message (prefix) -> remark shown under the example
         'Listed per operator in §9.3.',
     'comparison with null is always true: the other side has type int, which is never null':
         '`always true` for `!=`, `always false` for `==`.',
+    "unexpected identifier 'wes', expected 'was' or '{'":
+        '`was` and `upcast` are words only there (elsewhere they are ordinary names).',
+    "upcast 1 of Added leaves required field 'amount' of version 2 unset":
+        'A field counts as set when every path of `if`/`else` sets it; the second note appears when the stored version has a field of the same name.',
     "cannot add float to 'total' of type int":
         '`cannot subtract float from ...` for `-=`.',
 }
@@ -326,6 +348,9 @@ aggc: unknown output 'pdf' in --emit (expected c, sql, dot, stubs)
 aggc: --emit needs at least one output
 aggc: no input files
 ```
+
+The errors of `--against` (an old version of the domain that the new one
+must read) are listed in [evolution.md](evolution.md#checking-a-new-version-aggc---against).
 """)
     return "\n".join(out) + "\n"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # aggc's command line (docs/aggc.1): exit codes, --emit, stubs written once,
-# depfile, all-or-nothing output, determinism, --version/--help, colour.
+# depfile, all-or-nothing output, determinism, --version/--help, colour,
+# --against.
 #   aggc_cli.sh AGGC SOURCE_DIR
 set -uo pipefail
 aggc=$1 src=$2
@@ -53,6 +54,15 @@ check "NO_COLOR diagnostics on a terminal have no escapes" no_colour_with_no_col
 # and only once everything else succeeded.
 check "-o creates a missing directory and its parents" bash -c "cd '$work' && '$aggc' -o new/a/b '$bank' && ls new/a/b | tr '\n' ' ' | grep -qx 'bank.c bank.h bank.sql '"
 check "-o into an existing directory still works" bash -c "cd '$work' && '$aggc' -o new/a/b --emit=dot '$bank' && [ -f new/a/b/bank.dot ]"
+# --against (docs/evolution.md); every error kind is a golden case in tests/diagnostics
+v2=$src/tests/compiler/against/bank_v2.agg
+check "--against: the bank's next version reads the bank's events" "$aggc" --check --against "$bank" "$v2"
+check "--against=OLD works too, and generates" bash -c "cd '$work' && mkdir e1 && '$aggc' -o e1 --against='$bank' '$v2' && [ -f e1/bank.c ]"
+check "--against: a breaking change is exit 1 and writes nothing" bash -c "cd '$work' && mkdir e2 && '$aggc' -o e2 --against '$v2' '$bank' 2>e2.err; test \$? = 1 && [ -z \"\$(ls e2)\" ] && grep -q 'was removed' e2.err"
+check "--against without a file is a usage error (exit 2)" bash -c "'$aggc' '$bank' --against; test \$? = 2"
+check "--against: an unreadable old file is exit 1" bash -c "'$aggc' --check --against '$work/nope.agg' '$bank' 2>&1; test \$? = 1"
+check "--against: errors in the old files are reported (exit 1)" bash -c "cd '$work' && printf 'domain bank;\naggregate A { command C {} }\n' > oldbad.agg && '$aggc' --check --against oldbad.agg '$bank' 2>&1 | grep -q '^oldbad.agg:'"
+check "--against: the old files are depfile inputs" bash -c "cd '$work' && mkdir e3 && '$aggc' -o e3 -M e3/bank.d --against '$bank' '$v2' && grep -q 'bank_v2.agg .*examples/bank/bank.agg\$' e3/bank.d"
 check "an input error creates no directory" bash -c "cd '$work' && '$aggc' -o never/made bad.agg; test \$? = 1 && [ ! -e never ]"
 check "a file in the way is reported" bash -c "cd '$work' && touch plain && '$aggc' -o plain/x '$bank' 2>&1 | grep -q \"cannot create output directory 'plain/x'\""
 echo "$((checks - fails)) passed, $fails failed"

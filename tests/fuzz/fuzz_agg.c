@@ -3,7 +3,9 @@
  * One input is one .agg file.  It goes through the scanner and parser
  * (agg_parse); when that is clean, through the checker
  * (agg_check_program); when that is clean too, through every generator
- * (header, source, SQL, dot, stubs) into in-memory sbufs.  No files are
+ * (header, source, SQL, dot, stubs) into in-memory sbufs, and through
+ * `--against` with itself as the old version (which must find nothing:
+ * a domain reads what it stores).  No files are
  * written.  Diagnostics go to /dev/null: what is checked is that no input
  * crashes, overflows, leaks or trips UBSan, and that a program the checker
  * accepts is accepted by every generator without a crash. */
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "against.h"
 #include "arena.h"
 #include "check.h"
 #include "diag.h"
@@ -61,6 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (!out.data || out.len == 0 || strlen(out.data) != out.len) abort();
             sb_free(&out);
         }
+        agg_against(&prog, &prog, &arena, &diag);
+        if (diag.errors != 0) abort();
     }
     agg_diag_summary(&diag);
     agg_arena_free(&arena);

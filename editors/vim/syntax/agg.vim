@@ -23,6 +23,11 @@ syn keyword aggBoolean     true false
 syn keyword aggNull        null
 syn keyword aggImplicit    aggregate_id version updated_at
 
+" Schema evolution: `event New was Old` and `upcast N`, words only there;
+" `old.f` in an upcast block.
+syn match aggKeyword "\%(\<event\s\+\h\w*\s\+\)\@<=was\>"
+syn match aggKeyword "\<upcast\ze\s\+\d"
+
 " Names being declared, and the command/event an execute/apply/emit names.
 syn match aggDomainName "\%(\<domain\s\+\)\@<=\h\w*"
 syn match aggDeclName   "\%(\<\%(aggregate\|command\|event\|enum\|projection\)\s\+\)\@<=\h\w*"
@@ -33,7 +38,7 @@ syn match aggCode "\%(\<\%(else\|fail\)\s\+\)\@<=\%(if\>\)\@!\h\w*"
 
 " command.f, event.f, state.f, Enum.member
 syn match aggEnumRef  "\<\h\w*\ze\s*\.\s*\h"
-syn match aggContext  "\<\%(command\|event\|state\)\ze\s*\.\s*\h"
+syn match aggContext  "\<\%(command\|event\|state\|old\)\ze\s*\.\s*\h"
 syn match aggMember   "\%(\.\s*\)\@<=\h\w*"
 
 " Field declarations `name: Type?` and the type after the colon.
