@@ -434,10 +434,10 @@ static int library_copies_added__upcast(unsigned version, const char *json, size
         goto done;
     }
     if (version == 1 &&
-        inc_msg_from_text(&library_copies_added__v1_desc, &v1, json, len, INC_JSON_SKIP_IMPLICIT, err) != 0)
+        inc_msg_from_text(&library_copies_added__v1_desc, &v1, json, len, INC_JSON_SKIP_IMPLICIT | INC_JSON_IGNORE_UNKNOWN, err) != 0)
         goto done;
     if (version == 2 &&
-        inc_msg_from_text(&library_copies_added__v2_desc, &v2, json, len, INC_JSON_SKIP_IMPLICIT, err) != 0)
+        inc_msg_from_text(&library_copies_added__v2_desc, &v2, json, len, INC_JSON_SKIP_IMPLICIT | INC_JSON_IGNORE_UNKNOWN, err) != 0)
         goto done;
     if (version <= 1 && library_copies_added__up1(&v1, &v2, err) != 0) goto done;
     if (version <= 2 && library_copies_added__up2(&v2, out, err) != 0) goto done;

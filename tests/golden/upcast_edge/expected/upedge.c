@@ -215,10 +215,10 @@ static int upedge_empty__upcast(unsigned version, const char *json, size_t len, 
         goto done;
     }
     if (version == 1 &&
-        inc_msg_from_text(&upedge_empty__v1_desc, &v1, json, len, INC_JSON_SKIP_IMPLICIT, err) != 0)
+        inc_msg_from_text(&upedge_empty__v1_desc, &v1, json, len, INC_JSON_SKIP_IMPLICIT | INC_JSON_IGNORE_UNKNOWN, err) != 0)
         goto done;
     if (version == 2 &&
-        inc_msg_from_text(&upedge_empty__v2_desc, &v2, json, len, INC_JSON_SKIP_IMPLICIT, err) != 0)
+        inc_msg_from_text(&upedge_empty__v2_desc, &v2, json, len, INC_JSON_SKIP_IMPLICIT | INC_JSON_IGNORE_UNKNOWN, err) != 0)
         goto done;
     if (version <= 1 && upedge_empty__up1(&v1, &v2, err) != 0) goto done;
     if (version <= 2 && upedge_empty__up2(&v2, out, err) != 0) goto done;
@@ -379,7 +379,7 @@ static int upedge_opt__upcast(unsigned version, const char *json, size_t len, vo
         goto done;
     }
     if (version == 1 &&
-        inc_msg_from_text(&upedge_opt__v1_desc, &v1, json, len, INC_JSON_SKIP_IMPLICIT, err) != 0)
+        inc_msg_from_text(&upedge_opt__v1_desc, &v1, json, len, INC_JSON_SKIP_IMPLICIT | INC_JSON_IGNORE_UNKNOWN, err) != 0)
         goto done;
     if (version <= 1 && upedge_opt__up1(&v1, out, err) != 0) goto done;
     rc = 0;
