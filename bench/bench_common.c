@@ -117,6 +117,19 @@ static double proc_cpu(long pid, long *ppid) {
     return (double)(ut + stt) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Autovacuum workers come and go (their CPU would vanish from the sum
+ * when they exit) and work on their own schedule: left out. */
+static int is_autovacuum_worker(long pid) {
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return strstr(buf, "autovacuum worker") != NULL;
+}
+
 double bench_server_cpu(PGconn *c) {
     long backend = (long)bench_query_i64(c, "SELECT pg_backend_pid()"), postmaster;
     if (proc_cpu(backend, &postmaster) < 0) bench_die("cannot read /proc/%ld/stat", backend);
@@ -130,7 +143,7 @@ double bench_server_cpu(PGconn *c) {
         long pp;
         if (*end || pid <= 0 || pid == postmaster) continue;
         double t = proc_cpu(pid, &pp);
-        if (t >= 0 && pp == postmaster) sum += t;
+        if (t >= 0 && pp == postmaster && !is_autovacuum_worker(pid)) sum += t;
     }
     closedir(d);
     return sum;

@@ -24,8 +24,10 @@
  * cache off: every command reads the stream) and ours_notify (pg_notify
  * after every commit, inc_pg_store_set_notify) and ours_cmdid (every
  * command sent with a new command id, inc_dispatch_with_id: the cost of
- * recording it, against ours in the same rounds); group (every thread
- * calls inc_group_dispatch on one shared inc_group). */
+ * recording it, against ours in the same rounds); insert (the ceiling of
+ * the cached path: one durable single-row INSERT per transaction into an
+ * events table of the same shape, bench_insert, nothing read); group
+ * (every thread calls inc_group_dispatch on one shared inc_group). */
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
@@ -51,6 +53,7 @@
 
 static const char *schema_ours = "bench_dispatch";
 static const char *schema_naive = "bench_naive";
+static const char *schema_insert = "bench_insert";
 
 static void account_id(char out[32], int i) { snprintf(out, 32, "acc-%04d", i); }
 
@@ -117,14 +120,36 @@ static void seed_naive(void) {
     PQfinish(c);
 }
 
+/* An empty store of the bank domain: its events table is the INSERT
+ * ceiling's table. */
+static void seed_insert(void) {
+    inc_error err;
+    bench_fresh_schema(schema_insert);
+    inc_store *store;
+    inc_app *app = open_app(schema_insert, &store);
+    if (inc_store_init(store, &bank_domain, &err) != 0)
+        bench_die("init: %s", err.message);
+    inc_app_free(app);
+    inc_store_close(store);
+}
+
+/* After seeding: vacuum and checkpoint now, so that autovacuum and the
+ * first checkpoint do not land in the measured rounds. */
+static void settle(void) {
+    PGconn *c = bench_connect(NULL);
+    bench_exec(c, "VACUUM ANALYZE");
+    bench_exec(c, "CHECKPOINT");
+    PQfinish(c);
+}
+
 /* The clients compared.  Each keeps its connection (and, for ours, its
  * app and state cache) for the whole benchmark, as a service would: the
  * rounds below only start and stop its thread. */
-typedef enum { V_NAIVE, V_OURS, V_NOCACHE, V_NOTIFY, V_CMDID, V_GROUP,
-               V_COUNT } variant;
+typedef enum { V_NAIVE, V_OURS, V_NOCACHE, V_NOTIFY, V_CMDID, V_INSERT,
+               V_GROUP, V_COUNT } variant;
 static const char *const variant_name[V_COUNT] = {"naive", "ours", "ours_nocache",
                                                   "ours_notify", "ours_cmdid",
-                                                  "group"};
+                                                  "insert", "group"};
 /* The variants of the 1- and 4-connection rounds (not the group). */
 #define V_SINGLE V_GROUP
 
@@ -139,6 +164,8 @@ typedef struct worker {
     int index;
     char cid_prefix[48];  /* command ids: unique per worker and run */
     long seq;             /* commands sent by this worker, for command ids */
+    int versions[N_ACCOUNTS]; /* V_INSERT: rows written per stream */
+    int tag;                  /* V_INSERT: unique among the run's workers */
     long done, conflicts; /* this round */
     long deposits[N_ACCOUNTS];
     inc_group *group;     /* V_GROUP: shared by every worker */
@@ -166,6 +193,50 @@ static void naive_prepare(PGconn *c) {
     PQclear(r);
 }
 
+static void note_latency(worker *w, double t0);
+
+/* The ceiling of the cached path: one durable single-row INSERT per
+ * transaction into a table of the same shape as ours (an events table made
+ * by inc_store_init: same columns, same five indexes), the row as ours
+ * writes it (data and metadata of the same size), nothing read. */
+static void insert_prepare(PGconn *c) {
+    PGresult *r = PQprepare(c, "insert_event",
+                            "INSERT INTO events (event_id, aggregate_type, "
+                            "aggregate_id, version, event_type, data, metadata, "
+                            "event_date) VALUES ($1::uuid, 'Account', $2, "
+                            "$3::int4, 'MoneyDeposited', '{\"amount\":1}', "
+                            "$4::jsonb, now()) RETURNING position",
+                            4, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        bench_die("insert prepare: %s", PQerrorMessage(c));
+    PQclear(r);
+}
+
+static void *run_insert(worker *w) {
+    char id[48], ver[16], eid[INC_UUID_TEXT_SIZE], meta[256];
+    double end = bench_now() + w->seconds;
+    while (bench_now() < end) {
+        int a = (int)(bench_rand(&w->rng) % N_ACCOUNTS);
+        /* streams of their own (the worker's tag): no conflicts */
+        snprintf(id, sizeof id, "acc-%04d-%d", a, w->tag);
+        snprintf(ver, sizeof ver, "%d", ++w->versions[a]);
+        inc_error err;
+        if (inc_uuid_v4(eid, &err) != 0) bench_die("uuid: %s", err.message);
+        snprintf(meta, sizeof meta,
+                 "{\"command_id\":\"%s\",\"command_type\":\"DepositMoney\","
+                 "\"correlation_id\":\"%s\"}", eid, eid);
+        const char *p[4] = {eid, id, ver, meta};
+        double t0 = bench_now();
+        PGresult *r = PQexecPrepared(w->naive, "insert_event", 4, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            bench_die("insert: %s", PQerrorMessage(w->naive));
+        PQclear(r);
+        note_latency(w, t0);
+        w->done++;
+    }
+    return NULL;
+}
+
 static void worker_open(worker *w, variant v, int index, const char *schema) {
     memset(w, 0, sizeof *w);
     w->v = v;
@@ -176,6 +247,13 @@ static void worker_open(worker *w, variant v, int index, const char *schema) {
     if (v == V_NAIVE) {
         w->naive = bench_connect(schema_naive);
         naive_prepare(w->naive);
+        return;
+    }
+    if (v == V_INSERT) {
+        static int next_tag; /* the bench's own counter (one thread opens) */
+        w->tag = next_tag++;
+        w->naive = bench_connect(schema_insert);
+        insert_prepare(w->naive);
         return;
     }
     if (v == V_GROUP) return; /* the group is opened by the caller */
@@ -274,7 +352,7 @@ static void *run_naive(worker *w) {
 
 static void *run_worker(void *ud) {
     worker *w = ud;
-    return w->v == V_NAIVE ? run_naive(w) : run_ours(w);
+    return w->v == V_NAIVE ? run_naive(w) : w->v == V_INSERT ? run_insert(w) : run_ours(w);
 }
 
 /* One round: the workers' threads for `seconds`; commands per second over
@@ -414,6 +492,7 @@ static int group_main(double seconds, int callers, unsigned committers,
             N_ACCOUNTS, 1 + SEED_DEPOSITS);
     seed_ours(schema_ours);
     seed_naive();
+    settle();
     inc_error err;
     inc_pg_options pg = {bench_db(), schema_ours};
     inc_group_options o = {.committers = committers, .max_wait_us = max_wait_us};
@@ -524,6 +603,8 @@ int main(int argc, char **argv) {
             N_ACCOUNTS, 1 + SEED_DEPOSITS);
     seed_ours(schema_ours);
     seed_naive();
+    seed_insert();
+    settle();
     /* Rounds: every variant one after another, ROUNDS times, so that a slow
      * spell of the shared disk hits all alike. */
     enum { ROUNDS = 5 };
@@ -542,7 +623,7 @@ int main(int argc, char **argv) {
             snprintf(name, sizeof name, "dispatch_%s", variant_name[v]);
             report_work(name, conns[k], &wk[v]);
             for (int i = 0; i < conns[k]; i++) {
-                if (v != V_NAIVE)
+                if (v != V_NAIVE && v != V_INSERT)
                     for (int a = 0; a < N_ACCOUNTS; a++) totals[a] += ws[v][i].deposits[a];
                 worker_close(&ws[v][i]);
             }
