@@ -4,7 +4,8 @@
  * outcome must match what the store holds (each reported event stored
  * once at its reported version, nothing else stored, versions contiguous,
  * totals equal to the committed amounts).  Also the size and latency caps,
- * a group on the fixture's own store (both stores), and bad arguments. */
+ * a group on the fixture's own store (both stores), bad arguments, and
+ * handlers (not run for grouped commands) and command ids. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
@@ -413,6 +414,54 @@ static void test_group_caps(void **state) {
     assert_int_equal(th_total(fx->app, "k0", &v), 4); /* 3 + 1 */
 }
 
+static int count_handled(inc_handler_ctx *ctx, const inc_recorded_event *ev,
+                         void *ud, inc_error *err) {
+    (void)ctx;
+    (void)ev;
+    (void)err;
+    (*(int *)ud)++;
+    return 0;
+}
+
+typedef struct handler_setup {
+    int handled;
+} handler_setup;
+
+static int setup_handler(void *ud, unsigned index, inc_app *app, inc_error *err) {
+    (void)index;
+    return inc_app_on(app, "Added", count_handled, &((handler_setup *)ud)->handled,
+                      err);
+}
+
+/* Handlers registered on a committer's app are not run for grouped
+ * commands (reactions are a log consumer's job); the events are there,
+ * with their command id as correlation id. */
+static void test_group_no_handlers(void **state) {
+    th_fx *fx = *state;
+    handler_setup hs = {0};
+    inc_group_options o = {.committers = 1, .setup = setup_handler, .ud = &hs};
+    inc_pg_options pg = {th_db(), fx->schema};
+    inc_error err;
+    inc_group *g = inc_group_new_pg(&counter_domain, &pg, &o, &err);
+    assert_non_null(g);
+    counter_add a = {"h", 5};
+    inc_result res = INC_RESULT_INIT;
+    assert_int_equal(inc_group_dispatch(g, &counter_add_desc, &a, &res, &err), 0);
+    assert_int_equal(inc_group_dispatch(g, &counter_add_desc, &a, &res, &err), 0);
+    assert_int_equal(res.count, 2); /* appended */
+    assert_int_equal(res.n_direct, 2);
+    assert_int_equal(res.events[0].version, 1);
+    assert_int_equal(res.events[1].version, 2);
+    assert_string_not_equal(res.events[0].command_id, res.events[1].command_id);
+    assert_string_equal(res.events[0].command_id, res.events[0].correlation_id);
+    assert_string_equal(res.events[0].causation_id, "");
+    assert_true(res.events[0].position > 0);
+    inc_group_free(g);
+    assert_int_equal(hs.handled, 0);
+    assert_int_equal(th_total(fx->app, "h", NULL), 10);
+    inc_result_free(&res);
+}
+
 /* Bad arguments fail the command alone, as in a batch. */
 static void test_group_bad_arguments(void **state) {
     th_fx *fx = *state;
@@ -452,6 +501,7 @@ int main(void) {
         TH_BOTH(test_group_own_store),
         TH_BOTH(test_group_caps),
         TH_BOTH(test_group_bad_arguments),
+        TH_PG(test_group_no_handlers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
