@@ -176,21 +176,22 @@ typedef struct worker {
 /* The naive client prepares its two statements once per connection, as a
  * competent hand-written client does (parsing and planning them for every
  * command would understate it). */
+static void prepare_or_die(PGconn *c, const char *name, const char *sql, int n) {
+    PGresult *r = PQprepare(c, name, sql, n, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        bench_die("prepare %s: %s", name, PQerrorMessage(c));
+    PQclear(r);
+}
+
 static void naive_prepare(PGconn *c) {
-    PGresult *r = PQprepare(c, "naive_select",
-                            "SELECT version, data FROM naive_events WHERE "
-                            "stream_id = $1 ORDER BY version",
-                            1, NULL);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        bench_die("naive prepare: %s", PQerrorMessage(c));
-    PQclear(r);
-    r = PQprepare(c, "naive_insert",
-                  "INSERT INTO naive_events (stream_id, version, data) "
-                  "VALUES ($1, $2::int, $3::jsonb)",
-                  3, NULL);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        bench_die("naive prepare: %s", PQerrorMessage(c));
-    PQclear(r);
+    prepare_or_die(c, "naive_select",
+                   "SELECT version, data FROM naive_events WHERE "
+                   "stream_id = $1 ORDER BY version",
+                   1);
+    prepare_or_die(c, "naive_insert",
+                   "INSERT INTO naive_events (stream_id, version, data) "
+                   "VALUES ($1, $2::int, $3::jsonb)",
+                   3);
 }
 
 static void note_latency(worker *w, double t0);
@@ -200,16 +201,13 @@ static void note_latency(worker *w, double t0);
  * by inc_store_init: same columns, same five indexes), the row as ours
  * writes it (data and metadata of the same size), nothing read. */
 static void insert_prepare(PGconn *c) {
-    PGresult *r = PQprepare(c, "insert_event",
-                            "INSERT INTO events (event_id, aggregate_type, "
-                            "aggregate_id, version, event_type, data, metadata, "
-                            "event_date) VALUES ($1::uuid, 'Account', $2, "
-                            "$3::int4, 'MoneyDeposited', '{\"amount\":1}', "
-                            "$4::jsonb, now()) RETURNING position",
-                            4, NULL);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        bench_die("insert prepare: %s", PQerrorMessage(c));
-    PQclear(r);
+    prepare_or_die(c, "insert_event",
+                   "INSERT INTO events (event_id, aggregate_type, "
+                   "aggregate_id, version, event_type, data, metadata, "
+                   "event_date) VALUES ($1::uuid, 'Account', $2, "
+                   "$3::int4, 'MoneyDeposited', '{\"amount\":1}', "
+                   "$4::jsonb, now()) RETURNING position",
+                   4);
 }
 
 static void *run_insert(worker *w) {
