@@ -25,8 +25,9 @@
 #include "app_internal.h"
 #include "internal.h"
 
-#define DEFAULT_COMMITTERS 2
+#define DEFAULT_COMMITTERS 1
 #define DEFAULT_MAX_GROUP 64
+#define DEFAULT_MAX_WAIT_US 1000
 
 /* One command waiting for its group; lives on the caller's stack. */
 typedef struct pending {
@@ -54,6 +55,7 @@ typedef struct committer {
     size_t queued;
     bool stop;
     uint64_t groups, commands, max_size; /* under mu */
+    size_t last_size; /* of the previous group (committer thread) */
     /* scratch for one group, max_group entries each (committer thread) */
     pending **taken;
     inc_batch_item *items;
@@ -102,15 +104,20 @@ static void settle(pending *p, const inc_batch_result *r) {
 }
 
 /* Under c->mu: wait for the first command, then (latency cap) for the
- * group to fill.  false: stop, nothing queued. */
+ * group to fill: until max_group are queued, or as many as the previous
+ * group had (under a steady load its callers come back with their next
+ * commands: waiting for them makes full groups, waiting longer would only
+ * add latency), or the cap runs out.  false: stop, nothing queued. */
 static bool wait_for_group(committer *c) {
     const inc_group_options *o = &c->g->o;
     while (!c->stop && c->queued == 0) pthread_cond_wait(&c->work, &c->mu);
     if (c->queued == 0) return false;
-    if (o->max_wait_us && !c->stop && c->queued < o->max_group) {
+    size_t want = o->max_group;
+    if (c->last_size && c->last_size < want) want = c->last_size;
+    if (o->max_wait_us && !c->stop && c->queued < want) {
         struct timespec deadline = c->head->arrived;
         ts_add_us(&deadline, o->max_wait_us);
-        while (!c->stop && c->queued < o->max_group &&
+        while (!c->stop && c->queued < want &&
                pthread_cond_timedwait(&c->work, &c->mu, &deadline) != ETIMEDOUT)
             ;
     }
@@ -133,6 +140,7 @@ static void *committer_main(void *ud) {
         }
         if (!c->head) c->tail = NULL;
         c->queued -= n;
+        c->last_size = n;
         c->groups++;
         c->commands += n;
         if (n > c->max_size) c->max_size = n;
@@ -275,6 +283,8 @@ static inc_group *group_alloc(const inc_domain *d, const inc_group_options *opts
     if (opts) g->o = *opts;
     if (!g->o.committers) g->o.committers = DEFAULT_COMMITTERS;
     if (!g->o.max_group) g->o.max_group = DEFAULT_MAX_GROUP;
+    if (!g->o.max_wait_us) g->o.max_wait_us = DEFAULT_MAX_WAIT_US;
+    else if (g->o.max_wait_us == INC_GROUP_NO_WAIT) g->o.max_wait_us = 0;
     if (!(g->cs = calloc(g->o.committers, sizeof *g->cs))) {
         free(g);
         incx_oom(err);

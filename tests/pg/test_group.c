@@ -307,10 +307,26 @@ static void test_group_one_committer(void **state) {
     th_fx *fx = *state;
     run *r = run_new();
     open_aggregates(fx->app, r);
-    inc_group_options o = {.committers = 1};
+    inc_group_options o = {.committers = 1, .max_wait_us = INC_GROUP_NO_WAIT};
     inc_pg_options pg = {th_db(), fx->schema};
     inc_error err;
     r->g = inc_group_new_pg(&counter_domain, &pg, &o, &err);
+    assert_non_null(r->g);
+    run_callers(fx, r, 0);
+    inc_group_free(r->g);
+    check_store(fx->app, r);
+    run_free(r);
+}
+
+/* The defaults (opts NULL: one committer, latency cap 1 ms) under the
+ * same mix. */
+static void test_group_defaults(void **state) {
+    th_fx *fx = *state;
+    run *r = run_new();
+    open_aggregates(fx->app, r);
+    inc_pg_options pg = {th_db(), fx->schema};
+    inc_error err;
+    r->g = inc_group_new_pg(&counter_domain, &pg, NULL, &err);
     assert_non_null(r->g);
     run_callers(fx, r, 0);
     inc_group_free(r->g);
@@ -498,6 +514,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         TH_PG(test_group_concurrent),
         TH_PG(test_group_one_committer),
+        TH_PG(test_group_defaults),
         TH_BOTH(test_group_own_store),
         TH_BOTH(test_group_caps),
         TH_BOTH(test_group_bad_arguments),

@@ -11,8 +11,9 @@
  * outcome.  Commands that arrive while a group is committing go into the
  * next group.
  *
- * Sharding: the group has `committers` committer threads, each with its
- * own store (connection), app and state cache; a command goes to the
+ * Sharding: the group has `committers` committer threads (default 1),
+ * each with its own store (connection), app and state cache; a command
+ * goes to the
  * committer of its aggregate id (a hash), so one aggregate is always
  * written by the same committer: committers never conflict with each
  * other and their cached states stay current (a group on current states
@@ -47,6 +48,7 @@
 #ifndef INCIDENT_GROUP_H
 #define INCIDENT_GROUP_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,14 +74,20 @@ typedef void (*inc_group_close_fn)(void *ud, unsigned index, inc_store *s);
 typedef int (*inc_group_setup_fn)(void *ud, unsigned index, inc_app *app,
                                   inc_error *err);
 
+/* inc_group_options.max_wait_us: no latency cap, never wait. */
+#define INC_GROUP_NO_WAIT UINT_MAX
+
 typedef struct inc_group_options {
-    /* Committer threads, each with its own store (connection).  0 = 2. */
+    /* Committer threads, each with its own store (connection).  0 = 1. */
     unsigned committers;
     /* Size cap: commands per transaction at most.  0 = 64. */
     size_t max_group;
-    /* Latency cap, in microseconds: a committer that finds fewer than
-     * max_group commands queued waits at most this long after the oldest
-     * one arrived for more to join before it commits.  0 = do not wait:
+    /* Latency cap, in microseconds (0 = 1000): a committer that finds
+     * fewer commands queued than its previous group had (and fewer than
+     * max_group) waits for more to join, at most this long after the
+     * oldest one arrived.  Under a steady load the callers of the last
+     * group come back at once and the wait ends when they have; when the
+     * load drops, a command waits at most the cap.  INC_GROUP_NO_WAIT:
      * the group is whatever arrived while the previous one committed.
      * Commands never wait longer than this plus one commit for their
      * group to start. */
