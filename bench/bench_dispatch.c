@@ -19,7 +19,8 @@
  *                                 one process through one inc_group
  *                                 against the naive client at CALLERS
  *                                 connections, rounds alternating; p50 and
- *                                 p99 latency of each)
+ *                                 p99 latency of each; 0 = the group's
+ *                                 defaults, MAX_WAIT_US 4294967295 = none)
  * Variants besides ours (the defaults) and naive: ours_nocache (the state
  * cache off: every command reads the stream) and ours_notify (pg_notify
  * after every commit, inc_pg_store_set_notify) and ours_cmdid (every
@@ -550,8 +551,8 @@ int main(int argc, char **argv) {
         int callers = argc > 3 ? atoi(argv[3]) : 16;
         if (callers < 1 || callers > MAX_THREADS) bench_die("1 to %d callers", MAX_THREADS);
         return group_main(atof(argv[2]), callers,
-                          argc > 4 ? (unsigned)atoi(argv[4]) : 0,
-                          argc > 5 ? (unsigned)atoi(argv[5]) : 0);
+                          argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 0,
+                          argc > 5 ? (unsigned)strtoul(argv[5], NULL, 10) : 0);
     }
     if (argc == 3 && strcmp(argv[1], "seed") == 0) {
         seed_ours(argv[2]);
