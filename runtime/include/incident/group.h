@@ -29,8 +29,11 @@
  *   - a conflict with a writer outside the group (another process or an
  *     inc_app on the same store): the group's commit writes nothing and
  *     its commands run again one by one, each with the app's retry policy
- *     (INC_ERR_CONFLICT only after max_retries); only the commands of that
- *     group wait for it;
+ *     (INC_ERR_CONFLICT only after max_retries); the commands queued
+ *     behind that group wait meanwhile (their committer is busy);
+ *   - committed, but its events could not be handed over (out of
+ *     memory): -1 INC_ERR_INTERNAL, "committed, but its events could not
+ *     be returned";
  *   - connection lost while its group committed: -1 INC_ERR_UNAVAILABLE
  *     (committed or not: unknown; check before sending it again); commands
  *     behind it in the same group that did not run: INC_ERR_UNAVAILABLE.
