@@ -3,11 +3,15 @@
 
 #include "bench_common.h"
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <sys/resource.h>
 
 double bench_now(void) {
     struct timespec ts;
@@ -88,4 +92,70 @@ uint64_t bench_rand(uint64_t *s) {
     x ^= x >> 27;
     *s = x;
     return x * 2685821657736338717u;
+}
+
+/* utime + stime of /proc/PID/stat in seconds, and its parent's pid. */
+static double proc_cpu(long pid, long *ppid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* after the ")" that ends the command name: state ppid ... field 14
+     * utime, 15 stime */
+    char *p = strrchr(buf, ')');
+    if (!p) return -1;
+    char st;
+    long pp;
+    unsigned long ut, stt;
+    if (sscanf(p + 2, "%c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &st,
+               &pp, &ut, &stt) != 4)
+        return -1;
+    if (ppid) *ppid = pp;
+    return (double)(ut + stt) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Autovacuum workers come and go (their CPU would vanish from the sum
+ * when they exit) and work on their own schedule: left out. */
+static int is_autovacuum_worker(long pid) {
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return strstr(buf, "autovacuum worker") != NULL;
+}
+
+double bench_server_cpu(PGconn *c) {
+    long backend = (long)bench_query_i64(c, "SELECT pg_backend_pid()"), postmaster;
+    if (proc_cpu(backend, &postmaster) < 0) bench_die("cannot read /proc/%ld/stat", backend);
+    double sum = proc_cpu(postmaster, NULL);
+    DIR *d = opendir("/proc");
+    if (!d) bench_die("cannot read /proc");
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        long pp;
+        if (*end || pid <= 0 || pid == postmaster) continue;
+        double t = proc_cpu(pid, &pp);
+        if (t >= 0 && pp == postmaster && !is_autovacuum_worker(pid)) sum += t;
+    }
+    closedir(d);
+    return sum;
+}
+
+double bench_self_cpu(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+double bench_wal_bytes(PGconn *c) {
+    return (double)bench_query_i64(c, "SELECT (pg_current_wal_lsn() - '0/0')::bigint");
 }

@@ -25,5 +25,15 @@ int64_t bench_query_i64(PGconn *c, const char *sql);
 void bench_fresh_schema(const char *schema);
 /* xorshift64*: per-thread random numbers. */
 uint64_t bench_rand(uint64_t *state);
+/* CPU seconds (user + system) so far of the server that `c` is connected
+ * to: its postmaster and every child of it (same machine; /proc).
+ * Measures work, not speed: it does not depend on what else the machine
+ * runs, as long as the backends counted stay alive in between (autovacuum
+ * workers, which come and go, are left out). */
+double bench_server_cpu(PGconn *c);
+/* CPU seconds (user + system) of this process, every thread. */
+double bench_self_cpu(void);
+/* The server's WAL insert position in bytes (differences: WAL written). */
+double bench_wal_bytes(PGconn *c);
 
 #endif

@@ -9,6 +9,7 @@
  *   retry.c          the backoff between attempts after a conflict
  *   dispatch.c       inc_dispatch's attempts and the after-commit handlers
  *   batch.c          inc_dispatch_batch, composed of the same pieces
+ *   group.c          group commit: concurrent callers share transactions
  *   read.c           reading streams and rebuilding projections
  * Internal functions are named incx_ (never exported, never API). */
 #ifndef INCIDENT_APP_INTERNAL_H
@@ -195,6 +196,20 @@ typedef struct incx_state_req {
  * OOM). */
 int incx_load_states(inc_app *app, incx_state_req *reqs, size_t n,
                      bool may_speculate, inc_error *err);
+
+/* ---- batch.c ---- */
+
+/* inc_dispatch_batch_chunked that also hands each committed item's events
+ * to outs[i] (appended; `outs` or outs[i] may be NULL): what the group
+ * commit (group.c) returns to each caller.  A committed item whose events
+ * could not be handed over (OOM) stays INC_BATCH_COMMITTED with an
+ * INC_ERR_INTERNAL error. */
+struct inc_batch_item;
+struct inc_batch_result;
+int incx_dispatch_batch_events(inc_app *app, const struct inc_batch_item *items,
+                               size_t n, size_t chunk,
+                               struct inc_batch_result *res, inc_result **outs,
+                               inc_error *err);
 
 /* ---- commit_prepare.c ---- */
 

@@ -45,6 +45,7 @@ typedef struct agg_slot {
 typedef struct item_work {
     incx_work w;
     char *metadata;
+    char command_id[INC_UUID_TEXT_SIZE];
 } item_work;
 
 static void work_free(const inc_aggregate_desc *a, item_work *w) {
@@ -55,8 +56,8 @@ static void work_free(const inc_aggregate_desc *a, item_work *w) {
 
 /* {"command_id":..,"command_type":..,"correlation_id":..}: what a top-level
  * inc_dispatch writes. */
-static char *make_metadata(const char *command_type, inc_error *err) {
-    char id[INC_UUID_TEXT_SIZE];
+static char *make_metadata(const char *command_type,
+                           char id[INC_UUID_TEXT_SIZE], inc_error *err) {
     if (inc_uuid_v4(id, err) != 0) return NULL;
     char *s = incx_metadata_text(id, command_type, NULL, NULL);
     if (!s) incx_oom(err);
@@ -79,7 +80,7 @@ static int run_item(inc_app *app, const inc_aggregate_desc *a,
     *next = NULL;
     if (inc_execute(a, state, cmd, data, &w->w.events, err) != 0) return -1;
     if (w->w.events.count == 0) return 0;
-    if (!(w->metadata = make_metadata(cmd->name, err)) ||
+    if (!(w->metadata = make_metadata(cmd->name, w->command_id, err)) ||
         incx_work_prepare(app, a, id, state, w->metadata, &w->w, c, err) != 0)
         return -1;
     *next = w->w.next;
@@ -155,6 +156,7 @@ typedef struct chunk_run {
     size_t *commit_item;  /* the item of each commit */
     size_t *slot_of;      /* per item: its slot + 1 (0: the item failed) */
     size_t n, n_slots, n_commits;
+    inc_result **outs;    /* per item, NULL or where its events go */
 } chunk_run;
 
 static bool chunk_alloc(chunk_run *ch, size_t n) {
@@ -169,9 +171,53 @@ static bool chunk_alloc(chunk_run *ch, size_t n) {
            ch->slot_of;
 }
 
+/* A committed item's events, moved out of its work into `out` (as
+ * inc_dispatch records them: no causation, correlation = command id). */
+static int give_events(inc_result *out, const agg_slot *s, item_work *w,
+                       inc_error *err) {
+    size_t n = w->w.events.count;
+    if (out->count + n > out->cap) {
+        size_t cap = out->cap ? out->cap : 4;
+        while (cap < out->count + n) cap *= 2;
+        inc_recorded_event *ev = realloc(out->events, cap * sizeof *ev);
+        if (!ev) return incx_oom(err);
+        out->events = ev;
+        out->cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *id = inc_strdup(s->id);
+        if (!id) return incx_oom(err);
+        inc_recorded_event *r = &out->events[out->count++];
+        memset(r, 0, sizeof *r);
+        memcpy(r->event_id, w->w.stored[i].event_id, INC_UUID_TEXT_SIZE);
+        r->aggregate_type = s->a->name;
+        r->aggregate_id = id;
+        r->version = w->w.stored[i].version;
+        r->event_type = w->w.events.items[i].desc->name;
+        r->event_date = w->w.stored[i].event_date;
+        r->position = w->w.positions[i];
+        r->desc = w->w.events.items[i].desc;
+        r->data = w->w.events.items[i].data; /* taken from the list */
+        w->w.events.items[i].data = NULL;
+        memcpy(r->command_id, w->command_id, INC_UUID_TEXT_SIZE);
+        memcpy(r->correlation_id, w->command_id, INC_UUID_TEXT_SIZE);
+    }
+    out->n_direct += n;
+    return 0;
+}
+
 /* Committed (or nothing to commit): the states are current, keep them for
  * the next chunks and commands.  Otherwise they never happened. */
-static void chunk_free(inc_app *app, chunk_run *ch, chunk_outcome out) {
+static void chunk_free(inc_app *app, chunk_run *ch, chunk_outcome out,
+                       inc_batch_result *res) {
+    for (size_t k = 0; out == CHUNK_DONE && ch->outs && k < ch->n_commits; k++) {
+        size_t i = ch->commit_item[k];
+        /* committed all the same: the error says its events are missing */
+        if (ch->outs[i] && give_events(ch->outs[i], &ch->slots[ch->slot_of[i] - 1],
+                                       &ch->works[i], &res[i].error) != 0)
+            inc_error_set(&res[i].error, INC_ERR_INTERNAL, "out_of_memory",
+                          "committed, but its events could not be returned");
+    }
     for (size_t i = 0; ch->slots && i < ch->n_slots; i++) {
         agg_slot *sl = &ch->slots[i];
         if (out == CHUNK_DONE && sl->state)
@@ -313,10 +359,13 @@ static chunk_outcome commit_chunk(inc_app *app, chunk_run *ch,
 /* One chunk: validate, load in one go, run the items, commit. */
 static chunk_outcome run_chunk(inc_app *app, const inc_batch_item *items,
                                size_t n, inc_batch_result *res,
-                               bool may_speculate, inc_error *cerr) {
+                               inc_result **outs, bool may_speculate,
+                               inc_error *cerr) {
     chunk_run ch;
     chunk_outcome out = CHUNK_DONE;
-    if (!chunk_alloc(&ch, n)) {
+    bool ok = chunk_alloc(&ch, n);
+    ch.outs = outs;
+    if (!ok) {
         incx_oom(cerr);
         for (size_t i = 0; i < n; i++) set_status(&res[i], INC_BATCH_NOT_RUN, cerr);
         out = CHUNK_STOP;
@@ -334,7 +383,7 @@ static chunk_outcome run_chunk(inc_app *app, const inc_batch_item *items,
         out = run_items(app, &ch, items, res);
     }
     if (out == CHUNK_DONE) out = commit_chunk(app, &ch, res, cerr);
-    chunk_free(app, &ch, out);
+    chunk_free(app, &ch, out, res);
     return out;
 }
 
@@ -342,21 +391,23 @@ static chunk_outcome run_chunk(inc_app *app, const inc_batch_item *items,
  * first when that did not pay. */
 static chunk_outcome run_chunk_any(inc_app *app, const inc_batch_item *items,
                                    size_t n, inc_batch_result *res,
-                                   inc_error *cerr) {
-    chunk_outcome out = run_chunk(app, items, n, res, true, cerr);
-    return out == CHUNK_READ_FIRST ? run_chunk(app, items, n, res, false, cerr)
-                                   : out;
+                                   inc_result **outs, inc_error *cerr) {
+    chunk_outcome out = run_chunk(app, items, n, res, outs, true, cerr);
+    return out == CHUNK_READ_FIRST
+               ? run_chunk(app, items, n, res, outs, false, cerr)
+               : out;
 }
 
 /* One item in its own transaction, retried on conflict like inc_dispatch.
  * 0 (status set) or -1 (stop). */
 static int run_single(inc_app *app, const inc_batch_item *item,
-                      inc_batch_result *res, inc_error *cerr) {
+                      inc_batch_result *res, inc_result **out_of,
+                      inc_error *cerr) {
     unsigned max = app->retry.max_retries;
     for (unsigned attempt = 0;; attempt++) {
         inc_error e;
         inc_error_clear(&e);
-        chunk_outcome out = run_chunk_any(app, item, 1, res, &e);
+        chunk_outcome out = run_chunk_any(app, item, 1, res, out_of, &e);
         if (out == CHUNK_DONE) return 0;
         if (out == CHUNK_STOP) {
             *cerr = e;
@@ -374,9 +425,9 @@ static int run_single(inc_app *app, const inc_batch_item *item,
     }
 }
 
-int inc_dispatch_batch_chunked(inc_app *app, const inc_batch_item *items,
+int incx_dispatch_batch_events(inc_app *app, const inc_batch_item *items,
                                size_t n, size_t chunk, inc_batch_result *res,
-                               inc_error *err) {
+                               inc_result **outs, inc_error *err) {
     inc_error e;
     if (!app || (n && (!items || !res)))
         return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
@@ -389,10 +440,12 @@ int inc_dispatch_batch_chunked(inc_app *app, const inc_batch_item *items,
     for (size_t start = 0; start < n;) {
         size_t m = n - start < chunk ? n - start : chunk;
         inc_error_clear(&e);
-        chunk_outcome out = run_chunk_any(app, items + start, m, res + start, &e);
+        chunk_outcome out = run_chunk_any(app, items + start, m, res + start,
+                                          outs ? outs + start : NULL, &e);
         for (size_t j = 0; out == CHUNK_COMMIT_FAILED && j < m; j++) {
             /* the chunk wrote nothing: item by item */
-            if (run_single(app, items + start + j, res + start + j, &e) != 0) {
+            if (run_single(app, items + start + j, res + start + j,
+                           outs ? outs + start + j : NULL, &e) != 0) {
                 for (size_t k = j + 1; k < m; k++)
                     set_status(&res[start + k], INC_BATCH_NOT_RUN, &e);
                 out = CHUNK_STOP;
@@ -409,6 +462,12 @@ int inc_dispatch_batch_chunked(inc_app *app, const inc_batch_item *items,
     int failed = 0;
     for (size_t i = 0; i < n; i++) failed += res[i].status == INC_BATCH_FAILED;
     return failed;
+}
+
+int inc_dispatch_batch_chunked(inc_app *app, const inc_batch_item *items,
+                               size_t n, size_t chunk, inc_batch_result *res,
+                               inc_error *err) {
+    return incx_dispatch_batch_events(app, items, n, chunk, res, NULL, err);
 }
 
 int inc_dispatch_batch(inc_app *app, const inc_batch_item *items, size_t n,
