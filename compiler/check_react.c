@@ -77,14 +77,11 @@ static void check_step(rchk *k, agg_reaction *r, agg_react_step *s, const char *
                       m->name, agg_type_name(k->a, f->type.type), agg_type_name(k->a, t));
     }
     if (!m) return;
-    if (!is_set(s->inits, "aggregate_id")) {
-        agg_error(k->d, s->command_loc, "%s %s leaves required field 'aggregate_id' unset",
-                  kw, m->name);
-        agg_note(k->d, s->command_loc,
-                 "set it to the id of the %s the command goes to "
-                 "('aggregate_id = aggregate_id;' for the event's own)",
-                 m->agg ? m->agg->name : "aggregate");
-    }
+    if (!is_set(s->inits, "aggregate_id"))
+        agg_error(k->d, s->command_loc,
+                  "%s %s leaves required field 'aggregate_id' unset (the id of the %s it "
+                  "goes to)",
+                  kw, m->name, m->agg ? m->agg->name : "aggregate");
     for (agg_field *f = m->fields; f; f = f->next)
         if (!f->type.optional && !f->def && !is_set(s->inits, f->name)) {
             agg_error(k->d, s->command_loc, "%s %s leaves required field '%s' unset", kw,
@@ -191,17 +188,17 @@ static void find_cycle(rchk *k, const graph *gr, agg_reaction *r0, bool *reporte
     for (size_t p = 0; p < len; p++)
         text = agg_arena_cat(k->a, text, " -> ", v[path[p]].m->name, " -> ",
                              gr->ev[path[p]]->name, (char *)NULL);
-    agg_error(k->d, r0->loc, "reaction '%s' is part of a cycle: %s", r0->name, text);
+    agg_error(k->d, r0->loc,
+              "reaction '%s' leads back to its own event (an endless chain): %s", r0->name,
+              text);
     for (size_t p = 0; p < len; p++) {
         agg_reaction *r = v[path[p]].r;
         for (size_t i = 0; i < gr->n_re; i++)
             if (gr->re[i] == r) reported[i] = true;
         if (r != r0)
-            agg_note(k->d, r->loc, "reaction '%s' dispatches %s on %s", r->name,
-                     v[path[p]].m->name, r->event->name);
+            agg_note(k->d, r->loc, "reaction '%s' reacts to %s with %s", r->name,
+                     r->event->name, v[path[p]].m->name);
     }
-    agg_note(k->d, r0->loc,
-             "a reaction must not lead back to its own event: the chain would never end");
 }
 
 static void check_cycles(rchk *k) {

@@ -9,8 +9,9 @@
  * (an overflow, a null read) fails before anything was dispatched.  Then
  * it dispatches the first command through inc_handler_dispatch, and the
  * `then` command if that succeeded or the `else` command if the domain
- * rejected it (INC_ERR_REJECTED).  Any other failure, or a rejection with
- * nothing to run for it, is the reaction's failure: -1 and the error. */
+ * rejected it (INC_ERR_REJECTED).  Any other failure, a rejection with no
+ * `else`, or a failure of the second command is the reaction's failure: -1
+ * and the error (what the runtime does with it is runtime.md's). */
 #include <stdbool.h>
 #include <string.h>
 
@@ -83,7 +84,7 @@ static void reaction_function(sbuf *out, const agg_program *p, agg_arena *a,
     for (int i = 0; i < 3; i++)
         if (steps[i]) sb_line(out, 1, "%s %s;", agg_c_message(a, d, steps[i]->command->name),
                               vars[i]);
-    if (r->on_ok || r->on_rejected) sb_line(out, 1, "inc_error e;");
+    if (r->on_rejected) sb_line(out, 1, "inc_error e;");
     if (scratch) sb_line(out, 1, "inc_scratch sc = INC_SCRATCH_INIT;");
     sb_line(out, 1, "int rc = -1;");
     sb_line(out, 1, "(void)ud;");
@@ -104,21 +105,24 @@ static void reaction_function(sbuf *out, const agg_program *p, agg_arena *a,
     sb_line(out, 1, "}");
     sb_free(&body);
 
-    if (!r->on_ok && !r->on_rejected) {
+    const char *first = desc_of(a, d, r->dispatch->command->name);
+    if (!r->on_rejected) {
+        /* any failure of the first command is the reaction's */
         dispatch_or_fail(out, 1, a, d, r->dispatch, vars[0]);
+        if (r->on_ok) dispatch_or_fail(out, 1, a, d, r->on_ok, vars[1]);
     } else {
-        sb_line(out, 1, "if (inc_handler_dispatch(ctx, &%s, &%s, &e) == 0) {",
-                desc_of(a, d, r->dispatch->command->name), vars[0]);
-        if (r->on_ok) dispatch_or_fail(out, 2, a, d, r->on_ok, vars[1]);
-        if (r->on_rejected) {
-            sb_line(out, 1, "} else if (e.kind == INC_ERR_REJECTED) {");
-            sb_line(out, 2, "/* the domain refused %s: compensate */",
-                    r->dispatch->command->name);
-            dispatch_or_fail(out, 2, a, d, r->on_rejected, vars[2]);
+        sb_line(out, 1, "if (inc_handler_dispatch(ctx, &%s, &%s, &e) %s 0) {", first, vars[0],
+                r->on_ok ? "==" : "!=");
+        if (r->on_ok) {
+            dispatch_or_fail(out, 2, a, d, r->on_ok, vars[1]);
+            sb_line(out, 1, "} else {");
         }
-        sb_line(out, 1, "} else {");
-        sb_line(out, 2, "if (err) *err = e;");
-        sb_line(out, 2, "goto done;");
+        sb_line(out, 2, "if (e.kind != INC_ERR_REJECTED) {");
+        sb_line(out, 3, "if (err) *err = e;");
+        sb_line(out, 3, "goto done;");
+        sb_line(out, 2, "}");
+        sb_line(out, 2, "/* the domain refused %s: compensate */", r->dispatch->command->name);
+        dispatch_or_fail(out, 2, a, d, r->on_rejected, vars[2]);
         sb_line(out, 1, "}");
     }
     sb_line(out, 1, "rc = 0;");
