@@ -205,7 +205,7 @@ case("react", {"commands": "    command Add { amount: int; }\n    command Log {}
                "executes": "    execute Add { emit Added { amount = command.amount; } }\n    execute Log { emit Logged {} }",
                "applies": "    apply Added { total += event.amount; }\n    apply Logged {}",
                "after": "react Added as log_added {\n    dispatch Log { aggregate_id = aggregate_id; }\n}\n"
-                        "react Logged as log_again {\n    dispatch Log { aggregate_id = aggregate_id; }\n}"}),
+                        "react Logged as log_again {\n    dispatch Log { aggregate_id = aggregate_id; }\n}"})
 case("react", {"commands": "    command Add { amount: int; }\n    command Log {}",
                "events": "    event Added { amount: int; }\n    event Logged {}",
                "executes": "    execute Add { emit Added { amount = command.amount; } }\n    execute Log { emit Logged {} }",
