@@ -166,11 +166,13 @@ void agg_gen_reaction_members(sbuf *out, const agg_program *p, agg_arena *a) {
 
 void agg_gen_dot_reactions(sbuf *out, const agg_program *p) {
     if (!p->reactions) return;
-    sb_put(out, "\n    // reactions: dashed, to the command dispatched; then: solid; else: red\n");
+    sb_put(out, "\n    // reactions: dashed to the command dispatched, solid to then (blue) "
+                "and else (red)\n");
     for (const agg_reaction *r = p->reactions; r; r = r->next) {
         const agg_react_step *steps[3] = {r->dispatch, r->on_ok, r->on_rejected};
         static const char *const what[3] = {"", ": then", ": else"};
-        static const char *const style[3] = {"style=dashed", "style=solid",
+        static const char *const style[3] = {"style=dashed, color=\"#3366cc\"",
+                                             "style=solid, color=\"#3366cc\"",
                                              "style=solid, color=\"#cc3333\""};
         for (int i = 0; i < 3; i++) {
             if (!steps[i]) continue;
