@@ -92,27 +92,21 @@ static void check_step(rchk *k, agg_reaction *r, agg_react_step *s, const char *
 
 /* ---------------------------------------------------------------- cycles */
 
+/* One edge of the graph: reaction r dispatches m, which can emit `to`. */
+typedef struct edge {
+    agg_reaction *r;
+    agg_command *m;
+    size_t to;
+} edge;
+
+/* The graph over events (a node is an event's index): the edges out of
+ * each event, built once. */
 typedef struct graph {
-    agg_event **ev; /* every event; a node is its index */
+    agg_event **ev;
     size_t n_ev;
-    agg_reaction **re;
-    size_t n_re;
+    edge **out; /* out[e]: the edges of the reactions to ev[e] */
+    size_t *n_out;
 } graph;
-
-static size_t event_index(const graph *gr, const agg_event *e) {
-    for (size_t i = 0; i < gr->n_ev; i++)
-        if (gr->ev[i] == e) return i;
-    return gr->n_ev;
-}
-
-/* The events an execute body can emit, appended to out[] (room for all). */
-static void body_emits(const agg_stmt *s, agg_event **out, size_t *n) {
-    for (; s; s = s->next) {
-        if (s->kind == AGG_S_EMIT && s->event) out[(*n)++] = s->event;
-        body_emits(s->then_body, out, n);
-        body_emits(s->else_body, out, n);
-    }
-}
 
 static size_t count_emits(const agg_stmt *s) {
     size_t n = 0;
@@ -121,103 +115,139 @@ static size_t count_emits(const agg_stmt *s) {
     return n;
 }
 
-/* What the command can emit: its execute block's emits, or every event of
- * its aggregate when the block is extern (C code may emit any). */
-static agg_event **command_emits(rchk *k, const agg_command *m, size_t *n) {
-    *n = 0;
-    if (!m || !m->execute) return NULL;
-    if (m->execute->is_extern) {
-        size_t c = 0;
-        for (agg_event *e = m->agg->events; e; e = e->next) c++;
-        agg_event **v = agg_arena_alloc(k->a, (c + 1) * sizeof *v);
-        for (agg_event *e = m->agg->events; e; e = e->next) v[(*n)++] = e;
-        return v;
+static void body_emits(const agg_stmt *s, const agg_event **out, size_t *n) {
+    for (; s; s = s->next) {
+        if (s->kind == AGG_S_EMIT && s->event) out[(*n)++] = s->event;
+        body_emits(s->then_body, out, n);
+        body_emits(s->else_body, out, n);
     }
-    agg_event **v = agg_arena_alloc(k->a, (count_emits(m->execute->body) + 1) * sizeof *v);
-    body_emits(m->execute->body, v, n);
-    return v;
 }
 
-/* How the search reached an event: through reaction `r` dispatching `m`,
- * from event `from` (n_ev: the reaction searched from). */
+/* Add an edge from r's event for each event m can emit: its execute
+ * block's emits, or every event of its aggregate when the block is extern
+ * (C code may emit any). */
+static void add_edges(rchk *k, graph *gr, size_t from, agg_reaction *r, agg_command *m,
+                      const size_t *index_of_first, const agg_aggregate *const *aggs) {
+    if (!m || !m->execute) return;
+    size_t n = 0, cap;
+    const agg_event **em;
+    if (m->execute->is_extern) {
+        cap = 0;
+        for (agg_event *e = m->agg->events; e; e = e->next) cap++;
+        em = agg_arena_alloc(k->a, (cap + 1) * sizeof *em);
+        for (agg_event *e = m->agg->events; e; e = e->next) em[n++] = e;
+    } else {
+        cap = count_emits(m->execute->body);
+        em = agg_arena_alloc(k->a, (cap + 1) * sizeof *em);
+        body_emits(m->execute->body, em, &n);
+    }
+    edge *v = agg_arena_alloc(k->a, (gr->n_out[from] + n + 1) * sizeof *v);
+    if (gr->n_out[from]) memcpy(v, gr->out[from], gr->n_out[from] * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        /* an event's index: its aggregate's first index plus its rank */
+        size_t a = 0, rank = 0;
+        while (aggs[a] != em[i]->agg) a++;
+        for (const agg_event *e = aggs[a]->events; e != em[i]; e = e->next) rank++;
+        v[gr->n_out[from]++] = (edge){r, m, index_of_first[a] + rank};
+    }
+    gr->out[from] = v;
+}
+
+/* How the search reached an event: its edge, from which event (n_ev: from
+ * the reaction searched from). */
 typedef struct via {
-    agg_reaction *r;
-    agg_command *m;
+    const edge *e;
     size_t from;
     bool seen;
 } via;
 
-/* Visit the events reaction r's commands can emit, reached from `from`. */
-static void expand(rchk *k, const graph *gr, agg_reaction *r, size_t from, via *v,
-                   size_t *queue, size_t *tail) {
-    agg_react_step *steps[3] = {r->dispatch, r->on_ok, r->on_rejected};
-    for (int s = 0; s < 3; s++) {
-        if (!steps[s] || !steps[s]->command) continue;
-        size_t n;
-        agg_event **em = command_emits(k, steps[s]->command, &n);
-        for (size_t j = 0; j < n; j++) {
-            size_t e = event_index(gr, em[j]);
-            if (e == gr->n_ev || v[e].seen) continue;
-            v[e] = (via){r, steps[s]->command, from, true};
-            queue[(*tail)++] = e;
-        }
-    }
-}
-
-/* Report the cycle through r0, if any (breadth first: the shortest). */
-static void find_cycle(rchk *k, const graph *gr, agg_reaction *r0, bool *reported) {
-    size_t target = event_index(gr, r0->event);
+/* Report the cycle through r0 (whose event is `target`), if any; breadth
+ * first, so the shortest. */
+static void find_cycle(rchk *k, const graph *gr, agg_reaction *r0, size_t target,
+                       bool *reported, agg_reaction **all, size_t n_re) {
     via *v = agg_arena_alloc(k->a, gr->n_ev * sizeof *v);
     memset(v, 0, gr->n_ev * sizeof *v);
-    size_t *queue = agg_arena_alloc(k->a, gr->n_ev * sizeof *queue);
+    size_t *queue = agg_arena_alloc(k->a, (gr->n_ev + 1) * sizeof *queue);
     size_t head = 0, tail = 0;
-    expand(k, gr, r0, gr->n_ev, v, queue, &tail);
+    for (size_t i = 0; i < gr->n_out[target]; i++) {
+        const edge *e = &gr->out[target][i];
+        if (e->r != r0 || v[e->to].seen) continue;
+        v[e->to] = (via){e, gr->n_ev, true};
+        queue[tail++] = e->to;
+    }
     while (head < tail && !v[target].seen) {
-        size_t e = queue[head++];
-        for (size_t i = 0; i < gr->n_re; i++)
-            if (gr->re[i]->event == gr->ev[e]) expand(k, gr, gr->re[i], e, v, queue, &tail);
+        size_t x = queue[head++];
+        for (size_t i = 0; i < gr->n_out[x]; i++) {
+            const edge *e = &gr->out[x][i];
+            if (v[e->to].seen) continue;
+            v[e->to] = (via){e, x, true};
+            queue[tail++] = e->to;
+        }
     }
     if (!v[target].seen) return;
     /* the path backwards from the target, then written forwards */
     size_t len = 0;
-    for (size_t e = target; e != gr->n_ev && len <= gr->n_ev; e = v[e].from) len++;
+    for (size_t x = target; x != gr->n_ev && len <= gr->n_ev; x = v[x].from) len++;
     size_t *path = agg_arena_alloc(k->a, (len + 1) * sizeof *path);
     size_t at = len;
-    for (size_t e = target; at > 0; e = v[e].from) path[--at] = e;
+    for (size_t x = target; at > 0; x = v[x].from) path[--at] = x;
     const char *text = r0->event->name;
     for (size_t p = 0; p < len; p++)
-        text = agg_arena_cat(k->a, text, " -> ", v[path[p]].m->name, " -> ",
+        text = agg_arena_cat(k->a, text, " -> ", v[path[p]].e->m->name, " -> ",
                              gr->ev[path[p]]->name, (char *)NULL);
     agg_error(k->d, r0->loc,
               "reaction '%s' leads back to its own event (an endless chain): %s", r0->name,
               text);
     for (size_t p = 0; p < len; p++) {
-        agg_reaction *r = v[path[p]].r;
-        for (size_t i = 0; i < gr->n_re; i++)
-            if (gr->re[i] == r) reported[i] = true;
+        agg_reaction *r = v[path[p]].e->r;
+        for (size_t i = 0; i < n_re; i++)
+            if (all[i] == r) reported[i] = true;
         if (r != r0)
             agg_note(k->d, r->loc, "reaction '%s' reacts to %s with %s", r->name,
-                     r->event->name, v[path[p]].m->name);
+                     r->event->name, v[path[p]].e->m->name);
     }
 }
 
 static void check_cycles(rchk *k) {
-    graph gr = {NULL, 0, NULL, 0};
-    for (agg_aggregate *g = k->prog->aggregates; g; g = g->next)
+    graph gr = {NULL, 0, NULL, NULL};
+    size_t n_agg = 0, n_re = 0;
+    for (agg_aggregate *g = k->prog->aggregates; g; g = g->next) {
+        n_agg++;
         for (agg_event *e = g->events; e; e = e->next) gr.n_ev++;
-    for (agg_reaction *r = k->prog->reactions; r; r = r->next) gr.n_re++;
-    if (!gr.n_re || !gr.n_ev) return;
+    }
+    for (agg_reaction *r = k->prog->reactions; r; r = r->next) n_re++;
+    if (!n_re || !gr.n_ev) return;
+    const agg_aggregate **aggs = agg_arena_alloc(k->a, n_agg * sizeof *aggs);
+    size_t *first = agg_arena_alloc(k->a, n_agg * sizeof *first);
     gr.ev = agg_arena_alloc(k->a, gr.n_ev * sizeof *gr.ev);
-    gr.re = agg_arena_alloc(k->a, gr.n_re * sizeof *gr.re);
-    size_t i = 0;
-    for (agg_aggregate *g = k->prog->aggregates; g; g = g->next)
-        for (agg_event *e = g->events; e; e = e->next) gr.ev[i++] = e;
+    gr.out = agg_arena_alloc(k->a, gr.n_ev * sizeof *gr.out);
+    gr.n_out = agg_arena_alloc(k->a, gr.n_ev * sizeof *gr.n_out);
+    memset(gr.n_out, 0, gr.n_ev * sizeof *gr.n_out);
+    size_t i = 0, a = 0;
+    for (agg_aggregate *g = k->prog->aggregates; g; g = g->next, a++) {
+        aggs[a] = g;
+        first[a] = i;
+        for (agg_event *e = g->events; e; e = e->next) {
+            gr.out[i] = NULL;
+            gr.ev[i++] = e;
+        }
+    }
+    agg_reaction **all = agg_arena_alloc(k->a, n_re * sizeof *all);
+    size_t *event_of = agg_arena_alloc(k->a, n_re * sizeof *event_of);
     i = 0;
-    for (agg_reaction *r = k->prog->reactions; r; r = r->next) gr.re[i++] = r;
-    bool *reported = agg_arena_alloc(k->a, gr.n_re * sizeof *reported);
-    memset(reported, 0, gr.n_re * sizeof *reported);
-    for (i = 0; i < gr.n_re; i++)
-        if (!reported[i] && gr.re[i]->event) find_cycle(k, &gr, gr.re[i], reported);
+    for (agg_reaction *r = k->prog->reactions; r; r = r->next, i++) {
+        all[i] = r;
+        size_t e = 0;
+        while (gr.ev[e] != r->event) e++; /* every reaction here has its event */
+        event_of[i] = e;
+        agg_react_step *steps[3] = {r->dispatch, r->on_ok, r->on_rejected};
+        for (int s = 0; s < 3; s++)
+            if (steps[s]) add_edges(k, &gr, e, r, steps[s]->command, first, aggs);
+    }
+    bool *reported = agg_arena_alloc(k->a, n_re * sizeof *reported);
+    memset(reported, 0, n_re * sizeof *reported);
+    for (i = 0; i < n_re; i++)
+        if (!reported[i]) find_cycle(k, &gr, all[i], event_of[i], reported, all, n_re);
 }
 
 /* ----------------------------------------------------------------- entry */
