@@ -284,6 +284,32 @@ typedef struct agg_enum {
     struct agg_enum *next;
 } agg_enum;
 
+/* ------------------------------------------------------------ reactions */
+
+/* One command a reaction dispatches (`dispatch`, `then` or `else`):
+ * `C { field = expr; ... }`, aggregate_id among the fields. */
+typedef struct agg_react_step {
+    agg_loc loc;               /* of the keyword */
+    const char *command_name;
+    agg_loc command_loc;
+    agg_init *inits;           /* checker: each init's field is the command's */
+    agg_command *command;      /* checker */
+} agg_react_step;
+
+/* `react Event as name { dispatch C {...} then C {...} else C {...} }`
+ * (docs/language.md, "Reactions"). */
+typedef struct agg_reaction {
+    agg_loc loc;               /* of the name */
+    const char *name;
+    const char *event_name;
+    agg_loc event_loc;
+    agg_react_step *dispatch;
+    agg_react_step *on_ok;       /* `then`, or NULL */
+    agg_react_step *on_rejected; /* `else`, or NULL */
+    agg_event *event;          /* checker */
+    struct agg_reaction *next;
+} agg_reaction;
+
 /* One parsed file. */
 typedef struct agg_file {
     const char *path;
@@ -292,6 +318,7 @@ typedef struct agg_file {
     agg_enum *enums;
     agg_aggregate *aggregates;
     struct agg_file *next;
+    struct agg_reaction *reactions; /* `react` declarations, in order */
 } agg_file;
 
 /* Everything given to one aggc run, after the checker merged the files. */
@@ -303,6 +330,7 @@ typedef struct agg_program {
     /* checker: every rejection code used (require/fail/check), sorted */
     const char **codes;
     size_t n_codes;
+    struct agg_reaction *reactions; /* checker: every file's, in order */
 } agg_program;
 
 #endif

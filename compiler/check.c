@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "check_int.h"
+#include "check_react.h"
 #include "names.h"
 
 typedef enum ctx_kind {
@@ -21,7 +22,10 @@ typedef enum ctx_kind {
     CTX_APPLY,      /* bare names are state fields; event.f */
     CTX_PROJECTION, /* bare names are state fields */
     CTX_DEFAULT,    /* default values: constants only */
-    CTX_UPCAST      /* an upcast block: old.f only (check_evo.c) */
+    CTX_UPCAST,     /* an upcast block: old.f only (check_evo.c) */
+    CTX_REACT       /* a reaction (check_react.c): bare names are state fields
+                       of the emitting aggregate, bare aggregate_id is the
+                       event's; event.f */
 } ctx_kind;
 
 typedef struct ctx {
@@ -365,6 +369,9 @@ static agg_type check_name_ref(checker *c, ctx *x, agg_expr *e) {
                   name, name);
         return T_ERR;
     default: {
+        /* the event's id needs no state loaded (its aggregate's, the same) */
+        if (x->kind == CTX_REACT && strcmp(name, "aggregate_id") == 0)
+            return ref_field(e, implicit_id(c), AGG_REF_EVENT);
         agg_field *f = find_field(x->agg->all_state, name);
         if (f) return ref_field(e, f, AGG_REF_STATE);
         agg_error(c->d, e->loc, "unknown state field '%s' in aggregate %s", name,
@@ -392,8 +399,9 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
         return T_ERR;
     }
     if (strcmp(base, "event") == 0) {
-        if (x->kind != CTX_APPLY) {
-            agg_error(c->d, e->base_loc, "'event' can only be used in apply blocks");
+        if (x->kind != CTX_APPLY && x->kind != CTX_REACT) {
+            agg_error(c->d, e->base_loc,
+                      "'event' can only be used in apply blocks and reactions");
             return T_ERR;
         }
         if (strcmp(name, "aggregate_id") == 0)
@@ -884,6 +892,31 @@ static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
     check_projections(c, g);
 }
 
+/* ------------------------------------------- hooks for check_react.c */
+
+agg_type agg_check_react_expr(agg_program *prog, agg_arena *a, agg_diag *d,
+                              agg_event *ev, agg_expr *e) {
+    checker c;
+    memset(&c, 0, sizeof c);
+    c.prog = prog;
+    c.a = a;
+    c.d = d;
+    ctx x = {CTX_REACT, ev->agg, NULL, ev};
+    return check_expr(&c, &x, e);
+}
+
+bool agg_assignable(agg_type to, agg_type from) { return assignable(to, from); }
+
+void agg_check_name(agg_program *prog, agg_arena *a, agg_diag *d, agg_loc loc,
+                    const char *name, const char *what) {
+    checker c;
+    memset(&c, 0, sizeof c);
+    c.prog = prog;
+    c.a = a;
+    c.d = d;
+    check_name(&c, loc, name, what);
+}
+
 /* -------------------------------------------------- domain-wide rules */
 
 static int cmp_code(const void *a, const void *b) {
@@ -1059,6 +1092,8 @@ static void check_collisions(checker *c) {
     }
     for (agg_aggregate *g = c->prog->aggregates; g; g = g->next)
         add_aggregate_names(c, &ns, g);
+    for (const agg_reaction *r = c->prog->reactions; r; r = r->next)
+        add_name(c, &ns, agg_c_reaction(a, d, r->name), r->loc, r->name);
     if (ns.n == 0) return;
     qsort(ns.v, ns.n, sizeof *ns.v, cmp_gen);
     const char *last_reported = NULL;
@@ -1243,6 +1278,7 @@ bool agg_check_program(agg_program *prog, agg_arena *arena, agg_diag *diag) {
         agg_error(diag, l, "the domain declares no aggregate");
     }
     agg_check_evolution(&c);
+    agg_check_reactions(prog, arena, diag);
     check_codes(&c);
     if (diag->errors == errors_before) check_collisions(&c);
     return diag->errors == errors_before;

@@ -24,6 +24,18 @@ void agg_gen_header(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen
 void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o);
 void agg_gen_sql(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o);
 void agg_gen_dot(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o);
+/* Reactions (gen_react.c): their functions and table, before the domain's
+ * descriptor, and the descriptor's members naming the table. */
+void agg_gen_reactions(sbuf *out, const agg_program *p, agg_arena *a);
+void agg_gen_reaction_members(sbuf *out, const agg_program *p, agg_arena *a);
+/* The .dot edges of reactions: event -> each command it leads to. */
+void agg_gen_dot_reactions(sbuf *out, const agg_program *p);
+/* gen_c.c's compiler of `f = e;` initialisers, for gen_react.c: stores into
+ * `<prefix>f` at `depth` of `body`, reading `state->` and `event->`; a
+ * failed computation sets err and jumps to `done`.  *tmp numbers the
+ * function's temporaries; *scratch is set when `sc` is needed. */
+void agg_gen_c_inits(sbuf *body, int depth, const agg_program *p, agg_arena *a,
+                     const char *prefix, const agg_init *inits, int *tmp, int *scratch);
 void agg_gen_stubs(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o);
 
 #endif

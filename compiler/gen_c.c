@@ -739,6 +739,26 @@ static void store(gen *g, const char *lhs, const char *has, const agg_type *ft, 
 
 static void gen_body(gen *g, const agg_stmt *s);
 
+/* The fields of an emitted event (or a reaction's command): each `f = e;`
+ * stored into `<prefix>f` ("ev1->", "cmd."). */
+static void gen_inits(gen *g, const char *prefix, const agg_init *inits) {
+    for (const agg_init *i = inits; i; i = i->next) {
+        val v = gen_expr(g, i->value);
+        const agg_type *ft = &i->field->type.type;
+        store(g, agg_arena_cat(g->a, prefix, i->name, (char *)NULL),
+              ft->optional ? agg_arena_cat(g->a, prefix, "has_", i->name, (char *)NULL) : NULL,
+              ft, v, &i->value->type);
+    }
+}
+
+void agg_gen_c_inits(sbuf *body, int depth, const agg_program *p, agg_arena *a,
+                     const char *prefix, const agg_init *inits, int *tmp, int *scratch) {
+    gen G = {p, a, p->domain, agg_upper(a, p->domain), body, depth, *tmp, 0, 0, 0, NULL};
+    gen_inits(&G, prefix, inits);
+    *tmp = G.tmp;
+    if (G.used_scratch) *scratch = 1;
+}
+
 /* Where the parenthesis at v[0] closes (string literals skipped), or
  * NULL. */
 static const char *closing(const char *v) {
@@ -822,13 +842,7 @@ static void gen_stmt(gen *g, const agg_stmt *s) {
                 "%s *%s = inc_event_list_add(out, &%s, command->aggregate_id, err);",
                 c, t, cn(g, AGG_CN_MSG_DESC, c));
         sb_line(g->out, g->depth, "if (!%s) goto done;", t);
-        for (const agg_init *i = s->inits; i; i = i->next) {
-            val v = gen_expr(g, i->value);
-            const agg_type *ft = &i->field->type.type;
-            store(g, agg_arena_printf(g->a, "%s->%s", t, i->name),
-                  ft->optional ? agg_arena_printf(g->a, "%s->has_%s", t, i->name) : NULL,
-                  ft, v, &i->value->type);
-        }
+        gen_inits(g, agg_arena_cat(g->a, t, "->", (char *)NULL), s->inits);
         g->depth--;
         sb_line(g->out, g->depth, "}");
         break;
@@ -1340,7 +1354,9 @@ static void source_domain(gen *g, sbuf *out, tables *t) {
     table_members(out, "projections", t->n_proj, projs);
     table_members(out, "enums", n_enum, enums);
     table_members(out, "rejections", p->n_codes, codes);
-    sb_printf(out, "    .ddl = %s,\n};\n", cn(g, AGG_CN_DDL, d));
+    sb_printf(out, "    .ddl = %s,\n", cn(g, AGG_CN_DDL, d));
+    agg_gen_reaction_members(out, p, g->a);
+    sb_put(out, "};\n");
 }
 
 void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
@@ -1362,6 +1378,7 @@ void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
     source_enums(g, out);
     source_rejections(g, out);
     for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) source_aggregate(g, out, ag, &t);
+    agg_gen_reactions(out, p, a);
     source_domain(g, out, &t);
 }
 

@@ -1,6 +1,7 @@
 /* gen_dot.c - Graphviz picture of a domain: per aggregate, commands ->
  * events they can emit (edges labelled with the rejection codes that can
- * stop the command) -> the state fields each event's apply changes. */
+ * stop the command) -> the state fields each event's apply changes; the
+ * reactions' edges event -> command go between the clusters. */
 #include <string.h>
 
 #include "gen.h"
@@ -102,5 +103,6 @@ void agg_gen_dot(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_op
         }
         sb_put(out, "    }\n");
     }
+    agg_gen_dot_reactions(out, p);
     sb_put(out, "}\n");
 }

@@ -105,6 +105,7 @@ static const struct {
     [AGG_CN_ENUMS] = {AGG_CB_DOMAIN, "_enums"},
     [AGG_CN_REJECTION_NAMES] = {AGG_CB_DOMAIN, "_rejection_names"},
     [AGG_CN_DDL] = {AGG_CB_DOMAIN, "_ddl"},
+    [AGG_CN_REACTIONS] = {AGG_CB_DOMAIN, "_reactions"},
     [AGG_CN_GUARD] = {AGG_CB_MACRO, "_AGG_H"},
     [AGG_CN_REJECTIONS] = {AGG_CB_MACRO, "_REJECTIONS"},
     [AGG_CN_REJECT_NONE] = {AGG_CB_MACRO, "_REJECT_NONE"},
@@ -169,6 +170,9 @@ const char *agg_c_execute(agg_arena *a, const char *d, const char *agg, const ch
 const char *agg_c_apply(agg_arena *a, const char *d, const char *agg, const char *ev) {
     return agg_arena_cat(a, d, "_", agg_snake(a, agg), "_apply_", agg_snake(a, ev),
                          (char *)NULL);
+}
+const char *agg_c_reaction(agg_arena *a, const char *d, const char *reaction) {
+    return d_snake(a, d, reaction, "_reaction");
 }
 const char *agg_c_member(agg_arena *a, const char *c_enum, const char *member) {
     return agg_arena_cat(a, agg_upper(a, c_enum), "_", agg_upper(a, member), (char *)NULL);

@@ -35,6 +35,7 @@ typedef enum agg_cname_id {
     AGG_CN_ENUMS,            /* bank_enums */
     AGG_CN_REJECTION_NAMES,  /* bank_rejection_names */
     AGG_CN_DDL,              /* bank_ddl */
+    AGG_CN_REACTIONS,        /* bank_reactions */
     /* the domain in upper case, "BANK": macros */
     AGG_CN_GUARD,            /* BANK_AGG_H */
     AGG_CN_REJECTIONS,       /* BANK_REJECTIONS (the X-macro list) */
@@ -94,6 +95,8 @@ const char *agg_c_project(agg_arena *a, const char *d, const char *proj);    /* 
 /* bank_account_execute_open_account, bank_account_apply_account_opened */
 const char *agg_c_execute(agg_arena *a, const char *d, const char *agg, const char *cmd);
 const char *agg_c_apply(agg_arena *a, const char *d, const char *agg, const char *ev);
+/* bank_send_money_reaction, the function of reaction send_money */
+const char *agg_c_reaction(agg_arena *a, const char *d, const char *reaction);
 /* BANK_TRANSFER_STATUS_REQUESTED from the enum's C name and a member */
 const char *agg_c_member(agg_arena *a, const char *c_enum, const char *member);
 /* BANK_REJECT_INSUFFICIENT_FUNDS from a rejection code */

@@ -59,6 +59,7 @@ typedef struct agg_pctx {
     agg_enum_member **member_tail;
     agg_enum **enum_tail;
     agg_aggregate **agg_tail;
+    agg_reaction **react_tail; /* NULL before the file's first reaction */
 } agg_pctx;
 
 #endif

@@ -219,6 +219,7 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
     agg_upcast *upcast;
     struct { agg_name *h, *t; } names;
     struct { agg_field *h, *t; agg_upcast *uh, *ut; } ebody;
+    agg_react_step *step;
 }
 
 /* The order here is the order of expected-token lists in messages
@@ -232,6 +233,7 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
 %token DOMAIN "domain" ENUM "enum" AGGREGATE "aggregate" STATE "state"
        COMMAND "command" EVENT "event" EXECUTE "execute" APPLY "apply"
        PROJECTION "projection" CHECK "check" ELSE "else" REQUIRE "require"
+       REACT "react" AS "as" DISPATCH "dispatch" THEN "then"
        FAIL "fail" EMIT "emit" IF "if" EXTERN "extern" TRUE "true"
        FALSE "false" NULL_ "null"
 %token RBRACE "}"
@@ -263,6 +265,7 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
 %type <upcast> upcast
 %type <names> was was_names
 %type <ebody> ebody
+%type <step> react_step react_then react_else step_command
 
 %%
 
@@ -277,6 +280,7 @@ top:
   | DOMAIN IDENT error    { set_domain(ctx, $2, @2); }
   | enum
   | aggregate             { ctx->agg = NULL; }
+  | reaction
   | error ";"
   | error "}"
   ;
@@ -424,6 +428,49 @@ item:
         p->columns = $4.h;
         *ctx->proj_tail = p;
         ctx->proj_tail = &p->next;
+    }
+  ;
+
+/* ------------------------------------------------------------ reactions */
+
+/* react Event as name { dispatch C {...} [then C {...}] [else C {...}] } */
+reaction:
+    REACT IDENT AS IDENT "{" react_step react_then react_else rbrace {
+        agg_reaction *r = NEW(agg_reaction);
+        r->event_name = $2;
+        r->event_loc = @2;
+        r->name = $4;
+        r->loc = @4;
+        r->dispatch = $6;
+        r->on_ok = $7;
+        r->on_rejected = $8;
+        if (!ctx->react_tail) ctx->react_tail = &ctx->file->reactions;
+        *ctx->react_tail = r;
+        ctx->react_tail = &r->next;
+    }
+  ;
+
+react_step:
+    DISPATCH step_command { $$ = $2; $$->loc = @1; }
+  ;
+
+react_then:
+    %empty                { $$ = NULL; }
+  | THEN step_command     { $$ = $2; $$->loc = @1; }
+  ;
+
+react_else:
+    %empty                { $$ = NULL; }
+  | ELSE step_command     { $$ = $2; $$->loc = @1; }
+  ;
+
+/* The command of a step and its fields, as in `emit`. */
+step_command:
+    IDENT "{" inits rbrace {
+        $$ = NEW(agg_react_step);
+        $$->command_name = $1;
+        $$->command_loc = @1;
+        $$->inits = $3.h;
     }
   ;
 

@@ -190,6 +190,29 @@ case("expr", {"applies": "    apply Added { total += amount; }"})
 case("stmt", {"applies": "    apply Added { total -= 1.5; }"})
 case("expr", {"executes": "    execute Add { require total == null else negative; emit Added { amount = command.amount; } }"})
 
+# ---------------------------------------------------------------- reactions
+R = "react Added as count_again {\n    dispatch Add { %s }\n}"
+case("react", {"after": "react Removed as on_removed {\n    dispatch Add { aggregate_id = aggregate_id; amount = 1; }\n}"})
+case("react", {"after": "react Added as again {\n    dispatch Ad { aggregate_id = aggregate_id; }\n}"})
+case("react", {"after": R % "aggregate_id = aggregate_id; amount = event.amount; cents = 1;"})
+case("react", {"after": R % "aggregate_id = aggregate_id; amount = \"one\";"})
+case("react", {"after": R % "amount = event.amount;"})
+case("react", {"after": R % "aggregate_id = aggregate_id;"})
+case("react", {"after": R % "aggregate_id = aggregate_id; amount = command.amount;"})
+case("react", {"after": "react Added as count {\n    dispatch Add { aggregate_id = \"other\"; amount = 1; }\n}"})
+case("react", {"commands": "    command Add { amount: int; }\n    command Log {}",
+               "events": "    event Added { amount: int; }\n    event Logged {}",
+               "executes": "    execute Add { emit Added { amount = command.amount; } }\n    execute Log { emit Logged {} }",
+               "applies": "    apply Added { total += event.amount; }\n    apply Logged {}",
+               "after": "react Added as log_added {\n    dispatch Log { aggregate_id = aggregate_id; }\n}\n"
+                        "react Logged as log_again {\n    dispatch Log { aggregate_id = aggregate_id; }\n}"})
+case("react", {"commands": "    command Add { amount: int; }\n    command Log {}",
+               "events": "    event Added { amount: int; }\n    event Logged {}",
+               "executes": "    execute Add { emit Added { amount = command.amount; } }\n    execute Log { emit Logged {} }",
+               "applies": "    apply Added { total += event.amount; }\n    apply Logged {}",
+               "after": "react Added as log_added {\n    dispatch Log { aggregate_id = aggregate_id; }\n}\n"
+                        "react Logged as log_added {\n    dispatch Log { aggregate_id = \"log\"; }\n}"})
+
 
 # ------------------------------------------------------- schema evolution
 E = "    event Added {\n        amount: int;\n        %s\n    }"
@@ -236,6 +259,7 @@ GROUPS = [
  ("proj", "Projections"),
  ("code", "Rejection codes"),
  ("evo", "Schema evolution"),
+ ("react", "Reactions"),
 ]
 NOTES = {  # first error message (prefix) -> remark shown under the example
     "unexpected character '&' (did you mean '&&'?)":

@@ -1,11 +1,12 @@
 /* saga.h - the bank's transfer saga (Incident's TransferEventHandler) as
- * libincident event handlers. */
+ * reactions declared in bank.agg, registered as libincident event handlers. */
 #ifndef BANK_SAGA_H
 #define BANK_SAGA_H
 
 #include <incident/app.h>
 
-/* Register the handlers that drive a Transfer to completed or cancelled:
+/* Register bank.agg's reactions, which drive a Transfer to completed or
+ * cancelled:
  *   TransferRequested -> SendMoney(source);      ok: InitiateTransfer, else CancelTransfer
  *   TransferInitiated -> ReceiveMoney(destination); ok: CompleteTransfer, else RevertTransfer
  *   TransferReverted  -> RevertMoneySent(source), then CancelTransfer */

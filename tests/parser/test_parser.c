@@ -518,6 +518,43 @@ static void test_statements(void **state) {
     done(&p);
 }
 
+/* Reactions: the name, the event, the steps in order; a file keeps them
+ * in declaration order. */
+static void test_reactions(void **state) {
+    (void)state;
+    parsed p;
+    parse(&p, "domain d;\n"
+              "react E as first { dispatch C { aggregate_id = event.to; n = 1; } }\n"
+              "react F as second {\n"
+              "  dispatch C { aggregate_id = aggregate_id; }\n"
+              "  then D { aggregate_id = \"x\"; }\n"
+              "  else G {}\n"
+              "}\n");
+    assert_string_equal(errors(&p), "");
+    agg_reaction *r = p.f->reactions;
+    assert_non_null(r);
+    assert_string_equal(r->name, "first");
+    assert_loc(r->loc, 2, 12, 2, 17);
+    assert_string_equal(r->event_name, "E");
+    assert_loc(r->event_loc, 2, 7, 2, 8);
+    assert_string_equal(r->dispatch->command_name, "C");
+    assert_loc(r->dispatch->loc, 2, 20, 2, 28);
+    assert_string_equal(r->dispatch->inits->name, "aggregate_id");
+    assert_string_equal(r->dispatch->inits->value->base, "event");
+    assert_string_equal(r->dispatch->inits->next->name, "n");
+    assert_null(r->on_ok);
+    assert_null(r->on_rejected);
+    r = r->next;
+    assert_non_null(r);
+    assert_string_equal(r->name, "second");
+    assert_string_equal(r->on_ok->command_name, "D");
+    assert_loc(r->on_ok->loc, 5, 3, 5, 7);
+    assert_string_equal(r->on_rejected->command_name, "G");
+    assert_null(r->on_rejected->inits);
+    assert_null(r->next);
+    done(&p);
+}
+
 /* -------------------------------------------------------- expressions */
 
 static void test_precedence(void **state) {
@@ -696,7 +733,7 @@ static void test_syntax_errors(void **state) {
                   "identifier, 'check' or '}'\n");
     assert_errors("domain d; x = 1;",
                   "t.agg:1:11: error: unexpected identifier 'x', expected "
-                  "'domain', 'enum', 'aggregate' or end of file\n");
+                  "'domain', 'enum', 'aggregate', 'react' or end of file\n");
     assert_errors("domain state;",
                   "t.agg:1:8: error: unexpected keyword 'state', expected "
                   "identifier\n");
@@ -760,7 +797,7 @@ static void test_syntax_errors(void **state) {
     free(s);
     s = in_execute("x = 1;\n}\n}\n}");
     assert_errors(s, "t.agg:7:1: error: unexpected '}', expected 'domain', "
-                     "'enum', 'aggregate' or end of file\n");
+                     "'enum', 'aggregate', 'react' or end of file\n");
     free(s);
 }
 
@@ -1038,7 +1075,7 @@ static void test_many_braces(void **state) {
     free(s);
     s = repeat("", "}", 100000, "", "", "");
     assert_errors(s, "t.agg:1:1: error: unexpected '}', expected 'domain', "
-                     "'enum', 'aggregate' or end of file\n");
+                     "'enum', 'aggregate', 'react' or end of file\n");
     free(s);
 }
 
@@ -1119,6 +1156,7 @@ int main(void) {
         cmocka_unit_test(test_example_files),
         cmocka_unit_test(test_items_any_order),
         cmocka_unit_test(test_statements),
+        cmocka_unit_test(test_reactions),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_expression_locations),
         cmocka_unit_test(test_literals),

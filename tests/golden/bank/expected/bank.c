@@ -1979,6 +1979,167 @@ const inc_aggregate_desc bank_transfer_type = {
     .state_layout_hash = UINT64_C(0x6aad468d3560d42d),
 };
 
+/* ================================================ reactions */
+
+#include <incident/app.h> /* the handler context reactions run in */
+
+/* react TransferRequested as send_money */
+static int bank_send_money_reaction(inc_handler_ctx *ctx, const inc_recorded_event *ev,
+                                    void *ud, inc_error *err) {
+    const bank_transfer_requested *event = ev->data;
+    bank_send_money cmd;
+    bank_initiate_transfer then_cmd;
+    bank_cancel_transfer else_cmd;
+    inc_error e;
+    int rc = -1;
+    (void)ud;
+    inc_msg_init(&bank_send_money_desc, &cmd);
+    inc_msg_init(&bank_initiate_transfer_desc, &then_cmd);
+    inc_msg_init(&bank_cancel_transfer_desc, &else_cmd);
+    {
+        /* dispatch SendMoney */
+        if (inc_str_set(&cmd.aggregate_id, event->source_account_number, err) != 0) goto done;
+        if (inc_str_set(&cmd.transfer_id, event->aggregate_id, err) != 0) goto done;
+        cmd.amount = event->amount;
+        /* then InitiateTransfer */
+        if (inc_str_set(&then_cmd.aggregate_id, event->aggregate_id, err) != 0) goto done;
+        /* else CancelTransfer */
+        if (inc_str_set(&else_cmd.aggregate_id, event->aggregate_id, err) != 0) goto done;
+    }
+    if (inc_handler_dispatch(ctx, &bank_send_money_desc, &cmd, &e) == 0) {
+        if (inc_handler_dispatch(ctx, &bank_initiate_transfer_desc, &then_cmd, err) != 0)
+            goto done;
+    } else {
+        if (e.kind != INC_ERR_REJECTED) {
+            if (err) *err = e;
+            goto done;
+        }
+        /* the domain refused SendMoney: compensate */
+        if (inc_handler_dispatch(ctx, &bank_cancel_transfer_desc, &else_cmd, err) != 0)
+            goto done;
+    }
+    rc = 0;
+done:
+    inc_msg_free(&bank_send_money_desc, &cmd);
+    inc_msg_free(&bank_initiate_transfer_desc, &then_cmd);
+    inc_msg_free(&bank_cancel_transfer_desc, &else_cmd);
+    return rc;
+}
+
+/* react TransferInitiated as receive_money */
+static int bank_receive_money_reaction(inc_handler_ctx *ctx, const inc_recorded_event *ev,
+                                       void *ud, inc_error *err) {
+    const bank_transfer_initiated *event = ev->data;
+    bank_transfer_state state_v;
+    const bank_transfer_state *state = &state_v;
+    bank_receive_money cmd;
+    bank_complete_transfer then_cmd;
+    bank_revert_transfer else_cmd;
+    inc_error e;
+    int rc = -1;
+    (void)ud;
+    inc_msg_init(&bank_receive_money_desc, &cmd);
+    inc_msg_init(&bank_complete_transfer_desc, &then_cmd);
+    inc_msg_init(&bank_revert_transfer_desc, &else_cmd);
+    memset(&state_v, 0, sizeof state_v);
+    if (inc_handler_event_state(ctx, &state_v, err) != 0) goto done;
+    {
+        /* dispatch ReceiveMoney */
+        if (inc_str_set(&cmd.aggregate_id, state->destination_account_number, err) != 0) goto done;
+        if (inc_str_set(&cmd.transfer_id, event->aggregate_id, err) != 0) goto done;
+        cmd.amount = state->amount;
+        /* then CompleteTransfer */
+        if (inc_str_set(&then_cmd.aggregate_id, event->aggregate_id, err) != 0) goto done;
+        /* else RevertTransfer */
+        if (inc_str_set(&else_cmd.aggregate_id, event->aggregate_id, err) != 0) goto done;
+    }
+    if (inc_handler_dispatch(ctx, &bank_receive_money_desc, &cmd, &e) == 0) {
+        if (inc_handler_dispatch(ctx, &bank_complete_transfer_desc, &then_cmd, err) != 0)
+            goto done;
+    } else {
+        if (e.kind != INC_ERR_REJECTED) {
+            if (err) *err = e;
+            goto done;
+        }
+        /* the domain refused ReceiveMoney: compensate */
+        if (inc_handler_dispatch(ctx, &bank_revert_transfer_desc, &else_cmd, err) != 0)
+            goto done;
+    }
+    rc = 0;
+done:
+    inc_msg_free(&bank_receive_money_desc, &cmd);
+    inc_msg_free(&bank_complete_transfer_desc, &then_cmd);
+    inc_msg_free(&bank_revert_transfer_desc, &else_cmd);
+    inc_msg_free(&bank_transfer_state_desc, &state_v);
+    return rc;
+}
+
+/* react TransferReverted as refund_money */
+static int bank_refund_money_reaction(inc_handler_ctx *ctx, const inc_recorded_event *ev,
+                                      void *ud, inc_error *err) {
+    const bank_transfer_reverted *event = ev->data;
+    bank_transfer_state state_v;
+    const bank_transfer_state *state = &state_v;
+    bank_revert_money_sent cmd;
+    bank_cancel_transfer then_cmd;
+    bank_cancel_transfer else_cmd;
+    inc_error e;
+    int rc = -1;
+    (void)ud;
+    inc_msg_init(&bank_revert_money_sent_desc, &cmd);
+    inc_msg_init(&bank_cancel_transfer_desc, &then_cmd);
+    inc_msg_init(&bank_cancel_transfer_desc, &else_cmd);
+    memset(&state_v, 0, sizeof state_v);
+    if (inc_handler_event_state(ctx, &state_v, err) != 0) goto done;
+    {
+        /* dispatch RevertMoneySent */
+        if (inc_str_set(&cmd.aggregate_id, state->source_account_number, err) != 0) goto done;
+        if (inc_str_set(&cmd.transfer_id, event->aggregate_id, err) != 0) goto done;
+        cmd.amount = state->amount;
+        /* then CancelTransfer */
+        if (inc_str_set(&then_cmd.aggregate_id, event->aggregate_id, err) != 0) goto done;
+        /* else CancelTransfer */
+        if (inc_str_set(&else_cmd.aggregate_id, event->aggregate_id, err) != 0) goto done;
+    }
+    if (inc_handler_dispatch(ctx, &bank_revert_money_sent_desc, &cmd, &e) == 0) {
+        if (inc_handler_dispatch(ctx, &bank_cancel_transfer_desc, &then_cmd, err) != 0)
+            goto done;
+    } else {
+        if (e.kind != INC_ERR_REJECTED) {
+            if (err) *err = e;
+            goto done;
+        }
+        /* the domain refused RevertMoneySent: compensate */
+        if (inc_handler_dispatch(ctx, &bank_cancel_transfer_desc, &else_cmd, err) != 0)
+            goto done;
+    }
+    rc = 0;
+done:
+    inc_msg_free(&bank_revert_money_sent_desc, &cmd);
+    inc_msg_free(&bank_cancel_transfer_desc, &then_cmd);
+    inc_msg_free(&bank_cancel_transfer_desc, &else_cmd);
+    inc_msg_free(&bank_transfer_state_desc, &state_v);
+    return rc;
+}
+
+static const inc_reaction_desc bank_reactions[] = {
+    {
+        .name = "send_money",
+        .event = &bank_transfer_requested_desc,
+        .fn = bank_send_money_reaction,
+    },
+    {
+        .name = "receive_money",
+        .event = &bank_transfer_initiated_desc,
+        .fn = bank_receive_money_reaction,
+    },
+    {
+        .name = "refund_money",
+        .event = &bank_transfer_reverted_desc,
+        .fn = bank_refund_money_reaction,
+    },
+};
+
 /* ================================================ domain bank */
 
 static const inc_aggregate_desc *const bank_aggregates[] = {
@@ -2064,4 +2225,6 @@ const inc_domain bank_domain = {
     .n_rejections = 7,
     .rejections = bank_rejection_names,
     .ddl = bank_ddl,
+    .n_reactions = 3,
+    .reactions = bank_reactions,
 };
