@@ -18,10 +18,13 @@
 #include <incident/store.h>
 #include <incident/subscription.h>
 
+#include "store_util.h"
+
 typedef struct cli {
     const char *prog;
     const inc_domain *d;
     const char *db;
+    const char *schema; /* --schema, else $INCIDENT_SCHEMA; NULL: none */
     bool memory;
     inc_store *store;
     inc_app *app;
@@ -35,7 +38,8 @@ static const char *base_name(const char *path) {
 static void usage(const cli *c, FILE *out) {
     const inc_domain *d = c->d;
     fprintf(out,
-            "usage: %s [--db CONNINFO | --memory] SUBCOMMAND ARGS...\n"
+            "usage: %s [--db CONNINFO] [--schema NAME] [--memory] SUBCOMMAND "
+            "ARGS...\n"
             "\n"
             "Event store and command tool of domain %s.\n"
             "\n"
@@ -69,6 +73,10 @@ static void usage(const cli *c, FILE *out) {
             "  --db CONNINFO   PostgreSQL connection string or URI (default: "
             "$INCIDENT_DB,\n"
             "                  else libpq's PG* environment variables)\n"
+            "  --schema NAME   keep the domain's tables in this PostgreSQL "
+            "schema (default:\n"
+            "                  $INCIDENT_SCHEMA, else the connection's "
+            "search_path)\n"
             "  --memory        use a fresh in-memory store instead (nothing "
             "is kept)\n"
             "  --help          show this help\n"
@@ -88,6 +96,23 @@ static void usage(const cli *c, FILE *out) {
     fprintf(out, "\n");
 }
 
+/* A missing table (SQLSTATE 42P01, the store's "not_initialised"): the
+ * database error, with its SQL and caret line, says nothing a new user
+ * can act on; one line says what to do. */
+static int not_initialised(const cli *c) {
+    if (c->schema)
+        fprintf(stderr,
+                "%s: the event store is not initialised in schema %s: run "
+                "'%s --schema %s init' first\n",
+                c->prog, c->schema, c->prog, c->schema);
+    else
+        fprintf(stderr,
+                "%s: the event store is not initialised: run '%s init' "
+                "first\n",
+                c->prog, c->prog);
+    return INC_CLI_FAILURE;
+}
+
 /* Report an error and map it to the exit code. */
 static int fail(const cli *c, const inc_error *err) {
     switch (err->kind) {
@@ -99,6 +124,8 @@ static int fail(const cli *c, const inc_error *err) {
         fprintf(stderr, "%s: invalid input: %s\n", c->prog, err->message);
         return INC_CLI_USAGE;
     default:
+        if (strcmp(err->code, "not_initialised") == 0)
+            return not_initialised(c);
         fprintf(stderr, "%s: %s: %s\n", c->prog, inc_error_kind_name(err->kind),
                 err->message);
         return INC_CLI_FAILURE;
@@ -119,7 +146,7 @@ static int open_store(cli *c, int (*setup)(inc_app *, void *, inc_error *),
     if (c->memory) {
         c->store = inc_mem_store_open(&err);
     } else {
-        inc_pg_options o = {c->db, NULL};
+        inc_pg_options o = {c->db, c->schema};
         c->store = inc_pg_store_open(&o, &err);
         /* wakes `follow`ers at once; a one-shot process does not feel the
          * notification's cost (docs/subscriptions.md) */
@@ -567,6 +594,25 @@ static int cmd_consumers(cli *c) {
     return 0;
 }
 
+/* --schema, else a non-empty $INCIDENT_SCHEMA: one plain identifier
+ * (the store quotes it too); not with --memory. */
+static int check_schema_option(cli *c) {
+    const char *env = getenv("INCIDENT_SCHEMA");
+    if (!c->schema && env && *env && !c->memory) c->schema = env;
+    if (!c->schema) return 0;
+    inc_error err;
+    inc_error_clear(&err);
+    if (c->memory) {
+        usage_error(c, "--schema and --memory exclude each other%s", "");
+        return -1;
+    }
+    if (incx_check_schema_name(c->schema, &err) != 0) {
+        usage_error(c, "--schema: %s", err.message);
+        return -1;
+    }
+    return 0;
+}
+
 static int run(cli *c, int argc, char **argv,
                int (*setup)(inc_app *, void *, inc_error *), void *ud) {
     int i = 1;
@@ -580,6 +626,12 @@ static int run(cli *c, int argc, char **argv,
             c->db = argv[++i];
         } else if (strncmp(a, "--db=", 5) == 0) {
             c->db = a + 5;
+        } else if (strcmp(a, "--schema") == 0) {
+            if (i + 1 >= argc)
+                return usage_error(c, "--schema needs a value%s", "");
+            c->schema = argv[++i];
+        } else if (strncmp(a, "--schema=", 9) == 0) {
+            c->schema = a + 9;
         } else if (strcmp(a, "--memory") == 0) {
             c->memory = true;
         } else if (strcmp(a, "--") == 0) {
@@ -594,6 +646,7 @@ static int run(cli *c, int argc, char **argv,
     if (c->db && c->memory)
         return usage_error(c, "--db and --memory exclude each other%s", "");
     if (!c->db) c->db = getenv("INCIDENT_DB");
+    if (check_schema_option(c) != 0) return INC_CLI_USAGE;
     if (i >= argc) {
         usage(c, stderr);
         return INC_CLI_USAGE;

@@ -1761,6 +1761,12 @@ inc_store *inc_pg_store_open(const inc_pg_options *opts, inc_error *err) {
         return NULL;
     }
     s->base.ops = &pg_ops;
+    /* checked before anything reaches the server (docs/runtime.md) */
+    if (opts && opts->schema && *opts->schema &&
+        incx_check_schema_name(opts->schema, err) != 0) {
+        pg_close(&s->base);
+        return NULL;
+    }
     if (opts && opts->conninfo && !(s->conninfo = inc_strdup(opts->conninfo)))
         goto nomem;
     if (opts && opts->schema && *opts->schema &&

@@ -29,4 +29,13 @@ int incx_store_check_text(const char *s, const char *what, inc_error *err);
 /* incx_store_check_text, then at most INC_MAX_ID_BYTES: INC_ERR_INVALID. */
 int incx_store_check_id(const char *id, const char *what, inc_error *err);
 
+/* Longest PostgreSQL schema name, in bytes (NAMEDATALEN - 1). */
+#define INC_SCHEMA_NAME_MAX 63
+
+/* A schema name the stores accept: 1 to INC_SCHEMA_NAME_MAX bytes of
+ * ASCII letters, digits and '_', not starting with a digit.  It is still
+ * quoted wherever it reaches SQL; the check keeps it one plain identifier
+ * (no quotes, dots or spaces to misread).  INC_ERR_INVALID otherwise. */
+int incx_check_schema_name(const char *name, inc_error *err);
+
 #endif
