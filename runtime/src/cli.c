@@ -18,6 +18,7 @@
 #include <incident/store.h>
 #include <incident/subscription.h>
 
+#include "cli_internal.h"
 #include "store_util.h"
 
 typedef struct cli {
@@ -87,13 +88,8 @@ static void usage(const cli *c, FILE *out) {
     fprintf(out, "\naggregates:");
     for (size_t i = 0; i < d->n_aggregates; i++)
         fprintf(out, " %s", d->aggregates[i]->name);
-    fprintf(out, "\ncommands:  ");
-    for (size_t i = 0; i < d->n_commands; i++)
-        fprintf(out, " %s", d->commands[i]->name);
-    fprintf(out, "\nprojections:");
-    for (size_t i = 0; i < d->n_projections; i++)
-        fprintf(out, " %s", d->projections[i]->name);
     fprintf(out, "\n");
+    incx_cli_describe(d, out);
 }
 
 /* A missing table (SQLSTATE 42P01, the store's "not_initialised"): the

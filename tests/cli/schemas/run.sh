@@ -43,6 +43,17 @@ expect "a bad INCIDENT_SCHEMA refused (exit 2)" '[ $rc = 2 ]'
 rc=$(run "$counter" --memory --schema "$a" state Counter C1)
 expect "--schema with --memory refused" '[ $rc = 2 ]'
 
+# --help describes every command, event and projection with typed fields
+rc=$(run "$notes" --help)
+expect "--help exits 0" '[ $rc = 0 ]'
+expect "--help: a command's fields and types" 'grep -qx "  Write (Note) {aggregate_id: string, text: string, priority: Priority?, due: timestamp?}" "$out"'
+expect "--help: an event's fields (no implicit ones)" 'grep -qx "  Written (Note) {text: string, priority: Priority?, due: timestamp?}" "$out"'
+expect "--help: an empty event" 'grep -qx "  Finished (Note) {}" "$out"'
+expect "--help: enum members" 'grep -qx "  Priority: low, normal, high" "$out"'
+expect "--help: projection columns" 'grep -q "^  notes (Note) {aggregate_id: string, text: string, priority: Priority, due: timestamp?, edits: int, done: bool, urgent: bool}$" "$out"'
+rc=$(run "$counter" help)
+expect "help: float, bool, timestamp columns" '[ $rc = 0 ] && grep -q "ratio: float, big: bool, label_at: timestamp?, mood: Mood" "$out"'
+
 # two copies of the counter domain: --schema and INCIDENT_SCHEMA
 rc=$(run "$counter" --schema "$a" init); expect "init copy a" '[ $rc = 0 ]'
 rc=$(run env INCIDENT_SCHEMA="$b" "$counter" init); expect "init copy b (INCIDENT_SCHEMA)" '[ $rc = 0 ]'
