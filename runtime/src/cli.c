@@ -19,6 +19,7 @@
 #include <incident/subscription.h>
 
 #include "cli_internal.h"
+#include "query_internal.h"
 #include "store_util.h"
 
 typedef struct cli {
@@ -56,7 +57,9 @@ static void usage(const cli *c, FILE *out) {
             "JSON object\n"
             "  events AGGREGATE ID     the aggregate's events in version "
             "order, one per line\n"
-            "  projection NAME [ID]    projection rows, one JSON object per "
+            "  projection NAME [ID] [--where FIELD=VALUE]... [--order [-]FIELD] "
+            "[--limit N]\n"
+            "                          projection rows, one JSON object per "
             "line\n"
             "  rebuild NAME            rebuild a projection from the events\n"
             "  follow [--consumer NAME] [--limit N] [--idle MS]\n"
@@ -337,23 +340,77 @@ static int print_row(void *ud, const void *row, const inc_row_meta *meta,
     return 0;
 }
 
-static int cmd_projection(cli *c, const char *name, const char *id) {
+/* A decimal count for an option: -1 when not one. */
+static long long count_arg(const char *v) {
+    char *end;
+    if (!v || !*v || *v == '-' || *v == '+') return -1;
+    long long n = strtoll(v, &end, 10);
+    return *end || n > 1000000000000LL ? -1 : n;
+}
+
+#define PROJECTION_USAGE                                                       \
+    "usage: projection NAME [ID] [--where FIELD=VALUE]... [--order "          \
+    "[-]FIELD] [--limit N]%s"
+
+/* projection NAME [ID] [--where FIELD=VALUE]... [--order [-]FIELD]
+ * [--limit N]: ID is a --where on aggregate_id; fields and values are
+ * checked against the row (exit 2 naming them) before the store opens. */
+static int cmd_projection(cli *c, int nargs, char **args) {
     inc_error err;
     inc_error_clear(&err);
-    const inc_projection_desc *p = inc_domain_projection(c->d, name);
-    if (!p) return usage_error(c, "unknown projection '%s'", name);
-    int rc = open_store(c, NULL, NULL);
-    if (rc) return rc;
-    if (id) {
-        bool found;
-        if (inc_store_projection_get(c->store, p, id, print_row, (void *)p,
-                                     &found, &err) != 0)
-            return fail(c, &err);
-    } else if (inc_store_projection_list(c->store, p, print_row, (void *)p,
-                                         &err) != 0) {
+    const inc_projection_desc *p = inc_domain_projection(c->d, args[0]);
+    if (!p) return usage_error(c, "unknown projection '%s'", args[0]);
+    inc_query q;
+    memset(&q, 0, sizeof q);
+    /* at most one condition per argument, plus the ID */
+    inc_query_where *w = calloc((size_t)nargs + 1, sizeof *w);
+    if (!w) {
+        inc_error_set(&err, INC_ERR_INTERNAL, "out_of_memory", "out of memory");
         return fail(c, &err);
     }
-    return 0;
+    q.where = w;
+    int i = 1, rc = 0;
+    static const char id_field[] = "aggregate_id";
+    if (i < nargs && args[i][0] != '-') {
+        w[q.n_where].field = id_field;
+        w[q.n_where++].value = args[i++];
+    }
+    for (; i < nargs && rc == 0; i += 2) {
+        const char *a = args[i], *v = i + 1 < nargs ? args[i + 1] : NULL;
+        const char *eq = v && strcmp(a, "--where") == 0 ? strchr(v, '=') : NULL;
+        long long n = count_arg(v);
+        if (eq && eq > v) {
+            /* the field, up to the first '=', copied (argv stays as is);
+             * the value is the rest, '=' and all */
+            char *field = malloc((size_t)(eq - v) + 1);
+            if (!field) {
+                inc_error_set(&err, INC_ERR_INTERNAL, "out_of_memory",
+                              "out of memory");
+                rc = fail(c, &err);
+                break;
+            }
+            memcpy(field, v, (size_t)(eq - v));
+            field[eq - v] = '\0';
+            w[q.n_where].field = field;
+            w[q.n_where++].value = eq + 1;
+        } else if (strcmp(a, "--order") == 0 && v && *v && !q.order) {
+            q.descending = v[0] == '-';
+            q.order = v + (v[0] == '-');
+        } else if (strcmp(a, "--limit") == 0 && n > 0 && !q.limit) {
+            q.limit = n;
+        } else {
+            rc = usage_error(c, PROJECTION_USAGE, "");
+        }
+    }
+    if (rc == 0 && incx_query_check(p, &q, &err) != 0) rc = fail(c, &err);
+    if (rc == 0) rc = open_store(c, NULL, NULL);
+    if (rc == 0 &&
+        inc_store_query(c->store, p, &q, print_row, (void *)p, &err) != 0)
+        rc = fail(c, &err);
+    for (size_t k = 0; k < q.n_where; k++)
+        if (w[k].field != id_field) free((char *)w[k].field);
+    free(w);
+    return rc;
 }
 
 typedef struct progress {
@@ -504,14 +561,6 @@ static int follow_event(void *ud, inc_consumer_tx *tx,
         return inc_error_set(err, INC_ERR_INTERNAL, "output",
                              "cannot write output");
     return 0;
-}
-
-/* A decimal count for an option: -1 when not one. */
-static long long count_arg(const char *v) {
-    char *end;
-    if (!v || !*v || *v == '-' || *v == '+') return -1;
-    long long n = strtoll(v, &end, 10);
-    return *end || n > 1000000000000LL ? -1 : n;
 }
 
 static int cmd_follow(cli *c, int nargs, char **args) {
@@ -692,9 +741,8 @@ static int run(cli *c, int argc, char **argv,
         return cmd_events(c, args[0], args[1]);
     }
     if (strcmp(sub, "projection") == 0) {
-        if (nargs != 1 && nargs != 2)
-            return usage_error(c, "usage: projection NAME [ID]%s", "");
-        return cmd_projection(c, args[0], nargs == 2 ? args[1] : NULL);
+        if (nargs < 1) return usage_error(c, PROJECTION_USAGE, "");
+        return cmd_projection(c, nargs, args);
     }
     if (strcmp(sub, "rebuild") == 0) {
         if (nargs != 1) return usage_error(c, "usage: rebuild NAME%s", "");

@@ -1470,6 +1470,15 @@ static int pg_projection_list(inc_store *base, const inc_projection_desc *p,
                      "projection", err);
 }
 
+int incx_pg_projection_rows(inc_store *base, const inc_projection_desc *p,
+                            const char *sql, int nparams,
+                            const char *const *values, inc_row_cb cb, void *ud,
+                            inc_error *err) {
+    proj_rows pr = {p, cb, ud};
+    return pg_stream((pg_store *)base, NULL, sql, nparams, values, proj_row,
+                     &pr, "query", err);
+}
+
 /* ---- init ---- */
 
 static int exec_simple(pg_store *s, const char *sql, const char *what,
@@ -1742,6 +1751,7 @@ static const inc_store_ops pg_ops = {
     pg_rebuild,        pg_commit_many,    pg_load_many,
     pg_command_get,    pg_prune_command_ids,
     &incx_pg_log_ops,
+    incx_pg_query,
 };
 
 void inc_pg_store_set_notify(inc_store *base, bool on) {

@@ -97,5 +97,36 @@ expect "rebuild in a" '[ $rc = 0 ]'
 rc=$(run "$counter" --schema "$a" projection counters C1)
 expect "rebuilt row in a" '[ $rc = 0 ] && J ".total == 11"'
 
+# queries (projection --where/--order/--limit) through the CLI
+nasty="x'); DROP TABLE events; -- \" \\ %s \$1 ;"
+json=$(jq -cn --arg l "$nasty" '{aggregate_id:"C1", label:$l}')
+rc=$(run "$counter" --schema "$a" dispatch Label "$json"); expect "label with SQL metacharacters" '[ $rc = 0 ]'
+for i in 2 3 4; do run "$counter" --schema "$a" dispatch Add "{\"aggregate_id\":\"C$i\",\"amount\":$((i % 2 + 1))}" >/dev/null; done
+rc=$(run "$counter" --schema "$a" projection counters --where "label=$nasty")
+expect "--where with SQL metacharacters is only a value" '[ $rc = 0 ] && [ "$(wc -l < "$out")" = 1 ] && [ "$(jq -r .label "$out")" = "$nasty" ]'
+inj="label=x' OR '1'='1"
+rc=$(run "$counter" --schema "$a" projection counters --where "$inj")
+expect "an injection attempt matches nothing" '[ $rc = 0 ] && [ ! -s "$out" ]'
+rc=$(run "$counter" --schema "$a" events Counter C1)
+expect "the events table is still there" '[ $rc = 0 ] && [ "$(wc -l < "$out")" = 3 ]'
+rc=$(run "$counter" --schema "$a" projection counters --where total=2)
+expect "--where total=2" '[ $rc = 0 ] && [ "$(jq -r .aggregate_id "$out" | tr "\n" " ")" = "C3 " ]'
+rc=$(run "$counter" --schema "$a" projection counters --order -total --limit 2)
+expect "--order -total --limit 2" '[ $rc = 0 ] && [ "$(jq -r .aggregate_id "$out" | tr "\n" " ")" = "C1 C3 " ]'
+rc=$(run "$counter" --schema "$a" projection counters --where mood=calm --where big=false --order total)
+expect "two --where, --order" '[ $rc = 0 ] && [ "$(jq -r .aggregate_id "$out" | tr "\n" " ")" = "C2 C4 C3 C1 " ]'
+rc=$(run "$counter" --schema "$a" projection counters C2 --where total=2)
+expect "ID and --where together: no row" '[ $rc = 0 ] && [ ! -s "$out" ]'
+rc=$(run "$counter" --schema "$a" projection counters --where colour=red)
+expect "unknown field exits 2 naming it" '[ $rc = 2 ] && grep -q "colour" "$errf"'
+rc=$(run "$counter" --db "host=/nonexistent" projection counters --where total=many)
+expect "ill-typed value exits 2 before connecting" '[ $rc = 2 ] && grep -q "total" "$errf"'
+rc=$(run "$counter" --schema "$a" projection counters --order nope)
+expect "unknown --order field exits 2" '[ $rc = 2 ] && grep -q "nope" "$errf"'
+rc=$(run "$counter" --schema "$a" projection counters --limit 0)
+expect "--limit 0 is a usage error" '[ $rc = 2 ]'
+rc=$(run "$counter" --schema "$a" projection counters --where noequals)
+expect "--where without = is a usage error" '[ $rc = 2 ]'
+
 echo "$((tests - fails))/$tests passed"
 [ "$fails" = 0 ]
