@@ -17,6 +17,7 @@
 #include <incident/cli.h>
 #include <incident/store.h>
 #include <incident/subscription.h>
+#include <incident/view.h>
 
 #include "cli_internal.h"
 #include "query_internal.h"
@@ -61,14 +62,18 @@ static void usage(const cli *c, FILE *out) {
             "[--limit N]\n"
             "                          projection rows, one JSON object per "
             "line\n"
-            "  rebuild NAME            rebuild a projection from the events\n"
+            "  rebuild NAME            rebuild a projection or view from the events\n"
             "  follow [--consumer NAME] [--limit N] [--idle MS]\n"
             "                          every committed event in commit order, "
             "one per line\n"
             "                          (with --consumer: from its stored "
             "checkpoint)\n"
+            "  views [--limit N] [--idle MS]\n"
+            "                          keep the views up to date (until "
+            "SIGINT/SIGTERM)\n"
             "  consumers               the consumers, their checkpoints and "
             "lag\n"
+            "                          (a view's is \"view:NAME\")\n"
             "  prune-command-ids --older-than DURATION|TIMESTAMP\n"
             "                          forget command ids recorded before "
             "then (e.g. 30d, 12h)\n"
@@ -359,7 +364,9 @@ static int cmd_projection(cli *c, int nargs, char **args) {
     inc_error err;
     inc_error_clear(&err);
     const inc_projection_desc *p = inc_domain_projection(c->d, args[0]);
-    if (!p) return usage_error(c, "unknown projection '%s'", args[0]);
+    const inc_view_desc *view = p ? NULL : inc_domain_view(c->d, args[0]);
+    if (view) p = view->table;
+    if (!p) return usage_error(c, "unknown projection or view '%s'", args[0]);
     inc_query q;
     memset(&q, 0, sizeof q);
     /* at most one condition per argument, plus the ID */
@@ -370,7 +377,9 @@ static int cmd_projection(cli *c, int nargs, char **args) {
     }
     q.where = w;
     int i = 1, rc = 0;
-    static const char id_field[] = "aggregate_id";
+    /* aggregate_id, or a view's key */
+    const inc_field_desc *key = incx_row_key(p->row);
+    const char *id_field = key ? key->name : "aggregate_id";
     if (i < nargs && args[i][0] != '-') {
         w[q.n_where].field = id_field;
         w[q.n_where++].value = args[i++];
@@ -447,11 +456,13 @@ static int cmd_rebuild(cli *c, const char *name) {
     inc_error err;
     inc_error_clear(&err);
     const inc_projection_desc *p = inc_domain_projection(c->d, name);
-    if (!p) return usage_error(c, "unknown projection '%s'", name);
+    const inc_view_desc *v = p ? NULL : inc_domain_view(c->d, name);
+    if (!p && !v) return usage_error(c, "unknown projection or view '%s'", name);
     int rc = open_store(c, NULL, NULL);
     if (rc) return rc;
     progress pr = {isatty(STDERR_FILENO) == 1, name, 0, false};
-    if (inc_app_rebuild(c->app, p, on_progress, &pr, &err) != 0) {
+    if (v ? inc_view_rebuild(c->store, c->d, v, on_progress, &pr, &err)
+          : inc_app_rebuild(c->app, p, on_progress, &pr, &err)) {
         if (pr.tty) fputc('\n', stderr);
         return fail(c, &err);
     }
@@ -606,6 +617,39 @@ static int cmd_follow(cli *c, int nargs, char **args) {
     return rc;
 }
 
+/* views [--limit N] [--idle MS]: keep every view up to date until the
+ * limit, the idle time, or SIGINT/SIGTERM (docs/cli.md "Views"). */
+static int cmd_views(cli *c, int nargs, char **args) {
+    inc_error err;
+    inc_error_clear(&err);
+    inc_consumer_run_options ro;
+    memset(&ro, 0, sizeof ro);
+    for (int i = 0; i < nargs; i += 2) {
+        const char *a = args[i], *v = i + 1 < nargs ? args[i + 1] : NULL;
+        long long n = count_arg(v);
+        if (strcmp(a, "--limit") == 0 && n > 0) ro.limit = n;
+        else if (strcmp(a, "--idle") == 0 && n >= 0 && n <= 86400000)
+            ro.idle_ms = n ? (int)n : 1;
+        else return usage_error(c, "usage: views [--limit N] [--idle MS]%s", "");
+    }
+    int rc = open_store(c, NULL, NULL);
+    if (rc) return rc;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    follow_stop = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    ro.stop = &follow_stop;
+    int64_t n = 0;
+    if (inc_views_run(c->store, c->d, NULL, &ro, &n, &err) != 0)
+        rc = fail(c, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return rc;
+}
+
 static int print_consumer(void *ud, const inc_consumer_info *ci,
                           inc_error *err) {
     (void)ud;
@@ -749,6 +793,7 @@ static int run(cli *c, int argc, char **argv,
         return cmd_rebuild(c, args[0]);
     }
     if (strcmp(sub, "follow") == 0) return cmd_follow(c, nargs, args);
+    if (strcmp(sub, "views") == 0) return cmd_views(c, nargs, args);
     if (strcmp(sub, "consumers") == 0) {
         if (nargs != 0)
             return usage_error(c, "consumers takes no arguments%s", "");

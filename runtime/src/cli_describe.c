@@ -73,4 +73,12 @@ void incx_cli_describe(const inc_domain *d, FILE *out) {
                 p->aggregate ? p->aggregate->name : "?");
         print_fields(out, p->row, true);
     }
+    if (d->n_views)
+        fprintf(out, "\nviews (columns, the key first; also version, "
+                     "event_id, event_date):\n");
+    for (size_t i = 0; i < d->n_views; i++) {
+        const inc_view_desc *v = d->views[i];
+        fprintf(out, "  %s ", v->name);
+        print_fields(out, v->table->row, true);
+    }
 }

@@ -3,7 +3,7 @@
  * identifiers come from the row descriptor (checked .agg names, quoted)
  * and whose values are all parameters:
  *   SELECT <select_sql's columns> FROM "t" WHERE "f" = $1 AND ...
- *   ORDER BY "o" [COLLATE "C"] [DESC] NULLS LAST, "aggregate_id" COLLATE "C"
+ *   ORDER BY "o" [COLLATE "C"] [DESC] NULLS LAST, "<key>" COLLATE "C"
  *   LIMIT $n
  * The rows are decoded as projection_get decodes them (pg_store.c). */
 #include <inttypes.h>
@@ -84,8 +84,14 @@ int incx_pg_query(inc_store *s, const inc_projection_desc *p,
         goto out;
     }
     for (size_t i = 0; i < n; i++) inc_msg_init(rd, (char *)probes + i * rd->size);
+    const inc_field_desc *key = incx_row_key(rd);
+    if (!key) {
+        rc = inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
+                           "%s: the row has no key", p->name);
+        goto out;
+    }
     put(&t, "SELECT ");
-    put_ident(&t, "aggregate_id");
+    put_ident(&t, key->name);
     for (size_t i = 0; i < rd->n_fields; i++) {
         const inc_field_desc *f = &rd->fields[i];
         if (f->flags & INC_FIELD_IMPLICIT) continue;
@@ -121,7 +127,7 @@ int incx_pg_query(inc_store *s, const inc_projection_desc *p,
         if (is_text(f)) put(&t, " COLLATE \"C\"");
         put(&t, q->descending ? " DESC NULLS LAST, " : " NULLS LAST, ");
     }
-    put_ident(&t, "aggregate_id");
+    put_ident(&t, key->name);
     put(&t, " COLLATE \"C\"");
     if (q->limit > 0) {
         snprintf(num, sizeof num, " LIMIT $%d", ++np);

@@ -30,6 +30,7 @@
 
 #include "internal.h"
 #include "pg_internal.h"
+#include "query_internal.h"
 #include "store_util.h"
 
 #define STREAM_VERSION_CONSTRAINT "events_stream_version"
@@ -1411,8 +1412,8 @@ static int proj_row(void *ud, const PGresult *res, inc_error *err) {
     inc_row_meta meta;
     memset(&meta, 0, sizeof meta);
     int rc = 0, col = 1;
-    const inc_field_desc *idf =
-        incx_field_implicit(rd, "aggregate_id", INC_TYPE_STRING);
+    /* aggregate_id, or a view's own key */
+    const inc_field_desc *idf = incx_row_key(rd);
     if (idf) rc = field_from_text(idf, row, PQgetvalue(res, 0, 0), err);
     for (size_t i = 0; rc == 0 && i < rd->n_fields; i++) {
         const inc_field_desc *f = &rd->fields[i];

@@ -37,6 +37,13 @@ const inc_field_desc *incx_query_column(const inc_message_desc *rd,
     return f;
 }
 
+const inc_field_desc *incx_row_key(const inc_message_desc *rd) {
+    const inc_field_desc *f = rd && rd->n_fields ? &rd->fields[0] : NULL;
+    return f && (f->flags & INC_FIELD_IMPLICIT) && f->type == INC_TYPE_STRING
+               ? f
+               : NULL;
+}
+
 static int bad_value(const inc_field_desc *f, const char *text,
                      const char *expected, inc_error *err) {
     return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
@@ -171,7 +178,7 @@ static int plan_make(const inc_projection_desc *p, const inc_query *q, plan *pl,
     if (q->limit < 0)
         return inc_error_set(err, INC_ERR_INVALID, "invalid_query",
                              "--limit: must not be negative");
-    pl->id = incx_field_find(p->row, "aggregate_id");
+    pl->id = incx_row_key(p->row);
     if (q->order && !(pl->order = incx_query_column(p->row, q->order,
                                                     "--order", err)))
         return -1;

@@ -25,6 +25,11 @@ int incx_query_value(const inc_field_desc *f, const char *text, void *row,
 void incx_query_text(const inc_field_desc *f, const void *row,
                      char buf[INCX_QUERY_TEXT], const char **out);
 
+/* A row's key: its first field when that is an implicit string
+ * (aggregate_id of a projection row, the declared key of a view row);
+ * NULL otherwise. */
+const inc_field_desc *incx_row_key(const inc_message_desc *rd);
+
 /* Every field name and value of `q` checked against p's row. */
 int incx_query_check(const inc_projection_desc *p, const inc_query *q,
                      inc_error *err);
