@@ -259,6 +259,42 @@ typedef struct agg_enum {
     struct agg_enum *next;
 } agg_enum;
 
+/* ---------------------------------------------------------------- views */
+
+/* `index column;` in a view. */
+typedef struct agg_view_index {
+    agg_loc loc;
+    const char *name;
+    agg_field *column; /* checker */
+    struct agg_view_index *next;
+} agg_view_index;
+
+/* `on Event key expr { column = e; column += e; ... }` or
+ * `on Event key expr delete;` */
+typedef struct agg_view_on {
+    agg_loc loc;          /* of the event name */
+    const char *event_name;
+    agg_expr *key;
+    agg_stmt *body;       /* AGG_S_ASSIGN only (checker) */
+    bool is_delete;
+    agg_event *event;     /* checker */
+    struct agg_view_on *next;
+} agg_view_on;
+
+/* `view name key column { columns; indexes; handlers }`: a read model
+ * keyed by `key`, fed by events of any aggregate (check_view.c,
+ * gen_view.c). */
+typedef struct agg_view {
+    agg_loc loc;
+    const char *name;
+    const char *key_name;
+    agg_loc key_loc;
+    agg_field *columns;
+    agg_view_index *indexes;
+    agg_view_on *ons;
+    struct agg_view *next;
+} agg_view;
+
 /* One parsed file. */
 typedef struct agg_file {
     const char *path;
@@ -267,6 +303,7 @@ typedef struct agg_file {
     agg_enum *enums;
     agg_aggregate *aggregates;
     struct agg_file *next;
+    agg_view *views;
 } agg_file;
 
 /* Everything given to one aggc run, after the checker merged the files. */
@@ -278,6 +315,7 @@ typedef struct agg_program {
     /* checker: every rejection code used (require/fail/check), sorted */
     const char **codes;
     size_t n_codes;
+    agg_view *views;           /* checker: every file's, in order */
 } agg_program;
 
 #endif

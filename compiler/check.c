@@ -7,6 +7,7 @@
  * could not be resolved gets AGG_T_ERROR, which is compatible with anything,
  * so one mistake does not cascade into many reports. */
 #include "check.h"
+#include "check_view.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -1225,6 +1226,7 @@ bool agg_check_program(agg_program *prog, agg_arena *arena, agg_diag *diag) {
         agg_error(diag, l, "the domain declares no aggregate");
     }
     check_codes(&c);
+    agg_check_views(prog, arena, diag); /* check_view.c */
     if (diag->errors == errors_before) check_collisions(&c);
     return diag->errors == errors_before;
 }

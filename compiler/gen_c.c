@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "gen.h"
+#include "gen_view.h"
 #include "names.h"
 
 typedef struct gen {
@@ -1323,6 +1324,7 @@ static void source_domain(gen *g, sbuf *out, tables *t) {
         sb_put(out, "};\n");
     }
     source_ddl(g, out);
+    agg_gen_views(out, p, g->a); /* gen_view.c; nothing without views */
     sb_printf(out, "const inc_domain %s = {\n", cn(g, AGG_CN_DOMAIN, d));
     sb_printf(out, "    .abi_version = INC_ABI_VERSION,\n    .name = \"%s\",\n", d);
     table_members(out, "aggregates", t->n_agg, aggs);
@@ -1331,7 +1333,9 @@ static void source_domain(gen *g, sbuf *out, tables *t) {
     table_members(out, "projections", t->n_proj, projs);
     table_members(out, "enums", n_enum, enums);
     table_members(out, "rejections", p->n_codes, codes);
-    sb_printf(out, "    .ddl = %s,\n};\n", cn(g, AGG_CN_DDL, d));
+    sb_printf(out, "    .ddl = %s,\n", cn(g, AGG_CN_DDL, d));
+    agg_gen_view_members(out, p, g->a);
+    sb_put(out, "};\n");
 }
 
 void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gen.h"
+#include "gen_view.h"
 
 const char *agg_sql_type(const agg_type *t) {
     switch (t->kind) {
@@ -43,6 +44,7 @@ void agg_sql_ddl(sbuf *out, const agg_program *p, agg_arena *a) {
             first = 0;
             agg_sql_table(out, pr);
         }
+    agg_sql_views_ddl(out, p); /* gen_view.c; nothing without views */
 }
 
 /* $1 aggregate_id, $2.. the columns, then version, event_id, event_date.
