@@ -60,19 +60,11 @@ static agg_field *find_field(agg_field *list, const char *name) {
 }
 
 static void resolve(vcheck *c, agg_typeref *t) {
-    static const struct {
-        const char *name;
-        agg_type_kind kind;
-    } builtin[] = {{"int", AGG_T_INT},       {"float", AGG_T_FLOAT},
-                   {"bool", AGG_T_BOOL},     {"string", AGG_T_STRING},
-                   {"timestamp", AGG_T_TIMESTAMP}};
     memset(&t->type, 0, sizeof t->type);
-    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
-        if (strcmp(t->name, builtin[i].name) == 0) {
-            t->type.kind = builtin[i].kind;
-            t->type.optional = t->optional;
-            return;
-        }
+    if ((t->type.kind = agg_builtin_type(t->name)) != AGG_T_ERROR) {
+        t->type.optional = t->optional;
+        return;
+    }
     agg_enum *e = find_enum(c, t->name);
     if (e) {
         t->type.kind = AGG_T_ENUM;

@@ -56,8 +56,6 @@ static const char *column_default(agg_arena *a, const agg_field *f) {
 }
 
 void agg_sql_views_ddl(sbuf *out, const agg_program *p) {
-    agg_arena *a = NULL;
-    (void)a;
     for (const agg_view *v = p->views; v; v = v->next) {
         sb_put(out, "\n");
         sb_printf(out, "CREATE TABLE IF NOT EXISTS \"%s\" (\n", v->name);
@@ -86,12 +84,7 @@ void agg_sql_views_ddl(sbuf *out, const agg_program *p) {
             } else if (!t.optional && zero_default(t)) {
                 sb_printf(out, " DEFAULT %s", zero_default(t));
             }
-            if (t.kind == AGG_T_ENUM) {
-                sb_printf(out, " CHECK (\"%s\" IN (", f->name);
-                for (const agg_enum_member *m = t.enm->members; m; m = m->next)
-                    sb_printf(out, "'%s'%s", m->name, m->next ? ", " : "");
-                sb_put(out, "))");
-            }
+            agg_sql_enum_check(out, f->name, &t);
             sb_put(out, ",\n");
         }
         sb_put(out, "    \"version\" bigint NOT NULL,\n");
@@ -173,29 +166,6 @@ static void c_string_member(sbuf *out, const char *member, const sbuf *s) {
     sb_put(out, ",\n");
 }
 
-static const char *inc_type_of(agg_type t) {
-    switch (t.kind) {
-    case AGG_T_INT: return "INC_TYPE_INT";
-    case AGG_T_FLOAT: return "INC_TYPE_FLOAT";
-    case AGG_T_BOOL: return "INC_TYPE_BOOL";
-    case AGG_T_STRING: return "INC_TYPE_STRING";
-    case AGG_T_TIMESTAMP: return "INC_TYPE_TIMESTAMP";
-    case AGG_T_ENUM: return "INC_TYPE_ENUM";
-    default: return "0";
-    }
-}
-
-static const char *c_type_of(agg_type t) {
-    switch (t.kind) {
-    case AGG_T_INT: return "int64_t";
-    case AGG_T_FLOAT: return "double";
-    case AGG_T_BOOL: return "bool";
-    case AGG_T_STRING: return "char *";
-    case AGG_T_TIMESTAMP: return "inc_timestamp";
-    default: return "int"; /* an enum: int-sized, as domain.h says */
-    }
-}
-
 static void row_fields(sbuf *out, const agg_view *v, const char *d,
                        const char *row, agg_arena *a) {
     sb_printf(out, "static const inc_field_desc %s_fields[] = {\n", row);
@@ -208,7 +178,7 @@ static void row_fields(sbuf *out, const agg_view *v, const char *d,
         agg_type t = f->type.type;
         const char *cf = agg_arena_cat(a, "c_", f->name, (char *)NULL);
         sb_printf(out, "    {\n        .name = \"%s\",\n        .type = %s,\n",
-                  f->name, inc_type_of(t));
+                  f->name, agg_inc_type(&t));
         const char *flags = t.optional ? "INC_FIELD_OPTIONAL" : "0";
         if (f->def && f->def->kind != AGG_E_NULL)
             flags = t.optional ? "INC_FIELD_OPTIONAL | INC_FIELD_DEFAULTED"
@@ -265,7 +235,7 @@ static void one_view(sbuf *out, const agg_view *v, const char *d, agg_arena *a) 
     sb_printf(out, "typedef struct %s {\n    char *key;\n", row);
     for (const agg_field *f = v->columns; f; f = f->next) {
         agg_type t = f->type.type;
-        const char *ct = c_type_of(t);
+        const char *ct = agg_c_value_type(a, d, &t);
         sb_printf(out, "    %s%sc_%s;\n", ct, ct[strlen(ct) - 1] == '*' ? "" : " ",
                   f->name);
         if (t.optional) sb_printf(out, "    bool has_c_%s;\n", f->name);

@@ -41,22 +41,23 @@ static void print_fields(FILE *out, const inc_message_desc *m, bool implicit) {
     fputs("}\n", out);
 }
 
+/* "  Name (Aggregate) {fields}" for each message of a table. */
+static void print_messages(FILE *out, size_t n,
+                           const inc_message_desc *const *msgs, bool implicit) {
+    for (size_t i = 0; i < n; i++) {
+        const inc_message_desc *m = msgs[i];
+        fprintf(out, "  %s (%s) ", m->name,
+                m->aggregate ? m->aggregate->name : "?");
+        print_fields(out, m, implicit);
+    }
+}
+
 void incx_cli_describe(const inc_domain *d, FILE *out) {
     fprintf(out, "\ncommands (JSON fields; T? may be null or left out, "
                  "(default) may be left out):\n");
-    for (size_t i = 0; i < d->n_commands; i++) {
-        const inc_message_desc *m = d->commands[i];
-        fprintf(out, "  %s (%s) ", m->name,
-                m->aggregate ? m->aggregate->name : "?");
-        print_fields(out, m, true);
-    }
+    print_messages(out, d->n_commands, d->commands, true);
     fprintf(out, "\nevents (the \"data\" of each event line):\n");
-    for (size_t i = 0; i < d->n_events; i++) {
-        const inc_message_desc *m = d->events[i];
-        fprintf(out, "  %s (%s) ", m->name,
-                m->aggregate ? m->aggregate->name : "?");
-        print_fields(out, m, false);
-    }
+    print_messages(out, d->n_events, d->events, false);
     if (d->n_enums) fprintf(out, "\nenums:\n");
     for (size_t i = 0; i < d->n_enums; i++) {
         const inc_enum_desc *e = d->enums[i];
