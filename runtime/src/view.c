@@ -34,7 +34,7 @@ typedef struct vstate {
     char name[INC_VIEW_CONSUMER_MAX + 1];
     const char **types; /* its handlers' event types, once each */
     size_t n_types;
-    bool fresh; /* the batch starts at the beginning of the log */
+    bool first; /* no event of the current batch handled yet */
     int64_t handled;
 } vstate;
 
@@ -77,11 +77,17 @@ static int apply_event(void *ud, inc_consumer_tx *tx, const inc_stored_event *ev
                        const inc_log_position *at, inc_error *err) {
     vstate *vs = ud;
     const inc_view_desc *v = vs->v;
-    if (vs->fresh) {
-        /* the first batch from the beginning: start from an empty table */
-        if (inc_consumer_exec(tx, v->table->truncate_sql, 0, NULL, err) != 0)
+    if (vs->first) {
+        /* A batch read from the beginning of the log starts from an empty
+         * table.  Asked here, not before the poll: a poll that finds its
+         * checkpoint moved (a rebuild) reloads it before reading, and the
+         * checkpoint stays the batch's start until the batch commits. */
+        inc_log_position cp;
+        inc_consumer_checkpoint(vs->k, &cp);
+        vs->first = false;
+        if (cp.transaction_id == 0 && cp.position == 0 &&
+            inc_consumer_exec(tx, v->table->truncate_sql, 0, NULL, err) != 0)
             return -1;
-        vs->fresh = false;
     }
     const inc_message_desc *ed = NULL;
     for (size_t i = 0; i < v->n_handlers && !ed; i++)
@@ -178,9 +184,7 @@ static int vstate_open(inc_store *s, const inc_domain *d,
 
 /* One batch of one view; the count, or -1. */
 static int vstate_poll(vstate *vs, inc_error *err) {
-    inc_log_position cp;
-    inc_consumer_checkpoint(vs->k, &cp);
-    vs->fresh = cp.transaction_id == 0 && cp.position == 0;
+    vs->first = true;
     return inc_consumer_poll(vs->k, 0, apply_event, vs, err);
 }
 
