@@ -309,6 +309,41 @@ typedef struct agg_reaction {
     agg_event *event;          /* checker */
     struct agg_reaction *next;
 } agg_reaction;
+/* ---------------------------------------------------------------- views */
+
+/* `index column;` in a view. */
+typedef struct agg_view_index {
+    agg_loc loc;
+    const char *name;
+    agg_field *column; /* checker */
+    struct agg_view_index *next;
+} agg_view_index;
+
+/* `on Event key expr { column = e; column += e; ... }` or
+ * `on Event key expr delete;` */
+typedef struct agg_view_on {
+    agg_loc loc;          /* of the event name */
+    const char *event_name;
+    agg_expr *key;
+    agg_stmt *body;       /* AGG_S_ASSIGN only (checker) */
+    bool is_delete;
+    agg_event *event;     /* checker */
+    struct agg_view_on *next;
+} agg_view_on;
+
+/* `view name key column { columns; indexes; handlers }`: a read model
+ * keyed by `key`, fed by events of any aggregate (check_view.c,
+ * gen_view.c). */
+typedef struct agg_view {
+    agg_loc loc;
+    const char *name;
+    const char *key_name;
+    agg_loc key_loc;
+    agg_field *columns;
+    agg_view_index *indexes;
+    agg_view_on *ons;
+    struct agg_view *next;
+} agg_view;
 
 /* One parsed file. */
 typedef struct agg_file {
@@ -319,6 +354,7 @@ typedef struct agg_file {
     agg_aggregate *aggregates;
     struct agg_file *next;
     struct agg_reaction *reactions; /* `react` declarations, in order */
+    agg_view *views;
 } agg_file;
 
 /* Everything given to one aggc run, after the checker merged the files. */
@@ -331,6 +367,7 @@ typedef struct agg_program {
     const char **codes;
     size_t n_codes;
     struct agg_reaction *reactions; /* checker: every file's, in order */
+    agg_view *views;           /* checker: every file's, in order */
 } agg_program;
 
 #endif

@@ -7,6 +7,7 @@
  * could not be resolved gets AGG_T_ERROR, which is compatible with anything,
  * so one mistake does not cascade into many reports. */
 #include "check.h"
+#include "check_view.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -224,21 +225,25 @@ static agg_field *implicit_field(checker *c, agg_loc loc, const char *name,
     return f;
 }
 
-static void resolve_typeref(checker *c, agg_typeref *t) {
+agg_type_kind agg_builtin_type(const char *name) {
     static const struct {
         const char *name;
         agg_type_kind kind;
     } builtin[] = {{"int", AGG_T_INT},       {"float", AGG_T_FLOAT},
                    {"bool", AGG_T_BOOL},     {"string", AGG_T_STRING},
                    {"timestamp", AGG_T_TIMESTAMP}};
+    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+        if (strcmp(name, builtin[i].name) == 0) return builtin[i].kind;
+    return AGG_T_ERROR;
+}
+
+static void resolve_typeref(checker *c, agg_typeref *t) {
     t->type = T_ERR;
     if (!t->name) return;
-    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
-        if (strcmp(t->name, builtin[i].name) == 0) {
-            t->type.kind = builtin[i].kind;
-            t->type.optional = t->optional;
-            return;
-        }
+    if ((t->type.kind = agg_builtin_type(t->name)) != AGG_T_ERROR) {
+        t->type.optional = t->optional;
+        return;
+    }
     agg_enum *e = find_enum(c, t->name);
     if (e) {
         t->type.kind = AGG_T_ENUM;
@@ -1280,6 +1285,7 @@ bool agg_check_program(agg_program *prog, agg_arena *arena, agg_diag *diag) {
     agg_check_evolution(&c);
     agg_check_reactions(prog, arena, diag);
     check_codes(&c);
+    agg_check_views(prog, arena, diag); /* check_view.c */
     if (diag->errors == errors_before) check_collisions(&c);
     return diag->errors == errors_before;
 }

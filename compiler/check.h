@@ -17,6 +17,9 @@
  * Returns true when no error was reported. */
 bool agg_check_program(agg_program *prog, agg_arena *arena, agg_diag *diag);
 
+/* The kind of a built-in type name ("int", ...), or AGG_T_ERROR. */
+agg_type_kind agg_builtin_type(const char *name);
+
 /* "int", "string?", "TransferStatus" */
 const char *agg_type_name(agg_arena *a, agg_type t);
 

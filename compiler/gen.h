@@ -19,6 +19,12 @@ void agg_sql_table(sbuf *out, const agg_projection *pr);
 void agg_sql_upsert(sbuf *out, const agg_projection *pr);
 void agg_sql_select(sbuf *out, const agg_projection *pr, int one);
 const char *agg_sql_type(const agg_type *t);
+/* A value's C type ("int64_t", "bank_transfer_status") and its inc_type
+ * constant ("INC_TYPE_INT"), shared by gen_c.c and gen_view.c. */
+const char *agg_c_value_type(agg_arena *a, const char *d, const agg_type *t);
+const char *agg_inc_type(const agg_type *t);
+/* ` CHECK ("col" IN ('a', 'b'))` for an enum column; nothing otherwise. */
+void agg_sql_enum_check(sbuf *out, const char *col, const agg_type *t);
 
 void agg_gen_header(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o);
 void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o);

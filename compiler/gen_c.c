@@ -17,6 +17,7 @@
 #include "check.h"
 #include "gen.h"
 #include "gen_evo.h"
+#include "gen_view.h"
 #include "names.h"
 
 typedef struct gen {
@@ -67,19 +68,23 @@ static const char *c_agg_type(gen *g, const agg_aggregate *ag) {
     return agg_c_agg_type(g->a, g->d, ag->name);
 }
 
-static const char *c_type(gen *g, const agg_type *t) {
+const char *agg_c_value_type(agg_arena *a, const char *d, const agg_type *t) {
     switch (t->kind) {
     case AGG_T_INT: return "int64_t";
     case AGG_T_FLOAT: return "double";
     case AGG_T_BOOL: return "bool";
     case AGG_T_STRING: return "char *";
     case AGG_T_TIMESTAMP: return "inc_timestamp";
-    case AGG_T_ENUM: return c_enum(g, t->enm);
+    case AGG_T_ENUM: return agg_c_message(a, d, t->enm->name);
     default: return "int";
     }
 }
 
-static const char *inc_type(const agg_type *t) {
+static const char *c_type(gen *g, const agg_type *t) {
+    return agg_c_value_type(g->a, g->d, t);
+}
+
+const char *agg_inc_type(const agg_type *t) {
     switch (t->kind) {
     case AGG_T_INT: return "INC_TYPE_INT";
     case AGG_T_FLOAT: return "INC_TYPE_FLOAT";
@@ -334,7 +339,7 @@ static void field_desc(gen *g, sbuf *out, const char *cname, const agg_field *f,
     sb_init(&fl);
     if (nf == 0) sb_put(&fl, "0");
     for (int i = 0; i < nf; i++) sb_printf(&fl, "%s%s", i ? " | " : "", flags[i]);
-    field_entry(out, f->name, inc_type(t), fl.data, cname,
+    field_entry(out, f->name, agg_inc_type(t), fl.data, cname,
                 t->optional ? agg_arena_printf(g->a, "offsetof(%s, has_%s)", cname, f->name)
                             : "INC_NO_OFFSET",
                 t->kind == AGG_T_ENUM ? agg_arena_printf(g->a, "&%s", cn(g, AGG_CN_ENUM_DESC,
@@ -1346,6 +1351,7 @@ static void source_domain(gen *g, sbuf *out, tables *t) {
         sb_put(out, "};\n");
     }
     source_ddl(g, out);
+    agg_gen_views(out, p, g->a); /* gen_view.c; nothing without views */
     sb_printf(out, "const inc_domain %s = {\n", cn(g, AGG_CN_DOMAIN, d));
     sb_printf(out, "    .abi_version = INC_ABI_VERSION,\n    .name = \"%s\",\n", d);
     table_members(out, "aggregates", t->n_agg, aggs);
@@ -1356,6 +1362,7 @@ static void source_domain(gen *g, sbuf *out, tables *t) {
     table_members(out, "rejections", p->n_codes, codes);
     sb_printf(out, "    .ddl = %s,\n", cn(g, AGG_CN_DDL, d));
     agg_gen_reaction_members(out, p, g->a);
+    agg_gen_view_members(out, p, g->a);
     sb_put(out, "};\n");
 }
 

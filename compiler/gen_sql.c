@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gen.h"
+#include "gen_view.h"
 
 const char *agg_sql_type(const agg_type *t) {
     switch (t->kind) {
@@ -15,18 +16,21 @@ const char *agg_sql_type(const agg_type *t) {
     }
 }
 
+void agg_sql_enum_check(sbuf *out, const char *col, const agg_type *t) {
+    if (t->kind != AGG_T_ENUM) return;
+    sb_printf(out, " CHECK (\"%s\" IN (", col);
+    for (const agg_enum_member *m = t->enm->members; m; m = m->next)
+        sb_printf(out, "'%s'%s", m->name, m->next ? ", " : "");
+    sb_put(out, "))");
+}
+
 void agg_sql_table(sbuf *out, const agg_projection *pr) {
     sb_printf(out, "CREATE TABLE IF NOT EXISTS \"%s\" (\n", pr->name);
     sb_put(out, "    \"aggregate_id\" text PRIMARY KEY,\n");
     for (const agg_column *c = pr->columns; c; c = c->next) {
         sb_printf(out, "    \"%s\" %s%s", c->name, agg_sql_type(&c->col_type),
                   c->col_type.optional ? "" : " NOT NULL");
-        if (c->col_type.kind == AGG_T_ENUM) {
-            sb_printf(out, " CHECK (\"%s\" IN (", c->name);
-            for (const agg_enum_member *m = c->col_type.enm->members; m; m = m->next)
-                sb_printf(out, "'%s'%s", m->name, m->next ? ", " : "");
-            sb_put(out, "))");
-        }
+        agg_sql_enum_check(out, c->name, &c->col_type);
         sb_put(out, ",\n");
     }
     sb_put(out, "    \"version\" bigint NOT NULL,\n");
@@ -43,6 +47,7 @@ void agg_sql_ddl(sbuf *out, const agg_program *p, agg_arena *a) {
             first = 0;
             agg_sql_table(out, pr);
         }
+    agg_sql_views_ddl(out, p); /* gen_view.c; nothing without views */
 }
 
 /* $1 aggregate_id, $2.. the columns, then version, event_id, event_date.

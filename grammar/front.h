@@ -60,6 +60,7 @@ typedef struct agg_pctx {
     agg_enum **enum_tail;
     agg_aggregate **agg_tail;
     agg_reaction **react_tail; /* NULL before the file's first reaction */
+    agg_view *view;      /* the view whose items are being parsed */
 } agg_pctx;
 
 #endif

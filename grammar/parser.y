@@ -167,6 +167,25 @@ static agg_field *mk_field(agg_pctx *ctx, const char *name, agg_loc loc,
     return f;
 }
 
+/* `on EVENT key EXPR ...` of the view being parsed. */
+static void view_on(agg_pctx *ctx, const char *on, agg_loc on_loc,
+                    const char *event, agg_loc event_loc, const char *key,
+                    agg_loc key_loc, agg_expr *e, agg_stmt *body,
+                    bool is_delete) {
+    agg_view_on *o = NEW(agg_view_on), **t = &ctx->view->ons;
+    if (strcmp(on, "on") != 0)
+        agg_error(ctx->diag, on_loc, "expected 'on', 'index' or a column");
+    if (strcmp(key, "key") != 0)
+        agg_error(ctx->diag, key_loc, "expected 'key' after the event's name");
+    o->event_name = event;
+    o->loc = event_loc;
+    o->key = e;
+    o->body = body;
+    o->is_delete = is_delete;
+    while (*t) t = &(*t)->next;
+    *t = o;
+}
+
 static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
     agg_stmt *s = NEW(agg_stmt);
     s->kind = kind;
@@ -220,6 +239,7 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
     struct { agg_name *h, *t; } names;
     struct { agg_field *h, *t; agg_upcast *uh, *ut; } ebody;
     agg_react_step *step;
+    agg_view *view;
 }
 
 /* The order here is the order of expected-token lists in messages
@@ -235,7 +255,7 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
        PROJECTION "projection" CHECK "check" ELSE "else" REQUIRE "require"
        REACT "react" AS "as" DISPATCH "dispatch" THEN "then"
        FAIL "fail" EMIT "emit" IF "if" EXTERN "extern" TRUE "true"
-       FALSE "false" NULL_ "null"
+       FALSE "false" NULL_ "null" VIEW "view"
 %token RBRACE "}"
 %token PLUS_EQ "+=" MINUS_EQ "-=" EQ "==" NE "!=" LE "<=" GE ">="
        AND "&&" OR "||" LT "<" GT ">" PLUS "+" MINUS "-" STAR "*"
@@ -266,6 +286,7 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
 %type <names> was was_names
 %type <ebody> ebody
 %type <step> react_step react_then react_else step_command
+%type <view> view_head
 
 %%
 
@@ -281,6 +302,7 @@ top:
   | enum
   | aggregate             { ctx->agg = NULL; }
   | reaction
+  | view
   | error ";"
   | error "}"
   ;
@@ -471,6 +493,62 @@ step_command:
         $$->command_name = $1;
         $$->command_loc = @1;
         $$->inits = $3.h;
+    }
+  ;
+
+/* ---------------------------------------------------------------- views */
+
+/* `view NAME key COLUMN { ... }`; `key`, `index`, `on` and `delete` are
+ * plain identifiers here (checked by name), so no field, state or event
+ * loses them as a name. */
+view:
+    view_head vitems "}"
+  ;
+
+view_head:
+    VIEW IDENT IDENT IDENT "{" {
+        agg_view *v = NEW(agg_view), **tail = &ctx->file->views;
+        v->name = $2;
+        v->loc = @2;
+        v->key_name = $4;
+        v->key_loc = @4;
+        if (strcmp($3, "key") != 0)
+            agg_error(ctx->diag, @3, "expected 'key' after the view's name");
+        while (*tail) tail = &(*tail)->next;
+        *tail = v;
+        $$ = v;
+        ctx->view = v;
+    }
+  ;
+
+vitems:
+    %empty
+  | vitems vitem          { ctx->depth = 0; }
+  | vitems error ";"      { ctx->depth = 0; }
+  ;
+
+vitem:
+    field {
+        agg_field **t = &ctx->view->columns;
+        while (*t) t = &(*t)->next;
+        *t = $1;
+    }
+  | IDENT IDENT ";" {
+        agg_view_index *x = NEW(agg_view_index), **t = &ctx->view->indexes;
+        x->name = $2;
+        x->loc = @2;
+        if (strcmp($1, "index") != 0)
+            agg_error(ctx->diag, @1, "expected 'index', a column or 'on'");
+        while (*t) t = &(*t)->next;
+        *t = x;
+    }
+  | IDENT IDENT IDENT expr body {
+        view_on(ctx, $1, @1, $2, @2, $3, @3, $4.e, $5.h, false);
+    }
+  | IDENT IDENT IDENT expr IDENT ";" {
+        view_on(ctx, $1, @1, $2, @2, $3, @3, $4.e, NULL, true);
+        if (strcmp($5, "delete") != 0)
+            agg_error(ctx->diag, @5, "expected 'delete' or '{'");
     }
   ;
 

@@ -17,6 +17,11 @@
 #include <incident/cli.h>
 #include <incident/store.h>
 #include <incident/subscription.h>
+#include <incident/view.h>
+
+#include "cli_internal.h"
+#include "query_internal.h"
+#include "store_util.h"
 
 #include "app_internal.h"
 
@@ -24,6 +29,7 @@ typedef struct cli {
     const char *prog;
     const inc_domain *d;
     const char *db;
+    const char *schema; /* --schema, else $INCIDENT_SCHEMA; NULL: none */
     bool memory;
     inc_store *store;
     inc_app *app;
@@ -37,7 +43,8 @@ static const char *base_name(const char *path) {
 static void usage(const cli *c, FILE *out) {
     const inc_domain *d = c->d;
     fprintf(out,
-            "usage: %s [--db CONNINFO | --memory] SUBCOMMAND ARGS...\n"
+            "usage: %s [--db CONNINFO] [--schema NAME] [--memory] SUBCOMMAND "
+            "ARGS...\n"
             "\n"
             "Event store and command tool of domain %s.\n"
             "\n"
@@ -53,16 +60,22 @@ static void usage(const cli *c, FILE *out) {
             "JSON object\n"
             "  events AGGREGATE ID     the aggregate's events in version "
             "order, one per line\n"
-            "  projection NAME [ID]    projection rows, one JSON object per "
+            "  projection NAME [ID] [--where FIELD=VALUE]... [--order [-]FIELD] "
+            "[--limit N]\n"
+            "                          projection rows, one JSON object per "
             "line\n"
-            "  rebuild NAME            rebuild a projection from the events\n"
+            "  rebuild NAME            rebuild a projection or view from the events\n"
             "  follow [--consumer NAME] [--limit N] [--idle MS]\n"
             "                          every committed event in commit order, "
             "one per line\n"
             "                          (with --consumer: from its stored "
             "checkpoint)\n"
+            "  views [--limit N] [--idle MS]\n"
+            "                          keep the views up to date (until "
+            "SIGINT/SIGTERM)\n"
             "  consumers               the consumers, their checkpoints and "
             "lag\n"
+            "                          (a view's is \"view:NAME\")\n"
             "  prune-command-ids --older-than DURATION|TIMESTAMP\n"
             "                          forget command ids recorded before "
             "then (e.g. 30d, 12h)\n"
@@ -71,6 +84,10 @@ static void usage(const cli *c, FILE *out) {
             "  --db CONNINFO   PostgreSQL connection string or URI (default: "
             "$INCIDENT_DB,\n"
             "                  else libpq's PG* environment variables)\n"
+            "  --schema NAME   keep the domain's tables in this PostgreSQL "
+            "schema (default:\n"
+            "                  $INCIDENT_SCHEMA, else the connection's "
+            "search_path)\n"
             "  --memory        use a fresh in-memory store instead (nothing "
             "is kept)\n"
             "  --help          show this help\n"
@@ -81,13 +98,25 @@ static void usage(const cli *c, FILE *out) {
     fprintf(out, "\naggregates:");
     for (size_t i = 0; i < d->n_aggregates; i++)
         fprintf(out, " %s", d->aggregates[i]->name);
-    fprintf(out, "\ncommands:  ");
-    for (size_t i = 0; i < d->n_commands; i++)
-        fprintf(out, " %s", d->commands[i]->name);
-    fprintf(out, "\nprojections:");
-    for (size_t i = 0; i < d->n_projections; i++)
-        fprintf(out, " %s", d->projections[i]->name);
     fprintf(out, "\n");
+    incx_cli_describe(d, out);
+}
+
+/* A missing table (SQLSTATE 42P01, the store's "not_initialised"): the
+ * database error, with its SQL and caret line, says nothing a new user
+ * can act on; one line says what to do. */
+static int not_initialised(const cli *c) {
+    if (c->schema)
+        fprintf(stderr,
+                "%s: the event store is not initialised in schema %s: run "
+                "'%s --schema %s init' first\n",
+                c->prog, c->schema, c->prog, c->schema);
+    else
+        fprintf(stderr,
+                "%s: the event store is not initialised: run '%s init' "
+                "first\n",
+                c->prog, c->prog);
+    return INC_CLI_FAILURE;
 }
 
 /* Report an error and map it to the exit code. */
@@ -101,6 +130,8 @@ static int fail(const cli *c, const inc_error *err) {
         fprintf(stderr, "%s: invalid input: %s\n", c->prog, err->message);
         return INC_CLI_USAGE;
     default:
+        if (strcmp(err->code, "not_initialised") == 0)
+            return not_initialised(c);
         fprintf(stderr, "%s: %s: %s\n", c->prog, inc_error_kind_name(err->kind),
                 err->message);
         return INC_CLI_FAILURE;
@@ -121,7 +152,7 @@ static int open_store(cli *c, int (*setup)(inc_app *, void *, inc_error *),
     if (c->memory) {
         c->store = inc_mem_store_open(&err);
     } else {
-        inc_pg_options o = {c->db, NULL};
+        inc_pg_options o = {c->db, c->schema};
         c->store = inc_pg_store_open(&o, &err);
         /* wakes `follow`ers at once; a one-shot process does not feel the
          * notification's cost (docs/subscriptions.md) */
@@ -316,23 +347,81 @@ static int print_row(void *ud, const void *row, const inc_row_meta *meta,
     return 0;
 }
 
-static int cmd_projection(cli *c, const char *name, const char *id) {
+/* A decimal count for an option: -1 when not one. */
+static long long count_arg(const char *v) {
+    char *end;
+    if (!v || !*v || *v == '-' || *v == '+') return -1;
+    long long n = strtoll(v, &end, 10);
+    return *end || n > 1000000000000LL ? -1 : n;
+}
+
+#define PROJECTION_USAGE                                                       \
+    "usage: projection NAME [ID] [--where FIELD=VALUE]... [--order "          \
+    "[-]FIELD] [--limit N]%s"
+
+/* projection NAME [ID] [--where FIELD=VALUE]... [--order [-]FIELD]
+ * [--limit N]: ID is a --where on aggregate_id; fields and values are
+ * checked against the row (exit 2 naming them) before the store opens. */
+static int cmd_projection(cli *c, int nargs, char **args) {
     inc_error err;
     inc_error_clear(&err);
-    const inc_projection_desc *p = inc_domain_projection(c->d, name);
-    if (!p) return usage_error(c, "unknown projection '%s'", name);
-    int rc = open_store(c, NULL, NULL);
-    if (rc) return rc;
-    if (id) {
-        bool found;
-        if (inc_store_projection_get(c->store, p, id, print_row, (void *)p,
-                                     &found, &err) != 0)
-            return fail(c, &err);
-    } else if (inc_store_projection_list(c->store, p, print_row, (void *)p,
-                                         &err) != 0) {
+    const inc_projection_desc *p = inc_domain_projection(c->d, args[0]);
+    const inc_view_desc *view = p ? NULL : inc_domain_view(c->d, args[0]);
+    if (view) p = view->table;
+    if (!p) return usage_error(c, "unknown projection or view '%s'", args[0]);
+    inc_query q;
+    memset(&q, 0, sizeof q);
+    /* at most one condition per argument, plus the ID */
+    inc_query_where *w = calloc((size_t)nargs + 1, sizeof *w);
+    if (!w) {
+        inc_error_set(&err, INC_ERR_INTERNAL, "out_of_memory", "out of memory");
         return fail(c, &err);
     }
-    return 0;
+    q.where = w;
+    int i = 1, rc = 0;
+    /* aggregate_id, or a view's key */
+    const inc_field_desc *key = incx_row_key(p->row);
+    const char *id_field = key ? key->name : "aggregate_id";
+    if (i < nargs && args[i][0] != '-') {
+        w[q.n_where].field = id_field;
+        w[q.n_where++].value = args[i++];
+    }
+    for (; i < nargs && rc == 0; i += 2) {
+        const char *a = args[i], *v = i + 1 < nargs ? args[i + 1] : NULL;
+        const char *eq = v && strcmp(a, "--where") == 0 ? strchr(v, '=') : NULL;
+        long long n = count_arg(v);
+        if (eq && eq > v) {
+            /* the field, up to the first '=', copied (argv stays as is);
+             * the value is the rest, '=' and all */
+            char *field = malloc((size_t)(eq - v) + 1);
+            if (!field) {
+                inc_error_set(&err, INC_ERR_INTERNAL, "out_of_memory",
+                              "out of memory");
+                rc = fail(c, &err);
+                break;
+            }
+            memcpy(field, v, (size_t)(eq - v));
+            field[eq - v] = '\0';
+            w[q.n_where].field = field;
+            w[q.n_where++].value = eq + 1;
+        } else if (strcmp(a, "--order") == 0 && v && *v && !q.order) {
+            q.descending = v[0] == '-';
+            q.order = v + (v[0] == '-');
+        } else if (strcmp(a, "--limit") == 0 && n > 0 && !q.limit) {
+            q.limit = n;
+        } else {
+            rc = usage_error(c, PROJECTION_USAGE, "");
+        }
+    }
+    if (rc == 0 && incx_query_check(p, &q, &err) != 0) rc = fail(c, &err);
+    if (rc == 0) rc = open_store(c, NULL, NULL);
+    if (rc == 0 &&
+        inc_store_query(c->store, p, &q, print_row, (void *)p, &err) != 0)
+        rc = fail(c, &err);
+    for (size_t k = 0; k < q.n_where; k++)
+        if (w[k].field != id_field) free((char *)w[k].field);
+    free(w);
+    return rc;
 }
 
 typedef struct progress {
@@ -369,11 +458,13 @@ static int cmd_rebuild(cli *c, const char *name) {
     inc_error err;
     inc_error_clear(&err);
     const inc_projection_desc *p = inc_domain_projection(c->d, name);
-    if (!p) return usage_error(c, "unknown projection '%s'", name);
+    const inc_view_desc *v = p ? NULL : inc_domain_view(c->d, name);
+    if (!p && !v) return usage_error(c, "unknown projection or view '%s'", name);
     int rc = open_store(c, NULL, NULL);
     if (rc) return rc;
     progress pr = {isatty(STDERR_FILENO) == 1, name, 0, false};
-    if (inc_app_rebuild(c->app, p, on_progress, &pr, &err) != 0) {
+    if (v ? inc_view_rebuild(c->store, c->d, v, on_progress, &pr, &err)
+          : inc_app_rebuild(c->app, p, on_progress, &pr, &err)) {
         if (pr.tty) fputc('\n', stderr);
         return fail(c, &err);
     }
@@ -526,14 +617,6 @@ static int follow_event(void *ud, inc_consumer_tx *tx,
     return 0;
 }
 
-/* A decimal count for an option: -1 when not one. */
-static long long count_arg(const char *v) {
-    char *end;
-    if (!v || !*v || *v == '-' || *v == '+') return -1;
-    long long n = strtoll(v, &end, 10);
-    return *end || n > 1000000000000LL ? -1 : n;
-}
-
 static int cmd_follow(cli *c, int nargs, char **args) {
     inc_error err;
     inc_error_clear(&err);
@@ -577,6 +660,39 @@ static int cmd_follow(cli *c, int nargs, char **args) {
     return rc;
 }
 
+/* views [--limit N] [--idle MS]: keep every view up to date until the
+ * limit, the idle time, or SIGINT/SIGTERM (docs/cli.md "Views"). */
+static int cmd_views(cli *c, int nargs, char **args) {
+    inc_error err;
+    inc_error_clear(&err);
+    inc_consumer_run_options ro;
+    memset(&ro, 0, sizeof ro);
+    for (int i = 0; i < nargs; i += 2) {
+        const char *a = args[i], *v = i + 1 < nargs ? args[i + 1] : NULL;
+        long long n = count_arg(v);
+        if (strcmp(a, "--limit") == 0 && n > 0) ro.limit = n;
+        else if (strcmp(a, "--idle") == 0 && n >= 0 && n <= 86400000)
+            ro.idle_ms = n ? (int)n : 1;
+        else return usage_error(c, "usage: views [--limit N] [--idle MS]%s", "");
+    }
+    int rc = open_store(c, NULL, NULL);
+    if (rc) return rc;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    follow_stop = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    ro.stop = &follow_stop;
+    int64_t n = 0;
+    if (inc_views_run(c->store, c->d, NULL, &ro, &n, &err) != 0)
+        rc = fail(c, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return rc;
+}
+
 static int print_consumer(void *ud, const inc_consumer_info *ci,
                           inc_error *err) {
     (void)ud;
@@ -610,6 +726,25 @@ static int cmd_consumers(cli *c) {
     return 0;
 }
 
+/* --schema, else a non-empty $INCIDENT_SCHEMA: one plain identifier
+ * (the store quotes it too); not with --memory. */
+static int check_schema_option(cli *c) {
+    const char *env = getenv("INCIDENT_SCHEMA");
+    if (!c->schema && env && *env && !c->memory) c->schema = env;
+    if (!c->schema) return 0;
+    inc_error err;
+    inc_error_clear(&err);
+    if (c->memory) {
+        usage_error(c, "--schema and --memory exclude each other%s", "");
+        return -1;
+    }
+    if (incx_check_schema_name(c->schema, &err) != 0) {
+        usage_error(c, "--schema: %s", err.message);
+        return -1;
+    }
+    return 0;
+}
+
 static int run(cli *c, int argc, char **argv,
                int (*setup)(inc_app *, void *, inc_error *), void *ud) {
     int i = 1;
@@ -623,6 +758,12 @@ static int run(cli *c, int argc, char **argv,
             c->db = argv[++i];
         } else if (strncmp(a, "--db=", 5) == 0) {
             c->db = a + 5;
+        } else if (strcmp(a, "--schema") == 0) {
+            if (i + 1 >= argc)
+                return usage_error(c, "--schema needs a value%s", "");
+            c->schema = argv[++i];
+        } else if (strncmp(a, "--schema=", 9) == 0) {
+            c->schema = a + 9;
         } else if (strcmp(a, "--memory") == 0) {
             c->memory = true;
         } else if (strcmp(a, "--") == 0) {
@@ -637,6 +778,7 @@ static int run(cli *c, int argc, char **argv,
     if (c->db && c->memory)
         return usage_error(c, "--db and --memory exclude each other%s", "");
     if (!c->db) c->db = getenv("INCIDENT_DB");
+    if (check_schema_option(c) != 0) return INC_CLI_USAGE;
     if (i >= argc) {
         usage(c, stderr);
         return INC_CLI_USAGE;
@@ -686,15 +828,15 @@ static int run(cli *c, int argc, char **argv,
         return cmd_events(c, args[0], args[1]);
     }
     if (strcmp(sub, "projection") == 0) {
-        if (nargs != 1 && nargs != 2)
-            return usage_error(c, "usage: projection NAME [ID]%s", "");
-        return cmd_projection(c, args[0], nargs == 2 ? args[1] : NULL);
+        if (nargs < 1) return usage_error(c, PROJECTION_USAGE, "");
+        return cmd_projection(c, nargs, args);
     }
     if (strcmp(sub, "rebuild") == 0) {
         if (nargs != 1) return usage_error(c, "usage: rebuild NAME%s", "");
         return cmd_rebuild(c, args[0]);
     }
     if (strcmp(sub, "follow") == 0) return cmd_follow(c, nargs, args);
+    if (strcmp(sub, "views") == 0) return cmd_views(c, nargs, args);
     if (strcmp(sub, "consumers") == 0) {
         if (nargs != 0)
             return usage_error(c, "consumers takes no arguments%s", "");

@@ -1185,6 +1185,7 @@ static const inc_store_ops mem_ops = {
     NULL, /* load_many: inc_store_load_many loads one by one, nothing to save */
     mem_command_get, mem_prune_command_ids,
     &mem_log_ops,   mem_init_report,
+    NULL, /* query: inc_store_query filters the listed rows (query.c) */
 };
 
 inc_store *inc_mem_store_open(inc_error *err) {

@@ -46,4 +46,16 @@ int incx_pg_error(const PGconn *conn, const PGresult *res, const char *what,
  * of the same store (borrowed: valid while the store is open). */
 void incx_pg_store_session_options(const inc_store *s, inc_pg_options *out);
 
+/* Run `sql` (text parameters) and hand each row, read as p's row the
+ * way projection_get reads it (select_sql's columns), to `cb`
+ * (pg_store.c, for pg_query.c). */
+int incx_pg_projection_rows(inc_store *s, const inc_projection_desc *p,
+                            const char *sql, int nparams,
+                            const char *const *values, inc_row_cb cb, void *ud,
+                            inc_error *err);
+
+/* The `query` operation (pg_query.c). */
+int incx_pg_query(inc_store *s, const inc_projection_desc *p,
+                  const inc_query *q, inc_row_cb cb, void *ud, inc_error *err);
+
 #endif

@@ -30,6 +30,7 @@
 
 #include "internal.h"
 #include "pg_internal.h"
+#include "query_internal.h"
 #include "store_util.h"
 
 #define STREAM_VERSION_CONSTRAINT "events_stream_version"
@@ -1431,8 +1432,8 @@ static int proj_row(void *ud, const PGresult *res, inc_error *err) {
     inc_row_meta meta;
     memset(&meta, 0, sizeof meta);
     int rc = 0, col = 1;
-    const inc_field_desc *idf =
-        incx_field_implicit(rd, "aggregate_id", INC_TYPE_STRING);
+    /* aggregate_id, or a view's own key */
+    const inc_field_desc *idf = incx_row_key(rd);
     if (idf) rc = field_from_text(idf, row, PQgetvalue(res, 0, 0), err);
     for (size_t i = 0; rc == 0 && i < rd->n_fields; i++) {
         const inc_field_desc *f = &rd->fields[i];
@@ -1488,6 +1489,15 @@ static int pg_projection_list(inc_store *base, const inc_projection_desc *p,
     proj_rows pr = {p, cb, ud};
     return pg_stream(s, NULL, p->select_sql, 0, NULL, proj_row, &pr,
                      "projection", err);
+}
+
+int incx_pg_projection_rows(inc_store *base, const inc_projection_desc *p,
+                            const char *sql, int nparams,
+                            const char *const *values, inc_row_cb cb, void *ud,
+                            inc_error *err) {
+    proj_rows pr = {p, cb, ud};
+    return pg_stream((pg_store *)base, NULL, sql, nparams, values, proj_row,
+                     &pr, "query", err);
 }
 
 /* ---- init ---- */
@@ -1785,6 +1795,7 @@ static const inc_store_ops pg_ops = {
     pg_rebuild,        pg_commit_many,    pg_load_many,
     pg_command_get,    pg_prune_command_ids,
     &incx_pg_log_ops,  pg_init_report,
+    incx_pg_query,
 };
 
 void inc_pg_store_set_notify(inc_store *base, bool on) {
@@ -1804,6 +1815,12 @@ inc_store *inc_pg_store_open(const inc_pg_options *opts, inc_error *err) {
         return NULL;
     }
     s->base.ops = &pg_ops;
+    /* checked before anything reaches the server (docs/runtime.md) */
+    if (opts && opts->schema && *opts->schema &&
+        incx_check_schema_name(opts->schema, err) != 0) {
+        pg_close(&s->base);
+        return NULL;
+    }
     if (opts && opts->conninfo && !(s->conninfo = inc_strdup(opts->conninfo)))
         goto nomem;
     if (opts && opts->schema && *opts->schema &&

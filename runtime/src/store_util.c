@@ -74,3 +74,19 @@ uint64_t incx_snapshot_hash(const inc_aggregate_desc *a) {
     }
     return h;
 }
+
+int incx_check_schema_name(const char *name, inc_error *err) {
+    size_t n = name ? strlen(name) : 0;
+    bool ok = n >= 1 && n <= INC_SCHEMA_NAME_MAX &&
+              !(name[0] >= '0' && name[0] <= '9');
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = name[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+             (c >= '0' && c <= '9') || c == '_';
+    }
+    if (ok) return 0;
+    return inc_error_set(err, INC_ERR_INVALID, "bad_schema",
+                         "schema name '%.80s': 1 to %d letters, digits or "
+                         "'_', not starting with a digit",
+                         name ? name : "", INC_SCHEMA_NAME_MAX);
+}

@@ -41,5 +41,13 @@ static inline unsigned incx_schema_version(unsigned v) { return v ? v : 1; }
  * schema (an upcast added or changed) is ignored and rebuilt, while a
  * domain without upcasts keeps its layout hash (and its snapshots). */
 uint64_t incx_snapshot_hash(const inc_aggregate_desc *a);
+/* Longest PostgreSQL schema name, in bytes (NAMEDATALEN - 1). */
+#define INC_SCHEMA_NAME_MAX 63
+
+/* A schema name the stores accept: 1 to INC_SCHEMA_NAME_MAX bytes of
+ * ASCII letters, digits and '_', not starting with a digit.  It is still
+ * quoted wherever it reaches SQL; the check keeps it one plain identifier
+ * (no quotes, dots or spaces to misread).  INC_ERR_INVALID otherwise. */
+int incx_check_schema_name(const char *name, inc_error *err);
 
 #endif

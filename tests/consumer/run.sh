@@ -98,7 +98,8 @@ agg=$work/shop/shop.agg
 stamps() { find "$1" -type f \( -name 'shop.[ch]' -o -name 'shop.sql' \) -printf '%p %T@\n' | sort; }
 
 run_shop() { # run_shop EXE NAME
-  local schema="shop_$2_$$"
+  # a schema name is one identifier: letters, digits, '_' (docs/runtime.md)
+  local schema="shop_${2//-/_}_$$"
   schemas+=("$schema")
   "$1" "$schema" >"$work/$2.out" 2>&1 || { cat "$work/$2.out"; fail "$2: shop failed"; }
   sed 's/^/  /' "$work/$2.out"

@@ -733,7 +733,7 @@ static void test_syntax_errors(void **state) {
                   "identifier, 'check' or '}'\n");
     assert_errors("domain d; x = 1;",
                   "t.agg:1:11: error: unexpected identifier 'x', expected "
-                  "'domain', 'enum', 'aggregate', 'react' or end of file\n");
+                  "'domain', 'enum', 'aggregate', 'react', 'view' or end of file\n");
     assert_errors("domain state;",
                   "t.agg:1:8: error: unexpected keyword 'state', expected "
                   "identifier\n");
@@ -797,7 +797,7 @@ static void test_syntax_errors(void **state) {
     free(s);
     s = in_execute("x = 1;\n}\n}\n}");
     assert_errors(s, "t.agg:7:1: error: unexpected '}', expected 'domain', "
-                     "'enum', 'aggregate', 'react' or end of file\n");
+                     "'enum', 'aggregate', 'react', 'view' or end of file\n");
     free(s);
 }
 
@@ -1075,7 +1075,7 @@ static void test_many_braces(void **state) {
     free(s);
     s = repeat("", "}", 100000, "", "", "");
     assert_errors(s, "t.agg:1:1: error: unexpected '}', expected 'domain', "
-                     "'enum', 'aggregate', 'react' or end of file\n");
+                     "'enum', 'aggregate', 'react', 'view' or end of file\n");
     free(s);
 }
 

@@ -128,7 +128,7 @@ static const inc_domain lp_domain = {
     "    \"maybe\" jsonb NOT NULL,\n"
     "    \"version\" bigint NOT NULL,\n"
     "    \"event_id\" uuid NOT NULL,\n"
-    "    \"event_date\" timestamptz NOT NULL);\n", 0, NULL};
+    "    \"event_date\" timestamptz NOT NULL);\n", 0, NULL, 0, NULL};
 
 static const char row_json[] =
     "{\"aggregate_id\":\"c1\",\"lines\":[{\"sku\":\"A\",\"qty\":2,"

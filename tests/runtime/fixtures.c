@@ -261,4 +261,4 @@ const inc_domain t_domain = {
     COUNT(domain_projections), domain_projections,
     COUNT(domain_enums), domain_enums,
     COUNT(domain_rejections), domain_rejections,
-    "", 0, NULL};
+    "", 0, NULL, 0, NULL};

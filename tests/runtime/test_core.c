@@ -292,7 +292,7 @@ static void test_event_list(void **state) {
 
 static void test_domain_lookups(void **state) {
     static const inc_domain empty = {INC_ABI_VERSION, "e", 0, NULL, 0, NULL,
-                                     0, NULL, 0, NULL, 0, NULL, 0, NULL, "", 0, NULL};
+                                     0, NULL, 0, NULL, 0, NULL, 0, NULL, "", 0, NULL, 0, NULL};
     size_t i;
     (void)state;
     for (i = 0; i < t_domain.n_commands; i++)

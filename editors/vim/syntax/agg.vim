@@ -15,7 +15,7 @@ syn case match
 syn keyword aggStatement   require fail emit
 syn keyword aggConditional if else
 syn keyword aggKeyword     domain execute apply check
-syn keyword aggStructure   aggregate enum projection
+syn keyword aggStructure   aggregate enum projection view
 syn match   aggStructure   "\<\%(command\|event\|state\)\>"
 syn keyword aggModifier    extern
 syn keyword aggType        int float bool string timestamp
@@ -30,7 +30,7 @@ syn match aggKeyword "\<upcast\ze\s\+\d"
 
 " Names being declared, and the command/event an execute/apply/emit names.
 syn match aggDomainName "\%(\<domain\s\+\)\@<=\h\w*"
-syn match aggDeclName   "\%(\<\%(aggregate\|command\|event\|enum\|projection\)\s\+\)\@<=\h\w*"
+syn match aggDeclName   "\%(\<\%(aggregate\|command\|event\|enum\|projection\|view\)\s\+\)\@<=\h\w*"
 syn match aggRuleName   "\%(\<\%(execute\|apply\|emit\)\s\+\)\@<=\h\w*"
 
 " Rejection codes: after `else` (check/require) and `fail`; not `else if`.

@@ -242,6 +242,46 @@ typedef struct inc_reaction_desc {
               void *ud, inc_error *err);
 } inc_reaction_desc;
 
+/* ---- views (docs/language.md "Views", docs/runtime.md "Views") ----
+ * A view is a table with its own key, fed by events of any aggregates of
+ * the domain and maintained by a consumer ("view:NAME") outside the
+ * commands' transactions.  Each handler turns one event type into one
+ * parameterised statement: an upsert that sets or adds to columns, or a
+ * delete, of the row whose key the event gives. */
+typedef enum inc_view_source {
+    INC_VIEW_FIELD = 1,    /* a field of the event (`field`) */
+    INC_VIEW_AGGREGATE_ID, /* the emitting aggregate's id */
+    INC_VIEW_LITERAL,      /* `literal`: canonical text of a constant */
+    INC_VIEW_NULL          /* SQL NULL (an optional column) */
+} inc_view_source;
+
+typedef struct inc_view_value {
+    inc_view_source source;
+    const char *field;   /* INC_VIEW_FIELD */
+    const char *literal; /* INC_VIEW_LITERAL */
+} inc_view_value;
+
+typedef struct inc_view_handler {
+    const inc_message_desc *event;
+    inc_view_value key;            /* the row's key (a string) */
+    bool delete_row;               /* `delete`: sql is the DELETE */
+    size_t n_values;               /* sql's $2.. (a delete has none) */
+    const inc_view_value *values;
+    /* $1 the key, $2.. the values, then (not for a delete) the log
+     * position, event id and event date of the event */
+    const char *sql;
+} inc_view_handler;
+
+typedef struct inc_view_desc {
+    const char *name;
+    /* the view's table as a projection: `row` (the key first, flagged
+     * INC_FIELD_IMPLICIT, then the columns), select_sql, select_one_sql,
+     * truncate_sql; `aggregate`, `project` and `upsert_sql` are NULL */
+    const inc_projection_desc *table;
+    size_t n_handlers;             /* in declaration order */
+    const inc_view_handler *handlers;
+} inc_view_desc;
+
 typedef struct inc_domain {
     unsigned abi_version;             /* INC_ABI_VERSION */
     const char *name;                 /* "bank" */
@@ -260,6 +300,8 @@ typedef struct inc_domain {
     const char *ddl;                  /* CREATE TABLE IF NOT EXISTS ... */
     size_t n_reactions;               /* in declaration order */
     const inc_reaction_desc *reactions;
+    size_t n_views;                   /* sorted by name */
+    const inc_view_desc *const *views;
 } inc_domain;
 
 /* ---- lookups (binary search over the sorted tables; NULL if absent) ---- */
@@ -271,6 +313,8 @@ INC_API const inc_aggregate_desc *inc_domain_aggregate(const inc_domain *d,
                                                        const char *name);
 INC_API const inc_projection_desc *inc_domain_projection(const inc_domain *d,
                                                          const char *name);
+INC_API const inc_view_desc *inc_domain_view(const inc_domain *d,
+                                             const char *name);
 INC_API const inc_message_desc *inc_aggregate_event(const inc_aggregate_desc *a,
                                                     const char *name);
 

@@ -209,6 +209,25 @@ typedef struct inc_table_change {
 /* Strings borrowed for the call. */
 typedef int (*inc_table_change_cb)(void *ud, const inc_table_change *c,
                                    inc_error *err);
+/* ---- projection queries (docs/api.md, "Queries") ---- */
+
+/* One condition: the column `field` equals `value`, given as text and
+ * read by the column's type (int decimal, float, bool true/false, string
+ * as is, timestamp RFC 3339, enum member name).  Only scalar columns. */
+typedef struct inc_query_where {
+    const char *field;
+    const char *value;
+} inc_query_where;
+
+typedef struct inc_query {
+    size_t n_where;                 /* all of them hold (AND) */
+    const inc_query_where *where;
+    /* Order by this column (then by aggregate_id); NULL: by aggregate_id.
+     * Strings and enum names in byte order, NULLs last either way. */
+    const char *order;
+    bool descending;
+    int64_t limit;                  /* at most this many rows; 0: all */
+} inc_query;
 
 typedef struct inc_store inc_store;
 struct inc_log_ops;
@@ -285,6 +304,12 @@ typedef struct inc_store_ops {
      * the event store is never touched (docs/evolution.md). */
     int (*init_report)(inc_store *s, const inc_domain *d,
                        inc_table_change_cb cb, void *ud, inc_error *err);
+    /* Optional (NULL: inc_store_query lists the rows and filters, orders
+     * and limits them in the client, as the memory store does).  The rows
+     * of `p` that `q` selects, in its order; `q` was checked against the
+     * row descriptor by inc_store_query (incx_query_check). */
+    int (*query)(inc_store *s, const inc_projection_desc *p,
+                 const inc_query *q, inc_row_cb cb, void *ud, inc_error *err);
 } inc_store_ops;
 
 struct inc_store {
@@ -347,6 +372,15 @@ INC_API int inc_store_projection_list(inc_store *s,
                                       inc_row_cb cb, void *ud, inc_error *err);
 INC_API int inc_store_rebuild(inc_store *s, const inc_projection_desc *p,
                               const inc_rebuild_cbs *cbs, inc_error *err);
+/* The rows of projection `p` that `q` selects, in its order, each to
+ * `cb` (a row owned by the store, as for projection_list).  A field that
+ * is not a scalar column of the row, or a value its column's type cannot
+ * read, is INC_ERR_INVALID naming it, before the store is asked.  Values
+ * reach SQL only as parameters.  Both stores return the same rows in the
+ * same order. */
+INC_API int inc_store_query(inc_store *s, const inc_projection_desc *p,
+                            const inc_query *q, inc_row_cb cb, void *ud,
+                            inc_error *err);
 /* Without load_many: `load` one by one (a lost connection stops it: -1). */
 INC_API int inc_store_load_many(inc_store *s, inc_load_req *reqs, size_t n,
                                 inc_error *err);

@@ -2207,7 +2207,171 @@ static const char bank_ddl[] =
     "    \"version\" bigint NOT NULL,\n"
     "    \"event_id\" uuid NOT NULL,\n"
     "    \"event_date\" timestamptz NOT NULL\n"
-    ");\n";
+    ");\n"
+    "\n"
+    "CREATE TABLE IF NOT EXISTS \"account_transfers\" (\n"
+    "    \"account\" text PRIMARY KEY,\n"
+    "    \"requested_out\" bigint NOT NULL DEFAULT 0,\n"
+    "    \"requested_in\" bigint NOT NULL DEFAULT 0,\n"
+    "    \"sent\" bigint NOT NULL DEFAULT 0,\n"
+    "    \"sent_total\" bigint NOT NULL DEFAULT 0,\n"
+    "    \"received\" bigint NOT NULL DEFAULT 0,\n"
+    "    \"received_total\" bigint NOT NULL DEFAULT 0,\n"
+    "    \"version\" bigint NOT NULL,\n"
+    "    \"event_id\" uuid NOT NULL,\n"
+    "    \"event_date\" timestamptz NOT NULL\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS \"account_transfers_sent_total_idx\" ON \"account_transfers\" (\"sent_total\");\n"
+    "CREATE INDEX IF NOT EXISTS \"account_transfers_received_total_idx\" ON \"account_transfers\" (\"received_total\");\n";
+
+/* ---------------------------------------------- view account_transfers */
+
+typedef struct bank_account_transfers_view_row {
+    char *key;
+    int64_t c_requested_out;
+    int64_t c_requested_in;
+    int64_t c_sent;
+    int64_t c_sent_total;
+    int64_t c_received;
+    int64_t c_received_total;
+} bank_account_transfers_view_row;
+static const inc_field_desc bank_account_transfers_view_row_fields[] = {
+    {
+        .name = "account",
+        .type = INC_TYPE_STRING,
+        .flags = INC_FIELD_IMPLICIT,
+        .offset = offsetof(bank_account_transfers_view_row, key),
+        .has_offset = INC_NO_OFFSET,
+    },
+    {
+        .name = "requested_out",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(bank_account_transfers_view_row, c_requested_out),
+        .has_offset = INC_NO_OFFSET,
+        .def = {.present = true, .i = 0},
+    },
+    {
+        .name = "requested_in",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(bank_account_transfers_view_row, c_requested_in),
+        .has_offset = INC_NO_OFFSET,
+        .def = {.present = true, .i = 0},
+    },
+    {
+        .name = "sent",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(bank_account_transfers_view_row, c_sent),
+        .has_offset = INC_NO_OFFSET,
+        .def = {.present = true, .i = 0},
+    },
+    {
+        .name = "sent_total",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(bank_account_transfers_view_row, c_sent_total),
+        .has_offset = INC_NO_OFFSET,
+        .def = {.present = true, .i = 0},
+    },
+    {
+        .name = "received",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(bank_account_transfers_view_row, c_received),
+        .has_offset = INC_NO_OFFSET,
+        .def = {.present = true, .i = 0},
+    },
+    {
+        .name = "received_total",
+        .type = INC_TYPE_INT,
+        .flags = INC_FIELD_DEFAULTED,
+        .offset = offsetof(bank_account_transfers_view_row, c_received_total),
+        .has_offset = INC_NO_OFFSET,
+        .def = {.present = true, .i = 0},
+    },
+};
+static const inc_message_desc bank_account_transfers_view_row_desc = {
+    .kind = INC_MSG_ROW,
+    .name = "account_transfers",
+    .c_name = "bank_account_transfers_view_row",
+    .size = sizeof(bank_account_transfers_view_row),
+    .n_fields = 7,
+    .fields = bank_account_transfers_view_row_fields,
+};
+static const inc_projection_desc bank_account_transfers_view_table = {
+    .name = "account_transfers",
+    .row = &bank_account_transfers_view_row_desc,
+    .select_sql = "SELECT \"account\", \"requested_out\", \"requested_in\", \"sent\", \"sent_total\", \"received\", \"received_total\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"account_transfers\" ORDER BY \"account\"",
+    .select_one_sql = "SELECT \"account\", \"requested_out\", \"requested_in\", \"sent\", \"sent_total\", \"received\", \"received_total\", \"version\", \"event_id\", to_char(\"event_date\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \"account_transfers\" WHERE \"account\" = $1",
+    .truncate_sql = "TRUNCATE \"account_transfers\"",
+};
+static const inc_view_value bank_account_transfers_view_values_0[] = {
+    {.source = INC_VIEW_LITERAL, .literal = "1"},
+};
+static const inc_view_value bank_account_transfers_view_values_1[] = {
+    {.source = INC_VIEW_LITERAL, .literal = "1"},
+};
+static const inc_view_value bank_account_transfers_view_values_2[] = {
+    {.source = INC_VIEW_LITERAL, .literal = "1"},
+    {.source = INC_VIEW_FIELD, .field = "amount"},
+};
+static const inc_view_value bank_account_transfers_view_values_3[] = {
+    {.source = INC_VIEW_LITERAL, .literal = "1"},
+    {.source = INC_VIEW_FIELD, .field = "amount"},
+};
+static const inc_view_value bank_account_transfers_view_values_4[] = {
+    {.source = INC_VIEW_LITERAL, .literal = "1"},
+    {.source = INC_VIEW_FIELD, .field = "amount"},
+};
+static const inc_view_handler bank_account_transfers_view_handlers[] = {
+    {
+        .event = &bank_transfer_requested_desc,
+        .key = {.source = INC_VIEW_FIELD, .field = "source_account_number"},
+        .n_values = 1,
+        .values = bank_account_transfers_view_values_0,
+        .sql = "INSERT INTO \"account_transfers\" (\"account\", \"requested_out\", \"version\", \"event_id\", \"event_date\") VALUES ($1::text, (0 + $2::bigint), $3::bigint, $4::uuid, $5::timestamptz) ON CONFLICT (\"account\") DO UPDATE SET \"requested_out\" = \"account_transfers\".\"requested_out\" + $2::bigint, \"version\" = EXCLUDED.\"version\", \"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = EXCLUDED.\"event_date\"",
+    },
+    {
+        .event = &bank_transfer_requested_desc,
+        .key = {.source = INC_VIEW_FIELD, .field = "destination_account_number"},
+        .n_values = 1,
+        .values = bank_account_transfers_view_values_1,
+        .sql = "INSERT INTO \"account_transfers\" (\"account\", \"requested_in\", \"version\", \"event_id\", \"event_date\") VALUES ($1::text, (0 + $2::bigint), $3::bigint, $4::uuid, $5::timestamptz) ON CONFLICT (\"account\") DO UPDATE SET \"requested_in\" = \"account_transfers\".\"requested_in\" + $2::bigint, \"version\" = EXCLUDED.\"version\", \"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = EXCLUDED.\"event_date\"",
+    },
+    {
+        .event = &bank_money_sent_desc,
+        .key = {.source = INC_VIEW_AGGREGATE_ID},
+        .n_values = 2,
+        .values = bank_account_transfers_view_values_2,
+        .sql = "INSERT INTO \"account_transfers\" (\"account\", \"sent\", \"sent_total\", \"version\", \"event_id\", \"event_date\") VALUES ($1::text, (0 + $2::bigint), (0 + $3::bigint), $4::bigint, $5::uuid, $6::timestamptz) ON CONFLICT (\"account\") DO UPDATE SET \"sent\" = \"account_transfers\".\"sent\" + $2::bigint, \"sent_total\" = \"account_transfers\".\"sent_total\" + $3::bigint, \"version\" = EXCLUDED.\"version\", \"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = EXCLUDED.\"event_date\"",
+    },
+    {
+        .event = &bank_money_sent_reverted_desc,
+        .key = {.source = INC_VIEW_AGGREGATE_ID},
+        .n_values = 2,
+        .values = bank_account_transfers_view_values_3,
+        .sql = "INSERT INTO \"account_transfers\" (\"account\", \"sent\", \"sent_total\", \"version\", \"event_id\", \"event_date\") VALUES ($1::text, (0 - $2::bigint), (0 - $3::bigint), $4::bigint, $5::uuid, $6::timestamptz) ON CONFLICT (\"account\") DO UPDATE SET \"sent\" = \"account_transfers\".\"sent\" - $2::bigint, \"sent_total\" = \"account_transfers\".\"sent_total\" - $3::bigint, \"version\" = EXCLUDED.\"version\", \"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = EXCLUDED.\"event_date\"",
+    },
+    {
+        .event = &bank_money_received_desc,
+        .key = {.source = INC_VIEW_AGGREGATE_ID},
+        .n_values = 2,
+        .values = bank_account_transfers_view_values_4,
+        .sql = "INSERT INTO \"account_transfers\" (\"account\", \"received\", \"received_total\", \"version\", \"event_id\", \"event_date\") VALUES ($1::text, (0 + $2::bigint), (0 + $3::bigint), $4::bigint, $5::uuid, $6::timestamptz) ON CONFLICT (\"account\") DO UPDATE SET \"received\" = \"account_transfers\".\"received\" + $2::bigint, \"received_total\" = \"account_transfers\".\"received_total\" + $3::bigint, \"version\" = EXCLUDED.\"version\", \"event_id\" = EXCLUDED.\"event_id\", \"event_date\" = EXCLUDED.\"event_date\"",
+    },
+};
+static const inc_view_desc bank_account_transfers_view = {
+    .name = "account_transfers",
+    .table = &bank_account_transfers_view_table,
+    .n_handlers = 5,
+    .handlers = bank_account_transfers_view_handlers,
+};
+
+static const inc_view_desc *const bank_views[] = {
+    &bank_account_transfers_view,
+};
 
 const inc_domain bank_domain = {
     .abi_version = INC_ABI_VERSION,
@@ -2227,4 +2391,6 @@ const inc_domain bank_domain = {
     .ddl = bank_ddl,
     .n_reactions = 3,
     .reactions = bank_reactions,
+    .n_views = 1,
+    .views = bank_views,
 };

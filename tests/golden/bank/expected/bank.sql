@@ -21,3 +21,18 @@ CREATE TABLE IF NOT EXISTS "transfers" (
     "event_id" uuid NOT NULL,
     "event_date" timestamptz NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS "account_transfers" (
+    "account" text PRIMARY KEY,
+    "requested_out" bigint NOT NULL DEFAULT 0,
+    "requested_in" bigint NOT NULL DEFAULT 0,
+    "sent" bigint NOT NULL DEFAULT 0,
+    "sent_total" bigint NOT NULL DEFAULT 0,
+    "received" bigint NOT NULL DEFAULT 0,
+    "received_total" bigint NOT NULL DEFAULT 0,
+    "version" bigint NOT NULL,
+    "event_id" uuid NOT NULL,
+    "event_date" timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "account_transfers_sent_total_idx" ON "account_transfers" ("sent_total");
+CREATE INDEX IF NOT EXISTS "account_transfers_received_total_idx" ON "account_transfers" ("received_total");
