@@ -89,7 +89,7 @@ rc=$(run "$notes" --schema "$n" consumers)
 expect "consumers of notes" '[ $rc = 0 ] && J ".consumer == \"k\""'
 # every table lives in the schema, none in public
 tables=$(psql "$INCIDENT_DB" -AtXc "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '$a'")
-expect "a holds every table ($tables)" '[ "$tables" = "command_ids,consumers,counters,events,schema_version,snapshots" ]'
+expect "a holds every table ($tables)" '[ "$tables" = "command_ids,consumers,counters,events,projection_refills,schema_version,snapshots" ]'
 pub=$(psql "$INCIDENT_DB" -AtXc "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('events','counters','notes')")
 expect "nothing in public" '[ "$pub" = 0 ]'
 rc=$(run "$counter" --schema "$a" rebuild counters)
