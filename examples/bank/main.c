@@ -1,6 +1,7 @@
 /* main.c - the `bank` program: the domain CLI of bank.agg with the
  * transfer saga registered, so `bank dispatch RequestTransfer ...` runs the
- * whole transfer. */
+ * whole transfer, and `bank react` finishes any transfer a crashed or
+ * failed process left half-way. */
 #include <incident/cli.h>
 
 #include "bank.h"

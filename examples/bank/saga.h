@@ -1,5 +1,6 @@
 /* saga.h - the bank's transfer saga (Incident's TransferEventHandler) as
- * libincident event handlers. */
+ * libincident event handlers, exactly once in effect: run inline after
+ * each commit and durably by the reactor (`bank react`). */
 #ifndef BANK_SAGA_H
 #define BANK_SAGA_H
 
@@ -8,12 +9,8 @@
 /* Register the handlers that drive a Transfer to completed or cancelled:
  *   TransferRequested -> SendMoney(source);      ok: InitiateTransfer, else CancelTransfer
  *   TransferInitiated -> ReceiveMoney(destination); ok: CompleteTransfer, else RevertTransfer
- *   TransferReverted  -> RevertMoneySent(source), then CancelTransfer */
+ *   TransferReverted  -> RevertMoneySent(source), then CancelTransfer
+ * Every process that dispatches transfers or runs `react` registers them. */
 int bank_saga_register(inc_app *app, inc_error *err);
-
-/* Drive every transfer that stopped half-way (status requested, initiated
- * or reverted: the process died between two steps) to its end, by
- * replaying the handler of the step it reached.  *resumed counts them. */
-int bank_saga_resume(inc_app *app, int *resumed, inc_error *err);
 
 #endif
