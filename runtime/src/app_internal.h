@@ -251,8 +251,11 @@ int incx_project_row(const inc_projection_desc *p, const void *state,
 /* Free and reset; `a` may be NULL when w->next is. */
 void incx_work_free(const inc_aggregate_desc *a, incx_work *w);
 /* An event's metadata: {"command_id":..,"command_type":..,
- * "correlation_id":.. (command_id when NULL)[,"causation_id":..]};
- * malloc'd, NULL on OOM. */
+ * "correlation_id":.. (command_id when NULL)[,"causation_id":..],
+ * "durable_handlers":true}; malloc'd, NULL on OOM.  The last member says
+ * that the runtime which committed the event runs handlers with derived
+ * command ids, so the reactor may run them again (reactor.c): events
+ * committed before, whose handlers had random ids, are left alone. */
 char *incx_metadata_text(const char *command_id, const char *command_type,
                          const char *causation, const char *correlation);
 

@@ -3,9 +3,15 @@
  * some handler is registered for and hands it to incx_react_event
  * (dispatch.c), which runs the handlers with the inline path's command
  * ids; the checkpoint moves after each batch, and a handler's failure
- * stops the run before the event that failed. */
+ * stops the run before the event that failed.  Only events whose metadata
+ * says "durable_handlers" are handled (commit_prepare.c): older ones had
+ * their handlers run with random command ids, which a second run could
+ * not recognise. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include <incident/reactor.h>
 
@@ -19,6 +25,13 @@ typedef struct reactor {
     inc_reactor_stats stats;
 } reactor;
 
+static bool durable(const char *metadata) {
+    json_t *m = metadata ? json_loads(metadata, 0, NULL) : NULL;
+    bool yes = m && json_is_true(json_object_get(m, "durable_handlers"));
+    json_decref(m);
+    return yes;
+}
+
 static int react_one(void *ud, inc_consumer_tx *tx, const inc_stored_event *ev,
                      const inc_log_position *at, inc_error *err) {
     reactor *r = ud;
@@ -28,6 +41,10 @@ static int react_one(void *ud, inc_consumer_tx *tx, const inc_stored_event *ev,
         inc_domain_aggregate(r->app->d, ev->aggregate_type);
     /* another domain's events in the same tables: not ours to handle */
     if (!a || !inc_aggregate_event(a, ev->event_type)) return 0;
+    /* Committed by a runtime whose handlers had random command ids (or
+     * appended by a tool): its handlers ran, at most once, where it was
+     * committed; running them again here would do their work twice. */
+    if (!durable(ev->metadata)) return 0;
     inc_recorded_event rec;
     if (incx_recorded_from_stored(a, ev, &rec, err) != 0) return -1;
     int rc = incx_react_event(r->app, &rec, r->o->on_recorded, r->o->ud,

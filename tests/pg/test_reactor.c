@@ -4,8 +4,9 @@
  * inc_app_on_named, duplicates refused), the derived command ids of
  * handler dispatches, handlers run twice for one event writing nothing
  * the second time, a rejection seen by a handler staying the outcome
- * when the command would later pass, and the reactor stopping before an
- * event whose handler failed, then handling it on the next run. */
+ * when the command would later pass, the reactor stopping before an
+ * event whose handler failed, then handling it on the next run, and
+ * events without the "durable_handlers" mark left alone. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <setjmp.h>
@@ -295,6 +296,33 @@ static void test_reactor_stops_on_failure(void **state) {
     assert_int_equal(st.events_handled, 0);
 }
 
+/* Events committed without the "durable_handlers" mark (by an older
+ * runtime, whose handlers had random command ids, or by a tool) are left
+ * alone by the reactor: running their handlers again could not be
+ * recognised as a repeat.  The marked ones are handled. */
+static void test_unmarked_events_left_alone(void **state) {
+    th_fx *fx = *state;
+    inc_error err;
+    inc_stored_event ev[2];
+    th_event(&ev[0], "src", 1); /* metadata "{}" */
+    th_event(&ev[1], "src", 2);
+    ev[1].metadata = "{\"command_id\":\"x\",\"durable_handlers\":false}";
+    inc_commit c = th_commit("src", ev, 2);
+    assert_int_equal(inc_store_commit(fx->store, &c, &err), 0);
+    calls k;
+    memset(&k, 0, sizeof k);
+    assert_int_equal(inc_app_on(fx->app, "Added", labeler, &k, &err), 0);
+    inc_reactor_stats st;
+    react(fx->app, NULL, &st);
+    assert_int_equal(k.n, 0);
+    assert_int_equal(st.events_handled, 0);
+    assert_int_equal(add(fx->app, "dst", 1, NULL, &err), 0); /* marked */
+    assert_int_equal(k.n, 1);
+    react(fx->app, NULL, &st);
+    assert_int_equal(k.n, 2);
+    assert_int_equal(st.events_handled, 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         TH_BOTH(test_reactions_registered),
@@ -302,6 +330,7 @@ int main(void) {
         TH_BOTH(test_handler_twice),
         TH_BOTH(test_rejection_stays),
         TH_BOTH(test_reactor_stops_on_failure),
+        TH_BOTH(test_unmarked_events_left_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
