@@ -257,6 +257,21 @@ static int record_events(rec_list *list, const inc_aggregate_desc *a,
     return 0;
 }
 
+/* Move the events of `r` to the list (they stay in `r` on failure). */
+static int take_events(rec_list *list, inc_result *r, inc_error *err) {
+    while (r->count > 0) {
+        inc_recorded_event *e = malloc(sizeof *e);
+        if (!e || rec_add(list, e, err) != 0) {
+            free(e);
+            return incx_oom(err);
+        }
+        /* in order: the first left in r goes next */
+        *e = r->events[0];
+        memmove(r->events, r->events + 1, --r->count * sizeof *r->events);
+    }
+    return 0;
+}
+
 /* A command with an id that did not commit (err says why).  A rejection
  * is recorded under the id in a transaction of its own; an id found taken
  * (also by that record: a concurrent run committed first) answers with the
@@ -309,13 +324,14 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
     if (inc_msg_validate(cmd, data, err) != 0) return -1;
     const char *id = incx_msg_id(cmd, data);
     if (incx_store_check_id(id, "$.aggregate_id", err) != 0) return -1;
-    /* a repeat answers a top-level caller with the first run's events; a
-     * handler's repeat only needs the outcome (its events were delivered
-     * the first time) */
-    inc_result *replay_out = o->causation_id ? NULL : list->result;
+    /* A repeat answers a top-level caller with the first run's events.
+     * An inline handler's command found taken was done by a reactor that
+     * got there first: its events join the outer result all the same (the
+     * caller sees the whole chain).  The reactor's own repeats only need
+     * the outcome (those events were delivered the first time). */
     const incx_cmdid *cid = o->cid;
     if (cid && o->lookup_first) {
-        int found = incx_command_replay(app, cid, replay_out, err);
+        int found = incx_command_replay(app, cid, NULL, err);
         if (found != 0) return found == 1 ? 0 : -1;
     }
 
@@ -338,8 +354,16 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
     bool committed = rc == 0 && t.w.events.count > 0;
     attempt_free(a, &t);
     free(metadata);
-    if (!committed && rc != 0 && cid && list->n == from)
-        return settle(app, a, id, cid, replay_out, err);
+    if (!committed && rc != 0 && cid && list->n == from) {
+        if (!o->causation_id) return settle(app, a, id, cid, list->result, err);
+        if (o->lookup_first) return settle(app, a, id, cid, NULL, err);
+        inc_result replayed;
+        inc_result_init(&replayed);
+        rc = settle(app, a, id, cid, &replayed, err);
+        if (rc == 0) rc = take_events(list, &replayed, err);
+        inc_result_free(&replayed);
+        return rc;
+    }
     /* (rc != 0 after a commit: out of memory reporting it) */
     if (!committed) return rc;
     run_handlers(app, list, from, list->n,
