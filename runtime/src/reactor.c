@@ -78,6 +78,10 @@ int inc_reactor_run(inc_app *app, const inc_reactor_options *o,
         while (k < n_types && strcmp(types[k], name) != 0) k++;
         if (k == n_types) types[n_types++] = name;
     }
+    /* No handler at all: an event type no event has (an empty filter
+     * would mean every type), so the run still waits, stops and obeys
+     * the limit, idle time and stop flag as usual. */
+    if (n_types == 0) types[n_types++] = "";
     inc_consumer_options co;
     memset(&co, 0, sizeof co);
     co.name = o->name ? o->name : INC_REACTOR_NAME;
@@ -90,9 +94,7 @@ int inc_reactor_run(inc_app *app, const inc_reactor_options *o,
     int rc = -1;
     inc_consumer *c = inc_consumer_open(app->store, &co, err);
     if (c) {
-        /* no handler at all: nothing to read (an empty filter means all) */
-        rc = n_types == 0 ? 0
-                          : inc_consumer_run(c, react_one, &r, ro, NULL, err);
+        rc = inc_consumer_run(c, react_one, &r, ro, NULL, err);
         inc_consumer_close(c);
     }
     free(types);
