@@ -137,6 +137,18 @@ static void react(inc_app *app, const char *name, inc_reactor_stats *st) {
     assert_int_equal(rc, 0);
 }
 
+/* An app on the counter domain with two reactions (`d` and `r` must
+ * outlive it), their calls counted in *k. */
+static inc_app *reactions_app(th_fx *fx, calls *k, inc_reaction_desc r[2], inc_domain *d) {
+    inc_error err;
+    memset(k, 0, sizeof *k);
+    reaction_calls = k;
+    *d = with_reactions(r);
+    inc_app *app = inc_app_new(d, fx->store, &err);
+    assert_non_null(app);
+    return app;
+}
+
 /* ---- tests */
 
 /* inc_app_new registers the domain's reactions in declaration order,
@@ -146,12 +158,9 @@ static void test_reactions_registered(void **state) {
     th_fx *fx = *state;
     inc_error err;
     calls k;
-    memset(&k, 0, sizeof k);
-    reaction_calls = &k;
     inc_reaction_desc r[2];
-    inc_domain d = with_reactions(r);
-    inc_app *app = inc_app_new(&d, fx->store, &err);
-    assert_non_null(app);
+    inc_domain d;
+    inc_app *app = reactions_app(fx, &k, r, &d);
     assert_int_equal(inc_app_on(app, "Added", user_handler, &k, &err), 0);
     assert_int_equal(add(app, "dst", 1, NULL, &err), 0);
     assert_string_equal(k.order, "abu");
@@ -183,12 +192,9 @@ static void test_handler_names(void **state) {
     th_fx *fx = *state;
     inc_error err;
     calls k;
-    memset(&k, 0, sizeof k);
-    reaction_calls = &k;
     inc_reaction_desc r[2];
-    inc_domain d = with_reactions(r);
-    inc_app *app = inc_app_new(&d, fx->store, &err);
-    assert_non_null(app);
+    inc_domain d;
+    inc_app *app = reactions_app(fx, &k, r, &d);
     assert_int_equal(inc_app_on_named(app, "Added", "mine", user_handler, &k, &err), 0);
     assert_int_equal(inc_app_on_named(app, "Labeled", "mine", user_handler, &k, &err), -1);
     assert_string_equal(err.code, "duplicate_handler");

@@ -112,6 +112,22 @@ static int react(const fx *f) {
     return wait_exit(spawn_cli(f, false, "react", "--idle", "300", NULL));
 }
 
+/* Every transfer finished, each with its money moved once
+ * (rel_verify_transfers), nothing in flight (rel_verify_money), the store
+ * consistent (rel_verify_all). */
+static void verify_finished(fx *f, const char *label) {
+    assert_int_equal(rel_count_unfinished(f->c), 0);
+    assert_int_equal(rel_verify_transfers(f->c), 0);
+    inc_error err;
+    inc_app *app = rel_app_open(f->db, f->schema, false, &err);
+    assert_non_null(app);
+    assert_int_equal(rel_verify_all(f->c, app, label), 0);
+    int64_t flight = -1;
+    assert_int_equal(rel_verify_money(f->c, NULL, &flight), 0);
+    assert_int_equal(flight, 0);
+    rel_app_close(app);
+}
+
 /* ------------------------------------------------------------ cut */
 
 /* The gate: a step named in `gate` waits for its advisory key. */
@@ -278,16 +294,7 @@ static void test_cut_every_step(void **state) {
     }
     printf("[cut] %d dispatching processes killed at a held step, %d transfers "
            "finished by `bank react`\n", cuts, n_transfers);
-    assert_int_equal(rel_count_unfinished(f.c), 0);
-    assert_int_equal(rel_verify_transfers(f.c), 0);
-    inc_error err;
-    inc_app *app = rel_app_open(f.db, f.schema, false, &err);
-    assert_non_null(app);
-    assert_int_equal(rel_verify_all(f.c, app, "after cuts"), 0);
-    int64_t flight = -1;
-    assert_int_equal(rel_verify_money(f.c, NULL, &flight), 0);
-    assert_int_equal(flight, 0);
-    rel_app_close(app);
+    verify_finished(&f, "after cuts");
     fx_close(&f);
 }
 
@@ -400,15 +407,7 @@ static void test_live_reactor(void **state) {
     assert_int_equal(st, 0);
     assert_int_equal(unfinished, 0);
     assert_true(transfers >= 180 + 5 * KILLED_ROUNDS);
-    assert_int_equal(rel_verify_transfers(f.c), 0);
-    inc_error err;
-    inc_app *app = rel_app_open(f.db, f.schema, false, &err);
-    assert_non_null(app);
-    assert_int_equal(rel_verify_all(f.c, app, "live reactor"), 0);
-    int64_t flight = -1;
-    assert_int_equal(rel_verify_money(f.c, NULL, &flight), 0);
-    assert_int_equal(flight, 0);
-    rel_app_close(app);
+    verify_finished(&f, "live reactor");
     fx_close(&f);
 }
 
