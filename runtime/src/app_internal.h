@@ -41,6 +41,11 @@ typedef struct incx_handler {
     const inc_message_desc *event;
     inc_event_handler_fn fn;
     void *ud;
+    /* What the command ids of its dispatches are derived from (with the
+     * handled event's id and the dispatch's number): the reaction's or
+     * inc_app_on_named's name, or "EVENT#n" for the n-th inc_app_on of
+     * EVENT.  Unique in the app.  Owned. */
+    char *key;
 } incx_handler;
 
 struct inc_app {
@@ -60,6 +65,7 @@ struct inc_app {
     incx_state_cache *cache;
     size_t n_handlers, cap_handlers;
     incx_handler *handlers;
+    size_t n_reactions; /* handlers[0..n_reactions): the domain's reactions */
 };
 
 static inline int incx_oom(inc_error *err) {
@@ -83,6 +89,27 @@ void incx_observe_cache(inc_app *app, bool stale);
 /* What speculative commits found: `ok` committed, `stale` refused because
  * a stream had moved on. */
 void incx_note_speculation(inc_app *app, size_t ok, size_t stale);
+
+/* Register a handler under `key` (copied; INC_ERR_INVALID
+ * "duplicate_handler" when the app has one by that name). */
+int incx_app_add_handler(inc_app *app, const inc_message_desc *event,
+                         const char *key, inc_event_handler_fn fn, void *ud,
+                         inc_error *err);
+
+/* ---- dispatch.c ---- */
+
+/* Run every handler registered for `ev` (an event read back from the
+ * store), as the inline path would have after its commit, with the same
+ * command ids: what already ran is answered from the command ids' records
+ * (looked up first, so a repeat writes nothing and costs one read per
+ * command).  Commands the handlers dispatch run their own handlers inline
+ * as usual.  0 when every handler returned 0 or a rejection; -1 with err
+ * at the first other failure (the event is to be handled again).  The
+ * events the commands recorded go to on_recorded (may be NULL) and are
+ * counted in *n_recorded (may be NULL). */
+int incx_react_event(inc_app *app, const inc_recorded_event *ev,
+                     inc_recorded_cb on_recorded, void *ud,
+                     int64_t *n_recorded, inc_error *err);
 
 /* ---- result.c ---- */
 
@@ -130,7 +157,8 @@ void incx_cmdid_free(incx_cmdid *c);
 /* Whether a commit was refused because its command id is recorded. */
 bool incx_command_id_taken(const inc_error *err);
 /* The recorded outcome of c->id appended to `out` (may be NULL): 1, or 0
- * when the id is not recorded; -1 with err, INC_ERR_INVALID
+ * when the id is not recorded; -1 with err: INC_ERR_REJECTED with the
+ * recorded code when it was recorded as rejected, INC_ERR_INVALID
  * "command_id_reused" when it was recorded for another command or
  * payload. */
 int incx_command_replay(inc_app *app, const incx_cmdid *c, inc_result *out,
@@ -239,8 +267,11 @@ int incx_project_row(const inc_projection_desc *p, const void *state,
 /* Free and reset; `a` may be NULL when w->next is. */
 void incx_work_free(const inc_aggregate_desc *a, incx_work *w);
 /* An event's metadata: {"command_id":..,"command_type":..,
- * "correlation_id":.. (command_id when NULL)[,"causation_id":..]};
- * malloc'd, NULL on OOM. */
+ * "correlation_id":.. (command_id when NULL)[,"causation_id":..],
+ * "durable_handlers":true}; malloc'd, NULL on OOM.  The last member says
+ * that the runtime which committed the event runs handlers with derived
+ * command ids, so the reactor may run them again (reactor.c): events
+ * committed before, whose handlers had random ids, are left alone. */
 char *incx_metadata_text(const char *command_id, const char *command_type,
                          const char *causation, const char *correlation);
 

@@ -1,6 +1,6 @@
 /* cli.c - the domain command-line tool every generated domain gets
  * (docs/cli.md): init, dispatch, state, events, projection,
- * rebuild, follow, consumers, prune-command-ids.  Input is checked (names, JSON, validation) before the database
+ * rebuild, follow, react, consumers, prune-command-ids.  Input is checked (names, JSON, validation) before the database
  * is contacted, so bad input exits 2 even when no server is reachable. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -15,6 +15,7 @@
 
 #include <incident/app.h>
 #include <incident/cli.h>
+#include <incident/reactor.h>
 #include <incident/store.h>
 #include <incident/subscription.h>
 #include <incident/view.h>
@@ -73,6 +74,11 @@ static void usage(const cli *c, FILE *out) {
             "  views [--limit N] [--idle MS]\n"
             "                          keep the views up to date (until "
             "SIGINT/SIGTERM)\n"
+            "  react [--limit N] [--idle MS]\n"
+            "                          run the event handlers (reactions) for "
+            "every committed\n"
+            "                          event, exactly once in effect; print "
+            "each new event\n"
             "  consumers               the consumers, their checkpoints and "
             "lag\n"
             "                          (a view's is \"view:NAME\")\n"
@@ -576,7 +582,7 @@ static int cmd_init(cli *c) {
 
 /* ---- follow and consumers (docs/subscriptions.md) ---- */
 
-/* Set by SIGINT/SIGTERM during `follow`.  Process-wide by nature (a
+/* Set by SIGINT/SIGTERM during `follow` and `react`.  Process-wide by nature (a
  * signal handler can reach nothing else); only the CLI uses it. */
 static volatile sig_atomic_t follow_stop;
 
@@ -617,33 +623,37 @@ static int follow_event(void *ud, inc_consumer_tx *tx,
     return 0;
 }
 
-static int cmd_follow(cli *c, int nargs, char **args) {
-    inc_error err;
-    inc_error_clear(&err);
-    inc_consumer_options o;
-    inc_consumer_run_options ro;
-    memset(&o, 0, sizeof o);
-    memset(&ro, 0, sizeof ro);
-    for (int i = 0; i < nargs; i += 2) { /* OPTION VALUE pairs */
+/* --limit N and --idle MS (and, with `name`, --consumer NAME) as
+ * OPTION VALUE pairs: 0, or -1 after a usage message. */
+static int run_args(cli *c, int nargs, char **args, const char **name,
+                    inc_consumer_run_options *ro, const char *usage_line) {
+    for (int i = 0; i < nargs; i += 2) {
         const char *a = args[i], *v = i + 1 < nargs ? args[i + 1] : NULL;
         long long n = count_arg(v);
-        if (strcmp(a, "--consumer") == 0 && v && *v) {
-            o.name = v;
+        if (name && strcmp(a, "--consumer") == 0 && v && *v) {
+            *name = v;
         } else if (strcmp(a, "--limit") == 0 && n > 0) {
-            ro.limit = n;
+            ro->limit = n;
         } else if (strcmp(a, "--idle") == 0 && n >= 0 && n <= 86400000) {
-            ro.idle_ms = n ? (int)n : 1;
+            ro->idle_ms = n ? (int)n : 1;
         } else {
-            return usage_error(c,
-                               "usage: follow [--consumer NAME] [--limit N] "
-                               "[--idle MS]%s",
-                               "");
+            usage_error(c, "usage: %s", usage_line);
+            return -1;
         }
     }
-    int rc = open_store(c, NULL, NULL);
-    if (rc) return rc;
-    inc_consumer *k = inc_consumer_open(c->store, &o, &err);
-    if (!k) return fail(c, &err);
+    return 0;
+}
+
+/* Until SIGINT or SIGTERM (ro.stop): a consumer run, or a reactor's. */
+typedef struct stoppable {
+    cli *c;
+    inc_consumer *k;                 /* follow */
+    const inc_reactor_options *ro_r; /* react */
+    bool views;                      /* views */
+} stoppable;
+
+static int run_until_stopped(const stoppable *st,
+                             inc_consumer_run_options *ro, inc_error *err) {
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal; /* no SA_RESTART: a wait ends at once */
@@ -651,12 +661,63 @@ static int cmd_follow(cli *c, int nargs, char **args) {
     follow_stop = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    ro.stop = &follow_stop;
-    if (inc_consumer_run(k, follow_event, c, &ro, NULL, &err) != 0)
-        rc = fail(c, &err);
+    ro->stop = &follow_stop;
+    int rc = st->k       ? inc_consumer_run(st->k, follow_event, st->c, ro, NULL, err)
+             : st->views ? inc_views_run(st->c->store, st->c->d, NULL, ro, NULL, err)
+                         : inc_reactor_run(st->c->app, st->ro_r, ro, NULL, err);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    return rc;
+}
+
+static int cmd_follow(cli *c, int nargs, char **args) {
+    inc_error err;
+    inc_error_clear(&err);
+    inc_consumer_options o;
+    inc_consumer_run_options ro;
+    memset(&o, 0, sizeof o);
+    memset(&ro, 0, sizeof ro);
+    if (run_args(c, nargs, args, &o.name, &ro,
+                 "follow [--consumer NAME] [--limit N] [--idle MS]") != 0)
+        return INC_CLI_USAGE;
+    int rc = open_store(c, NULL, NULL);
+    if (rc) return rc;
+    inc_consumer *k = inc_consumer_open(c->store, &o, &err);
+    if (!k) return fail(c, &err);
+    stoppable st = {c, k, NULL, false};
+    if (run_until_stopped(&st, &ro, &err) != 0) rc = fail(c, &err);
     inc_consumer_close(k);
+    return rc;
+}
+
+/* Each event the reactions recorded, as `dispatch` prints it. */
+static int react_printed(void *ud, const inc_recorded_event *ev,
+                         inc_error *err) {
+    if (print_event(ud, ev, err) != 0) return -1;
+    if (fflush(stdout) != 0)
+        return inc_error_set(err, INC_ERR_INTERNAL, "output",
+                             "cannot write output");
+    return 0;
+}
+
+/* The domain's reactions and the program's handlers, durably
+ * (<incident/reactor.h>): --limit counts events of the log handled. */
+static int cmd_react(cli *c, int nargs, char **args,
+                     int (*setup)(inc_app *, void *, inc_error *), void *ud) {
+    inc_error err;
+    inc_error_clear(&err);
+    inc_consumer_run_options ro;
+    memset(&ro, 0, sizeof ro);
+    if (run_args(c, nargs, args, NULL, &ro,
+                 "react [--limit N] [--idle MS]") != 0)
+        return INC_CLI_USAGE;
+    int rc = open_store(c, setup, ud);
+    if (rc) return rc;
+    inc_reactor_options o;
+    memset(&o, 0, sizeof o);
+    o.on_recorded = react_printed;
+    stoppable st = {c, NULL, &o, false};
+    if (run_until_stopped(&st, &ro, &err) != 0) rc = fail(c, &err);
     return rc;
 }
 
@@ -667,29 +728,12 @@ static int cmd_views(cli *c, int nargs, char **args) {
     inc_error_clear(&err);
     inc_consumer_run_options ro;
     memset(&ro, 0, sizeof ro);
-    for (int i = 0; i < nargs; i += 2) {
-        const char *a = args[i], *v = i + 1 < nargs ? args[i + 1] : NULL;
-        long long n = count_arg(v);
-        if (strcmp(a, "--limit") == 0 && n > 0) ro.limit = n;
-        else if (strcmp(a, "--idle") == 0 && n >= 0 && n <= 86400000)
-            ro.idle_ms = n ? (int)n : 1;
-        else return usage_error(c, "usage: views [--limit N] [--idle MS]%s", "");
-    }
+    if (run_args(c, nargs, args, NULL, &ro, "views [--limit N] [--idle MS]") != 0)
+        return INC_CLI_USAGE;
     int rc = open_store(c, NULL, NULL);
     if (rc) return rc;
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    follow_stop = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    ro.stop = &follow_stop;
-    int64_t n = 0;
-    if (inc_views_run(c->store, c->d, NULL, &ro, &n, &err) != 0)
-        rc = fail(c, &err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    stoppable st = {c, NULL, NULL, true};
+    if (run_until_stopped(&st, &ro, &err) != 0) rc = fail(c, &err);
     return rc;
 }
 
@@ -837,6 +881,7 @@ static int run(cli *c, int argc, char **argv,
     }
     if (strcmp(sub, "follow") == 0) return cmd_follow(c, nargs, args);
     if (strcmp(sub, "views") == 0) return cmd_views(c, nargs, args);
+    if (strcmp(sub, "react") == 0) return cmd_react(c, nargs, args, setup, ud);
     if (strcmp(sub, "consumers") == 0) {
         if (nargs != 0)
             return usage_error(c, "consumers takes no arguments%s", "");

@@ -1,9 +1,11 @@
-/* command_id.c - idempotent commands: a caller-supplied command id, the
- * canonical payload it is recorded with, and a repeat's answer (the events
- * the first run recorded, read back from the store).  The store records
+/* command_id.c - idempotent commands: a command id (a caller's, or one an
+ * event handler's dispatch derives), the canonical payload it is recorded
+ * with, and a repeat's answer (the events the first run recorded, read
+ * back from the store, or the rejection recorded under the id).  The store records
  * the id in the command's own commit (inc_commit.command_id); see
  * docs/runtime.md, "Idempotent commands". */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +45,8 @@ typedef struct replay {
     int64_t first, n;
     inc_result *out;
     size_t got;
+    bool rejected;
+    char rejection[INC_ERROR_CODE_MAX];
 } replay;
 
 static int on_record(void *ud, const inc_command_record *r, inc_error *err) {
@@ -58,6 +62,11 @@ static int on_record(void *ud, const inc_command_record *r, inc_error *err) {
                              "command id '%s' names aggregate %s, not in "
                              "the domain",
                              rp->want->id, r->aggregate_type);
+    if (r->rejection) {
+        rp->rejected = true;
+        snprintf(rp->rejection, sizeof rp->rejection, "%s", r->rejection);
+        return 0;
+    }
     if (!(rp->aggregate_id = inc_strdup(r->aggregate_id))) return incx_oom(err);
     rp->first = r->first_version;
     rp->n = r->n_events;
@@ -116,5 +125,9 @@ int incx_command_replay(inc_app *app, const incx_cmdid *c, inc_result *out,
     }
     free(rp.aggregate_id);
     if (rc != 0) return -1;
+    if (found && rp.rejected)
+        return inc_error_set(err, INC_ERR_REJECTED, rp.rejection,
+                             "%s (the outcome recorded for command id '%s')",
+                             rp.rejection, c->id);
     return found ? 1 : 0;
 }

@@ -156,12 +156,12 @@ char *incx_metadata_text(const char *command_id, const char *command_type,
         (!causation || plain(causation))) {
         /* the common case, without building a jansson object */
         size_t n = strlen(command_id) + strlen(command_type) +
-                   strlen(correlation) + (causation ? strlen(causation) : 0) + 96;
+                   strlen(correlation) + (causation ? strlen(causation) : 0) + 128;
         char *out = malloc(n);
         if (!out) return NULL;
         snprintf(out, n,
                  "{\"command_id\":\"%s\",\"command_type\":\"%s\","
-                 "\"correlation_id\":\"%s\"%s%s%s}",
+                 "\"correlation_id\":\"%s\"%s%s%s,\"durable_handlers\":true}",
                  command_id, command_type, correlation,
                  causation ? ",\"causation_id\":\"" : "",
                  causation ? causation : "", causation ? "\"" : "");
@@ -173,5 +173,6 @@ char *incx_metadata_text(const char *command_id, const char *command_type,
     json_object_set_new(m, "command_type", json_string(command_type));
     json_object_set_new(m, "correlation_id", json_string(correlation));
     if (causation) json_object_set_new(m, "causation_id", json_string(causation));
+    json_object_set_new(m, "durable_handlers", json_true());
     return dump_compact(m);
 }

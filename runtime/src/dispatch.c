@@ -5,7 +5,14 @@
  * unread -> execute -> prepare the commit (commit_prepare.c) -> commit in
  * one store transaction.  A version conflict means another writer got
  * there first: start again from load, after the backoff of retry.c, at
- * most max_retries times. */
+ * most max_retries times.
+ *
+ * A command with a command id (the caller's, or a handler's derived one)
+ * that did not commit is settled: a rejection is recorded under the id,
+ * and an id found taken answers with what is recorded (command_id.c).
+ * Handlers run inline after a commit, and again from the reactor
+ * (reactor.c, through incx_react_event) for events read back from the
+ * log; the derived ids make the second run a no-op. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,7 +42,25 @@ struct inc_handler_ctx {
     const char *correlation_id;
     rec_list *list;
     int depth;
+    const char *key;       /* the handler's (incx_handler.key) */
+    unsigned n_dispatched; /* commands dispatched so far in this call */
+    bool lookup_first;     /* (reactor) read the id's record before trying */
 };
+
+/* Where a command comes from, and how it is identified. */
+typedef struct origin {
+    const char *causation_id;   /* NULL: a top-level command */
+    const char *correlation_id; /* NULL: its own command id */
+    int depth;
+    const incx_cmdid *cid;      /* NULL: no command id */
+    const char *meta_id;        /* the events' command_id; NULL: a new v4 */
+    bool lookup_first;          /* with cid: read its record first */
+} origin;
+
+/* The namespace of handlers' command ids (a random constant). */
+static const unsigned char handler_ns[16] = {
+    0x6b, 0x1f, 0x3a, 0x52, 0x9e, 0x07, 0x4c, 0x1d,
+    0xa8, 0x33, 0x5f, 0xe2, 0x10, 0x94, 0xc7, 0x6e};
 
 static int rec_add(rec_list *l, inc_recorded_event *e, inc_error *err) {
     if (l->n == l->cap) {
@@ -232,16 +257,65 @@ static int record_events(rec_list *list, const inc_aggregate_desc *a,
     return 0;
 }
 
+/* Move the events of `r` to the list (they stay in `r` on failure). */
+static int take_events(rec_list *list, inc_result *r, inc_error *err) {
+    while (r->count > 0) {
+        inc_recorded_event *e = malloc(sizeof *e);
+        if (!e || rec_add(list, e, err) != 0) {
+            free(e);
+            return incx_oom(err);
+        }
+        /* in order: the first left in r goes next */
+        *e = r->events[0];
+        memmove(r->events, r->events + 1, --r->count * sizeof *r->events);
+    }
+    return 0;
+}
+
+/* A command with an id that did not commit (err says why).  A rejection
+ * is recorded under the id in a transaction of its own; an id found taken
+ * (also by that record: a concurrent run committed first) answers with the
+ * recorded outcome, appended to `out` (may be NULL).  Returns 0 when the
+ * recorded outcome is a commit, else -1 with err: the recorded or the new
+ * rejection, or why it could not be recorded (then its outcome is
+ * unknown and the rejection must not be acted on). */
+static int settle(inc_app *app, const inc_aggregate_desc *a, const char *id,
+                  const incx_cmdid *cid, inc_result *out, inc_error *err) {
+    if (err->kind == INC_ERR_REJECTED) {
+        inc_error rejection = *err;
+        inc_commit c;
+        memset(&c, 0, sizeof c);
+        c.aggregate = a;
+        c.aggregate_id = id;
+        c.command_id = cid->id;
+        c.command_type = cid->type;
+        c.command_payload = cid->payload;
+        c.command_rejection = rejection.code[0] ? rejection.code : "rejected";
+        if (inc_store_commit(app->store, &c, err) == 0) {
+            *err = rejection;
+            return -1;
+        }
+    }
+    if (!incx_command_id_taken(err)) return -1;
+    inc_error first = *err;
+    int found = incx_command_replay(app, cid, out, err);
+    if (found == 1) {
+        inc_error_clear(err);
+        return 0;
+    }
+    if (found == 0) *err = first; /* (taken, then pruned at once: report it) */
+    return -1;
+}
+
 static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
-                        const void *data, const char *causation_id,
-                        const char *correlation_id, int depth,
-                        const incx_cmdid *cid, rec_list *list, inc_error *err) {
+                        const void *data, const origin *o, rec_list *list,
+                        inc_error *err) {
     inc_error local; /* the retry decisions read the error */
     if (!err) err = &local;
     if (!cmd || cmd->kind != INC_MSG_COMMAND || !cmd->aggregate)
         return inc_error_set(err, INC_ERR_INVALID, "unknown_command",
                              "not a command descriptor");
-    if (depth > MAX_HANDLER_DEPTH)
+    if (o->depth > MAX_HANDLER_DEPTH)
         return inc_error_set(err, INC_ERR_INTERNAL, "handler_depth",
                              "event handlers nested deeper than %d commands",
                              MAX_HANDLER_DEPTH);
@@ -250,11 +324,24 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
     if (inc_msg_validate(cmd, data, err) != 0) return -1;
     const char *id = incx_msg_id(cmd, data);
     if (incx_store_check_id(id, "$.aggregate_id", err) != 0) return -1;
+    /* A repeat answers a top-level caller with the first run's events.
+     * An inline handler's command found taken was done by a reactor that
+     * got there first: its events join the outer result all the same (the
+     * caller sees the whole chain).  The reactor's own repeats only need
+     * the outcome (those events were delivered the first time). */
+    const incx_cmdid *cid = o->cid;
+    if (cid && o->lookup_first) {
+        int found = incx_command_replay(app, cid, NULL, err);
+        if (found != 0) return found == 1 ? 0 : -1;
+    }
 
     char command_id[INC_UUID_TEXT_SIZE];
-    if (inc_uuid_v4(command_id, err) != 0) return -1;
-    char *metadata = incx_metadata_text(command_id, cmd->name, causation_id,
-                                        correlation_id);
+    if (o->meta_id)
+        snprintf(command_id, sizeof command_id, "%s", o->meta_id);
+    else if (inc_uuid_v4(command_id, err) != 0)
+        return -1;
+    char *metadata = incx_metadata_text(command_id, cmd->name, o->causation_id,
+                                        o->correlation_id);
     if (!metadata) return incx_oom(err);
 
     attempt t;
@@ -262,15 +349,25 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
     int rc = run_attempts(app, a, cmd, data, id, metadata, cid, &t, err);
     size_t from = list->n;
     if (rc == 0 && t.w.events.count > 0)
-        rc = record_events(list, a, id, &t, command_id, causation_id,
-                           correlation_id, err);
+        rc = record_events(list, a, id, &t, command_id, o->causation_id,
+                           o->correlation_id, err);
     bool committed = rc == 0 && t.w.events.count > 0;
     attempt_free(a, &t);
     free(metadata);
+    if (!committed && rc != 0 && cid && list->n == from) {
+        if (!o->causation_id) return settle(app, a, id, cid, list->result, err);
+        if (o->lookup_first) return settle(app, a, id, cid, NULL, err);
+        inc_result replayed;
+        inc_result_init(&replayed);
+        rc = settle(app, a, id, cid, &replayed, err);
+        if (rc == 0) rc = take_events(list, &replayed, err);
+        inc_result_free(&replayed);
+        return rc;
+    }
     /* (rc != 0 after a commit: out of memory reporting it) */
     if (!committed) return rc;
     run_handlers(app, list, from, list->n,
-                 correlation_id ? correlation_id : command_id, depth);
+                 o->correlation_id ? o->correlation_id : command_id, o->depth);
     return 0;
 }
 
@@ -281,26 +378,66 @@ static void note_handler_error(rec_list *list, const inc_error *e) {
     }
 }
 
+/* Every handler of one event.  `stop_at_failure` (the reactor): return
+ * -1 with err at the first handler that fails for another reason than a
+ * rejection; otherwise note the failure in the result and go on. */
+static int handlers_of(inc_app *app, rec_list *list,
+                       const inc_recorded_event *ev, const char *correlation_id,
+                       int depth, bool stop_at_failure, inc_error *err) {
+    for (size_t h = 0; h < app->n_handlers; h++) {
+        if (app->handlers[h].event != ev->desc) continue;
+        inc_handler_ctx ctx = {app,          ev, correlation_id,
+                               list,         depth + 1,
+                               app->handlers[h].key, 0, stop_at_failure};
+        inc_error herr;
+        inc_error_clear(&herr);
+        if (app->handlers[h].fn(&ctx, ev, app->handlers[h].ud, &herr) == 0)
+            continue;
+        if (herr.kind == INC_OK)
+            inc_error_set(&herr, INC_ERR_INTERNAL, "handler_failed",
+                          "handler %s for %s failed", app->handlers[h].key,
+                          ev->event_type);
+        /* a rejection passed up is an outcome: recorded, stable */
+        if (stop_at_failure && herr.kind != INC_ERR_REJECTED) {
+            if (err) *err = herr;
+            return -1;
+        }
+        note_handler_error(list, &herr);
+    }
+    return 0;
+}
+
 static int run_handlers(inc_app *app, rec_list *list, size_t from, size_t to,
                         const char *correlation_id, int depth) {
     char corr[INC_UUID_TEXT_SIZE];
     snprintf(corr, sizeof corr, "%s", correlation_id);
-    for (size_t k = from; k < to; k++) {
-        const inc_recorded_event *ev = list->items[k];
-        for (size_t h = 0; h < app->n_handlers; h++) {
-            if (app->handlers[h].event != ev->desc) continue;
-            inc_handler_ctx ctx = {app, ev, corr, list, depth + 1};
-            inc_error herr;
-            inc_error_clear(&herr);
-            if (app->handlers[h].fn(&ctx, ev, app->handlers[h].ud, &herr) != 0) {
-                if (herr.kind == INC_OK)
-                    inc_error_set(&herr, INC_ERR_INTERNAL, "handler_failed",
-                                  "handler for %s failed", ev->event_type);
-                note_handler_error(list, &herr);
-            }
+    for (size_t k = from; k < to; k++)
+        handlers_of(app, list, list->items[k], corr, depth, false, NULL);
+    return 0;
+}
+
+int incx_react_event(inc_app *app, const inc_recorded_event *ev,
+                     inc_recorded_cb on_recorded, void *ud,
+                     int64_t *n_recorded, inc_error *err) {
+    rec_list list;
+    memset(&list, 0, sizeof list);
+    /* the chain's correlation id as the inline run had it */
+    const char *corr = ev->correlation_id[0] ? ev->correlation_id
+                       : ev->command_id[0]   ? ev->command_id
+                                             : ev->event_id;
+    int rc = handlers_of(app, &list, ev, corr, 0, true, err);
+    if (n_recorded) *n_recorded += (int64_t)list.n;
+    /* committed whatever happened after: reported all the same */
+    for (size_t i = 0; on_recorded && i < list.n; i++) {
+        inc_error cerr;
+        inc_error_clear(&cerr);
+        if (on_recorded(ud, list.items[i], &cerr) != 0 && rc == 0) {
+            if (err) *err = cerr;
+            rc = -1;
         }
     }
-    return 0;
+    rec_list_free(&list);
+    return rc;
 }
 
 /* Move the recorded events into the caller's result. */
@@ -330,7 +467,8 @@ static int dispatch_top(inc_app *app, const inc_message_desc *command,
     rec_list list;
     memset(&list, 0, sizeof list);
     list.result = out;
-    int rc = dispatch_one(app, command, data, NULL, NULL, 0, cid, &list, err);
+    origin o = {NULL, NULL, 0, cid, NULL, false};
+    int rc = dispatch_one(app, command, data, &o, &list, err);
     /* direct events are those of the command itself: they come first and
      * all share its command_id */
     size_t n_direct = 0;
@@ -367,22 +505,10 @@ int inc_dispatch_with_id(inc_app *app, const inc_message_desc *command,
     if (inc_msg_validate(command, data, err) != 0) return -1;
     incx_cmdid cid;
     if (incx_cmdid_make(&cid, command_id, command, data, err) != 0) return -1;
-    /* Optimistic: run it as new, the id recorded in its commit.  Only a
-     * commit refused for the id, or a rejection (the state may have moved
-     * on since the first run), looks the id up: a repeat answers with the
-     * first run's outcome; a rejection of an unrecorded id stands. */
+    /* Optimistic: run it as new, the id recorded in its commit; only a
+     * commit refused for the id looks the id up (dispatch_one's settle),
+     * and a rejection is recorded under it. */
     int rc = dispatch_top(app, command, data, &cid, out, err);
-    if (rc != 0 &&
-        (incx_command_id_taken(err) || err->kind == INC_ERR_REJECTED)) {
-        inc_error first = *err;
-        int found = incx_command_replay(app, &cid, out, err);
-        if (found == 1) {
-            inc_error_clear(err);
-            rc = 0;
-        } else if (found == 0) {
-            *err = first; /* (taken, then pruned at once: report it) */
-        }
-    }
     incx_cmdid_free(&cid);
     return rc;
 }
@@ -438,8 +564,29 @@ int inc_dispatch_json_with_id(inc_app *app, const char *command,
 
 int inc_handler_dispatch(inc_handler_ctx *ctx, const inc_message_desc *command,
                          const void *data, inc_error *err) {
-    return dispatch_one(ctx->app, command, data, ctx->cause->event_id,
-                        ctx->correlation_id, ctx->depth, NULL, ctx->list, err);
+    inc_error local;
+    if (!err) err = &local;
+    if (!command || command->kind != INC_MSG_COMMAND || !command->aggregate)
+        return inc_error_set(err, INC_ERR_INVALID, "unknown_command",
+                             "not a command descriptor");
+    if (inc_msg_validate(command, data, err) != 0) return -1;
+    /* the id: (handled event, handler, n-th dispatch of this call), so a
+     * second run of the handler for this event names its commands alike */
+    char name[INC_UUID_TEXT_SIZE + INC_HANDLER_NAME_MAX + 48];
+    int len = snprintf(name, sizeof name, "%s\n%s\n%u", ctx->cause->event_id,
+                       ctx->key, ctx->n_dispatched++);
+    if (len < 0 || (size_t)len >= sizeof name)
+        return inc_error_set(err, INC_ERR_INTERNAL, "handler_key",
+                             "handler key too long");
+    char id[INC_UUID_TEXT_SIZE];
+    incx_uuid_v5(handler_ns, name, (size_t)len, id);
+    incx_cmdid cid;
+    if (incx_cmdid_make(&cid, id, command, data, err) != 0) return -1;
+    origin o = {ctx->cause->event_id, ctx->correlation_id, ctx->depth,
+                &cid, id, ctx->lookup_first};
+    int rc = dispatch_one(ctx->app, command, data, &o, ctx->list, err);
+    incx_cmdid_free(&cid);
+    return rc;
 }
 
 int inc_handler_dispatch_json(inc_handler_ctx *ctx, const char *command,

@@ -168,4 +168,9 @@ int incx_msg_from_text_jansson(const inc_message_desc *d, void *msg,
 int64_t incx_days_from_civil(int64_t y, unsigned m, unsigned d);
 void incx_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
+/* uuid.c: the version 5 (SHA-1, name-based) UUID of `name` (len bytes)
+ * in namespace `ns` (RFC 4122). */
+void incx_uuid_v5(const unsigned char ns[16], const char *name, size_t len,
+                  char out[37]); /* INC_UUID_TEXT_SIZE */
+
 #endif

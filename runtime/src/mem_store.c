@@ -666,6 +666,7 @@ static void link_commit(mem_store *s, const inc_commit *c, staged *g) {
 
 typedef struct mem_command {
     char *id, *type, *payload, *aggregate_type, *aggregate_id;
+    char *rejection; /* NULL: committed */
     int64_t first_version, n_events;
     inc_timestamp recorded_at;
 } mem_command;
@@ -678,6 +679,7 @@ static void command_free(void *p) {
     free(m->payload);
     free(m->aggregate_type);
     free(m->aggregate_id);
+    free(m->rejection);
     free(m);
 }
 
@@ -690,7 +692,10 @@ static int command_stage(mem_store *s, const inc_commit *c, mem_command **out,
     if (!c->command_id) return 0;
     if (incx_store_check_text(c->command_id, "command_id", err) != 0 ||
         incx_store_check_text(c->command_type, "command_type", err) != 0 ||
-        incx_store_check_text(c->command_payload, "command_payload", err) != 0)
+        incx_store_check_text(c->command_payload, "command_payload", err) != 0 ||
+        (c->command_rejection &&
+         incx_store_check_text(c->command_rejection, "command_rejection",
+                               err) != 0))
         return -1;
     if (smap_get(&s->commands, c->command_id, strlen(c->command_id)))
         return inc_error_set(err, INC_ERR_CONFLICT, "command_id_exists",
@@ -701,6 +706,8 @@ static int command_stage(mem_store *s, const inc_commit *c, mem_command **out,
         !(m->payload = inc_strdup(c->command_payload)) ||
         !(m->aggregate_type = inc_strdup(c->aggregate->name)) ||
         !(m->aggregate_id = inc_strdup(c->aggregate_id)) ||
+        (c->command_rejection &&
+         !(m->rejection = inc_strdup(c->command_rejection))) ||
         smap_reserve(&s->commands, 1) != 0) {
         command_free(m);
         return oom(err);
@@ -728,7 +735,7 @@ static int mem_command_get(inc_store *base, const char *command_id,
     *found = true;
     inc_command_record r = {m->id, m->type, m->payload, m->aggregate_type,
                             m->aggregate_id, m->first_version, m->n_events,
-                            m->recorded_at};
+                            m->recorded_at, m->rejection};
     return cb(ud, &r, err);
 }
 

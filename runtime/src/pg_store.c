@@ -1153,7 +1153,9 @@ static const char command_ids_ddl[] =
     "    n_events int NOT NULL,\n"
     "    recorded_at timestamptz NOT NULL DEFAULT now(),\n"
     "    CONSTRAINT " COMMAND_ID_CONSTRAINT " PRIMARY KEY (command_id)\n"
-    ");\n";
+    ");\n"
+    /* added with recorded rejections; NULL: the command committed */
+    "ALTER TABLE command_ids ADD COLUMN IF NOT EXISTS rejection text;\n";
 /* (no index on recorded_at: every command would pay for it, while only a
  * prune, rare and in the background, would use it) */
 
@@ -1163,14 +1165,17 @@ static const char command_ids_ddl[] =
 #define COMMAND_ID_STATEMENT "inc_command_id"
 #define COMMAND_ID_INSERT                                                      \
     "INSERT INTO command_ids (command_id, command_type, payload, "            \
-    "aggregate_type, aggregate_id, first_version, n_events) VALUES ($1, $2, " \
-    "$3, $4, $5, $6::int4, $7::int4)"
+    "aggregate_type, aggregate_id, first_version, n_events, rejection) "     \
+    "VALUES ($1, $2, $3, $4, $5, $6::int4, $7::int4, $8)"
 
 static int check_command_id(const inc_commit *c, inc_error *err) {
     if (!c->command_id) return 0;
     if (incx_store_check_text(c->command_id, "command_id", err) != 0 ||
         incx_store_check_text(c->command_type, "command_type", err) != 0 ||
-        incx_store_check_text(c->command_payload, "command_payload", err) != 0)
+        incx_store_check_text(c->command_payload, "command_payload", err) != 0 ||
+        (c->command_rejection &&
+         incx_store_check_text(c->command_rejection, "command_rejection",
+                               err) != 0))
         return -1;
     return 0;
 }
@@ -1181,7 +1186,7 @@ static int send_command_id(pg_store *s, pipe_log *l, size_t ci,
     const inc_commit *c = &l->cs[ci];
     char fbuf[32], nbuf[32];
     if (!s->cmd_ready) {
-        if (PQsendPrepare(s->conn, COMMAND_ID_STATEMENT, COMMAND_ID_INSERT, 7,
+        if (PQsendPrepare(s->conn, COMMAND_ID_STATEMENT, COMMAND_ID_INSERT, 8,
                           NULL) != 1)
             return pg_error(s, NULL, "commit", err);
         if (log_add(l, Q_PREPARE, -1, ci) != 0) return oom(err);
@@ -1189,11 +1194,11 @@ static int send_command_id(pg_store *s, pipe_log *l, size_t ci,
     snprintf(fbuf, sizeof fbuf, "%" PRId64,
              c->n_events ? c->events[0].version : (int64_t)0);
     snprintf(nbuf, sizeof nbuf, "%zu", c->n_events);
-    const char *vals[7] = {c->command_id,      c->command_type,
+    const char *vals[8] = {c->command_id,      c->command_type,
                            c->command_payload, c->aggregate->name,
                            c->aggregate_id,    fbuf,
-                           nbuf};
-    if (PQsendQueryPrepared(s->conn, COMMAND_ID_STATEMENT, 7, vals, NULL, NULL,
+                           nbuf,               c->command_rejection};
+    if (PQsendQueryPrepared(s->conn, COMMAND_ID_STATEMENT, 8, vals, NULL, NULL,
                             0) != 1)
         return pg_error(s, NULL, "commit", err);
     if (log_add(l, Q_OTHER, 0, ci) != 0) return oom(err);
@@ -1221,6 +1226,7 @@ static int command_row(void *ud, const PGresult *res, inc_error *err) {
         parse_pg_timestamp(PQgetvalue(res, 0, 7), &r.recorded_at) != 0)
         return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
                              "command_ids: unreadable row");
+    if (!PQgetisnull(res, 0, 8)) r.rejection = PQgetvalue(res, 0, 8);
     return cr->cb(cr->ud, &r, err);
 }
 
@@ -1235,7 +1241,7 @@ static int pg_command_get(inc_store *base, const char *command_id,
     return pg_stream(s, NULL,
                      "SELECT command_id, command_type, payload, "
                      "aggregate_type, aggregate_id, first_version, n_events, "
-                     "recorded_at FROM command_ids WHERE command_id = $1",
+                     "recorded_at, rejection FROM command_ids WHERE command_id = $1",
                      1, vals, command_row, &cr, "command_get", err);
 }
 

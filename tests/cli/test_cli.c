@@ -541,7 +541,8 @@ static void test_help_lists_domain(void **state) {
 
 /* dispatch --command-id: the same id, command and JSON prints the first
  * run's events again and writes nothing (exit 0); the same id with other
- * JSON or another command exits 2 and writes nothing; prune-command-ids. */
+ * JSON or another command exits 2 and writes nothing; a rejection is
+ * answered again; prune-command-ids. */
 static void test_command_id(void **state) {
     cfx *f = *state;
     run_out r = RUN(f->db, "init");
@@ -591,6 +592,24 @@ static void test_command_id(void **state) {
         assert_string_equal(r.out, "");
         out_free(&r);
     }
+    /* a rejection is recorded: the same line is rejected again (exit 3)
+     * after the reason went away (Label needs a counter with events); a
+     * new id decides anew */
+    for (int i = 0; i < 2; i++) {
+        r = RUN(f->db, "dispatch", "--command-id", "lab-1", "Label",
+                "{\"aggregate_id\":\"fresh\",\"label\":\"x\"}");
+        expect(&r, 3);
+        assert_non_null(strstr(r.err, "rejected: counter_not_found"));
+        out_free(&r);
+        r = RUN(f->db, "dispatch", "Add", "{\"aggregate_id\":\"fresh\",\"amount\":1}");
+        expect(&r, 0);
+        out_free(&r);
+    }
+    r = RUN(f->db, "dispatch", "--command-id", "lab-2", "Label",
+            "{\"aggregate_id\":\"fresh\",\"label\":\"x\"}");
+    expect(&r, 0);
+    assert_int_equal(count_lines(r.out), 1);
+    out_free(&r);
     /* bad ids and options: exit 2 before any database work */
     char long_id[130];
     memset(long_id, 'i', 129);
@@ -625,7 +644,7 @@ static void test_command_id(void **state) {
     out_free(&r);
     r = RUN(f->db, "prune-command-ids", "--older-than", "2999-01-01T00:00:00Z");
     expect(&r, 0);
-    assert_string_equal(r.out, "{\"pruned\":2}\n");
+    assert_string_equal(r.out, "{\"pruned\":4}\n"); /* pay-1, noop-1, lab-1, lab-2 */
     out_free(&r);
     r = RUN(f->db, "dispatch", "--command-id", "pay-1", "Add",
             "{\"aggregate_id\":\"k\",\"amount\":5}");

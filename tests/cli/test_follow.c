@@ -1,7 +1,8 @@
-/* test_follow.c - the CLI's `follow` and `consumers` (docs/cli.md) on the
- * counter domain: the line format (`events`' objects plus position),
- * --consumer checkpoints, --limit, --idle, SIGTERM/SIGINT exiting 0 with
- * the checkpoint saved, usage errors; also with --memory. */
+/* test_follow.c - the CLI's `follow`, `react` and `consumers`
+ * (docs/cli.md) on the counter domain: the line format (`events`' objects
+ * plus position), --consumer checkpoints, --limit, --idle, SIGTERM/SIGINT
+ * exiting 0 with the checkpoint saved, usage errors; also with --memory.
+ * (`react` doing work: tests/reliability/test_reactions.c, with `bank`.) */
 #define _POSIX_C_SOURCE 200809L
 
 #include <poll.h>
@@ -263,6 +264,62 @@ static void test_follow_usage(void **state) {
     result_free(&r);
 }
 
+/* `react` takes follow's --limit and --idle (not --consumer), ends on
+ * SIGTERM/SIGINT with exit 0, and with no handler (the counter domain has
+ * none) prints nothing; its consumer is listed. */
+static void test_react_flags(void **state) {
+    fx *f = *state;
+    add(f, "r", 1);
+    const char *bad[][3] = {{"--limit", "0", NULL}, {"--idle", "x", NULL},
+                            {"--consumer", "c", NULL}, {"--what", "1", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        result r = finish(start(f->db, (const char *const[]){"react", bad[i][0],
+                                                            bad[i][1], NULL}),
+                          NULL, 0);
+        assert_int_equal(r.code, 2);
+        assert_non_null(strstr(r.err, "usage: react"));
+        result_free(&r);
+    }
+    result r = RUN(f->db, "react", "--idle", "50");
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "");
+    result_free(&r);
+    r = RUN(f->db, "consumers");
+    assert_non_null(strstr(r.out, "\"consumer\":\"incident.reactor\""));
+    result_free(&r);
+    /* the signal only once it runs: its consumer (re)created means it
+     * is past its signal handlers (slow under valgrind) */
+    PGconn *pg = PQconnectdb(f->db);
+    assert_int_equal(PQstatus(pg), CONNECTION_OK);
+    int sigs[2] = {SIGTERM, SIGINT};
+    for (int k = 0; k < 2; k++) {
+        char *x = th_query1(pg, "DELETE FROM consumers", 0, NULL);
+        free(x);
+        child c = start(f->db, (const char *const[]){"react", NULL});
+        add(f, "r", 1);
+        for (int i = 0; i < 3000; i++) {
+            x = th_query1(pg, "SELECT count(*) FROM consumers", 0, NULL);
+            bool up = x && strcmp(x, "1") == 0;
+            free(x);
+            if (up) break;
+            struct timespec ts = {0, 10 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        kill(c.pid, sigs[k]);
+        r = finish(c, NULL, 0);
+        assert_int_equal(r.code, 0);
+        assert_string_equal(r.out, "");
+        result_free(&r);
+    }
+    PQfinish(pg);
+    r = RUN(NULL, "--memory", "react", "--idle", "10");
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+    r = RUN(NULL, "--help");
+    assert_non_null(strstr(r.out, "react [--limit N] [--idle MS]"));
+    result_free(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_follow_lines, setup, teardown),
@@ -270,6 +327,7 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_follow_signal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follow_usage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_react_flags, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

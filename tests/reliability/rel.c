@@ -16,7 +16,6 @@
 
 #include "bank.h"
 #include "rel.h"
-#include "saga.h"
 
 const char *rel_db(void) {
     const char *db = getenv("INCIDENT_DB");
@@ -118,10 +117,7 @@ inc_app *rel_app_open(const char *db, const char *schema, bool saga,
      * give the optimistic retries room (every conflict is still counted). */
     inc_app_set_max_retries(app, 200);
     inc_app_set_max_backoff(app, 20000);
-    if (saga && bank_saga_register(app, err) != 0) {
-        rel_app_close(app);
-        return NULL;
-    }
+    if (!saga) inc_app_drop_reactions(app);
     return app;
 }
 

@@ -8,9 +8,10 @@
  *                              fixture or by the test), never the shared one.
  *   test_faults client_kill    clients killed with SIGKILL while
  *                              dispatching (also in the middle of transfer
- *                              sagas), then the sagas resumed from a new
- *                              process; and the documented hazard of
- *                              resuming while a saga is still live.
+ *                              sagas), then the sagas finished by the
+ *                              reactor in a new process; and two runs of a
+ *                              saga's handlers for the same event (a late
+ *                              inline run and a reactor) paying once.
  *
  * What is checked is in each test's comment; the consistency checks are
  * rel.h's. */
@@ -31,9 +32,10 @@
 
 #include <cmocka.h>
 
+#include <incident/reactor.h>
+
 #include "bank.h"
 #include "rel.h"
-#include "saga.h"
 
 #define N_ACCOUNTS 10
 
@@ -151,16 +153,19 @@ static void crash_client(const char *db, const char *schema, int fd) {
         if (r.outcome == 'U') sleep_ms(20); /* a client backing off */
         if (outage && ok_after >= 200) break;
     }
-    /* The same process, never restarted, finishes the sagas the outage
-     * interrupted (the operator's step after an outage). */
-    int resumed = 0;
-    int rc = bank_saga_resume(app, &resumed, &err);
+    /* The same process, never restarted, runs the reactor, which finishes
+     * the sagas the outage interrupted. */
+    inc_reactor_stats st;
+    memset(&st, 0, sizeof st);
+    int rc = inc_reactor_run(app, NULL, NULL, &st, &err);
     op_report r;
     memset(&r, 0, sizeof r);
     r.i = -1;
     r.kind = 'r';
     r.outcome = rc == 0 ? 'O' : 'E';
-    snprintf(r.message, sizeof r.message, "%d resumed%s%.150s", resumed,
+    snprintf(r.message, sizeof r.message,
+             "reactor: %lld events handled, %lld recorded%s%.150s",
+             (long long)st.events_handled, (long long)st.events_recorded,
              rc ? ": " : "", rc ? err.message : "");
     if (write(fd, &r, sizeof r) != (ssize_t)sizeof r) _exit(11);
     rel_app_close(app);
@@ -194,8 +199,8 @@ static int64_t committed(PGconn *c, const op_report *r) {
  * restarted (>= 200 successful dispatches after the outage); every dispatch
  * reported ok is in the store exactly once, every rejected one not at all,
  * every unavailable one at most once (outcome unknown to the client, so it
- * is read back, never assumed); sagas cut by the outage are resumed by the
- * same process; then all of rel_verify_all + every transfer finished and
+ * is read back, never assumed); sagas cut by the outage are finished by
+ * the reactor in the same process; then all of rel_verify_all + every transfer finished and
  * moved its money exactly once. */
 static void test_server_crash_mid_dispatch(void **state) {
     (void)state;
@@ -275,7 +280,7 @@ static void test_server_crash_mid_dispatch(void **state) {
     for (size_t k = 0; k < n; k++) {
         const op_report *r = &ops[k];
         if (r->kind == 'r') {
-            printf("[server_crash] resume in the same process: %s\n", r->message);
+            printf("[server_crash] reactor in the same process: %s\n", r->message);
             resume_ok = r->outcome == 'O';
             continue;
         }
@@ -549,11 +554,11 @@ static int check_acks(PGconn *c, int fd, int64_t *n_acks) {
  * its projection row (check_acks), as in the server-crash test.
  * Transfers left half-way by the kills (status requested / initiated /
  * reverted: at least one is required, more rounds are run until there is
- * one) are then resumed by bank_saga_resume from a new process (saga
- * registered); afterwards every transfer is completed or cancelled, moved
+ * one) are then finished by the reactor (inc_reactor_run, saga
+ * registered) in a new process; afterwards every transfer is completed or cancelled, moved
  * its money exactly once, nothing is in flight, and everything is
  * consistent. */
-static void test_kill_mid_dispatch_then_resume(void **state) {
+static void test_kill_mid_dispatch_then_react(void **state) {
     (void)state;
     const char *db = rel_db();
     char schema[64];
@@ -607,7 +612,7 @@ static void test_kill_mid_dispatch_then_resume(void **state) {
     assert_true(acked > 0);
     assert_true(unfinished > 0);
 
-    /* (c) resume from a new process */
+    /* (c) the reactor in a new process */
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -615,14 +620,16 @@ static void test_kill_mid_dispatch_then_resume(void **state) {
         inc_error e;
         inc_error_clear(&e);
         inc_app *r = rel_app_open(db, schema, true, &e);
-        int resumed = -1;
-        int rc = r ? bank_saga_resume(r, &resumed, &e) : -1;
-        printf("[client_kill] bank_saga_resume in a new process: rc %d, %d "
-               "transfers resumed%s%s\n", rc, resumed, rc ? ": " : "",
-               rc ? e.message : "");
+        inc_reactor_stats st;
+        memset(&st, 0, sizeof st);
+        int rc = r ? inc_reactor_run(r, NULL, NULL, &st, &e) : -1;
+        printf("[client_kill] reactor in a new process: rc %d, %lld events "
+               "handled, %lld recorded%s%s\n", rc,
+               (long long)st.events_handled, (long long)st.events_recorded,
+               rc ? ": " : "", rc ? e.message : "");
         fflush(stdout);
         rel_app_close(r);
-        _exit(rc == 0 && resumed == unfinished ? 0 : 1);
+        _exit(rc == 0 && st.events_recorded > 0 ? 0 : 1);
     }
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -631,7 +638,7 @@ static void test_kill_mid_dispatch_then_resume(void **state) {
 
     assert_int_equal(rel_count_unfinished(c), 0);
     assert_int_equal(rel_verify_transfers(c), 0);
-    assert_int_equal(rel_verify_all(c, app, "after resume"), 0);
+    assert_int_equal(rel_verify_all(c, app, "after the reactor"), 0);
     int64_t flight = -1;
     assert_int_equal(rel_verify_money(c, NULL, &flight), 0);
     assert_int_equal(flight, 0);
@@ -640,16 +647,15 @@ static void test_kill_mid_dispatch_then_resume(void **state) {
     rel_schema_drop(db, schema);
 }
 
-/* The documented limit of bank_saga_resume: it must not run while the
- * process that owns a saga is still alive.  A live saga whose
- * TransferRequested is committed but whose handler has not yet run looks
- * exactly like an interrupted one; resume sends the money, and when the
- * live handler then runs its first step, SendMoney is not idempotent per
- * transfer in bank.agg: the source account pays twice.  This test shows
- * it deterministically (the live handler's step is played by hand), so
- * docs/guarantees.md can say: resume only when no process that could still
- * run the saga is alive. */
-static void test_resume_while_saga_live_pays_twice(void **state) {
+/* What the old bank_saga_resume could not do safely (docs/guarantees.md had to
+ * warn that the source paid twice): a saga whose TransferRequested is
+ * committed but whose handler has not run yet, in a process that is still
+ * alive, finished by a reactor; then the late handler runs for the same
+ * event (played by a second reactor under another consumer name, which
+ * runs the same handlers for the same events).  The money moves once:
+ * the late run's commands carry the same derived ids and are answered
+ * from their records. */
+static void test_late_handler_beside_reactor_pays_once(void **state) {
     (void)state;
     const char *db = rel_db();
     char schema[64];
@@ -661,28 +667,32 @@ static void test_resume_while_saga_live_pays_twice(void **state) {
     setup_accounts(live, 1000);
     assert_int_equal(rel_transfer(live, "t-live", "acc-0", "acc-1", 100, NULL, &err), 0);
 
-    inc_app *resumer = rel_app_open(db, schema, true, &err);
-    assert_non_null(resumer);
-    int resumed = 0;
-    assert_int_equal(bank_saga_resume(resumer, &resumed, &err), 0);
-    assert_int_equal(resumed, 1);
+    inc_app *reactor = rel_app_open(db, schema, true, &err);
+    assert_non_null(reactor);
+    inc_reactor_stats st;
+    assert_int_equal(inc_reactor_run(reactor, NULL, NULL, &st, &err), 0);
+    assert_int_equal(st.events_recorded, 4); /* sent, initiated, received, completed */
 
-    /* the live process's on_requested now runs its first step */
-    bank_send_money cmd;
-    inc_msg_init(&bank_send_money_desc, &cmd);
-    cmd.aggregate_id = "acc-0";
-    cmd.transfer_id = "t-live";
-    cmd.amount = 100;
-    assert_int_equal(inc_dispatch(live, &bank_send_money_desc, &cmd, NULL, &err), 0);
+    inc_reactor_options late = {0};
+    late.name = "late-handlers";
+    assert_int_equal(inc_reactor_run(reactor, &late, NULL, &st, &err), 0);
+    assert_true(st.events_handled >= 2);
+    assert_int_equal(st.events_recorded, 0);
 
     PGconn *c = rel_conn(db, schema);
     int64_t sends = rel_q_int(c,
         "SELECT count(*) FROM events WHERE event_type = 'MoneySent' AND "
         "data->>'transfer_id' = 't-live'");
-    printf("[resume_live] MoneySent events for one transfer: %lld\n", (long long)sends);
-    assert_int_equal(sends, 2); /* the hazard the docs warn about */
+    int64_t receipts = rel_q_int(c,
+        "SELECT count(*) FROM events WHERE event_type = 'MoneyReceived' AND "
+        "data->>'transfer_id' = 't-live'");
+    printf("[late_handler] MoneySent / MoneyReceived events for one transfer: "
+           "%lld / %lld\n", (long long)sends, (long long)receipts);
+    assert_int_equal(sends, 1);
+    assert_int_equal(receipts, 1);
+    assert_int_equal(rel_count_unfinished(c), 0);
     PQfinish(c);
-    rel_app_close(resumer);
+    rel_app_close(reactor);
     rel_app_close(live);
     rel_schema_drop(db, schema);
 }
@@ -693,8 +703,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_server_crash_mid_dispatch),
     };
     const struct CMUnitTest kill_tests[] = {
-        cmocka_unit_test(test_kill_mid_dispatch_then_resume),
-        cmocka_unit_test(test_resume_while_saga_live_pays_twice),
+        cmocka_unit_test(test_kill_mid_dispatch_then_react),
+        cmocka_unit_test(test_late_handler_beside_reactor_pays_once),
     };
     if (argc == 2 && strcmp(argv[1], "server_crash") == 0)
         return cmocka_run_group_tests_name("server_crash", crash, NULL, NULL);

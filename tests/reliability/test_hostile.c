@@ -27,7 +27,6 @@
 
 #include "bank.h"
 #include "rel.h"
-#include "saga.h"
 
 #define MB10 (10u * 1024u * 1024u)
 

@@ -122,14 +122,43 @@ typedef int (*inc_event_handler_fn)(inc_handler_ctx *ctx,
                                     const inc_recorded_event *ev, void *ud,
                                     inc_error *err);
 /* Call `fn` for every committed event of type `event` (a domain event
- * name), in registration order.  INC_ERR_NOT_FOUND for an unknown event. */
+ * name), in registration order (the domain's reactions, registered by
+ * inc_app_new, come first).  INC_ERR_NOT_FOUND for an unknown event.
+ *
+ * Handlers are exactly once in effect (docs/runtime.md, "Event handlers"):
+ * they run inline right after the commit, and the reactor
+ * (<incident/reactor.h>, `PROG react`) runs them for every committed event
+ * the inline path did not get to.  Every command a handler dispatches gets
+ * a command id derived from the handled event's id, the handler's key and
+ * the dispatch's number within the call, so a second run of a handler for
+ * the same event writes nothing and sees the outcomes of the first
+ * (rejections included).  Hence a handler must decide only from the event,
+ * inc_handler_event_state and the outcomes of its own dispatches, and
+ * every process of a domain must register the same handlers.
+ *
+ * The key of an inc_app_on handler is "EVENT#n" (the n-th one of EVENT in
+ * registration order); inc_app_on_named gives it a name instead (1 to
+ * INC_HANDLER_NAME_MAX bytes, no '#', unique in the app: INC_ERR_INVALID
+ * "duplicate_handler"), which stays valid when handlers are added or
+ * reordered. */
 INC_API int inc_app_on(inc_app *app, const char *event, inc_event_handler_fn fn,
                        void *ud, inc_error *err);
+#define INC_HANDLER_NAME_MAX 200
+INC_API int inc_app_on_named(inc_app *app, const char *event, const char *name,
+                             inc_event_handler_fn fn, void *ud, inc_error *err);
+/* inc_app_new registers the domain's reactions (inc_domain.reactions) as
+ * handlers.  This takes them off this app again: for a tool or a test
+ * that dispatches a saga's steps by hand.  A reactor run over such an app
+ * performs no reaction either. */
+INC_API void inc_app_drop_reactions(inc_app *app);
 
 /* From a handler: dispatch a command caused by the handled event (its
  * events get causation_id = that event, correlation_id = the first
  * command).  Its events are added to the outer result.  A rejection is
- * returned to the handler, which may react (e.g. compensate). */
+ * returned to the handler, which may react (e.g. compensate).  The
+ * command carries the handler's deterministic command id (its events'
+ * command_id): when that id is recorded already, this returns the
+ * recorded outcome (0, or the recorded rejection) and writes nothing. */
 INC_API int inc_handler_dispatch(inc_handler_ctx *ctx,
                                  const inc_message_desc *command,
                                  const void *data, inc_error *err);
@@ -168,9 +197,12 @@ INC_API int inc_dispatch_json(inc_app *app, const char *command,
  * run recorded (n_direct of them; event handlers do not run again), also
  * when the repeats run at the same time.  The same id with another
  * command or payload: INC_ERR_INVALID, code "command_id_reused", nothing
- * written.  A rejected command records nothing: a repeat is decided
- * again.  So after INC_ERR_UNAVAILABLE or INC_ERR_CONFLICT, send it again
- * with the same id. */
+ * written.  A rejection is recorded too (in a transaction of its own; if
+ * a concurrent run of the same id committed first, its outcome is
+ * returned instead): a repeat returns INC_ERR_REJECTED with the same code,
+ * never a later success.  So after INC_ERR_UNAVAILABLE or
+ * INC_ERR_CONFLICT, send it again with the same id; to try again after a
+ * rejection, use a new id. */
 INC_API int inc_dispatch_with_id(inc_app *app, const inc_message_desc *command,
                                  const void *data, const char *command_id,
                                  inc_result *out, inc_error *err);

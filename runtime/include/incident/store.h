@@ -144,6 +144,11 @@ typedef struct inc_commit {
     const char *command_id;
     const char *command_type;    /* with command_id */
     const char *command_payload; /* with command_id */
+    /* Optional, with command_id and n_events 0: record the id as rejected
+     * with this code (the .agg rejection code), so a repeat of the id
+     * answers with the same rejection (docs/runtime.md, "Idempotent
+     * commands"). */
+    const char *command_rejection;
 } inc_commit;
 
 /* Longest command id, in bytes. */
@@ -159,6 +164,7 @@ typedef struct inc_command_record {
     int64_t first_version;       /* of its first event (0: it emitted none) */
     int64_t n_events;            /* consecutive versions from first_version */
     inc_timestamp recorded_at;
+    const char *rejection;       /* NULL, or the code it was rejected with */
 } inc_command_record;
 
 typedef int (*inc_command_cb)(void *ud, const inc_command_record *r,
