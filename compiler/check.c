@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_time.h"
 #include "names.h"
 
 typedef enum ctx_kind {
@@ -66,6 +67,7 @@ const char *agg_type_name(agg_arena *a, agg_type t) {
     case AGG_T_TIMESTAMP: base = "timestamp"; break;
     case AGG_T_ENUM: base = t.enm ? t.enm->name : "enum"; break;
     case AGG_T_NULL: return "null";
+    case AGG_T_DURATION: base = "duration"; break;
     default: return "<error>";
     }
     return t.optional ? agg_arena_printf(a, "%s?", base) : base;
@@ -239,6 +241,8 @@ static void resolve_typeref(checker *c, agg_typeref *t) {
         t->type.optional = t->optional;
         return;
     }
+    if (agg_time_unstorable_type(c->d, t))
+        return;
     if (strcmp(t->name, "list") == 0)
         agg_error(c->d, t->loc, "list types are not supported yet");
     else
@@ -390,6 +394,10 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
         }
         if (strcmp(name, "aggregate_id") == 0)
             return ref_field(e, implicit_id(c), AGG_REF_EVENT);
+        agg_type tt;
+        if (agg_time_event_member(c->a, e, &tt,
+                                  x->ev->apply ? &x->ev->apply->uses_time : NULL))
+            return tt;
         agg_field *f = find_field(x->ev->fields, name);
         if (f) return ref_field(e, f, AGG_REF_EVENT);
         agg_error(c->d, e->loc, "event %s has no field '%s'", x->ev->name, name);
@@ -483,8 +491,11 @@ static agg_type check_binary(checker *c, ctx *x, agg_expr *e) {
     default:
         break;
     }
+    agg_type tt;
+    if (agg_time_binary(e->op, l, r, &tt)) return tt;
     agg_error(c->d, e->loc, "operator '%s' cannot be applied to %s and %s", op,
               tn(c, l), tn(c, r));
+    agg_time_binary_hint(c->d, e, l, r);
     return T_ERR;
 }
 
@@ -503,13 +514,26 @@ static agg_type check_expr(checker *c, ctx *x, agg_expr *e) {
         agg_type o = check_expr(c, x, e->lhs);
         if (o.kind == AGG_T_ERROR) break;
         if (e->op == AGG_OP_NOT && o.kind == AGG_T_BOOL) t = mk(AGG_T_BOOL);
-        else if (e->op == AGG_OP_NEG && is_num(o)) t = mk(o.kind);
+        else if (e->op == AGG_OP_NEG && (is_num(o) || o.kind == AGG_T_DURATION))
+            t = mk(o.kind);
         else
             agg_error(c->d, e->loc, "operator '%s' cannot be applied to %s",
                       op_text(e->op), tn(c, o));
         break;
     }
     case AGG_E_BINARY: t = check_binary(c, x, e); break;
+    case AGG_E_DURATION: t = mk(AGG_T_DURATION); break;
+    case AGG_E_CALL: {
+        static const agg_time_place place[] = {
+            [CTX_CHECK] = AGG_TIME_CHECK, [CTX_EXECUTE] = AGG_TIME_EXECUTE,
+            [CTX_APPLY] = AGG_TIME_APPLY, [CTX_PROJECTION] = AGG_TIME_PROJECTION,
+            [CTX_DEFAULT] = AGG_TIME_DEFAULT};
+        t = agg_time_call(c->d, e, place[x->kind],
+                          x->kind == CTX_EXECUTE && x->cmd->execute
+                              ? &x->cmd->execute->uses_time
+                              : NULL);
+        break;
+    }
     }
     e->type = t;
     return t;
@@ -696,6 +720,7 @@ static void check_aggregate_decls(checker *c, agg_aggregate *g) {
     for (agg_event *m = g->events; m; m = m->next) {
         m->agg = g;
         check_fields(c, m->fields, "event", m->name);
+        for (agg_field *f = m->fields; f; f = f->next) agg_time_check_event_field(c->d, f);
     }
 }
 
@@ -830,7 +855,13 @@ static void check_column_value(checker *c, agg_aggregate *g, agg_column *col) {
                       "column '%s' is declared %s but its value is %s",
                       col->name, tn(c, col->col_type), tn(c, t));
     } else {
-        if (t.kind == AGG_T_NULL) {
+        if (t.kind == AGG_T_DURATION) {
+            agg_error(c->d, col->value->loc,
+                      "column '%s' would hold a duration, which cannot be stored; "
+                      "divide it by a unit ('... / 1s') to store an int",
+                      col->name);
+            t = T_ERR;
+        } else if (t.kind == AGG_T_NULL) {
             agg_error(c->d, col->value->loc,
                       "the type of column '%s' cannot be inferred from null; "
                       "declare it ('%s: T? = ...')",

@@ -167,6 +167,13 @@ static agg_field *mk_field(agg_pctx *ctx, const char *name, agg_loc loc,
     return f;
 }
 
+/* A keyword where a name was expected: say so (the parser's own message
+ * would be "unexpected keyword"). */
+static void kw_name(agg_pctx *ctx, const char *kw, agg_loc loc,
+                    const char *what) {
+    agg_error(ctx->diag, loc, "'%s' is a keyword; rename the %s", kw, what);
+}
+
 static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
     agg_stmt *s = NEW(agg_stmt);
     s->kind = kind;
@@ -234,6 +241,7 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
 %token PLUS_EQ "+=" MINUS_EQ "-=" EQ "==" NE "!=" LE "<=" GE ">="
        AND "&&" OR "||" LT "<" GT ">" PLUS "+" MINUS "-" STAR "*"
        SLASH "/" PERCENT "%" NOT "!"
+%token <u64> DURATION "duration"
 
 %left "||"
 %left "&&"
@@ -256,6 +264,7 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
 %type <cols> columns
 %type <op> assign_op
 %type <target> target
+%type <id> keyword
 
 %%
 
@@ -422,13 +431,33 @@ item:
 
 fields:
     %empty                { $$.h = $$.t = NULL; }
-  | fields field          { $$ = $1; APPEND($$, $2); }
+  | fields field          { $$ = $1; if ($2) APPEND($$, $2); }
   | fields error ";"      { $$ = $1; }
   ;
 
+/* `error` in place of the final ";": a missing ";" is one error (the
+ * next field parses as usual) rather than a resync that swallows it. */
 field:
     IDENT ":" type ";"            { $$ = mk_field(ctx, $1, @1, $3, NULL); }
   | IDENT ":" type "=" expr ";"   { $$ = mk_field(ctx, $1, @1, $3, $5.e); }
+  | IDENT ":" type error          { $$ = mk_field(ctx, $1, @1, $3, NULL); }
+  | IDENT ":" type "=" expr error { $$ = mk_field(ctx, $1, @1, $3, $5.e); }
+    /* a keyword as a name: explained, the field dropped, parsing goes on */
+  | keyword ":" type ";"          { $$ = NULL; kw_name(ctx, $1, @1, "field"); }
+  | keyword ":" type "=" expr ";" { $$ = NULL; kw_name(ctx, $1, @1, "field"); }
+  ;
+
+keyword:
+    DOMAIN { $$ = "domain"; }         | ENUM { $$ = "enum"; }
+  | AGGREGATE { $$ = "aggregate"; }   | STATE { $$ = "state"; }
+  | COMMAND { $$ = "command"; }       | EVENT { $$ = "event"; }
+  | EXECUTE { $$ = "execute"; }       | APPLY { $$ = "apply"; }
+  | PROJECTION { $$ = "projection"; } | CHECK { $$ = "check"; }
+  | ELSE { $$ = "else"; }             | REQUIRE { $$ = "require"; }
+  | FAIL { $$ = "fail"; }             | EMIT { $$ = "emit"; }
+  | IF { $$ = "if"; }                 | EXTERN { $$ = "extern"; }
+  | TRUE { $$ = "true"; }             | FALSE { $$ = "false"; }
+  | NULL_ { $$ = "null"; }
   ;
 
 type:
@@ -447,7 +476,7 @@ type:
 
 cbody:
     %empty                { $$.h = $$.t = NULL; $$.ch = $$.ct = NULL; }
-  | cbody field           { $$ = $1; APPEND($$, $2); }
+  | cbody field           { $$ = $1; if ($2) APPEND($$, $2); }
   | cbody check {
         $$ = $1;
         if ($$.ct) $$.ct->next = $2;
@@ -458,7 +487,7 @@ cbody:
   ;
 
 check:
-    CHECK expr ELSE IDENT ";" {
+    CHECK expr ELSE IDENT semi {
         $$ = NEW(agg_check);
         $$->loc = @1;
         $$->cond = $2.e;
@@ -467,11 +496,19 @@ check:
     }
   ;
 
+/* The ";" that ends a statement, or a missing one (reported by the
+ * parser, then parsing goes on with the next statement: no resync that
+ * would swallow it). */
+semi:
+    ";"
+  | error
+  ;
+
 /* ----------------------------------------------------------- projections */
 
 columns:
     %empty                { $$.h = $$.t = NULL; }
-  | columns column        { $$ = $1; APPEND($$, $2); }
+  | columns column        { $$ = $1; if ($2) APPEND($$, $2); }
   | columns error ";"     { $$ = $1; }
   ;
 
@@ -495,6 +532,9 @@ column:
         $$->loc = @1;
         $$->value = $3.e;
     }
+  | keyword ";"                 { $$ = NULL; kw_name(ctx, $1, @1, "column"); }
+  | keyword ":" type "=" expr ";" { $$ = NULL; kw_name(ctx, $1, @1, "column"); }
+  | keyword "=" expr ";"        { $$ = NULL; kw_name(ctx, $1, @1, "column"); }
   ;
 
 /* ----------------------------------------------------------- statements */
@@ -510,13 +550,13 @@ stmts:
   ;
 
 stmt:
-    REQUIRE expr ELSE IDENT ";" {
+    REQUIRE expr ELSE IDENT semi {
         $$ = mk_stmt(ctx, AGG_S_REQUIRE, @1);
         $$->cond = $2.e;
         $$->code.name = $4;
         $$->code.loc = @4;
     }
-  | FAIL IDENT ";" {
+  | FAIL IDENT semi {
         $$ = mk_stmt(ctx, AGG_S_FAIL, @1);
         $$->code.name = $2;
         $$->code.loc = @2;
@@ -528,7 +568,7 @@ stmt:
         $$->inits = $4.h;
     }
   | if_stmt
-  | target assign_op expr ";" {
+  | target assign_op expr semi {
         $$ = mk_stmt(ctx, AGG_S_ASSIGN, @1);
         $$->target = $1.name;
         $$->target_loc = $1.loc;
@@ -575,7 +615,7 @@ if_stmt:
 
 inits:
     %empty                { $$.h = $$.t = NULL; }
-  | inits IDENT "=" expr ";" {
+  | inits IDENT "=" expr semi {
         agg_init *i = NEW(agg_init);
         i->name = $2;
         i->loc = @2;
@@ -694,6 +734,16 @@ atom:
         $$.e = mk_member(ctx, $1, @1, $3, @3);
         $$.d = 0;
     }
+  | DURATION {
+        $$.e = mk_expr(ctx, AGG_E_DURATION, @1);
+        $$.e->ival = (int64_t)$1;
+        $$.d = 0;
+    }
+  | IDENT "(" ")" {
+        $$.e = mk_expr(ctx, AGG_E_CALL, span(@1, @3));
+        $$.e->sval = $1;
+        $$.d = 0;
+    }
   | COMMAND "." IDENT {
         $$.e = mk_member(ctx, "command", @1, $3, @3);
         $$.d = 0;
@@ -746,6 +796,7 @@ static void mb_symbol(msgbuf *b, yysymbol_kind_t k) {
     case YYSYMBOL_INT: mb_puts(b, "integer"); return;
     case YYSYMBOL_FLOAT: mb_puts(b, "number"); return;
     case YYSYMBOL_STRING: mb_puts(b, "string"); return;
+    case YYSYMBOL_DURATION: mb_puts(b, "duration"); return;
     default: break;
     }
     /* bison gives string aliases without their quotes: "domain" is
@@ -788,6 +839,7 @@ static void mb_lookahead(msgbuf *b, const agg_pctx *ctx, yysymbol_kind_t k) {
     case YYSYMBOL_INT: what = "integer "; break;
     case YYSYMBOL_FLOAT: what = "number "; break;
     case YYSYMBOL_STRING: what = "string "; break;
+    case YYSYMBOL_DURATION: what = "duration "; break;
     default: what = is_keyword(k) ? "keyword '" : "'"; break;
     }
     mb_puts(b, what);
@@ -803,7 +855,7 @@ static bool starts_expr(yysymbol_kind_t k) {
     case YYSYMBOL_TRUE: case YYSYMBOL_FALSE: case YYSYMBOL_NULL_:
     case YYSYMBOL_IDENT: case YYSYMBOL_COMMAND: case YYSYMBOL_EVENT:
     case YYSYMBOL_STATE: case YYSYMBOL_LPAREN: case YYSYMBOL_NOT:
-    case YYSYMBOL_MINUS:
+    case YYSYMBOL_MINUS: case YYSYMBOL_DURATION:
         return true;
     default:
         return false;
@@ -842,10 +894,10 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
         if (exp[i] == YYSYMBOL_AND) want_and = true;
         if (exp[i] == YYSYMBOL_EQ) want_eq = true;
     }
-    /* "expression" stands for the 13 tokens that can start one, and
+    /* "expression" stands for the 14 tokens that can start one, and
      * "operator" for the binary operators (and '.') that can continue one
      * (fewer than 13 after a comparison, which does not chain) */
-    const bool any_expr = n_expr == 13, any_op = n_ops >= 2;
+    const bool any_expr = n_expr == 14, any_op = n_ops >= 2;
     /* the entries of the list: symbols, or -1 for "expression", -2 for
      * "operator" */
     int items[YYNTOKENS + 1];
@@ -859,7 +911,8 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
         if (any_expr && starts_expr(exp[i])) {
             if (!expr_done) items[n_items++] = -1;
             expr_done = true;
-        } else if (any_op && (is_binary_op(exp[i]) || exp[i] == YYSYMBOL_DOT)) {
+        } else if (any_op && (is_binary_op(exp[i]) || exp[i] == YYSYMBOL_DOT ||
+                              exp[i] == YYSYMBOL_LPAREN)) {
             if (!op_done) items[n_items++] = -2;
             op_done = true;
         } else if (exp[i] == YYSYMBOL_YYEOF) {

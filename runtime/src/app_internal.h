@@ -208,6 +208,8 @@ typedef struct incx_work {
     size_t n_rows;
     char *snapshot;
     int64_t *positions;
+    /* The attempt's time: what execute saw as now(), the events' date. */
+    inc_timestamp now;
 } incx_work;
 /* After inc_execute put one or more events in w->events on `state`:
  * apply them to a copy (w->next), give them ids, versions and JSON, make
