@@ -447,13 +447,15 @@ field:
   | keyword ":" type "=" expr ";" { $$ = NULL; kw_name(ctx, $1, @1, "field"); }
   ;
 
+/* Every keyword but 'check', which starts a check where a command's
+ * field could start (`check: int;` is reported as a bad check). */
 keyword:
     DOMAIN { $$ = "domain"; }         | ENUM { $$ = "enum"; }
   | AGGREGATE { $$ = "aggregate"; }   | STATE { $$ = "state"; }
   | COMMAND { $$ = "command"; }       | EVENT { $$ = "event"; }
   | EXECUTE { $$ = "execute"; }       | APPLY { $$ = "apply"; }
-  | PROJECTION { $$ = "projection"; } | CHECK { $$ = "check"; }
-  | ELSE { $$ = "else"; }             | REQUIRE { $$ = "require"; }
+  | PROJECTION { $$ = "projection"; } | ELSE { $$ = "else"; }
+  | REQUIRE { $$ = "require"; }
   | FAIL { $$ = "fail"; }             | EMIT { $$ = "emit"; }
   | IF { $$ = "if"; }                 | EXTERN { $$ = "extern"; }
   | TRUE { $$ = "true"; }             | FALSE { $$ = "false"; }
@@ -886,6 +888,22 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
     yysymbol_kind_t exp[YYNTOKENS];
     int n = yypcontext_expected_tokens(yyctx, exp, YYNTOKENS);
     if (n < 0) n = 0;
+    /* Where a field or column name goes, every keyword but 'check' is
+     * "expected" (by the rules that explain a keyword used as a name, see
+     * `keyword`); none of them really is: leave them out of the list.
+     * 'check' is not one of them, so it is listed where it belongs. */
+    int n_kw = 0;
+    bool want_ident = false;
+    for (int i = 0; i < n; i++) {
+        if (is_keyword(exp[i]) && exp[i] != YYSYMBOL_CHECK) n_kw++;
+        if (exp[i] == YYSYMBOL_IDENT) want_ident = true;
+    }
+    if (want_ident && n_kw == YYSYMBOL_NULL_ - YYSYMBOL_DOMAIN) {
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (!is_keyword(exp[i]) || exp[i] == YYSYMBOL_CHECK) exp[m++] = exp[i];
+        n = m;
+    }
     int n_expr = 0, n_ops = 0;
     bool want_and = false, want_eq = false;
     for (int i = 0; i < n; i++) {
