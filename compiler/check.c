@@ -14,6 +14,7 @@
 
 #include "check_time.h"
 #include "names.h"
+#include "suggest.h"
 
 typedef enum ctx_kind {
     CTX_CHECK,      /* `check` in a command: bare names are command fields */
@@ -112,14 +113,20 @@ static void check_name(checker *c, agg_loc loc, const char *name, const char *wh
     if (!name) return;
     if (agg_is_c_keyword(name))
         agg_error(c->d, loc, "%s '%s' is a C keyword", what, name);
-    else if (agg_is_sql_keyword(name))
-        agg_error(c->d, loc, "%s '%s' is an SQL reserved word", what, name);
     else if (name[0] == '_' || strstr(name, "__") ||
              name[strlen(name) - 1] == '_')
         agg_error(c->d, loc,
                   "%s '%s': names may not start or end with '_' or contain '__' "
                   "(reserved for generated code)",
                   what, name);
+}
+
+/* Projection tables and columns are the only names that become SQL
+ * identifiers (quoted, but a reserved word there trips anyone writing SQL
+ * against them by hand); the list is in docs/language.md. */
+static void check_sql_name(checker *c, agg_loc loc, const char *name, const char *what) {
+    if (name && agg_is_sql_keyword(name) && !agg_is_c_keyword(name))
+        agg_error(c->d, loc, "%s '%s' is an SQL reserved word", what, name);
 }
 
 /* --------------------------------------------------------------- lookup */
@@ -250,6 +257,7 @@ static void resolve_typeref(checker *c, agg_typeref *t) {
                   "unknown type '%s' (expected int, float, bool, string, "
                   "timestamp or an enum declared in the domain)",
                   t->name);
+    agg_suggest_type(c->d, t->name, c->prog->enums);
 }
 
 static agg_type check_expr(checker *c, ctx *x, agg_expr *e);
@@ -324,6 +332,8 @@ static void suggest(checker *c, ctx *x, const char *name) {
         agg_note(c->d, x->cmd->loc, "did you mean 'command.%s'?", name);
     else if (x->ev && find_field(x->ev->fields, name))
         agg_note(c->d, x->ev->loc, "did you mean 'event.%s'?", name);
+    else if (!agg_suggest_enum_member(c->d, name, c->prog->enums))
+        agg_suggest_field(c->d, name, x->agg->all_state, "");
 }
 
 static agg_type ref_field(agg_expr *e, agg_field *f, agg_ref_kind ref) {
@@ -356,6 +366,7 @@ static agg_type check_name_ref(checker *c, ctx *x, agg_expr *e) {
         agg_field *f = command_field(x->cmd, name);
         if (f) return ref_field(e, f, AGG_REF_COMMAND);
         agg_error(c->d, e->loc, "unknown field '%s' in command %s", name, x->cmd->name);
+        agg_suggest_field(c->d, name, x->cmd->fields, "");
         agg_note(c->d, x->cmd->loc,
                  "a check sees only the command's own fields, never the state");
         return T_ERR;
@@ -384,6 +395,7 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
         agg_field *f = command_field(x->cmd, name);
         if (f) return ref_field(e, f, AGG_REF_COMMAND);
         agg_error(c->d, e->loc, "command %s has no field '%s'", x->cmd->name, name);
+        agg_suggest_field(c->d, name, x->cmd->fields, "command.");
         agg_note(c->d, x->cmd->loc, "%s is declared here", x->cmd->name);
         return T_ERR;
     }
@@ -401,6 +413,7 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
         agg_field *f = find_field(x->ev->fields, name);
         if (f) return ref_field(e, f, AGG_REF_EVENT);
         agg_error(c->d, e->loc, "event %s has no field '%s'", x->ev->name, name);
+        agg_suggest_field(c->d, name, x->ev->fields, "event.");
         agg_note(c->d, x->ev->loc, "%s is declared here", x->ev->name);
         return T_ERR;
     }
@@ -415,12 +428,14 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
         if (f) return ref_field(e, f, AGG_REF_STATE);
         agg_error(c->d, e->loc, "unknown state field '%s' in aggregate %s", name,
                   x->agg->name);
+        agg_suggest_field(c->d, name, x->agg->all_state, "state.");
         return T_ERR;
     }
     agg_enum *en = find_enum(c, base);
     if (!en) {
         agg_error(c->d, e->base_loc,
                   "unknown name '%s' (expected command, event, state or an enum)", base);
+        agg_suggest_enum(c->d, base, c->prog->enums);
         return T_ERR;
     }
     int i = 0;
@@ -432,6 +447,7 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
             return t;
         }
     agg_error(c->d, e->loc, "'%s' is not a member of enum %s", name, en->name);
+    agg_suggest_member(c->d, name, en);
     agg_note(c->d, en->loc, "%s is declared here", en->name);
     return T_ERR;
 }
@@ -568,6 +584,7 @@ static void check_emit(checker *c, ctx *x, agg_stmt *s) {
     agg_event *ev = find_event(c, s->event_name, &owner);
     if (!ev) {
         agg_error(c->d, s->event_loc, "unknown event '%s'", s->event_name);
+        agg_suggest_event(c->d, s->event_name, c->prog->aggregates, x->agg);
         for (agg_init *i = s->inits; i; i = i->next) {
             ctx ex = *x;
             check_expr(c, &ex, i->value);
@@ -592,6 +609,7 @@ static void check_emit(checker *c, ctx *x, agg_stmt *s) {
         agg_field *f = find_field(ev->fields, i->name);
         if (!f) {
             agg_error(c->d, i->loc, "event %s has no field '%s'", ev->name, i->name);
+            agg_suggest_field(c->d, i->name, ev->fields, "");
             agg_note(c->d, ev->loc, "%s is declared here", ev->name);
             continue;
         }
@@ -626,6 +644,7 @@ static void check_assign(checker *c, ctx *x, agg_stmt *s) {
         agg_error(c->d, s->target_loc,
                   "cannot assign to '%s': it is not a state field of %s", s->target,
                   x->agg->name);
+        agg_suggest_field(c->d, s->target, x->agg->state, "");
         return;
     }
     s->target_field = f;
@@ -731,6 +750,7 @@ static void check_executes(checker *c, agg_aggregate *g) {
         agg_command *m = find_command(c, x->command_name, &owner);
         if (!m) {
             agg_error(c->d, x->loc, "execute for unknown command '%s'", x->command_name);
+            agg_suggest_command(c->d, x->command_name, c->prog->aggregates, g);
             continue;
         }
         if (owner != g) {
@@ -758,6 +778,7 @@ static void check_applies(checker *c, agg_aggregate *g) {
         agg_event *ev = find_event(c, p->event_name, &owner);
         if (!ev) {
             agg_error(c->d, p->loc, "apply for unknown event '%s'", p->event_name);
+            agg_suggest_event(c->d, p->event_name, c->prog->aggregates, g);
             continue;
         }
         if (owner != g) {
@@ -801,6 +822,7 @@ static bool check_column_name(checker *c, agg_projection *p, agg_column *col) {
     static const char *const reserved[] = {"aggregate_id", "version",
                                            "event_id", "event_date"};
     check_name(c, col->loc, col->name, "column");
+    check_sql_name(c, col->loc, col->name, "column");
     bool bad = false;
     for (size_t i = 0; i < 4; i++)
         if (strcmp(col->name, reserved[i]) == 0) {
@@ -838,6 +860,7 @@ static void check_column_value(checker *c, agg_aggregate *g, agg_column *col) {
         if (!f) {
             agg_error(c->d, col->loc, "unknown state field '%s' in aggregate %s",
                       col->name, g->name);
+            agg_suggest_field(c->d, col->name, g->all_state, "");
             col->col_type = T_ERR;
             return;
         }
@@ -877,6 +900,7 @@ static void check_projections(checker *c, agg_aggregate *g) {
     for (agg_projection *p = g->projections; p; p = p->next) {
         p->agg = g;
         check_name(c, p->loc, p->name, "projection");
+        check_sql_name(c, p->loc, p->name, "projection");
         if (!p->columns)
             agg_error(c->d, p->loc, "projection %s has no columns", p->name);
         for (agg_column *col = p->columns; col; col = col->next)

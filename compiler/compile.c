@@ -18,6 +18,7 @@
 #include "gen.h"
 #include "parse.h"
 #include "sbuf.h"
+#include "warn.h"
 
 typedef void gen_fn(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o);
 
@@ -115,7 +116,10 @@ static bool parse_and_check(job *j) {
         *tail = f;
         tail = &f->next;
     }
-    if (j->diag.errors == 0) agg_check_program(&j->prog, &j->arena, &j->diag);
+    /* (a keyword used as a field name leaves the tree whole: check the rest) */
+    if (j->diag.errors == j->diag.recoverable &&
+        agg_check_program(&j->prog, &j->arena, &j->diag) && j->diag.errors == 0)
+        agg_warn_program(&j->prog, &j->diag);
     if (j->diag.errors > 0) {
         agg_diag_summary(&j->diag);
         return false;
@@ -254,6 +258,7 @@ int agg_compile(const agg_compile_opts *o) {
     j.o = o;
     agg_arena_init(&j.arena);
     agg_diag_init(&j.diag, o->diag_out, o->color);
+    j.diag.werror = o->werror;
     int rc = 1;
     j.texts = calloc(o->n_files ? o->n_files : 1, sizeof *j.texts);
     if (j.texts && parse_and_check(&j)) {

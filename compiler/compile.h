@@ -27,6 +27,7 @@ typedef struct agg_compile_opts {
     const char *depfile; /* Make-style dependency file, or NULL */
     FILE *diag_out;      /* where diagnostics go (stderr for aggc) */
     bool color;          /* colour diagnostics */
+    bool werror;         /* warnings are errors (--Werror) */
 } agg_compile_opts;
 
 /* 0 on success; 1 after errors in the input or an output that could not

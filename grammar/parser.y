@@ -172,6 +172,7 @@ static agg_field *mk_field(agg_pctx *ctx, const char *name, agg_loc loc,
 static void kw_name(agg_pctx *ctx, const char *kw, agg_loc loc,
                     const char *what) {
     agg_error(ctx->diag, loc, "'%s' is a keyword; rename the %s", kw, what);
+    ctx->diag->recoverable++; /* the rest of the tree is whole: check it */
 }
 
 static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
