@@ -2,7 +2,8 @@
  *
  * One input is one .agg file.  It goes through the scanner and parser
  * (agg_parse); when that is clean, through the checker
- * (agg_check_program); when that is clean too, through every generator
+ * (agg_check_program, also after errors the tree survives whole, as
+ * aggc does); when that is clean too, through the warnings and every generator
  * (header, source, SQL, dot, stubs) into in-memory sbufs.  No files are
  * written.  Diagnostics go to /dev/null: what is checked is that no input
  * crashes, overflows, leaks or trips UBSan, and that a program the checker
@@ -19,6 +20,7 @@
 #include "gen.h"
 #include "parse.h"
 #include "sbuf.h"
+#include "warn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,8 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(&prog, 0, sizeof prog);
     prog.files = agg_parse(&arena, &diag, src.path, text, size);
     if (!prog.files) abort(); /* documented: never NULL */
-    if (diag.errors == 0 && agg_check_program(&prog, &arena, &diag) &&
+    if (diag.errors == diag.recoverable && agg_check_program(&prog, &arena, &diag) &&
         diag.errors == 0) {
+        agg_warn_program(&prog, &diag);
         agg_gen_opts o = {"fuzz.agg"};
         void (*gens[])(sbuf *, const agg_program *, agg_arena *,
                        const agg_gen_opts *) = {agg_gen_header, agg_gen_source,
