@@ -1160,29 +1160,24 @@ static void source_rejections(gen *g, sbuf *out) {
 
 /* The tables call the rules through void pointers. */
 static void source_thunks(gen *g, sbuf *out, const agg_aggregate *ag) {
+    /* a rule reading the time passes it on (the *_at signatures) */
     for (const agg_command *m = ag->commands; m; m = m->next)
-        if (execute_timed(m))
-            sb_printf(out,
-                      "static int %s(const void *s, const void *c, inc_timestamp now,\n"
-                      "    inc_event_list *o, inc_error *e) {\n"
-                      "    return %s(s, c, now, o, e);\n}\n",
-                      cn(g, AGG_CN_EXECUTE_THUNK, c_msg(g, m->name)), c_execute(g, m));
-        else
-            sb_printf(out,
-                      "static int %s(const void *s, const void *c, "
-                      "inc_event_list *o, inc_error *e) {\n    return %s(s, c, o, e);\n}\n",
-                      cn(g, AGG_CN_EXECUTE_THUNK, c_msg(g, m->name)), c_execute(g, m));
+        sb_printf(out,
+                  execute_timed(m)
+                      ? "static int %s(const void *s, const void *c, inc_timestamp now,\n"
+                        "    inc_event_list *o, inc_error *e) {\n"
+                        "    return %s(s, c, now, o, e);\n}\n"
+                      : "static int %s(const void *s, const void *c, "
+                        "inc_event_list *o, inc_error *e) {\n    return %s(s, c, o, e);\n}\n",
+                  cn(g, AGG_CN_EXECUTE_THUNK, c_msg(g, m->name)), c_execute(g, m));
     for (const agg_event *m = ag->events; m; m = m->next)
-        if (apply_timed(m))
-            sb_printf(out,
-                      "static int %s(void *s, const void *ev, const inc_event_info *i,\n"
-                      "    inc_error *e) {\n    return %s(s, ev, i, e);\n}\n",
-                      cn(g, AGG_CN_APPLY_THUNK, c_msg(g, m->name)), c_apply(g, m));
-        else
-            sb_printf(out,
-                      "static int %s(void *s, const void *ev, inc_error *e) {\n"
-                      "    return %s(s, ev, e);\n}\n",
-                      cn(g, AGG_CN_APPLY_THUNK, c_msg(g, m->name)), c_apply(g, m));
+        sb_printf(out,
+                  apply_timed(m)
+                      ? "static int %s(void *s, const void *ev, const inc_event_info *i,\n"
+                        "    inc_error *e) {\n    return %s(s, ev, i, e);\n}\n"
+                      : "static int %s(void *s, const void *ev, inc_error *e) {\n"
+                        "    return %s(s, ev, e);\n}\n",
+                  cn(g, AGG_CN_APPLY_THUNK, c_msg(g, m->name)), c_apply(g, m));
     for (const agg_projection *pr = ag->projections; pr; pr = pr->next)
         sb_printf(out,
                   "static int %s(const void *s, void *row, inc_error *e) {\n"

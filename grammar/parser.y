@@ -942,6 +942,21 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
     }
     if (want_eof) items[n_items++] = YYSYMBOL_YYEOF;
 
+    /* A ';' could end what came before, and the unexpected token starts
+     * another line: a forgotten ';' (said where it belongs, after the
+     * last token of that line) is by far the likeliest mistake. */
+    agg_loc at = *yypcontext_location(yyctx);
+    bool want_semi = false;
+    for (int i = 0; i < n; i++)
+        if (exp[i] == YYSYMBOL_SEMI) want_semi = true;
+    if (want_semi && ctx->prev_loc.file && ctx->prev_loc.end_line < at.line) {
+        agg_loc end = ctx->prev_loc;
+        end.line = end.end_line;
+        end.col = end.end_col;
+        agg_error(ctx->diag, end, "missing ';' at the end of the line");
+        return 0;
+    }
+
     msgbuf b = {.n = 0};
     b.s[0] = '\0';
     mb_puts(&b, "unexpected ");
@@ -973,6 +988,6 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
             else mb_symbol(&b, (yysymbol_kind_t)items[i]);
         }
     }
-    agg_error(ctx->diag, *yypcontext_location(yyctx), "%s", b.s);
+    agg_error(ctx->diag, at, "%s", b.s);
     return 0;
 }

@@ -269,8 +269,8 @@ NOTES = {  # first error message (prefix) -> remark shown under the example
         'In an apply the note suggests `event.f`. An unknown name close to a declared one (one edit per three letters, at most three) gets a `did you mean` note; so do unknown events, commands, enum members, enums and types.',
     "'state' is a keyword; rename the field":
         'The field is left out and parsing goes on; the checker then still runs over the rest (here it finds `limit` fine: command, event and state fields never become SQL).',
-    "unexpected keyword 'emit', expected ';'":
-        'A missing `;` is one error: the statement (field, check, initialiser) ends there and the next one parses as usual.',
+    "missing ';' at the end of the line":
+        'A missing `;` is one error: the statement (field, check, initialiser) ends there and the next one parses as usual. When what follows starts a new line, the error points at the end of the line where the `;` belongs; on the same line it is `unexpected ..., expected \';\'`.',
     "operator '+' cannot be applied to timestamp and int":
         'Durations have units; plain ints do not (§9.4).',
     "event Reset is never emitted":

@@ -94,7 +94,9 @@ int incx_work_prepare(inc_app *app, const inc_aggregate_desc *a,
         return -1;
     }
     int64_t v0 = incx_state_version(a, state), v1 = v0 + (int64_t)n;
-    inc_timestamp now = w->now;
+    /* the attempt's time (set before execute); a caller that did not set
+     * one gets the clock's, so no event is ever dated 1970 */
+    inc_timestamp now = w->now ? w->now : inc_timestamp_now();
     w->stored = calloc(n, sizeof *w->stored);
     w->data_json = calloc(n, sizeof *w->data_json);
     w->positions = calloc(n, sizeof *w->positions);

@@ -707,8 +707,11 @@ static void test_syntax_errors(void **state) {
     (void)state;
     assert_errors("domain d;\naggregate A {\n  state { x: int }\n}\n",
                   "t.agg:3:18: error: unexpected '}', expected ';', '=' or '?'\n");
+    /* a ';' missing before a new line: said where it belongs */
     assert_errors("domain d\nenum E { a }\n",
-                  "t.agg:2:1: error: unexpected keyword 'enum', expected ';'\n");
+                  "t.agg:1:9: error: missing ';' at the end of the line\n");
+    assert_errors("domain d;\naggregate A {\n  state { x: int = 1\n y: int; }\n}\n",
+                  "t.agg:3:21: error: missing ';' at the end of the line\n");
     assert_errors("domain d;\naggregate A {\n  command C { a int; }\n}\n",
                   "t.agg:3:17: error: unexpected identifier 'int', expected ':'\n");
     assert_errors("domain d;\naggregate A {\n  comand C { a: int; }\n}\n",
