@@ -1,10 +1,10 @@
 /* aggc.c - the command line of the compiler (docs/aggc.1, a contract):
  *
- *   aggc [-o DIR] [--emit=c,sql,dot,stubs] [--check] [--against OLD.agg]...
- *        [-M DEPFILE] [--version] [--help] FILE.agg...
+ *   aggc [-o DIR] [--emit=c,sql,dot,stubs] [--check] [--Werror]
+ *        [--against OLD.agg]... [-M DEPFILE] [--version] [--help] FILE.agg...
  *
- * Exit 0 on success, 1 on errors in the input, 2 on usage errors.  Only the
- * options are handled here; the work is agg_compile's (compile.h), as a
+ * Exit 0 on success (warnings alone too), 1 on errors in the input, 2 on
+ * usage errors.  Only the options are handled here; the work is agg_compile's (compile.h), as a
  * thin shell over a library, so that a build tool or a test can call the
  * compiler without a process. */
 #include <stdbool.h>
@@ -17,7 +17,7 @@
 #include "gen.h"
 
 static const char usage[] =
-    "usage: aggc [-o DIR] [--emit=c,sql,dot,stubs] [--check] [--against OLD.agg]...\n"
+    "usage: aggc [-o DIR] [--emit=c,sql,dot,stubs] [--check] [--Werror] [--against OLD.agg]...\n"
     "            [-M DEPFILE] [--version] [--help] FILE.agg...\n";
 
 static const char help[] =
@@ -33,12 +33,14 @@ static const char help[] =
     "  --check            parse and check only; write nothing\n"
     "  --against OLD.agg  also check that the new files read every event the old\n"
     "                     domain could have stored (repeat, one per old file)\n"
+    "  --Werror           treat warnings as errors (exit 1, nothing written)\n"
     "  -M DEPFILE         also write a Make-style dependency file\n"
     "  --version          print the version and exit\n"
     "  --help             print this help and exit\n"
     "\n"
-    "Files given together form one domain.  Exit status: 0 success, 1 errors\n"
-    "in the input (reported as file:line:col), 2 usage errors.\n"
+    "Files given together form one domain.  Exit status: 0 success (warnings\n"
+    "alone included), 1 errors in the input (reported as file:line:col),\n"
+    "2 usage errors.\n"
     "Diagnostics are coloured on a terminal unless NO_COLOR is set.\n";
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -114,6 +116,8 @@ static int parse_args(int argc, char **argv, agg_compile_opts *o, const char **f
             return 0;
         } else if (strcmp(a, "--check") == 0) {
             o->check_only = true;
+        } else if (strcmp(a, "--Werror") == 0) {
+            o->werror = true;
         } else if ((v = value_of("-o", argc, argv, &i, &missing))) {
             o->outdir = v;
         } else if ((v = value_of("-M", argc, argv, &i, &missing))) {

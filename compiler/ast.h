@@ -32,7 +32,8 @@ typedef enum agg_type_kind {
     AGG_T_STRING,
     AGG_T_TIMESTAMP,
     AGG_T_ENUM,
-    AGG_T_NULL /* type of the literal `null` */
+    AGG_T_NULL, /* type of the literal `null` */
+    AGG_T_DURATION /* `30d`, `ts - ts`: microseconds; an expression type only */
 } agg_type_kind;
 
 struct agg_enum;
@@ -62,7 +63,9 @@ typedef enum agg_expr_kind {
     AGG_E_NAME,     /* bare identifier `balance`, `aggregate_id` */
     AGG_E_MEMBER,   /* `base.name`: command.f, event.f, state.f, Enum.member */
     AGG_E_UNARY,    /* op '!' or '-', lhs */
-    AGG_E_BINARY    /* op, lhs, rhs */
+    AGG_E_BINARY,   /* op, lhs, rhs */
+    AGG_E_DURATION, /* `30d`: ival microseconds */
+    AGG_E_CALL      /* `now()`: sval the name */
 } agg_expr_kind;
 
 typedef enum agg_op {
@@ -81,8 +84,9 @@ typedef enum agg_ref_kind {
     AGG_REF_COMMAND, /* a field of the command being executed/checked */
     AGG_REF_EVENT,   /* a field of the event being applied */
     AGG_REF_ENUM,    /* an enum member */
-    AGG_REF_OLD      /* `old.f` in an upcast block: a field of the stored
+    AGG_REF_OLD,     /* `old.f` in an upcast block: a field of the stored
                         version */
+    AGG_REF_EVENT_INFO /* event.event_date / event.event_id (check_time.c) */
 } agg_ref_kind;
 
 struct agg_field;
@@ -222,6 +226,7 @@ typedef struct agg_execute {
     bool is_extern;
     agg_stmt *body;
     agg_command *command;  /* checker */
+    bool uses_time;        /* checker: reads now() (check_time.c) */
     struct agg_execute *next;
 } agg_execute;
 
@@ -231,6 +236,7 @@ typedef struct agg_apply {
     bool is_extern;
     agg_stmt *body;
     agg_event *event;      /* checker */
+    bool uses_time;        /* checker: reads event.event_date/event_id */
     struct agg_apply *next;
 } agg_apply;
 

@@ -15,7 +15,9 @@
 
 #include "check_int.h"
 #include "check_react.h"
+#include "check_time.h"
 #include "names.h"
+#include "suggest.h"
 
 typedef enum ctx_kind {
     CTX_CHECK,      /* `check` in a command: bare names are command fields */
@@ -74,6 +76,7 @@ const char *agg_type_name(agg_arena *a, agg_type t) {
     case AGG_T_TIMESTAMP: base = "timestamp"; break;
     case AGG_T_ENUM: base = t.enm ? t.enm->name : "enum"; break;
     case AGG_T_NULL: return "null";
+    case AGG_T_DURATION: base = "duration"; break;
     default: return "<error>";
     }
     return t.optional ? agg_arena_printf(a, "%s?", base) : base;
@@ -118,14 +121,20 @@ static void check_name(checker *c, agg_loc loc, const char *name, const char *wh
     if (!name) return;
     if (agg_is_c_keyword(name))
         agg_error(c->d, loc, "%s '%s' is a C keyword", what, name);
-    else if (agg_is_sql_keyword(name))
-        agg_error(c->d, loc, "%s '%s' is an SQL reserved word", what, name);
     else if (name[0] == '_' || strstr(name, "__") ||
              name[strlen(name) - 1] == '_')
         agg_error(c->d, loc,
                   "%s '%s': names may not start or end with '_' or contain '__' "
                   "(reserved for generated code)",
                   what, name);
+}
+
+/* Projection tables and columns are the only names that become SQL
+ * identifiers (quoted, but a reserved word there trips anyone writing SQL
+ * against them by hand); the list is in docs/language.md. */
+static void check_sql_name(checker *c, agg_loc loc, const char *name, const char *what) {
+    if (name && agg_is_sql_keyword(name) && !agg_is_c_keyword(name))
+        agg_error(c->d, loc, "%s '%s' is an SQL reserved word", what, name);
 }
 
 /* --------------------------------------------------------------- lookup */
@@ -251,6 +260,8 @@ static void resolve_typeref(checker *c, agg_typeref *t) {
         t->type.optional = t->optional;
         return;
     }
+    if (agg_time_unstorable_type(c->d, t))
+        return;
     if (strcmp(t->name, "list") == 0)
         agg_error(c->d, t->loc, "list types are not supported yet");
     else
@@ -258,6 +269,7 @@ static void resolve_typeref(checker *c, agg_typeref *t) {
                   "unknown type '%s' (expected int, float, bool, string, "
                   "timestamp or an enum declared in the domain)",
                   t->name);
+    agg_suggest_type(c->d, t->name, c->prog->enums);
 }
 
 static agg_type check_expr(checker *c, ctx *x, agg_expr *e);
@@ -332,6 +344,8 @@ static void suggest(checker *c, ctx *x, const char *name) {
         agg_note(c->d, x->cmd->loc, "did you mean 'command.%s'?", name);
     else if (x->ev && find_field(x->ev->fields, name))
         agg_note(c->d, x->ev->loc, "did you mean 'event.%s'?", name);
+    else if (!agg_suggest_enum_member(c->d, name, c->prog->enums))
+        agg_suggest_field(c->d, name, x->agg->all_state, "");
 }
 
 static agg_type ref_field(agg_expr *e, agg_field *f, agg_ref_kind ref) {
@@ -364,6 +378,7 @@ static agg_type check_name_ref(checker *c, ctx *x, agg_expr *e) {
         agg_field *f = command_field(x->cmd, name);
         if (f) return ref_field(e, f, AGG_REF_COMMAND);
         agg_error(c->d, e->loc, "unknown field '%s' in command %s", name, x->cmd->name);
+        agg_suggest_field(c->d, name, x->cmd->fields, "");
         agg_note(c->d, x->cmd->loc,
                  "a check sees only the command's own fields, never the state");
         return T_ERR;
@@ -400,6 +415,7 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
         agg_field *f = command_field(x->cmd, name);
         if (f) return ref_field(e, f, AGG_REF_COMMAND);
         agg_error(c->d, e->loc, "command %s has no field '%s'", x->cmd->name, name);
+        agg_suggest_field(c->d, name, x->cmd->fields, "command.");
         agg_note(c->d, x->cmd->loc, "%s is declared here", x->cmd->name);
         return T_ERR;
     }
@@ -411,9 +427,14 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
         }
         if (strcmp(name, "aggregate_id") == 0)
             return ref_field(e, implicit_id(c), AGG_REF_EVENT);
+        agg_type tt;
+        if (agg_time_event_member(c->a, e, &tt,
+                                  x->ev->apply ? &x->ev->apply->uses_time : NULL))
+            return tt;
         agg_field *f = find_field(x->ev->fields, name);
         if (f) return ref_field(e, f, AGG_REF_EVENT);
         agg_error(c->d, e->loc, "event %s has no field '%s'", x->ev->name, name);
+        agg_suggest_field(c->d, name, x->ev->fields, "event.");
         agg_note(c->d, x->ev->loc, "%s is declared here", x->ev->name);
         return T_ERR;
     }
@@ -438,12 +459,14 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
         if (f) return ref_field(e, f, AGG_REF_STATE);
         agg_error(c->d, e->loc, "unknown state field '%s' in aggregate %s", name,
                   x->agg->name);
+        agg_suggest_field(c->d, name, x->agg->all_state, "state.");
         return T_ERR;
     }
     agg_enum *en = find_enum(c, base);
     if (!en) {
         agg_error(c->d, e->base_loc,
                   "unknown name '%s' (expected command, event, state or an enum)", base);
+        agg_suggest_enum(c->d, base, c->prog->enums);
         return T_ERR;
     }
     int i = 0;
@@ -455,6 +478,7 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
             return t;
         }
     agg_error(c->d, e->loc, "'%s' is not a member of enum %s", name, en->name);
+    agg_suggest_member(c->d, name, en);
     agg_note(c->d, en->loc, "%s is declared here", en->name);
     return T_ERR;
 }
@@ -514,8 +538,11 @@ static agg_type check_binary(checker *c, ctx *x, agg_expr *e) {
     default:
         break;
     }
+    agg_type tt;
+    if (agg_time_binary(e->op, l, r, &tt)) return tt;
     agg_error(c->d, e->loc, "operator '%s' cannot be applied to %s and %s", op,
               tn(c, l), tn(c, r));
+    agg_time_binary_hint(c->d, e, l, r);
     return T_ERR;
 }
 
@@ -534,13 +561,26 @@ static agg_type check_expr(checker *c, ctx *x, agg_expr *e) {
         agg_type o = check_expr(c, x, e->lhs);
         if (o.kind == AGG_T_ERROR) break;
         if (e->op == AGG_OP_NOT && o.kind == AGG_T_BOOL) t = mk(AGG_T_BOOL);
-        else if (e->op == AGG_OP_NEG && is_num(o)) t = mk(o.kind);
+        else if (e->op == AGG_OP_NEG && (is_num(o) || o.kind == AGG_T_DURATION))
+            t = mk(o.kind);
         else
             agg_error(c->d, e->loc, "operator '%s' cannot be applied to %s",
                       op_text(e->op), tn(c, o));
         break;
     }
     case AGG_E_BINARY: t = check_binary(c, x, e); break;
+    case AGG_E_DURATION: t = mk(AGG_T_DURATION); break;
+    case AGG_E_CALL: {
+        static const agg_time_place place[] = {
+            [CTX_CHECK] = AGG_TIME_CHECK, [CTX_EXECUTE] = AGG_TIME_EXECUTE,
+            [CTX_APPLY] = AGG_TIME_APPLY, [CTX_PROJECTION] = AGG_TIME_PROJECTION,
+            [CTX_DEFAULT] = AGG_TIME_DEFAULT};
+        t = agg_time_call(c->d, e, place[x->kind],
+                          x->kind == CTX_EXECUTE && x->cmd->execute
+                              ? &x->cmd->execute->uses_time
+                              : NULL);
+        break;
+    }
     }
     e->type = t;
     return t;
@@ -575,6 +615,7 @@ static void check_emit(checker *c, ctx *x, agg_stmt *s) {
     agg_event *ev = find_event(c, s->event_name, &owner);
     if (!ev) {
         agg_error(c->d, s->event_loc, "unknown event '%s'", s->event_name);
+        agg_suggest_event(c->d, s->event_name, c->prog->aggregates, x->agg);
         for (agg_init *i = s->inits; i; i = i->next) {
             ctx ex = *x;
             check_expr(c, &ex, i->value);
@@ -599,6 +640,7 @@ static void check_emit(checker *c, ctx *x, agg_stmt *s) {
         agg_field *f = find_field(ev->fields, i->name);
         if (!f) {
             agg_error(c->d, i->loc, "event %s has no field '%s'", ev->name, i->name);
+            agg_suggest_field(c->d, i->name, ev->fields, "");
             agg_note(c->d, ev->loc, "%s is declared here", ev->name);
             continue;
         }
@@ -633,6 +675,7 @@ static void check_assign(checker *c, ctx *x, agg_stmt *s) {
         agg_error(c->d, s->target_loc,
                   "cannot assign to '%s': it is not a state field of %s", s->target,
                   x->agg->name);
+        agg_suggest_field(c->d, s->target, x->agg->state, "");
         return;
     }
     s->target_field = f;
@@ -727,6 +770,7 @@ static void check_aggregate_decls(checker *c, agg_aggregate *g) {
     for (agg_event *m = g->events; m; m = m->next) {
         m->agg = g;
         check_fields(c, m->fields, "event", m->name);
+        for (agg_field *f = m->fields; f; f = f->next) agg_time_check_event_field(c->d, f);
     }
 }
 
@@ -737,6 +781,7 @@ static void check_executes(checker *c, agg_aggregate *g) {
         agg_command *m = find_command(c, x->command_name, &owner);
         if (!m) {
             agg_error(c->d, x->loc, "execute for unknown command '%s'", x->command_name);
+            agg_suggest_command(c->d, x->command_name, c->prog->aggregates, g);
             continue;
         }
         if (owner != g) {
@@ -764,6 +809,7 @@ static void check_applies(checker *c, agg_aggregate *g) {
         agg_event *ev = find_event(c, p->event_name, &owner);
         if (!ev) {
             agg_error(c->d, p->loc, "apply for unknown event '%s'", p->event_name);
+            agg_suggest_event(c->d, p->event_name, c->prog->aggregates, g);
             continue;
         }
         if (owner != g) {
@@ -807,6 +853,7 @@ static bool check_column_name(checker *c, agg_projection *p, agg_column *col) {
     static const char *const reserved[] = {"aggregate_id", "version",
                                            "event_id", "event_date"};
     check_name(c, col->loc, col->name, "column");
+    check_sql_name(c, col->loc, col->name, "column");
     bool bad = false;
     for (size_t i = 0; i < 4; i++)
         if (strcmp(col->name, reserved[i]) == 0) {
@@ -844,6 +891,7 @@ static void check_column_value(checker *c, agg_aggregate *g, agg_column *col) {
         if (!f) {
             agg_error(c->d, col->loc, "unknown state field '%s' in aggregate %s",
                       col->name, g->name);
+            agg_suggest_field(c->d, col->name, g->all_state, "");
             col->col_type = T_ERR;
             return;
         }
@@ -861,7 +909,13 @@ static void check_column_value(checker *c, agg_aggregate *g, agg_column *col) {
                       "column '%s' is declared %s but its value is %s",
                       col->name, tn(c, col->col_type), tn(c, t));
     } else {
-        if (t.kind == AGG_T_NULL) {
+        if (t.kind == AGG_T_DURATION) {
+            agg_error(c->d, col->value->loc,
+                      "column '%s' would hold a duration, which cannot be stored; "
+                      "divide it by a unit ('... / 1s') to store an int",
+                      col->name);
+            t = T_ERR;
+        } else if (t.kind == AGG_T_NULL) {
             agg_error(c->d, col->value->loc,
                       "the type of column '%s' cannot be inferred from null; "
                       "declare it ('%s: T? = ...')",
@@ -877,6 +931,7 @@ static void check_projections(checker *c, agg_aggregate *g) {
     for (agg_projection *p = g->projections; p; p = p->next) {
         p->agg = g;
         check_name(c, p->loc, p->name, "projection");
+        check_sql_name(c, p->loc, p->name, "projection");
         if (!p->columns)
             agg_error(c->d, p->loc, "projection %s has no columns", p->name);
         for (agg_column *col = p->columns; col; col = col->next)

@@ -19,6 +19,7 @@
 #include "gen.h"
 #include "parse.h"
 #include "sbuf.h"
+#include "warn.h"
 
 typedef void gen_fn(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_opts *o);
 
@@ -123,7 +124,10 @@ static bool parse_and_check(job *j) {
     const agg_compile_opts *o = j->o;
     parse_files(j, &j->prog, o->files, o->n_files, j->texts);
     parse_files(j, &j->old, o->against, o->n_against, j->texts + o->n_files);
-    if (j->diag.errors == 0) agg_check_program(&j->prog, &j->arena, &j->diag);
+    /* (a keyword used as a field name leaves the tree whole: check the rest) */
+    if (j->diag.errors == j->diag.recoverable &&
+        agg_check_program(&j->prog, &j->arena, &j->diag) && j->diag.errors == 0)
+        agg_warn_program(&j->prog, &j->diag);
     if (j->diag.errors == 0 && o->n_against) {
         agg_check_program(&j->old, &j->arena, &j->diag);
         if (j->diag.errors == 0) agg_against(&j->prog, &j->old, &j->arena, &j->diag);
@@ -266,6 +270,7 @@ int agg_compile(const agg_compile_opts *o) {
     j.o = o;
     agg_arena_init(&j.arena);
     agg_diag_init(&j.diag, o->diag_out, o->color);
+    j.diag.werror = o->werror;
     int rc = 1;
     size_t n_texts = o->n_files + o->n_against;
     j.texts = calloc(n_texts ? n_texts : 1, sizeof *j.texts);

@@ -31,6 +31,7 @@ typedef struct agg_compile_opts {
      * every event it could have stored (against.h) */
     const char *const *against;
     size_t n_against;
+    bool werror;         /* warnings are errors (--Werror) */
 } agg_compile_opts;
 
 /* 0 on success; 1 after errors in the input or an output that could not

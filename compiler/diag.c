@@ -8,6 +8,7 @@
 #define C_RED "\033[1;31m"
 #define C_CYAN "\033[1;36m"
 #define C_GREEN "\033[1;32m"
+#define C_MAGENTA "\033[1;35m"
 #define C_RESET "\033[0m"
 
 void agg_diag_init(agg_diag *d, FILE *out, bool color) {
@@ -96,6 +97,23 @@ void agg_error(agg_diag *d, agg_loc loc, const char *fmt, ...) {
     va_end(ap);
 }
 
+void agg_warning(agg_diag *d, agg_loc loc, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (d->werror) {
+        /* an error in every respect, the cap included */
+        char msg[1024];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        agg_error(d, loc, "%s [--Werror]", msg);
+        return;
+    }
+    d->warnings++;
+    d->last_shown = true;
+    emit(d, loc, "warning", C_MAGENTA, fmt, ap);
+    va_end(ap);
+}
+
 void agg_note(agg_diag *d, agg_loc loc, const char *fmt, ...) {
     if (!d->last_shown) return;
     va_list ap;
@@ -116,6 +134,9 @@ void agg_error_plain(agg_diag *d, const char *fmt, ...) {
 }
 
 void agg_diag_summary(agg_diag *d) {
-    if (d->errors > 0)
+    if (d->errors > 0 && d->warnings > 0)
+        fprintf(d->out, "aggc: %d error%s, %d warning%s\n", d->errors,
+                d->errors == 1 ? "" : "s", d->warnings, d->warnings == 1 ? "" : "s");
+    else if (d->errors > 0)
         fprintf(d->out, "aggc: %d error%s\n", d->errors, d->errors == 1 ? "" : "s");
 }

@@ -31,6 +31,11 @@ typedef struct agg_diag {
     bool capped;     /* the cap was hit and announced */
     bool last_shown; /* was the last error printed (notes follow it) */
     agg_source *sources;
+    int warnings;    /* reported as warnings (not counted in errors) */
+    bool werror;     /* --Werror: warnings are reported and counted as errors */
+    /* Errors after which the parsed tree is still whole (a keyword used as
+     * a field name: the field is left out), so the checker may run. */
+    int recoverable;
 } agg_diag;
 
 void agg_diag_init(agg_diag *d, FILE *out, bool color);
@@ -40,6 +45,10 @@ void agg_diag_add_source(agg_diag *d, agg_source *src);
 
 void agg_error(agg_diag *d, agg_loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* `file:line:col: warning: ...`: a likely mistake in a valid program;
+ * an error (and counted as one) under --Werror. */
+void agg_warning(agg_diag *d, agg_loc loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* A note attached to the previous error (dropped with it past the cap). */
 void agg_note(agg_diag *d, agg_loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -47,7 +56,7 @@ void agg_note(agg_diag *d, agg_loc loc, const char *fmt, ...)
 void agg_error_plain(agg_diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Print "aggc: N error(s)" if any. */
+/* Print "aggc: N error(s)" if any (", M warning(s)" when there were). */
 void agg_diag_summary(agg_diag *d);
 
 #endif

@@ -134,16 +134,23 @@ static void message_protos(gen *g, sbuf *out, const char *c, int is_command) {
     sb_put(out, "\n");
 }
 
+/* Rules that read the time take it as one more parameter (domain.h,
+ * inc_execute_at_fn / inc_apply_at_fn). */
+static int execute_timed(const agg_command *m) { return m->execute && m->execute->uses_time; }
+static int apply_timed(const agg_event *m) { return m->apply && m->apply->uses_time; }
+
 static void execute_proto(gen *g, sbuf *out, const agg_command *m, const char *end) {
     sb_printf(out,
-              "int %s(const %s *state, const %s *command,\n    inc_event_list *out, "
+              "int %s(const %s *state, const %s *command,\n    %sinc_event_list *out, "
               "inc_error *err)%s",
-              c_execute(g, m), c_state(g, m->agg), c_msg(g, m->name), end);
+              c_execute(g, m), c_state(g, m->agg), c_msg(g, m->name),
+              execute_timed(m) ? "inc_timestamp now, " : "", end);
 }
 
 static void apply_proto(gen *g, sbuf *out, const agg_event *m, const char *end) {
-    sb_printf(out, "int %s(%s *state, const %s *event, inc_error *err)%s", c_apply(g, m),
-              c_state(g, m->agg), c_msg(g, m->name), end);
+    sb_printf(out, "int %s(%s *state, const %s *event, %sinc_error *err)%s", c_apply(g, m),
+              c_state(g, m->agg), c_msg(g, m->name),
+              apply_timed(m) ? "\n    const inc_event_info *info, " : "", end);
 }
 
 static void header_enums(gen *g, sbuf *out) {
@@ -378,6 +385,7 @@ typedef struct msg_desc {
     int n_fields;
     const char *aggregate, *validate, *execute, *apply;
     const agg_event *ev; /* events: schema evolution members (gen_evo.c) */
+    const char *execute_at, *apply_at; /* rules reading the time */
 } msg_desc;
 
 static void message_desc(gen *g, sbuf *out, msg_desc m) {
@@ -393,6 +401,8 @@ static void message_desc(gen *g, sbuf *out, msg_desc m) {
     sb_printf(out, "    .execute = %s,\n", m.execute ? m.execute : "NULL");
     sb_printf(out, "    .apply = %s,\n", m.apply ? m.apply : "NULL");
     if (m.ev) agg_gen_evo_members(out, g->a, g->d, m.ev);
+    if (m.execute_at) sb_printf(out, "    .execute_at = %s,\n", m.execute_at);
+    if (m.apply_at) sb_printf(out, "    .apply_at = %s,\n", m.apply_at);
     sb_put(out, "};\n");
 }
 
@@ -466,6 +476,10 @@ static val gen_ref(gen *g, const agg_expr *e) {
         r.v = c_member(g, e->type.enm, e->member_index);
         return r;
     }
+    if (e->ref == AGG_REF_EVENT_INFO) { /* event.event_date, event.event_id */
+        r.v = agg_arena_printf(g->a, "info->%s", e->field->name);
+        return r;
+    }
     const char *obj = ref_obj(e);
     r.v = agg_arena_printf(g->a, "%s->%s", obj, e->field->name);
     if (e->field->type.type.optional)
@@ -530,12 +544,27 @@ static val gen_arith(gen *g, const agg_expr *e, val l, val r) {
         out.v = t;
         return out;
     }
+    if (e->type.kind == AGG_T_TIMESTAMP) {
+        /* timestamp +/- duration (either order for +): range-checked */
+        int dur_first = lt->kind == AGG_T_DURATION;
+        sb_line(g->out, g->depth, "int64_t %s;", t);
+        sb_line(g->out, g->depth, "if (%s(%s, %s, &%s)) {",
+                e->op == AGG_OP_ADD ? "inc_ts_add" : "inc_ts_sub", dur_first ? b : a,
+                dur_first ? a : b, t);
+        g->depth++;
+        fail_code(g, "timestamp_out_of_range");
+        g->depth--;
+        sb_line(g->out, g->depth, "}");
+        out.v = t;
+        return out;
+    }
     const char *fn = e->op == AGG_OP_ADD   ? "inc_i64_add"
                      : e->op == AGG_OP_SUB ? "inc_i64_sub"
                      : e->op == AGG_OP_MUL ? "inc_i64_mul"
                      : e->op == AGG_OP_DIV ? "inc_i64_div"
                                            : "inc_i64_mod";
-    int nonzero_literal = e->rhs->kind == AGG_E_INT && e->rhs->ival != 0;
+    int nonzero_literal = (e->rhs->kind == AGG_E_INT || e->rhs->kind == AGG_E_DURATION) &&
+                          e->rhs->ival != 0;
     if ((e->op == AGG_OP_DIV || e->op == AGG_OP_MOD) && !nonzero_literal) {
         sb_line(g->out, g->depth, "if (%s == 0) {", b);
         g->depth++;
@@ -653,6 +682,10 @@ static val gen_expr(gen *g, const agg_expr *e) {
         else out.v = agg_arena_printf(g->a, "INT64_C(%" PRId64 ")", e->ival);
         return out;
     case AGG_E_FLOAT: out.v = float_lit(g, e->fval); return out;
+    case AGG_E_DURATION: /* microseconds */
+        out.v = agg_arena_printf(g->a, "INT64_C(%" PRId64 ")", e->ival);
+        return out;
+    case AGG_E_CALL: out.v = "now"; return out; /* now(): the rule's parameter */
     case AGG_E_BOOL: out.v = e->ival ? "true" : "false"; return out;
     case AGG_E_NULL: out.v = "0"; out.has = "false"; out.src = "null"; return out;
     case AGG_E_STRING: {
@@ -1154,15 +1187,23 @@ static void source_rejections(gen *g, sbuf *out) {
 
 /* The tables call the rules through void pointers. */
 static void source_thunks(gen *g, sbuf *out, const agg_aggregate *ag) {
+    /* a rule reading the time passes it on (the *_at signatures) */
     for (const agg_command *m = ag->commands; m; m = m->next)
         sb_printf(out,
-                  "static int %s(const void *s, const void *c, "
-                  "inc_event_list *o, inc_error *e) {\n    return %s(s, c, o, e);\n}\n",
+                  execute_timed(m)
+                      ? "static int %s(const void *s, const void *c, inc_timestamp now,\n"
+                        "    inc_event_list *o, inc_error *e) {\n"
+                        "    return %s(s, c, now, o, e);\n}\n"
+                      : "static int %s(const void *s, const void *c, "
+                        "inc_event_list *o, inc_error *e) {\n    return %s(s, c, o, e);\n}\n",
                   cn(g, AGG_CN_EXECUTE_THUNK, c_msg(g, m->name)), c_execute(g, m));
     for (const agg_event *m = ag->events; m; m = m->next)
         sb_printf(out,
-                  "static int %s(void *s, const void *ev, inc_error *e) {\n"
-                  "    return %s(s, ev, e);\n}\n",
+                  apply_timed(m)
+                      ? "static int %s(void *s, const void *ev, const inc_event_info *i,\n"
+                        "    inc_error *e) {\n    return %s(s, ev, i, e);\n}\n"
+                      : "static int %s(void *s, const void *ev, inc_error *e) {\n"
+                        "    return %s(s, ev, e);\n}\n",
                   cn(g, AGG_CN_APPLY_THUNK, c_msg(g, m->name)), c_apply(g, m));
     for (const agg_projection *pr = ag->projections; pr; pr = pr->next)
         sb_printf(out,
@@ -1176,7 +1217,7 @@ static void source_state(gen *g, sbuf *out, const agg_aggregate *ag) {
     const char *st = c_state(g, ag);
     fields_table(g, out, st, ag->all_state, NULL, 0);
     msg_desc d = {"INC_MSG_STATE", ag->name, st, count_fields(ag->all_state),
-                  c_agg_type(g, ag), NULL, NULL, NULL, NULL};
+                  .aggregate = c_agg_type(g, ag)};
     message_desc(g, out, d);
     message_wrappers(g, out, st, 0);
 }
@@ -1185,9 +1226,12 @@ static void source_commands(gen *g, sbuf *out, const agg_aggregate *ag, tables *
     for (const agg_command *m = ag->commands; m; m = m->next) {
         const char *c = c_msg(g, m->name);
         fields_table(g, out, c, NULL, m->fields, 1);
+        const char *thunk = cn(g, AGG_CN_EXECUTE_THUNK, c);
         msg_desc d = {"INC_MSG_COMMAND", m->name, c, count_fields(m->fields) + 1,
-                      c_agg_type(g, ag), m->checks ? cn(g, AGG_CN_MSG_CHECK, c) : NULL,
-                      cn(g, AGG_CN_EXECUTE_THUNK, c), NULL, NULL};
+                      .aggregate = c_agg_type(g, ag),
+                      .validate = m->checks ? cn(g, AGG_CN_MSG_CHECK, c) : NULL,
+                      .execute = execute_timed(m) ? NULL : thunk,
+                      .execute_at = execute_timed(m) ? thunk : NULL};
         message_desc(g, out, d);
         message_wrappers(g, out, c, 1);
         add_named(t->cmd, &t->n_cmd, m->name, cn(g, AGG_CN_MSG_DESC, c));
@@ -1199,8 +1243,11 @@ static void source_events(gen *g, sbuf *out, const agg_aggregate *ag, tables *t)
         const char *c = c_msg(g, m->name);
         agg_gen_evo_code(out, g->p, g->a, m);
         fields_table(g, out, c, NULL, m->fields, 1);
+        const char *thunk = cn(g, AGG_CN_APPLY_THUNK, c);
         msg_desc d = {"INC_MSG_EVENT", m->name, c, count_fields(m->fields) + 1,
-                      c_agg_type(g, ag), NULL, NULL, cn(g, AGG_CN_APPLY_THUNK, c), m};
+                      .aggregate = c_agg_type(g, ag),
+                      .apply = apply_timed(m) ? NULL : thunk, .ev = m,
+                      .apply_at = apply_timed(m) ? thunk : NULL};
         message_desc(g, out, d);
         message_wrappers(g, out, c, 0);
         add_named(t->ev, &t->n_ev, m->name, cn(g, AGG_CN_MSG_DESC, c));
@@ -1249,7 +1296,7 @@ static void source_projection(gen *g, sbuf *out, const agg_aggregate *ag,
         field_desc(g, out, c, &f, 0, 0);
     }
     sb_put(out, "};\n");
-    msg_desc d = {"INC_MSG_ROW", pr->name, c, ncol, at, NULL, NULL, NULL, NULL};
+    msg_desc d = {"INC_MSG_ROW", pr->name, c, ncol, .aggregate = at};
     message_desc(g, out, d);
     message_wrappers(g, out, c, 0);
     const char *pd = agg_c_projection(g->a, g->d, pr->name);
@@ -1402,7 +1449,7 @@ void agg_gen_c_desc(sbuf *out, const agg_program *p, agg_arena *a, const agg_eve
     gen G = {p, a, p->domain, agg_upper(a, p->domain), NULL, 0, 0, 0, 0, 0, NULL};
     fields_table(&G, out, cname, NULL, fields, 1);
     msg_desc d = {"INC_MSG_EVENT", ev->name, cname, count_fields(fields) + 1,
-                  c_agg_type(&G, ev->agg), NULL, NULL, NULL, NULL};
+                  .aggregate = c_agg_type(&G, ev->agg)};
     sb_put(out, "static ");
     message_desc(&G, out, d);
 }

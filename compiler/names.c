@@ -72,7 +72,7 @@ static const char *const sql_words[] = {
 
 static const char *const runtime_codes[] = {
     "conflict", "division_by_zero", "float_overflow", "integer_overflow",
-    "invalid_event", "missing_value",
+    "invalid_event", "missing_value", "timestamp_out_of_range",
 };
 
 #define N(x) (sizeof(x) / sizeof(x[0]))

@@ -38,6 +38,7 @@ typedef struct agg_pctx {
     int nl_col;           /* column of the last newline, for EOF locations */
     size_t bad_utf8_end;  /* offset after the last invalid byte reported */
     int prev_tok, last_tok; /* token kinds, for `else if` and error text */
+    agg_loc prev_loc, last_loc; /* their locations, for "missing ';'" */
     size_t tok_off, tok_len; /* the last token's bytes in src */
 
     /* string literal being scanned */

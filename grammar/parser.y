@@ -186,6 +186,14 @@ static void view_on(agg_pctx *ctx, const char *on, agg_loc on_loc,
     *t = o;
 }
 
+/* A keyword where a name was expected: say so (the parser's own message
+ * would be "unexpected keyword"). */
+static void kw_name(agg_pctx *ctx, const char *kw, agg_loc loc,
+                    const char *what) {
+    agg_error(ctx->diag, loc, "'%s' is a keyword; rename the %s", kw, what);
+    ctx->diag->recoverable++; /* the rest of the tree is whole: check it */
+}
+
 static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
     agg_stmt *s = NEW(agg_stmt);
     s->kind = kind;
@@ -255,11 +263,12 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
        PROJECTION "projection" CHECK "check" ELSE "else" REQUIRE "require"
        REACT "react" AS "as" DISPATCH "dispatch" THEN "then"
        FAIL "fail" EMIT "emit" IF "if" EXTERN "extern" TRUE "true"
-       FALSE "false" NULL_ "null" VIEW "view"
+       FALSE "false" VIEW "view" NULL_ "null"
 %token RBRACE "}"
 %token PLUS_EQ "+=" MINUS_EQ "-=" EQ "==" NE "!=" LE "<=" GE ">="
        AND "&&" OR "||" LT "<" GT ">" PLUS "+" MINUS "-" STAR "*"
        SLASH "/" PERCENT "%" NOT "!"
+%token <u64> DURATION "duration"
 
 %left "||"
 %left "&&"
@@ -287,6 +296,7 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
 %type <ebody> ebody
 %type <step> react_step react_then react_else step_command
 %type <view> view_head
+%type <id> keyword
 
 %%
 
@@ -556,13 +566,37 @@ vitem:
 
 fields:
     %empty                { $$.h = $$.t = NULL; }
-  | fields field          { $$ = $1; APPEND($$, $2); }
+  | fields field          { $$ = $1; if ($2) APPEND($$, $2); }
   | fields error ";"      { $$ = $1; }
   ;
 
+/* `error` in place of the final ";": a missing ";" is one error (the
+ * next field parses as usual) rather than a resync that swallows it. */
 field:
     IDENT ":" type ";"            { $$ = mk_field(ctx, $1, @1, $3, NULL); }
   | IDENT ":" type "=" expr ";"   { $$ = mk_field(ctx, $1, @1, $3, $5.e); }
+  | IDENT ":" type error          { $$ = mk_field(ctx, $1, @1, $3, NULL); }
+  | IDENT ":" type "=" expr error { $$ = mk_field(ctx, $1, @1, $3, $5.e); }
+    /* a keyword as a name: explained, the field dropped, parsing goes on */
+  | keyword ":" type ";"          { $$ = NULL; kw_name(ctx, $1, @1, "field"); }
+  | keyword ":" type "=" expr ";" { $$ = NULL; kw_name(ctx, $1, @1, "field"); }
+  ;
+
+/* Every keyword but 'check', which starts a check where a command's
+ * field could start (`check: int;` is reported as a bad check). */
+keyword:
+    DOMAIN { $$ = "domain"; }         | ENUM { $$ = "enum"; }
+  | AGGREGATE { $$ = "aggregate"; }   | STATE { $$ = "state"; }
+  | COMMAND { $$ = "command"; }       | EVENT { $$ = "event"; }
+  | EXECUTE { $$ = "execute"; }       | APPLY { $$ = "apply"; }
+  | PROJECTION { $$ = "projection"; } | ELSE { $$ = "else"; }
+  | REQUIRE { $$ = "require"; }
+  | FAIL { $$ = "fail"; }             | EMIT { $$ = "emit"; }
+  | IF { $$ = "if"; }                 | EXTERN { $$ = "extern"; }
+  | TRUE { $$ = "true"; }             | FALSE { $$ = "false"; }
+  | REACT { $$ = "react"; }           | AS { $$ = "as"; }
+  | DISPATCH { $$ = "dispatch"; }     | THEN { $$ = "then"; }
+  | VIEW { $$ = "view"; }             | NULL_ { $$ = "null"; }
   ;
 
 type:
@@ -641,7 +675,7 @@ upcast:
 
 cbody:
     %empty                { $$.h = $$.t = NULL; $$.ch = $$.ct = NULL; }
-  | cbody field           { $$ = $1; APPEND($$, $2); }
+  | cbody field           { $$ = $1; if ($2) APPEND($$, $2); }
   | cbody check {
         $$ = $1;
         if ($$.ct) $$.ct->next = $2;
@@ -652,7 +686,7 @@ cbody:
   ;
 
 check:
-    CHECK expr ELSE IDENT ";" {
+    CHECK expr ELSE IDENT semi {
         $$ = NEW(agg_check);
         $$->loc = @1;
         $$->cond = $2.e;
@@ -661,11 +695,19 @@ check:
     }
   ;
 
+/* The ";" that ends a statement, or a missing one (reported by the
+ * parser, then parsing goes on with the next statement: no resync that
+ * would swallow it). */
+semi:
+    ";"
+  | error
+  ;
+
 /* ----------------------------------------------------------- projections */
 
 columns:
     %empty                { $$.h = $$.t = NULL; }
-  | columns column        { $$ = $1; APPEND($$, $2); }
+  | columns column        { $$ = $1; if ($2) APPEND($$, $2); }
   | columns error ";"     { $$ = $1; }
   ;
 
@@ -689,6 +731,9 @@ column:
         $$->loc = @1;
         $$->value = $3.e;
     }
+  | keyword ";"                 { $$ = NULL; kw_name(ctx, $1, @1, "column"); }
+  | keyword ":" type "=" expr ";" { $$ = NULL; kw_name(ctx, $1, @1, "column"); }
+  | keyword "=" expr ";"        { $$ = NULL; kw_name(ctx, $1, @1, "column"); }
   ;
 
 /* ----------------------------------------------------------- statements */
@@ -704,13 +749,13 @@ stmts:
   ;
 
 stmt:
-    REQUIRE expr ELSE IDENT ";" {
+    REQUIRE expr ELSE IDENT semi {
         $$ = mk_stmt(ctx, AGG_S_REQUIRE, @1);
         $$->cond = $2.e;
         $$->code.name = $4;
         $$->code.loc = @4;
     }
-  | FAIL IDENT ";" {
+  | FAIL IDENT semi {
         $$ = mk_stmt(ctx, AGG_S_FAIL, @1);
         $$->code.name = $2;
         $$->code.loc = @2;
@@ -722,7 +767,7 @@ stmt:
         $$->inits = $4.h;
     }
   | if_stmt
-  | target assign_op expr ";" {
+  | target assign_op expr semi {
         $$ = mk_stmt(ctx, AGG_S_ASSIGN, @1);
         $$->target = $1.name;
         $$->target_loc = $1.loc;
@@ -769,7 +814,7 @@ if_stmt:
 
 inits:
     %empty                { $$.h = $$.t = NULL; }
-  | inits IDENT "=" expr ";" {
+  | inits IDENT "=" expr semi {
         agg_init *i = NEW(agg_init);
         i->name = $2;
         i->loc = @2;
@@ -888,6 +933,16 @@ atom:
         $$.e = mk_member(ctx, $1, @1, $3, @3);
         $$.d = 0;
     }
+  | DURATION {
+        $$.e = mk_expr(ctx, AGG_E_DURATION, @1);
+        $$.e->ival = (int64_t)$1;
+        $$.d = 0;
+    }
+  | IDENT "(" ")" {
+        $$.e = mk_expr(ctx, AGG_E_CALL, span(@1, @3));
+        $$.e->sval = $1;
+        $$.d = 0;
+    }
   | COMMAND "." IDENT {
         $$.e = mk_member(ctx, "command", @1, $3, @3);
         $$.d = 0;
@@ -940,6 +995,7 @@ static void mb_symbol(msgbuf *b, yysymbol_kind_t k) {
     case YYSYMBOL_INT: mb_puts(b, "integer"); return;
     case YYSYMBOL_FLOAT: mb_puts(b, "number"); return;
     case YYSYMBOL_STRING: mb_puts(b, "string"); return;
+    case YYSYMBOL_DURATION: mb_puts(b, "duration"); return;
     default: break;
     }
     /* bison gives string aliases without their quotes: "domain" is
@@ -982,6 +1038,7 @@ static void mb_lookahead(msgbuf *b, const agg_pctx *ctx, yysymbol_kind_t k) {
     case YYSYMBOL_INT: what = "integer "; break;
     case YYSYMBOL_FLOAT: what = "number "; break;
     case YYSYMBOL_STRING: what = "string "; break;
+    case YYSYMBOL_DURATION: what = "duration "; break;
     default: what = is_keyword(k) ? "keyword '" : "'"; break;
     }
     mb_puts(b, what);
@@ -997,7 +1054,7 @@ static bool starts_expr(yysymbol_kind_t k) {
     case YYSYMBOL_TRUE: case YYSYMBOL_FALSE: case YYSYMBOL_NULL_:
     case YYSYMBOL_IDENT: case YYSYMBOL_COMMAND: case YYSYMBOL_EVENT:
     case YYSYMBOL_STATE: case YYSYMBOL_LPAREN: case YYSYMBOL_NOT:
-    case YYSYMBOL_MINUS:
+    case YYSYMBOL_MINUS: case YYSYMBOL_DURATION:
         return true;
     default:
         return false;
@@ -1028,6 +1085,22 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
     yysymbol_kind_t exp[YYNTOKENS];
     int n = yypcontext_expected_tokens(yyctx, exp, YYNTOKENS);
     if (n < 0) n = 0;
+    /* Where a field or column name goes, every keyword but 'check' is
+     * "expected" (by the rules that explain a keyword used as a name, see
+     * `keyword`); none of them really is: leave them out of the list.
+     * 'check' is not one of them, so it is listed where it belongs. */
+    int n_kw = 0;
+    bool want_ident = false;
+    for (int i = 0; i < n; i++) {
+        if (is_keyword(exp[i]) && exp[i] != YYSYMBOL_CHECK) n_kw++;
+        if (exp[i] == YYSYMBOL_IDENT) want_ident = true;
+    }
+    if (want_ident && n_kw == YYSYMBOL_NULL_ - YYSYMBOL_DOMAIN) {
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (!is_keyword(exp[i]) || exp[i] == YYSYMBOL_CHECK) exp[m++] = exp[i];
+        n = m;
+    }
     int n_expr = 0, n_ops = 0;
     bool want_and = false, want_eq = false;
     for (int i = 0; i < n; i++) {
@@ -1036,10 +1109,10 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
         if (exp[i] == YYSYMBOL_AND) want_and = true;
         if (exp[i] == YYSYMBOL_EQ) want_eq = true;
     }
-    /* "expression" stands for the 13 tokens that can start one, and
+    /* "expression" stands for the 14 tokens that can start one, and
      * "operator" for the binary operators (and '.') that can continue one
      * (fewer than 13 after a comparison, which does not chain) */
-    const bool any_expr = n_expr == 13, any_op = n_ops >= 2;
+    const bool any_expr = n_expr == 14, any_op = n_ops >= 2;
     /* the entries of the list: symbols, or -1 for "expression", -2 for
      * "operator" */
     int items[YYNTOKENS + 1];
@@ -1053,7 +1126,8 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
         if (any_expr && starts_expr(exp[i])) {
             if (!expr_done) items[n_items++] = -1;
             expr_done = true;
-        } else if (any_op && (is_binary_op(exp[i]) || exp[i] == YYSYMBOL_DOT)) {
+        } else if (any_op && (is_binary_op(exp[i]) || exp[i] == YYSYMBOL_DOT ||
+                              exp[i] == YYSYMBOL_LPAREN)) {
             if (!op_done) items[n_items++] = -2;
             op_done = true;
         } else if (exp[i] == YYSYMBOL_YYEOF) {
@@ -1063,6 +1137,21 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
         }
     }
     if (want_eof) items[n_items++] = YYSYMBOL_YYEOF;
+
+    /* A ';' could end what came before, and the unexpected token starts
+     * another line: a forgotten ';' (said where it belongs, after the
+     * last token of that line) is by far the likeliest mistake. */
+    agg_loc at = *yypcontext_location(yyctx);
+    bool want_semi = false;
+    for (int i = 0; i < n; i++)
+        if (exp[i] == YYSYMBOL_SEMI) want_semi = true;
+    if (want_semi && ctx->prev_loc.file && ctx->prev_loc.end_line < at.line) {
+        agg_loc end = ctx->prev_loc;
+        end.line = end.end_line;
+        end.col = end.end_col;
+        agg_error(ctx->diag, end, "missing ';' at the end of the line");
+        return 0;
+    }
 
     msgbuf b = {.n = 0};
     b.s[0] = '\0';
@@ -1095,6 +1184,6 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
             else mb_symbol(&b, (yysymbol_kind_t)items[i]);
         }
     }
-    agg_error(ctx->diag, *yypcontext_location(yyctx), "%s", b.s);
+    agg_error(ctx->diag, at, "%s", b.s);
     return 0;
 }

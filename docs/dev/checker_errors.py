@@ -85,7 +85,6 @@ case("syn", {"applies": "    apply Added { total += " + " + ".join(["1"] * 1100)
 case("decl", {"domain": ""}, showtext="// no `domain d;` line")
 case("decl", {"domain": "domain Bank;"})
 case("decl", {"domain": "domain int;"})
-case("decl", {"domain": "domain select;"})
 case("decl", {"domain": "domain bank_;"})
 case("decl", {"domain": "domain d;", "top": "", "state": "", "commands": "", "events": "", "executes": "", "applies": ""},
      showtext="aggregate Counter {}")
@@ -105,7 +104,7 @@ case("decl", {"commands": "    command OpenAccount {}\n    command Open_Account 
 case("field", {"state": "    state { total: integer = 0; }", "applies": "    apply Added {}"})
 case("field", {"state": "    state { total: int = 0; tags: list; }"})
 case("field", {"state": "    state { total: int = 0; register: bool = false; }"})
-case("field", {"state": "    state { total: int = 0; limit: int = 0; }"})
+case("field", {"state": "    state { total: int = 0; limit: int = 0; state: string; }"})
 case("field", {"state": "    state { total: int = 0; bad__name: int = 0; }"})
 case("field", {"commands": "    command Add { amount: int; aggregate_id: string; }"})
 case("field", {"state": "    state { total: int = 0; version: int = 0; }"})
@@ -189,6 +188,30 @@ case("syn", {"executes": "    execute Add { if true {} " + "else if true {} " * 
 case("expr", {"applies": "    apply Added { total += amount; }"})
 case("stmt", {"applies": "    apply Added { total -= 1.5; }"})
 case("expr", {"executes": "    execute Add { require total == null else negative; emit Added { amount = command.amount; } }"})
+case("expr", {"top": "enum Status { open, closed }", "state": "    state { total: int = 0; status: Status = Status.open; }",
+              "executes": "    execute Add { require status == open else closed; emit Added { amount = command.amount; } }"})
+case("syn", {"executes": "    execute Add {\n        require total >= 0 else negative\n        emit Added { amount = command.amount; }\n    }"})
+# ---------------------------------------------------------------- time
+case("time", {"commands": "    command Add { amount: int; at: timestamp; }",
+              "executes": "    execute Add { require command.at + 3600 > now() else late; emit Added { amount = command.amount; } }"})
+case("time", {"commands": "    command Add { amount: int; at: timestamp; }",
+              "executes": "    execute Add { require command.at + command.amount > now() else late; emit Added { amount = command.amount; } }"})
+case("time", {"executes": "    execute Add { require 1h + command.amount > 0s else late; emit Added { amount = command.amount; } }"})
+case("time", {"state": "    state { total: int = 0; at: timestamp?; }", "applies": "    apply Added { at = now(); }"})
+case("time", {"commands": "    command Add { amount: int; at: timestamp; check now() > at else late; }"})
+case("time", {"proj": "    projection counters { seen = now(); }"})
+case("time", {"executes": "    execute Add { require today() > updated_at else late; emit Added { amount = command.amount; } }"})
+case("time", {"state": "    state { total: int = 0; grace: duration; }"})
+case("time", {"events": "    event Added { amount: int; event_date: timestamp; }"})
+case("time", {"proj": "    projection counters { age = updated_at - updated_at; }"})
+case("time", {"executes": "    execute Add { require now() < now() + 106751992d else late; emit Added { amount = command.amount; } }"})
+case("time", {"applies": "    apply Added { total = event.event_date; }"})
+# ---------------------------------------------------------------- warnings
+case("warn", {"events": "    event Added { amount: int; }\n    event Reset {}", "applies": "    apply Added { total += event.amount; }\n    apply Reset { total = 0; }"})
+case("warn", {"commands": "    command Add { amount: int; }\n    command Check {}",
+              "executes": "    execute Add { emit Added { amount = command.amount; } }\n    execute Check { require total >= 0 else negative; }"})
+case("warn", {"commands": "    command Add { amount: int; }\n    command Take { amount: int; }",
+              "executes": "    execute Add { require total >= 0 else account_not_found; require command.amount > 0 else account_not_found; emit Added { amount = command.amount; } }\n    execute Take { require total >= 0 else acount_not_found; emit Added { amount = command.amount; } }"})
 
 # ---------------------------------------------------------------- reactions
 R = "react Added as count_again {\n    dispatch Add { %s }\n}"
@@ -260,6 +283,8 @@ GROUPS = [
  ("code", "Rejection codes"),
  ("evo", "Schema evolution"),
  ("react", "Reactions"),
+ ("time", "Time"),
+ ("warn", "Warnings"),
 ]
 NOTES = {  # first error message (prefix) -> remark shown under the example
     "unexpected character '&' (did you mean '&&'?)":
@@ -273,7 +298,7 @@ NOTES = {  # first error message (prefix) -> remark shown under the example
     'expression nested too deeply (the limit is 256)':
         'Same message for `!` and unary `-`.',
     "domain name 'int' is a C keyword":
-        'The same four name rules (C keyword, SQL reserved word, `_` rules) apply to fields, enum members, projections, columns and the domain; the message starts with `field`, `enum member`, `projection`, `column` or `domain name`.',
+        'The C keyword and `_` rules apply to fields, enum members, projections, columns and the domain; the message starts with `field`, `enum member`, `projection`, `column` or `domain name`. SQL reserved words are refused only where a name becomes SQL: projections and their columns (§7 lists the words).',
     "command 'Add' is already declared as a command":
         'Enums, aggregates, commands and events share one namespace; the message names both kinds (`a command`, `an aggregate`, `an enum`, `an event`). A duplicate also misses its execute/apply, reported separately.',
     "'Open_Account' and 'OpenAccount' both generate the C name 'd_counter_execute_open_account'; rename one":
@@ -283,7 +308,17 @@ NOTES = {  # first error message (prefix) -> remark shown under the example
     "'command' can only be used in execute blocks and checks":
         "`'command' ...` and `'event' ...` are reported wherever they are not available (defaults, projections, the wrong kind of block).",
     "unknown state field 'amount' in aggregate Counter":
-        'In an apply the note suggests `event.f`.',
+        'In an apply the note suggests `event.f`. An unknown name close to a declared one (one edit per three letters, at most three) gets a `did you mean` note; so do unknown events, commands, enum members, enums and types.',
+    "'state' is a keyword; rename the field":
+        'The field is left out and parsing goes on; the checker then still runs over the rest (here it finds `limit` fine: command, event and state fields never become SQL).',
+    "missing ';' at the end of the line":
+        'A missing `;` is one error: the statement (field, check, initialiser) ends there and the next one parses as usual. When what follows starts a new line, the error points at the end of the line where the `;` belongs; on the same line it is `unexpected ..., expected \';\'`.',
+    "operator '+' cannot be applied to timestamp and int":
+        'Durations have units; plain ints do not (§9.4).',
+    "event Reset is never emitted":
+        'Not reported when the aggregate has an `extern` execute, which may emit any of its events. Warnings do not change the exit status (0) unless `--Werror` makes them errors.',
+    "execute Add never emits an event":
+        'An empty block (`execute C {}`) says on purpose that C changes nothing, and a block that always fails is a refusal: neither is reported.',
     "operator '-' cannot be applied to string and int":
         'Listed per operator in §9.3.',
     'comparison with null is always true: the other side has type int, which is never null':
@@ -313,7 +348,9 @@ def render(res):
     "Diagnostics are printed as `FILE:LINE:COL: error: MESSAGE`, then the source",
     "line and a caret; `note:` lines point at related places. Below, only the",
     "message and its notes are shown. The checker runs only when every file",
-    "parsed cleanly, so syntax errors come alone.", ""]
+    "parsed cleanly (a keyword used as a field or column name excepted), so",
+    "syntax errors come alone. Warnings (`FILE:LINE:COL: warning: MESSAGE`)",
+    "come only from a program without errors.", ""]
     seen = set()
     for g, title in GROUPS:
         out.append("### " + title)
@@ -321,7 +358,7 @@ def render(res):
         for i, r in enumerate(res):
             if r["group"] != g:
                 continue
-            if r["rc"] == 0:
+            if r["rc"] == 0 and g != "warn":
                 print("checker_errors.py: case %d is accepted by aggc:\n%s"
                       % (i, r["show"]), file=sys.stderr)
                 continue
@@ -329,9 +366,9 @@ def render(res):
             msgs = []
             started = False
             for l in lines:
-                m = re.match(r'^c\d+\.agg:\d+:\d+: (error|note): (.*)$', l)
+                m = re.match(r'^c\d+\.agg:\d+:\d+: (error|warning|note): (.*)$', l)
                 if m:
-                    if m.group(1) == "error":
+                    if m.group(1) != "note":
                         if started: break
                         started = True
                     msgs.append(m.group(1) + ": " + m.group(2))
@@ -345,7 +382,7 @@ def render(res):
             out.extend(msgs)
             out.append("```")
             for prefix, remark in NOTES.items():
-                if key[len("error: "):].startswith(prefix):
+                if key.split(": ", 1)[1].startswith(prefix):
                     out.append(remark)
                     break
             out.append("")

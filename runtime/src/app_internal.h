@@ -251,9 +251,13 @@ typedef struct incx_work {
     size_t n_rows;
     char *snapshot;
     int64_t *positions;
+    /* The attempt's time: what execute saw as now(), the events' date. */
+    inc_timestamp now;
 } incx_work;
-/* After inc_execute put one or more events in w->events on `state`:
- * apply them to a copy (w->next), give them ids, versions and JSON, make
+/* After inc_execute_at(..., w->now, ...) put one or more events in
+ * w->events on `state` (set w->now first: the events are dated with it;
+ * 0 takes the clock's time): apply them to a copy (w->next), give them
+ * ids, versions and JSON, make
  * every projection row of the aggregate and the snapshot when one is due,
  * and fill *c to commit it all (`metadata` is borrowed).  -1 (err): free
  * w all the same. */

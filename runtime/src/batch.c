@@ -78,7 +78,10 @@ static int run_item(inc_app *app, const inc_aggregate_desc *a,
                     const char *id, const void *state, void **next,
                     item_work *w, inc_commit *c, inc_error *err) {
     *next = NULL;
-    if (inc_execute(a, state, cmd, data, &w->w.events, err) != 0) return -1;
+    /* one time per item: now() in execute and its events' date */
+    w->w.now = inc_timestamp_now();
+    if (inc_execute_at(a, state, cmd, data, w->w.now, &w->w.events, err) != 0)
+        return -1;
     if (w->w.events.count == 0) return 0;
     if (!(w->metadata = make_metadata(cmd->name, w->command_id, err)) ||
         incx_work_prepare(app, a, id, state, w->metadata, &w->w, c, err) != 0)

@@ -94,7 +94,9 @@ int incx_work_prepare(inc_app *app, const inc_aggregate_desc *a,
         return -1;
     }
     int64_t v0 = incx_state_version(a, state), v1 = v0 + (int64_t)n;
-    inc_timestamp now = inc_timestamp_now();
+    /* the attempt's time (set before execute); a caller that did not set
+     * one gets the clock's, so no event is ever dated 1970 */
+    inc_timestamp now = w->now ? w->now : inc_timestamp_now();
     w->stored = calloc(n, sizeof *w->stored);
     w->data_json = calloc(n, sizeof *w->data_json);
     w->positions = calloc(n, sizeof *w->positions);
@@ -102,10 +104,12 @@ int incx_work_prepare(inc_app *app, const inc_aggregate_desc *a,
     for (size_t i = 0; i < n; i++) {
         const inc_event_item *it = &w->events.items[i];
         inc_stored_event *e = &w->stored[i];
-        if (inc_state_apply(a, w->next, it->desc, it->data, v0 + 1 + (int64_t)i,
-                            now, err) != 0)
-            return -1;
+        /* the id first: an apply rule may read event.event_id */
         if (inc_uuid_v4(e->event_id, err) != 0) return -1;
+        inc_event_info info = {v0 + 1 + (int64_t)i, now, e->event_id};
+        if (inc_state_apply_info(a, w->next, it->desc, it->data, &info, err) !=
+            0)
+            return -1;
         w->data_json[i] =
             inc_msg_to_text(it->desc, it->data, INC_JSON_SKIP_IMPLICIT, NULL);
         if (!w->data_json[i]) return incx_oom(err);

@@ -51,6 +51,15 @@ int inc_state_init(const inc_aggregate_desc *a, void *state, const char *id,
 int inc_state_apply(const inc_aggregate_desc *a, void *state,
                     const inc_message_desc *event, const void *data,
                     int64_t version, inc_timestamp at, inc_error *err) {
+    inc_event_info info = {version, at, ""};
+    return inc_state_apply_info(a, state, event, data, &info, err);
+}
+
+int inc_state_apply_info(const inc_aggregate_desc *a, void *state,
+                         const inc_message_desc *event, const void *data,
+                         const inc_event_info *info, inc_error *err) {
+    int64_t version = info->version;
+    inc_timestamp at = info->event_date;
     state_fields sf;
     int64_t current;
     bool *has;
@@ -70,10 +79,14 @@ int inc_state_apply(const inc_aggregate_desc *a, void *state,
         return inc_error_set(err, INC_ERR_INTERNAL, "wrong_aggregate",
                              "event %s does not belong to aggregate %s",
                              event->name, a->name);
-    if (!event->apply)
+    if (!event->apply && !event->apply_at)
         return inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
                              "event %s has no apply rule", event->name);
-    if (event->apply(state, data, err) != 0) return -1;
+    /* updated_at is still the previous event's date while the rule runs
+     * (docs/language.md, "Time") */
+    if (event->apply_at ? event->apply_at(state, data, info, err) != 0
+                        : event->apply(state, data, err) != 0)
+        return -1;
     *INC_FIELD_AT(state, sf.version, int64_t) = version;
     *INC_FIELD_AT(state, sf.updated_at, int64_t) = at;
     if ((has = inc_field_has_ptr(state, sf.updated_at))) *has = true;
@@ -114,6 +127,13 @@ static int check_emitted(const inc_aggregate_desc *a,
 int inc_execute(const inc_aggregate_desc *a, const void *state,
                 const inc_message_desc *command, const void *data,
                 inc_event_list *out, inc_error *err) {
+    return inc_execute_at(a, state, command, data, inc_timestamp_now(), out,
+                          err);
+}
+
+int inc_execute_at(const inc_aggregate_desc *a, const void *state,
+                   const inc_message_desc *command, const void *data,
+                   inc_timestamp now, inc_event_list *out, inc_error *err) {
     inc_event_list tmp = INC_EVENT_LIST_INIT;
     inc_error local;
     size_t i;
@@ -123,11 +143,12 @@ int inc_execute(const inc_aggregate_desc *a, const void *state,
         return inc_error_set(err, INC_ERR_INTERNAL, "wrong_aggregate",
                              "command %s does not belong to aggregate %s",
                              command->name, a->name);
-    if (!command->execute)
+    if (!command->execute && !command->execute_at)
         return inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
                              "command %s has no execute rule", command->name);
     if (inc_msg_validate(command, data, err) != 0) return -1;
-    if (command->execute(state, data, &tmp, err) != 0) {
+    if (command->execute_at ? command->execute_at(state, data, now, &tmp, err) != 0
+                            : command->execute(state, data, &tmp, err) != 0) {
         inc_event_list_free(&tmp);
         /* An extern rule that fails without saying why. */
         if (err->kind == INC_OK)

@@ -112,7 +112,8 @@ static void try_speculate(inc_app *app, const inc_aggregate_desc *a,
     if (app->stale_rate >= INCX_STALE_RATE_LIMIT) return;
     if (!(t->state = incx_state_cache_take(app->cache, a, id, t->last_id)))
         return;
-    if (inc_execute(a, t->state, cmd, data, &t->w.events, &ignored) == 0 &&
+    if (inc_execute_at(a, t->state, cmd, data, t->w.now, &t->w.events,
+                       &ignored) == 0 &&
         t->w.events.count > 0) {
         *speculated = true;
         return;
@@ -130,13 +131,16 @@ static int run_attempt(inc_app *app, const inc_aggregate_desc *a,
                        const incx_cmdid *cid, attempt *t, bool may_speculate,
                        bool *speculated, bool *sent, inc_error *err) {
     *speculated = *sent = false;
+    /* one time per attempt: now() in execute and the events' date */
+    t->w.now = inc_timestamp_now();
     if (may_speculate) try_speculate(app, a, cmd, data, id, t, speculated);
     if (!*speculated) {
         /* (after a refused unread commit, that refusal was the observation) */
         if (incx_load_current(app, a, id, &t->state, t->last_id, may_speculate,
                          err) != 0)
             return -1;
-        if (inc_execute(a, t->state, cmd, data, &t->w.events, err) != 0)
+        if (inc_execute_at(a, t->state, cmd, data, t->w.now, &t->w.events,
+                           err) != 0)
             return -1;
     }
     inc_commit c;

@@ -148,8 +148,8 @@ int incx_fold_event(void *ud, const inc_stored_event *ev, inc_error *err) {
     }
     void *data = incx_decode_event(fc->a, ev, &desc, err);
     if (!data) return -1;
-    int rc = inc_state_apply(fc->a, fc->state, desc, data, ev->version,
-                             ev->event_date, err);
+    inc_event_info info = {ev->version, ev->event_date, ev->event_id};
+    int rc = inc_state_apply_info(fc->a, fc->state, desc, data, &info, err);
     inc_msg_free(desc, data);
     free(data);
     memcpy(fc->last_id, ev->event_id, INC_UUID_TEXT_SIZE);

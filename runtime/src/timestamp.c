@@ -23,6 +23,8 @@
 #define MAX_DAY INT64_C(2932896)
 #define MIN_TS (MIN_DAY * US_PER_DAY)
 #define MAX_TS (MAX_DAY * US_PER_DAY + US_PER_DAY - 1)
+_Static_assert(MIN_TS == INC_TIMESTAMP_MIN && MAX_TS == INC_TIMESTAMP_MAX,
+               "domain.h publishes the same range");
 
 int64_t incx_days_from_civil(int64_t y, unsigned m, unsigned d) {
     int64_t era, yoe, doy, doe;

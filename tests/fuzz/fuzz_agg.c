@@ -2,10 +2,11 @@
  *
  * One input is one .agg file.  It goes through the scanner and parser
  * (agg_parse); when that is clean, through the checker
- * (agg_check_program); when that is clean too, through every generator
- * (header, source, SQL, dot, stubs) into in-memory sbufs, and through
- * `--against` with itself as the old version (which must find nothing:
- * a domain reads what it stores).  No files are
+ * (agg_check_program, also after errors the tree survives whole, as
+ * aggc does); when that is clean too, through the warnings and every
+ * generator (header, source, SQL, dot, stubs) into in-memory sbufs, and
+ * through `--against` with itself as the old version (which must find
+ * nothing: a domain reads what it stores).  No files are
  * written.  Diagnostics go to /dev/null: what is checked is that no input
  * crashes, overflows, leaks or trips UBSan, and that a program the checker
  * accepts is accepted by every generator without a crash. */
@@ -22,6 +23,7 @@
 #include "gen.h"
 #include "parse.h"
 #include "sbuf.h"
+#include "warn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,8 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(&prog, 0, sizeof prog);
     prog.files = agg_parse(&arena, &diag, src.path, text, size);
     if (!prog.files) abort(); /* documented: never NULL */
-    if (diag.errors == 0 && agg_check_program(&prog, &arena, &diag) &&
+    if (diag.errors == diag.recoverable && agg_check_program(&prog, &arena, &diag) &&
         diag.errors == 0) {
+        agg_warn_program(&prog, &diag);
         agg_gen_opts o = {"fuzz.agg"};
         void (*gens[])(sbuf *, const agg_program *, agg_arena *,
                        const agg_gen_opts *) = {agg_gen_header, agg_gen_source,

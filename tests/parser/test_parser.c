@@ -122,6 +122,8 @@ static void render(const agg_expr *e, char *buf, size_t cap) {
     case AGG_E_NULL: snprintf(buf + n, cap - n, "null"); break;
     case AGG_E_NAME: snprintf(buf + n, cap - n, "%s", e->sval); break;
     case AGG_E_MEMBER: snprintf(buf + n, cap - n, "%s.%s", e->base, e->sval); break;
+    case AGG_E_DURATION: snprintf(buf + n, cap - n, "%lldus", (long long)e->ival); break;
+    case AGG_E_CALL: snprintf(buf + n, cap - n, "%s()", e->sval); break;
     case AGG_E_UNARY:
         snprintf(buf + n, cap - n, "(%s", ops[e->op]);
         render(e->lhs, buf, cap);
@@ -579,6 +581,28 @@ static void test_precedence(void **state) {
                 "(((!(!true)) || false) || (null == null))");
 }
 
+/* Duration literals are microseconds; now() is a call. */
+static void test_time_literals(void **state) {
+    (void)state;
+    assert_tree("now() - 30d + 2h", "((now() - 2592000000000us) + 7200000000us)");
+    assert_tree("15m + 90s + 500ms + 7us", "(((900000000us + 90000000us) + 500000us) + 7us)");
+    assert_tree("-1d * n", "((-86400000000us) * n)");
+    assert_tree("0s", "0us");
+    /* the largest whole number of days that fits, and one more */
+    assert_tree("106751991d", "9223372022400000000us");
+    parsed p;
+    char *src = in_execute("require x < 106751992d else y;");
+    parse(&p, src);
+    free(src);
+    assert_non_null(strstr(errors(&p), "duration literal out of range"));
+    done(&p);
+    src = in_execute("require x < 30min else y;");
+    parse(&p, src);
+    free(src);
+    assert_non_null(strstr(errors(&p), "invalid number '30min'"));
+    done(&p);
+}
+
 static void test_expression_locations(void **state) {
     (void)state;
     parsed p;
@@ -720,8 +744,11 @@ static void test_syntax_errors(void **state) {
     (void)state;
     assert_errors("domain d;\naggregate A {\n  state { x: int }\n}\n",
                   "t.agg:3:18: error: unexpected '}', expected ';', '=' or '?'\n");
+    /* a ';' missing before a new line: said where it belongs */
     assert_errors("domain d\nenum E { a }\n",
-                  "t.agg:2:1: error: unexpected keyword 'enum', expected ';'\n");
+                  "t.agg:1:9: error: missing ';' at the end of the line\n");
+    assert_errors("domain d;\naggregate A {\n  state { x: int = 1\n y: int; }\n}\n",
+                  "t.agg:3:21: error: missing ';' at the end of the line\n");
     assert_errors("domain d;\naggregate A {\n  command C { a int; }\n}\n",
                   "t.agg:3:17: error: unexpected identifier 'int', expected ':'\n");
     assert_errors("domain d;\naggregate A {\n  comand C { a: int; }\n}\n",
@@ -1158,6 +1185,7 @@ int main(void) {
         cmocka_unit_test(test_statements),
         cmocka_unit_test(test_reactions),
         cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_time_literals),
         cmocka_unit_test(test_expression_locations),
         cmocka_unit_test(test_literals),
         cmocka_unit_test(test_strings),

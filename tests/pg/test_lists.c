@@ -56,7 +56,7 @@ static const inc_field_desc state_fields[] = {
 };
 static const inc_message_desc state_desc = {
     INC_MSG_STATE, "CartState", "lp_state", sizeof(lp_state),
-    COUNT(state_fields), state_fields, &lp_cart_type, NULL, NULL, NULL, 0, 0, NULL, NULL};
+    COUNT(state_fields), state_fields, &lp_cart_type, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL};
 
 static const inc_field_desc noted_fields[] = {
     {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT,
@@ -68,7 +68,7 @@ static int noted_apply(void *state, const void *event, inc_error *err) {
 }
 static const inc_message_desc noted_desc = {
     INC_MSG_EVENT, "Noted", "lp_noted", sizeof(lp_noted),
-    COUNT(noted_fields), noted_fields, &lp_cart_type, NULL, NULL, noted_apply, 0, 0, NULL, NULL};
+    COUNT(noted_fields), noted_fields, &lp_cart_type, NULL, NULL, noted_apply, 0, 0, NULL, NULL, NULL, NULL};
 
 static const inc_field_desc row_fields[] = {
     {"aggregate_id", INC_TYPE_STRING, INC_FIELD_IMPLICIT,
@@ -82,7 +82,7 @@ static const inc_field_desc row_fields[] = {
 };
 static const inc_message_desc row_desc = {
     INC_MSG_ROW, "carts", "lp_row", sizeof(lp_row), COUNT(row_fields),
-    row_fields, &lp_cart_type, NULL, NULL, NULL, 0, 0, NULL, NULL};
+    row_fields, &lp_cart_type, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL};
 
 static int no_project(const void *state, void *row, inc_error *err) {
     (void)state, (void)row;

@@ -12,8 +12,9 @@
 
 #define NOHAS INC_NO_OFFSET
 #define NODEF {false, 0, 0.0, NULL}
-/* the schema-evolution members of an inc_message_desc: none */
-#define NOEVO 0, 0, NULL, NULL
+/* the members of an inc_message_desc after `apply` (schema evolution, then
+ * execute_at/apply_at for rules that read the time): none */
+#define NOEVO 0, 0, NULL, NULL, NULL, NULL
 #define DEFV(...) {__VA_ARGS__}
 /* One field of struct T; `ref` is its enum or type descriptor (or NULL). */
 #define F(T, n, type, flags, has, ref, def) \

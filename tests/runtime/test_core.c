@@ -254,7 +254,7 @@ static void test_event_list(void **state) {
         {"x", INC_TYPE_INT, 0, 0, INC_NO_OFFSET, NULL, {false, 0, 0, NULL}}};
     static const inc_message_desc no_id = {
         INC_MSG_EVENT, "NoId", "no_id", sizeof(int64_t), 1, x_field,
-        NULL, NULL, NULL, NULL, 0, 0, NULL, NULL};
+        NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL};
     int i;
     (void)state;
     inc_event_list_init(&l);

@@ -49,6 +49,10 @@ extern "C" {
 #define INC_ABI_VERSION 1
 
 typedef int64_t inc_timestamp; /* microseconds since 1970-01-01T00:00:00Z */
+/* The range RFC 3339 can write: 0000-01-01T00:00:00Z ..
+ * 9999-12-31T23:59:59.999999Z. */
+#define INC_TIMESTAMP_MIN (INT64_C(-719528) * INT64_C(86400000000))
+#define INC_TIMESTAMP_MAX (INT64_C(2932897) * INT64_C(86400000000) - 1)
 
 typedef enum inc_type {
     INC_TYPE_INT = 1,
@@ -117,6 +121,21 @@ typedef int (*inc_project_fn)(const void *state, void *row, inc_error *err);
  * event's `upcast` blocks, chained. */
 typedef int (*inc_upcast_fn)(unsigned version, const char *json, size_t len,
                              void *out, inc_error *err);
+/* Time in rules (docs/language.md, "Time").  An apply rule that reads
+ * `event.event_date` or `event.event_id` is called with the event's own
+ * date, id and version; an execute rule that reads `now()` is called with
+ * the command's time, the one timestamp every event of that attempt is
+ * stored with.  Rules that read neither keep the plain signatures above. */
+typedef struct inc_event_info {
+    int64_t version;          /* of this event in its stream */
+    inc_timestamp event_date; /* when it was stored */
+    const char *event_id;     /* UUID text; "" when the caller has none */
+} inc_event_info;
+typedef int (*inc_apply_at_fn)(void *state, const void *event,
+                               const inc_event_info *info, inc_error *err);
+typedef int (*inc_execute_at_fn)(const void *state, const void *command,
+                                 inc_timestamp now,
+                                 struct inc_event_list *out, inc_error *err);
 
 typedef struct inc_message_desc {
     inc_message_kind kind;
@@ -137,6 +156,10 @@ typedef struct inc_message_desc {
     size_t n_was;
     const char *const *was;
     inc_upcast_fn upcast;
+    /* Rules that read the time (inc_event_info above): when set, called
+     * instead of execute (commands) or apply (events). */
+    inc_execute_at_fn execute_at;
+    inc_apply_at_fn apply_at;
 } inc_message_desc;
 
 /* ---- records and lists ----
@@ -402,12 +425,25 @@ INC_API int inc_state_init(const inc_aggregate_desc *a, void *state,
 INC_API int inc_state_apply(const inc_aggregate_desc *a, void *state,
                             const inc_message_desc *event, const void *data,
                             int64_t version, inc_timestamp at, inc_error *err);
+/* inc_state_apply with the event's id (inc_event_info): what an apply
+ * rule reading `event.event_id` sees.  inc_state_apply passes "". */
+INC_API int inc_state_apply_info(const inc_aggregate_desc *a, void *state,
+                                 const inc_message_desc *event,
+                                 const void *data, const inc_event_info *info,
+                                 inc_error *err);
 /* Validate `command` and run its execute rule against `state`; on success
  * `out` holds the new events (possibly none).  On failure `out` is left as
  * it was. */
 INC_API int inc_execute(const inc_aggregate_desc *a, const void *state,
                         const inc_message_desc *command, const void *data,
                         inc_event_list *out, inc_error *err);
+/* inc_execute at a given time: what `now()` returns in the rule.
+ * inc_execute takes inc_timestamp_now(); the pipeline takes one timestamp
+ * per attempt and stores the events with it. */
+INC_API int inc_execute_at(const inc_aggregate_desc *a, const void *state,
+                           const inc_message_desc *command, const void *data,
+                           inc_timestamp now, inc_event_list *out,
+                           inc_error *err);
 
 #ifdef __cplusplus
 }

@@ -45,6 +45,19 @@ static inline bool inc_i64_mod(int64_t a, int64_t b, int64_t *r) {
     return false;
 }
 
+/* Time (docs/language.md, "Time"): a timestamp plus or minus a duration,
+ * both in microseconds.  True when the sum overflows or leaves the range
+ * an RFC 3339 timestamp can be written in (INC_TIMESTAMP_MIN/MAX): the
+ * rule rejects with timestamp_out_of_range. */
+static inline bool inc_ts_add(int64_t t, int64_t d, int64_t *r) {
+    return __builtin_add_overflow(t, d, r) || *r < INC_TIMESTAMP_MIN ||
+           *r > INC_TIMESTAMP_MAX;
+}
+static inline bool inc_ts_sub(int64_t t, int64_t d, int64_t *r) {
+    return __builtin_sub_overflow(t, d, r) || *r < INC_TIMESTAMP_MIN ||
+           *r > INC_TIMESTAMP_MAX;
+}
+
 /* Strings compare equal when both are NULL or both have the same bytes. */
 static inline bool inc_str_eq(const char *a, const char *b) {
     if (!a || !b) return a == b;
