@@ -445,7 +445,7 @@ static int parse_i64(const char *text, int64_t *out) {
     return 0;
 }
 
-/* One column value as a text parameter (DESIGN: int decimal, float %.17g,
+/* One column value as a text parameter (docs/language.md: int decimal, float %.17g,
  * bool true/false, string as is, timestamp RFC 3339, enum member name). */
 #define PARAM_BUF 48
 static int field_param(const inc_field_desc *f, const void *row,
