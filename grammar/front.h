@@ -59,6 +59,7 @@ typedef struct agg_pctx {
     agg_enum_member **member_tail;
     agg_enum **enum_tail;
     agg_aggregate **agg_tail;
+    agg_record **record_tail;
 } agg_pctx;
 
 #endif
