@@ -225,6 +225,7 @@ static agg_field *implicit_field(checker *c, agg_loc loc, const char *name,
 typedef struct lglue {
     checker *c;
     ctx *x;
+    agg_bind *scope; /* when there is no context (types, records) */
 } lglue;
 
 static agg_type check_expr(checker *c, ctx *x, agg_expr *e);
@@ -243,12 +244,19 @@ static bool lglue_taken(void *u, const char *name) {
     return g->x->agg && find_field(g->x->agg->all_state, name);
 }
 
+static void resolve_typeref(checker *c, agg_typeref *t);
+
+static void lglue_resolve(void *u, agg_typeref *t) {
+    lglue *g = u;
+    resolve_typeref(g->c, t);
+}
+
 static agg_lcheck lists_of(checker *c, ctx *x, lglue *g) {
-    static agg_bind *no_scope;
     g->c = c;
     g->x = x;
-    agg_lcheck lc = {c->prog, c->a, c->d, lglue_check, lglue_taken, g,
-                     x ? &x->scope : &no_scope};
+    g->scope = NULL;
+    agg_lcheck lc = {c->prog, c->a, c->d, lglue_check, lglue_taken, lglue_resolve, g,
+                     x ? &x->scope : &g->scope};
     return lc;
 }
 

@@ -18,12 +18,6 @@ agg_record *agg_find_record(const agg_program *p, const char *name) {
     return NULL;
 }
 
-static agg_enum *find_enum(const agg_program *p, const char *name) {
-    for (agg_enum *e = p->enums; e; e = e->next)
-        if (strcmp(e->name, name) == 0) return e;
-    return NULL;
-}
-
 bool agg_is_composite(agg_type t) {
     return t.kind == AGG_T_RECORD || t.kind == AGG_T_LIST;
 }
@@ -61,35 +55,6 @@ agg_bind *agg_find_bind(agg_bind *scope, const char *name) {
 
 /* ---------------------------------------------------------------- types */
 
-/* An element or record type by name: a scalar, an enum or a record. */
-static bool resolve_name(agg_lcheck *lc, const char *name, agg_type *out) {
-    static const struct {
-        const char *name;
-        agg_type_kind kind;
-    } builtin[] = {{"int", AGG_T_INT},       {"float", AGG_T_FLOAT},
-                   {"bool", AGG_T_BOOL},     {"string", AGG_T_STRING},
-                   {"timestamp", AGG_T_TIMESTAMP}};
-    memset(out, 0, sizeof *out);
-    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
-        if (strcmp(name, builtin[i].name) == 0) {
-            out->kind = builtin[i].kind;
-            return true;
-        }
-    agg_enum *e = find_enum(lc->prog, name);
-    if (e) {
-        out->kind = AGG_T_ENUM;
-        out->enm = e;
-        return true;
-    }
-    agg_record *r = agg_find_record(lc->prog, name);
-    if (r) {
-        out->kind = AGG_T_RECORD;
-        out->rec = r;
-        return true;
-    }
-    return false;
-}
-
 bool agg_lists_resolve(agg_lcheck *lc, agg_typeref *t) {
     if (!t->is_list) {
         agg_record *r = agg_find_record(lc->prog, t->name);
@@ -106,15 +71,15 @@ bool agg_lists_resolve(agg_lcheck *lc, agg_typeref *t) {
                   t->name);
         return true;
     }
+    agg_typeref er;
+    memset(&er, 0, sizeof er);
+    er.loc = t->elem_loc;
+    er.name = t->elem_name;
+    er.optional = t->elem_optional;
+    lc->resolve(lc->u, &er);
+    if (er.type.kind == AGG_T_ERROR) return true;
     agg_type *elem = agg_arena_alloc(lc->a, sizeof *elem);
-    if (!resolve_name(lc, t->elem_name, elem)) {
-        agg_error(lc->d, t->elem_loc,
-                  "unknown element type '%s' (expected int, float, bool, string, "
-                  "timestamp, an enum or a record declared in the domain)",
-                  t->elem_name);
-        return true;
-    }
-    elem->optional = t->elem_optional;
+    *elem = er.type;
     t->type.kind = AGG_T_LIST;
     t->type.elem = elem;
     t->type.optional = t->optional;

@@ -23,6 +23,8 @@ typedef struct agg_lcheck {
     agg_type (*check)(void *u, agg_expr *e);
     /* would a bare `name` already mean something here (a field, an enum)? */
     bool (*taken)(void *u, const char *name);
+    /* resolve a plain type name (check.c's rules: scalars, enums, records) */
+    void (*resolve)(void *u, agg_typeref *t);
     void *u;
     agg_bind **scope; /* the context's innermost bound variable */
 } agg_lcheck;

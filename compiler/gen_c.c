@@ -1412,3 +1412,4 @@ void agg_gc_fields_table(gen *g, sbuf *out, const char *cname, const agg_field *
     fields_table(g, out, cname, NULL, fields, 0);
 }
 const char *agg_gc_c_type(gen *g, const agg_type *t) { return c_type(g, t); }
+const char *agg_gc_inc_type(const agg_type *t) { return inc_type(t); }

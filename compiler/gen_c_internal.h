@@ -40,6 +40,7 @@ const char *agg_gc_eq(gen *g, const agg_type *lt, const char *a, const agg_type 
 void agg_gc_struct_fields(gen *g, sbuf *out, const agg_field *fields);
 void agg_gc_fields_table(gen *g, sbuf *out, const char *cname, const agg_field *fields);
 const char *agg_gc_c_type(gen *g, const agg_type *t);
+const char *agg_gc_inc_type(const agg_type *t); /* "INC_TYPE_INT", ... */
 
 /* gen_lists.c */
 const char *agg_gl_c_type(gen *g, const agg_type *t);   /* record struct / list typedef */

@@ -36,18 +36,6 @@ static const char *td_addr(gen *g, const agg_type *t) {
     return agg_arena_cat(g->a, "&", td_name(g, t), (char *)NULL);
 }
 
-static const char *inc_type_of(const agg_type *t) {
-    switch (t->kind) {
-    case AGG_T_INT: return "INC_TYPE_INT";
-    case AGG_T_FLOAT: return "INC_TYPE_FLOAT";
-    case AGG_T_BOOL: return "INC_TYPE_BOOL";
-    case AGG_T_STRING: return "INC_TYPE_STRING";
-    case AGG_T_TIMESTAMP: return "INC_TYPE_TIMESTAMP";
-    case AGG_T_ENUM: return "INC_TYPE_ENUM";
-    default: return "INC_TYPE_RECORD";
-    }
-}
-
 /* ------------------------------------------------------------ header */
 
 /* Records a record embeds by value come first (the checker refused
@@ -120,7 +108,7 @@ void agg_gl_source(gen *g, sbuf *out) {
         sb_printf(out, "static const inc_type_desc %s = {\n", td_name(g, &t));
         sb_printf(out, "    .head = {.name = \"%s\"},\n", agg_composite_name(g->a, t));
         sb_put(out, "    .type = INC_TYPE_LIST,\n");
-        sb_printf(out, "    .elem_type = %s,\n", inc_type_of(el));
+        sb_printf(out, "    .elem_type = %s,\n", agg_gc_inc_type(el));
         if (el->optional) sb_put(out, "    .elem_flags = INC_FIELD_OPTIONAL,\n");
         if (el->kind == AGG_T_ENUM)
             sb_printf(out, "    .elem_enum = &%s,\n",
