@@ -1604,8 +1604,8 @@ static const char *const lists_rejection_names[] = {
 static const char lists_ddl[] =
     "CREATE TABLE IF NOT EXISTS \"orders\" (\n"
     "    \"aggregate_id\" text PRIMARY KEY,\n"
-    "    \"lines\" text NOT NULL,\n"
-    "    \"address\" text,\n"
+    "    \"lines\" jsonb NOT NULL,\n"
+    "    \"address\" jsonb,\n"
     "    \"n_lines\" bigint NOT NULL,\n"
     "    \"quantity\" bigint NOT NULL,\n"
     "    \"red\" boolean NOT NULL,\n"

@@ -4,8 +4,8 @@
 
 CREATE TABLE IF NOT EXISTS "orders" (
     "aggregate_id" text PRIMARY KEY,
-    "lines" text NOT NULL,
-    "address" text,
+    "lines" jsonb NOT NULL,
+    "address" jsonb,
     "n_lines" bigint NOT NULL,
     "quantity" bigint NOT NULL,
     "red" boolean NOT NULL,
