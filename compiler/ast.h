@@ -33,15 +33,20 @@ typedef enum agg_type_kind {
     AGG_T_TIMESTAMP,
     AGG_T_ENUM,
     AGG_T_NULL, /* type of the literal `null` */
-    AGG_T_DURATION /* `30d`, `ts - ts`: microseconds; an expression type only */
+    AGG_T_DURATION, /* `30d`, `ts - ts`: microseconds; an expression type only */
+    AGG_T_RECORD, /* a `record` declared in the file: rec */
+    AGG_T_LIST    /* list<elem>; elem NULL: the literal `[]` (any list) */
 } agg_type_kind;
 
 struct agg_enum;
+struct agg_record;
 
 typedef struct agg_type {
     agg_type_kind kind;
     bool optional;
     struct agg_enum *enm; /* AGG_T_ENUM */
+    struct agg_record *rec;       /* AGG_T_RECORD */
+    const struct agg_type *elem;  /* AGG_T_LIST: the element type (arena) */
 } agg_type;
 
 /* A type as written: `int`, `string?`, `TransferStatus`. */
@@ -50,6 +55,11 @@ typedef struct agg_typeref {
     const char *name;
     bool optional;
     agg_type type; /* checker: resolved */
+    /* `list<elem>`: name is "list"; the element as written */
+    bool is_list;
+    const char *elem_name;
+    agg_loc elem_loc;
+    bool elem_optional;
 } agg_typeref;
 
 /* ---------------------------------------------------------------- exprs */
@@ -65,7 +75,11 @@ typedef enum agg_expr_kind {
     AGG_E_UNARY,    /* op '!' or '-', lhs */
     AGG_E_BINARY,   /* op, lhs, rhs */
     AGG_E_DURATION, /* `30d`: ival microseconds */
-    AGG_E_CALL      /* `now()`: sval the name */
+    AGG_E_CALL,     /* sval(...): `now()` (no lhs, check_time.c); len(lhs);
+                       sum/all/any/count(lhs for var in rhs if filter)
+                       (docs/language.md, "Lists") */
+    AGG_E_FIELD,    /* `lhs.sval`: a field of a record-valued expression */
+    AGG_E_EMPTY     /* the empty list literal `[]` */
 } agg_expr_kind;
 
 typedef enum agg_op {
@@ -73,7 +87,8 @@ typedef enum agg_op {
     AGG_OP_NOT, AGG_OP_NEG,
     AGG_OP_ADD, AGG_OP_SUB, AGG_OP_MUL, AGG_OP_DIV, AGG_OP_MOD,
     AGG_OP_EQ, AGG_OP_NE, AGG_OP_LT, AGG_OP_LE, AGG_OP_GT, AGG_OP_GE,
-    AGG_OP_AND, AGG_OP_OR
+    AGG_OP_AND, AGG_OP_OR,
+    AGG_OP_IN /* `x in xs`: membership */
 } agg_op;
 
 /* What an AGG_E_NAME / AGG_E_MEMBER refers to (checker). */
@@ -86,10 +101,22 @@ typedef enum agg_ref_kind {
     AGG_REF_ENUM,    /* an enum member */
     AGG_REF_OLD,     /* `old.f` in an upcast block: a field of the stored
                         version */
-    AGG_REF_EVENT_INFO /* event.event_date / event.event_id (check_time.c) */
+    AGG_REF_EVENT_INFO, /* event.event_date / event.event_id (check_time.c) */
+    AGG_REF_VAR      /* a variable bound by `for x in xs` or `xs -= x if` */
 } agg_ref_kind;
 
 struct agg_field;
+
+/* A variable bound to each element of a list in turn (a comprehension's
+ * `for x in xs`, or `xs -= x if ...`).  Scopes chain through `outer`. */
+typedef struct agg_bind {
+    const char *name;
+    agg_loc loc;
+    agg_type type;        /* the list's element type */
+    struct agg_bind *outer;
+    /* generator: the element as C, its presence (NULL = always) */
+    const char *c_value, *c_has;
+} agg_bind;
 
 typedef struct agg_expr {
     agg_expr_kind kind;
@@ -107,6 +134,12 @@ typedef struct agg_expr {
     agg_ref_kind ref;
     struct agg_field *field; /* STATE/COMMAND/EVENT */
     int member_index;        /* ENUM */
+    /* AGG_E_CALL with a comprehension: `for var in rhs if filter` */
+    const char *var;
+    agg_loc var_loc;
+    struct agg_expr *filter;
+    agg_bind *bind;          /* checker: CALL's own variable; VAR: the one
+                                a name refers to */
 } agg_expr;
 
 /* ----------------------------------------------------------- statements */
@@ -152,6 +185,10 @@ typedef struct agg_stmt {
     struct agg_event *event;        /* EMIT */
     struct agg_field *target_field; /* ASSIGN */
     struct agg_stmt *next;
+    /* ASSIGN `xs -= var if cond;` (remove where): value NULL */
+    const char *var;
+    agg_loc var_loc;
+    agg_bind *bind;      /* checker */
 } agg_stmt;
 
 /* --------------------------------------------------------- declarations */
@@ -276,6 +313,16 @@ typedef struct agg_aggregate {
     struct agg_aggregate *next;
 } agg_aggregate;
 
+/* `record Name { fields }`: a named group of fields, embedded by value in
+ * the messages that use it (docs/language.md, "Records and lists"). */
+typedef struct agg_record {
+    agg_loc loc;
+    const char *name;
+    agg_field *fields;
+    int mark; /* checker: depth-first search state of the cycle check */
+    struct agg_record *next;
+} agg_record;
+
 typedef struct agg_enum_member {
     agg_loc loc;
     const char *name;
@@ -361,6 +408,7 @@ typedef struct agg_file {
     struct agg_file *next;
     struct agg_reaction *reactions; /* `react` declarations, in order */
     agg_view *views;
+    agg_record *records;
 } agg_file;
 
 /* Everything given to one aggc run, after the checker merged the files. */
@@ -374,6 +422,7 @@ typedef struct agg_program {
     size_t n_codes;
     struct agg_reaction *reactions; /* checker: every file's, in order */
     agg_view *views;           /* checker: every file's, in order */
+    agg_record *records;       /* checker: every file's, in order */
 } agg_program;
 
 #endif

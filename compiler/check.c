@@ -16,6 +16,7 @@
 #include "check_int.h"
 #include "check_react.h"
 #include "check_time.h"
+#include "check_lists.h"
 #include "names.h"
 #include "suggest.h"
 
@@ -36,6 +37,7 @@ typedef struct ctx {
     agg_aggregate *agg;
     agg_command *cmd;
     agg_event *ev;
+    agg_bind *scope; /* variables bound by list operations (check_lists.c) */
 } ctx;
 
 typedef struct code_use {
@@ -62,7 +64,7 @@ typedef struct checker {
     agg_upcast *up; /* the upcast block being checked (CTX_UPCAST) */
 } checker;
 
-static const agg_type T_ERR = {AGG_T_ERROR, false, NULL};
+static const agg_type T_ERR = {AGG_T_ERROR, false, NULL, NULL, NULL};
 
 /* ------------------------------------------------------------ utilities */
 
@@ -77,6 +79,7 @@ const char *agg_type_name(agg_arena *a, agg_type t) {
     case AGG_T_ENUM: base = t.enm ? t.enm->name : "enum"; break;
     case AGG_T_NULL: return "null";
     case AGG_T_DURATION: base = "duration"; break;
+    case AGG_T_RECORD: case AGG_T_LIST: base = agg_composite_name(a, t); break;
     default: return "<error>";
     }
     return t.optional ? agg_arena_printf(a, "%s?", base) : base;
@@ -107,7 +110,7 @@ static const char *op_text(agg_op op) {
 static const char *tn(checker *c, agg_type t) { return agg_type_name(c->a, t); }
 
 static agg_type mk(agg_type_kind k) {
-    agg_type t = {k, false, NULL};
+    agg_type t = {k, false, NULL, NULL, NULL};
     return t;
 }
 
@@ -234,6 +237,52 @@ static agg_field *implicit_field(checker *c, agg_loc loc, const char *name,
     return f;
 }
 
+/* ---- records and lists: check_lists.c sees the checker through these */
+
+typedef struct lglue {
+    checker *c;
+    ctx *x;
+    agg_bind *scope; /* when there is no context (types, records) */
+} lglue;
+
+static agg_type check_expr(checker *c, ctx *x, agg_expr *e);
+static agg_field *command_field(agg_command *m, const char *name);
+
+static agg_type lglue_check(void *u, agg_expr *e) {
+    lglue *g = u;
+    return check_expr(g->c, g->x, e);
+}
+
+static bool lglue_taken(void *u, const char *name) {
+    lglue *g = u;
+    if (strcmp(name, "aggregate_id") == 0 || find_enum(g->c, name)) return true;
+    if (!g->x) return false;
+    if (g->x->kind == CTX_CHECK) return command_field(g->x->cmd, name) != NULL;
+    return g->x->agg && find_field(g->x->agg->all_state, name);
+}
+
+static void resolve_typeref(checker *c, agg_typeref *t);
+
+static void lglue_resolve(void *u, agg_typeref *t) {
+    lglue *g = u;
+    resolve_typeref(g->c, t);
+}
+
+static agg_lcheck lists_of(checker *c, ctx *x, lglue *g) {
+    g->c = c;
+    g->x = x;
+    g->scope = NULL;
+    agg_lcheck lc = {c->prog, c->a, c->d, lglue_check, lglue_taken, lglue_resolve, g,
+                     x ? &x->scope : &g->scope};
+    return lc;
+}
+
+static bool resolve_composite(checker *c, agg_typeref *t) {
+    lglue g;
+    agg_lcheck lc = lists_of(c, NULL, &g);
+    return agg_lists_resolve(&lc, t);
+}
+
 agg_type_kind agg_builtin_type(const char *name) {
     static const struct {
         const char *name;
@@ -249,6 +298,7 @@ agg_type_kind agg_builtin_type(const char *name) {
 static void resolve_typeref(checker *c, agg_typeref *t) {
     t->type = T_ERR;
     if (!t->name) return;
+    if (resolve_composite(c, t)) return;
     if ((t->type.kind = agg_builtin_type(t->name)) != AGG_T_ERROR) {
         t->type.optional = t->optional;
         return;
@@ -267,7 +317,7 @@ static void resolve_typeref(checker *c, agg_typeref *t) {
     else
         agg_error(c->d, t->loc,
                   "unknown type '%s' (expected int, float, bool, string, "
-                  "timestamp or an enum declared in the domain)",
+                  "timestamp, list<T>, or an enum or record declared in the domain)",
                   t->name);
     agg_suggest_type(c->d, t->name, c->prog->enums);
 }
@@ -279,7 +329,7 @@ static bool is_constant(const agg_expr *e) {
     if (!e) return false;
     switch (e->kind) {
     case AGG_E_INT: case AGG_E_FLOAT: case AGG_E_STRING: case AGG_E_BOOL:
-    case AGG_E_NULL:
+    case AGG_E_NULL: case AGG_E_EMPTY:
         return true;
     case AGG_E_MEMBER:
         return e->ref == AGG_REF_ENUM;
@@ -300,7 +350,7 @@ static void check_fields(checker *c, agg_field *fields, const char *owner,
         if (!f->name) continue;
         resolve_typeref(c, &f->type);
         check_name(c, f->loc, f->name, "field");
-        for (size_t i = 0; i < 3; i++)
+        for (size_t i = 0; i < 3 && strcmp(owner, "record") != 0; i++)
             if (strcmp(f->name, implicit[i]) == 0)
                 agg_error(c->d, f->loc,
                           "field '%s' is implicit in every %s and cannot be declared",
@@ -322,7 +372,7 @@ static void check_fields(checker *c, agg_field *fields, const char *owner,
                           f->name, o->name);
         }
         if (f->def) {
-            ctx dx = {CTX_DEFAULT, NULL, NULL, NULL};
+            ctx dx = {CTX_DEFAULT, NULL, NULL, NULL, NULL};
             agg_type t = check_expr(c, &dx, f->def);
             if (t.kind != AGG_T_ERROR && !is_constant(f->def))
                 agg_error(c->d, f->def->loc, "default value of '%s' must be a constant",
@@ -368,6 +418,12 @@ static agg_field *implicit_id(checker *c) {
 
 static agg_type check_name_ref(checker *c, ctx *x, agg_expr *e) {
     const char *name = e->sval;
+    agg_bind *b = agg_find_bind(x->scope, name);
+    if (b) {
+        e->ref = AGG_REF_VAR;
+        e->bind = b;
+        return b->type;
+    }
     switch (x->kind) {
     case CTX_DEFAULT:
         agg_error(c->d, e->loc, "default values must be constants, not '%s'", name);
@@ -404,6 +460,23 @@ static agg_type check_name_ref(checker *c, ctx *x, agg_expr *e) {
 
 static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
     const char *base = e->base, *name = e->sval;
+    /* `l.qty`, `address.city`: a field of a record-valued name */
+    if (strcmp(base, "command") != 0 && strcmp(base, "event") != 0 &&
+        strcmp(base, "state") != 0 && !find_enum(c, base)) {
+        lglue g;
+        agg_lcheck lc = lists_of(c, x, &g);
+        if (agg_find_bind(x->scope, base) || lglue_taken(&g, base)) {
+            agg_expr *n = agg_arena_alloc(c->a, sizeof *n);
+            memset(n, 0, sizeof *n);
+            n->kind = AGG_E_NAME;
+            n->loc = e->base_loc;
+            n->sval = base;
+            e->kind = AGG_E_FIELD;
+            e->lhs = n;
+            e->base = NULL;
+            return agg_lists_expr(&lc, e);
+        }
+    }
     if (strcmp(base, "command") == 0) {
         if (x->kind != CTX_EXECUTE && x->kind != CTX_CHECK) {
             agg_error(c->d, e->base_loc,
@@ -474,7 +547,7 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
         if (strcmp(m->name, name) == 0) {
             e->ref = AGG_REF_ENUM;
             e->member_index = i;
-            agg_type t = {AGG_T_ENUM, false, en};
+            agg_type t = {AGG_T_ENUM, false, en, NULL, NULL};
             return t;
         }
     agg_error(c->d, e->loc, "'%s' is not a member of enum %s", name, en->name);
@@ -485,6 +558,7 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
 
 static bool same_base(agg_type a, agg_type b) {
     if (a.kind != b.kind) return false;
+    if (agg_is_composite(a)) return agg_composite_assignable(a, b);
     return a.kind != AGG_T_ENUM || a.enm == b.enm;
 }
 
@@ -502,6 +576,23 @@ static agg_type check_binary(checker *c, ctx *x, agg_expr *e) {
     agg_type l = check_expr(c, x, e->lhs), r = check_expr(c, x, e->rhs);
     if (l.kind == AGG_T_ERROR || r.kind == AGG_T_ERROR) return T_ERR;
     const char *op = op_text(e->op);
+    if (e->op == AGG_OP_IN) {
+        lglue g;
+        agg_lcheck lc = lists_of(c, x, &g);
+        return agg_lists_in(&lc, e, l, r);
+    }
+    /* lists and records compare only with null (when optional) */
+    if ((agg_is_composite(l) || agg_is_composite(r)) &&
+        !((e->op == AGG_OP_EQ || e->op == AGG_OP_NE) &&
+          (l.kind == AGG_T_NULL || r.kind == AGG_T_NULL))) {
+        agg_error(c->d, e->loc, "operator '%s' cannot be applied to %s and %s%s", op,
+                  tn(c, l), tn(c, r),
+                  e->op == AGG_OP_EQ || e->op == AGG_OP_NE
+                      ? " (lists and records compare only with null; compare fields, "
+                        "len(...) or use all/any)"
+                      : "");
+        return T_ERR;
+    }
     switch (e->op) {
     case AGG_OP_ADD:
         if (l.kind == AGG_T_STRING && r.kind == AGG_T_STRING) return mk(AGG_T_STRING);
@@ -570,15 +661,24 @@ static agg_type check_expr(checker *c, ctx *x, agg_expr *e) {
     }
     case AGG_E_BINARY: t = check_binary(c, x, e); break;
     case AGG_E_DURATION: t = mk(AGG_T_DURATION); break;
-    case AGG_E_CALL: {
-        static const agg_time_place place[] = {
-            [CTX_CHECK] = AGG_TIME_CHECK, [CTX_EXECUTE] = AGG_TIME_EXECUTE,
-            [CTX_APPLY] = AGG_TIME_APPLY, [CTX_PROJECTION] = AGG_TIME_PROJECTION,
-            [CTX_DEFAULT] = AGG_TIME_DEFAULT};
-        t = agg_time_call(c->d, e, place[x->kind],
-                          x->kind == CTX_EXECUTE && x->cmd->execute
-                              ? &x->cmd->execute->uses_time
-                              : NULL);
+    case AGG_E_CALL:
+        if (!e->lhs) { /* now() (check_time.c) */
+            static const agg_time_place place[] = {
+                [CTX_CHECK] = AGG_TIME_CHECK, [CTX_EXECUTE] = AGG_TIME_EXECUTE,
+                [CTX_APPLY] = AGG_TIME_APPLY, [CTX_PROJECTION] = AGG_TIME_PROJECTION,
+                [CTX_DEFAULT] = AGG_TIME_DEFAULT, [CTX_UPCAST] = AGG_TIME_UPCAST,
+                [CTX_REACT] = AGG_TIME_REACT};
+            t = agg_time_call(c->d, e, place[x->kind],
+                              x->kind == CTX_EXECUTE && x->cmd->execute
+                                  ? &x->cmd->execute->uses_time
+                                  : NULL);
+            break;
+        }
+        /* fall through */ /* len(xs), sum(... for v in xs): check_lists.c */
+    case AGG_E_FIELD: case AGG_E_EMPTY: {
+        lglue g;
+        agg_lcheck lc = lists_of(c, x, &g);
+        t = agg_lists_expr(&lc, e);
         break;
     }
     }
@@ -686,6 +786,12 @@ static void check_assign(checker *c, ctx *x, agg_stmt *s) {
         return;
     }
     agg_type ft = field_type(f);
+    if (s->var || agg_is_composite(ft)) {
+        lglue g;
+        agg_lcheck lc = lists_of(c, x, &g);
+        agg_lists_assign(&lc, s, f, t);
+        return;
+    }
     if (ft.kind == AGG_T_ERROR) return; /* its type was already reported */
     if (s->assign_op != AGG_OP_NONE) {
         if (!is_num(ft)) {
@@ -797,7 +903,7 @@ static void check_executes(checker *c, agg_aggregate *g) {
         }
         m->execute = x;
         x->command = m;
-        ctx cx = {CTX_EXECUTE, g, m, NULL};
+        ctx cx = {CTX_EXECUTE, g, m, NULL, NULL};
         check_body(c, &cx, x->body);
     }
 }
@@ -824,7 +930,7 @@ static void check_applies(checker *c, agg_aggregate *g) {
         }
         ev->apply = p;
         p->event = ev;
-        ctx cx = {CTX_APPLY, g, NULL, ev};
+        ctx cx = {CTX_APPLY, g, NULL, ev, NULL};
         check_body(c, &cx, p->body);
     }
 }
@@ -899,7 +1005,7 @@ static void check_column_value(checker *c, agg_aggregate *g, agg_column *col) {
         col->col_type = field_type(f);
         return;
     }
-    ctx cx = {CTX_PROJECTION, g, NULL, NULL};
+    ctx cx = {CTX_PROJECTION, g, NULL, NULL, NULL};
     agg_type t = check_expr(c, &cx, col->value);
     if (col->has_type) {
         resolve_typeref(c, &col->type);
@@ -942,7 +1048,7 @@ static void check_projections(checker *c, agg_aggregate *g) {
 static void check_aggregate_bodies(checker *c, agg_aggregate *g) {
     for (agg_command *m = g->commands; m; m = m->next)
         for (agg_check *k = m->checks; k; k = k->next) {
-            ctx x = {CTX_CHECK, g, m, NULL};
+            ctx x = {CTX_CHECK, g, m, NULL, NULL};
             expect_bool(c, &x, k->cond, "the condition of 'check'");
             use_code(c, &k->code);
         }
@@ -961,7 +1067,7 @@ agg_type agg_check_react_expr(agg_program *prog, agg_arena *a, agg_diag *d,
     c.prog = prog;
     c.a = a;
     c.d = d;
-    ctx x = {CTX_REACT, ev->agg, NULL, ev};
+    ctx x = {CTX_REACT, ev->agg, NULL, ev, NULL};
     return check_expr(&c, &x, e);
 }
 
@@ -1126,6 +1232,16 @@ static void add_aggregate_names(checker *c, names *ns, const agg_aggregate *g) {
     }
 }
 
+typedef struct lists_ns_glue {
+    checker *c;
+    names *ns;
+} lists_ns_glue;
+
+static void lists_add_name(void *u, const char *cname, agg_loc loc, const char *what) {
+    lists_ns_glue *g = u;
+    add_name(g->c, g->ns, cname, loc, what);
+}
+
 /* Every C identifier (and macro) the generator will define, from the same
  * table gen_c.c takes its names from (names.h), so two .agg names that map
  * to the same C name (OpenAccount / Open_Account, or a command called
@@ -1154,6 +1270,8 @@ static void check_collisions(checker *c) {
         add_aggregate_names(c, &ns, g);
     for (const agg_reaction *r = c->prog->reactions; r; r = r->next)
         add_name(c, &ns, agg_c_reaction(a, d, r->name), r->loc, r->name);
+    lists_ns_glue lg = {c, &ns};
+    agg_lists_names(c->prog, a, lists_add_name, &lg);
     if (ns.n == 0) return;
     qsort(ns.v, ns.n, sizeof *ns.v, cmp_gen);
     const char *last_reported = NULL;
@@ -1208,6 +1326,10 @@ static void check_duplicates(checker *c) {
         n++;                                                                   \
     } while (0)
     for (agg_enum *e = c->prog->enums; e; e = e->next) ADD(e->name, e->loc, "enum");
+    for (agg_record *r = c->prog->records; r; r = r->next) {
+        ADD(r->name, r->loc, "record");
+        check_name(c, r->loc, r->name, "record");
+    }
     for (agg_enum *e = c->prog->enums; e; e = e->next) check_name(c, e->loc, e->name, "enum");
     for (agg_aggregate *g = c->prog->aggregates; g; g = g->next) {
         check_name(c, g->loc, g->name, "aggregate");
@@ -1288,6 +1410,7 @@ bool agg_check_program(agg_program *prog, agg_arena *arena, agg_diag *diag) {
     /* merge files */
     agg_enum **et = &prog->enums;
     agg_aggregate **at = &prog->aggregates;
+    agg_record **rt = &prog->records;
     agg_file *first_domain = NULL;
     for (agg_file *f = prog->files; f; f = f->next) {
         if (!f->domain) {
@@ -1321,10 +1444,22 @@ bool agg_check_program(agg_program *prog, agg_arena *arena, agg_diag *diag) {
             at = &g->next;
         }
         *at = NULL;
+        for (agg_record *r = f->records; r; r = r->next) {
+            *rt = r;
+            rt = &r->next;
+        }
+        *rt = NULL;
     }
     if (!prog->domain) prog->domain = "domain";
 
     check_duplicates(&c);
+    for (agg_record *r = prog->records; r; r = r->next)
+        check_fields(&c, r->fields, "record", r->name);
+    {
+        lglue lg;
+        agg_lcheck lc = lists_of(&c, NULL, &lg);
+        agg_lists_check_records(&lc);
+    }
     for (agg_aggregate *g = prog->aggregates; g; g = g->next)
         check_aggregate_decls(&c, g);
     for (agg_aggregate *g = prog->aggregates; g; g = g->next) {
@@ -1358,7 +1493,7 @@ void agg_chk_fields(checker *c, agg_field *fields, const char *owner,
 
 agg_type agg_chk_upcast_expr(checker *c, agg_aggregate *g, agg_event *ev, agg_upcast *u,
                              agg_expr *e) {
-    ctx x = {CTX_UPCAST, g, NULL, ev};
+    ctx x = {CTX_UPCAST, g, NULL, ev, NULL};
     c->up = u;
     agg_type t = check_expr(c, &x, e);
     c->up = NULL;

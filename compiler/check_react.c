@@ -55,7 +55,7 @@ static void check_step(rchk *k, agg_reaction *r, agg_react_step *s, const char *
     if (!m) agg_error(k->d, s->command_loc, "unknown command '%s'", s->command_name);
     s->command = m;
     for (agg_init *i = s->inits; i; i = i->next) {
-        agg_type t = {AGG_T_ERROR, false, NULL};
+        agg_type t = {AGG_T_ERROR, false, NULL, NULL, NULL};
         if (r->event) t = agg_check_react_expr(k->prog, k->a, k->d, r->event, i->value);
         if (!m) continue;
         agg_field *f = strcmp(i->name, "aggregate_id") == 0 ? k->id

@@ -9,7 +9,7 @@
 #include <string.h>
 
 static agg_type mk(agg_type_kind k) {
-    agg_type t = {k, false, NULL};
+    agg_type t = {k, false, NULL, NULL, NULL};
     return t;
 }
 
@@ -23,6 +23,10 @@ agg_type agg_time_call(agg_diag *d, agg_expr *e, agg_time_place where,
         [AGG_TIME_PROJECTION] = "a projection is computed from the state; "
                                 "use updated_at",
         [AGG_TIME_DEFAULT] = "default values must be constants",
+        [AGG_TIME_UPCAST] = "an upcast must read a stored event the same way "
+                            "each time; use the stored fields (old.f)",
+        [AGG_TIME_REACT] = "a reaction may run again after a crash and must "
+                           "dispatch the same command each time",
     };
     if (strcmp(e->sval, "now") != 0) {
         agg_error(d, e->loc, "unknown function '%s' (the only one is now())",

@@ -16,7 +16,9 @@ typedef enum agg_time_place {
     AGG_TIME_APPLY,
     AGG_TIME_CHECK,
     AGG_TIME_PROJECTION,
-    AGG_TIME_DEFAULT
+    AGG_TIME_DEFAULT,
+    AGG_TIME_UPCAST,
+    AGG_TIME_REACT
 } agg_time_place;
 
 /* `now()` (or another call): its type.  *uses_time (the execute's flag)

@@ -80,7 +80,7 @@ static void resolve(vcheck *c, agg_typeref *t) {
 
 /* The type of a constant usable as a view value or default, or ERROR. */
 static agg_type constant_type(vcheck *c, agg_expr *e) {
-    agg_type t = {AGG_T_ERROR, false, NULL};
+    agg_type t = {AGG_T_ERROR, false, NULL, NULL, NULL};
     switch (e->kind) {
     case AGG_E_INT: t.kind = AGG_T_INT; break;
     case AGG_E_FLOAT: t.kind = AGG_T_FLOAT; break;
@@ -181,7 +181,7 @@ static void check_indexes(vcheck *c, agg_view *v) {
 /* A key or value from the event: event.f or aggregate_id (the type, or
  * ERROR when it is neither); annotates `e`. */
 static agg_type event_value(vcheck *c, agg_view_on *o, agg_expr *e) {
-    agg_type t = {AGG_T_ERROR, false, NULL};
+    agg_type t = {AGG_T_ERROR, false, NULL, NULL, NULL};
     if (e->kind == AGG_E_NAME && strcmp(e->sval, "aggregate_id") == 0) {
         t.kind = AGG_T_STRING;
     } else if (e->kind == AGG_E_MEMBER && e->base &&

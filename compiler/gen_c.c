@@ -16,24 +16,10 @@
 
 #include "check.h"
 #include "gen.h"
+#include "gen_c_internal.h"
 #include "gen_evo.h"
 #include "gen_view.h"
 #include "names.h"
-
-typedef struct gen {
-    const agg_program *p;
-    agg_arena *a;
-    const char *d; /* domain prefix */
-    const char *D; /* upper-case prefix */
-    /* per function */
-    sbuf *out;
-    int depth;
-    int tmp;
-    int used_done;
-    int used_scratch;
-    int used_err;
-    const char *target; /* what assignments write: NULL = "state" (upcasts: "next") */
-} gen;
 
 /* ------------------------------------------------------------- naming */
 
@@ -81,6 +67,7 @@ const char *agg_c_value_type(agg_arena *a, const char *d, const agg_type *t) {
 }
 
 static const char *c_type(gen *g, const agg_type *t) {
+    if (t->kind == AGG_T_RECORD || t->kind == AGG_T_LIST) return agg_gl_c_type(g, t);
     return agg_c_value_type(g->a, g->d, t);
 }
 
@@ -92,6 +79,8 @@ const char *agg_inc_type(const agg_type *t) {
     case AGG_T_STRING: return "INC_TYPE_STRING";
     case AGG_T_TIMESTAMP: return "INC_TYPE_TIMESTAMP";
     case AGG_T_ENUM: return "INC_TYPE_ENUM";
+    case AGG_T_RECORD: return "INC_TYPE_RECORD";
+    case AGG_T_LIST: return "INC_TYPE_LIST";
     default: return "0";
     }
 }
@@ -259,6 +248,7 @@ void agg_gen_header(sbuf *out, const agg_program *p, agg_arena *a,
               p->domain, AGGC_VERSION);
     sb_put(out, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     header_enums(g, out);
+    agg_gl_header(g, out);
     header_rejections(g, out);
     for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) header_aggregate(g, out, ag);
     sb_printf(out, "/* Everything above, for the runtime and the domain CLI. */\n");
@@ -351,7 +341,8 @@ static void field_desc(gen *g, sbuf *out, const char *cname, const agg_field *f,
                             : "INC_NO_OFFSET",
                 t->kind == AGG_T_ENUM ? agg_arena_printf(g->a, "&%s", cn(g, AGG_CN_ENUM_DESC,
                                                                      c_enum(g, t->enm)))
-                                      : "NULL",
+                : t->kind == AGG_T_RECORD || t->kind == AGG_T_LIST ? agg_gl_type_ref(g, t)
+                                                                   : "NULL",
                 default_of(g, f, implicit, is_state));
     sb_free(&fl);
 }
@@ -428,11 +419,6 @@ static void message_wrappers(gen *g, sbuf *out, const char *c, int is_command) {
 
 /* ---------------------------------------------------- expressions */
 
-typedef struct val {
-    const char *v;   /* C expression of the value */
-    const char *has; /* C expression: is it present?  NULL = always */
-    const char *src; /* .agg text, for "is null" messages */
-} val;
 
 static const char *tmp(gen *g) { return agg_arena_printf(g->a, "t%d", ++g->tmp); }
 
@@ -472,6 +458,7 @@ static const char *ref_src(gen *g, const agg_expr *e) {
 
 static val gen_ref(gen *g, const agg_expr *e) {
     val r = {NULL, NULL, NULL};
+    if (e->ref == AGG_REF_VAR) return agg_gl_expr(g, e);
     if (e->ref == AGG_REF_ENUM) {
         r.v = c_member(g, e->type.enm, e->member_index);
         return r;
@@ -685,7 +672,10 @@ static val gen_expr(gen *g, const agg_expr *e) {
     case AGG_E_DURATION: /* microseconds */
         out.v = agg_arena_printf(g->a, "INT64_C(%" PRId64 ")", e->ival);
         return out;
-    case AGG_E_CALL: out.v = "now"; return out; /* now(): the rule's parameter */
+    case AGG_E_CALL: /* now(): the rule's parameter; len(xs), sum(...): gen_lists.c */
+        if (e->lhs) return agg_gl_expr(g, e);
+        out.v = "now";
+        return out;
     case AGG_E_BOOL: out.v = e->ival ? "true" : "false"; return out;
     case AGG_E_NULL: out.v = "0"; out.has = "false"; out.src = "null"; return out;
     case AGG_E_STRING: {
@@ -717,8 +707,10 @@ static val gen_expr(gen *g, const agg_expr *e) {
         }
         return out;
     }
+    case AGG_E_FIELD: case AGG_E_EMPTY: return agg_gl_expr(g, e);
     case AGG_E_BINARY:
         if (e->op == AGG_OP_AND || e->op == AGG_OP_OR) return gen_logic(g, e);
+        if (e->op == AGG_OP_IN) return agg_gl_expr(g, e);
         {
             val l = gen_expr(g, e->lhs);
             val r = gen_expr(g, e->rhs);
@@ -737,6 +729,10 @@ static val gen_expr(gen *g, const agg_expr *e) {
 /* Store `v` (of type `vt`) into the field `lhs` (`has` its flag or NULL). */
 static void store(gen *g, const char *lhs, const char *has, const agg_type *ft, val v,
                   const agg_type *vt) {
+    if (ft->kind == AGG_T_RECORD || ft->kind == AGG_T_LIST) {
+        agg_gl_store(g, lhs, has, ft, v, vt);
+        return;
+    }
     if (vt->kind == AGG_T_NULL) {
         if (ft->kind == AGG_T_STRING) {
             sb_line(g->out, g->depth, "free(%s);", lhs);
@@ -904,6 +900,10 @@ static void gen_stmt(gen *g, const agg_stmt *s) {
     case AGG_S_ASSIGN: {
         const agg_field *f = s->target_field;
         const agg_type *ft = &f->type.type;
+        if (s->var || ft->kind == AGG_T_RECORD || ft->kind == AGG_T_LIST) {
+            agg_gl_assign(g, s);
+            break;
+        }
         const char *obj = g->target ? g->target : "state";
         const char *lhs = agg_arena_printf(g->a, "%s->%s", obj, f->name);
         const char *has = ft->optional ? agg_arena_printf(g->a, "%s->has_%s", obj, f->name)
@@ -971,7 +971,7 @@ static void begin_fn(gen *g, sbuf *body) {
 static int expr_uses(const agg_expr *e, agg_ref_kind ref) {
     if (!e) return 0;
     if ((e->kind == AGG_E_NAME || e->kind == AGG_E_MEMBER) && e->ref == ref) return 1;
-    return expr_uses(e->lhs, ref) || expr_uses(e->rhs, ref);
+    return expr_uses(e->lhs, ref) || expr_uses(e->rhs, ref) || expr_uses(e->filter, ref);
 }
 
 static int body_uses(const agg_stmt *s, agg_ref_kind ref, int *emits) {
@@ -1084,7 +1084,7 @@ static void gen_rules(gen *g, sbuf *out, const agg_aggregate *ag) {
 /* FNV-1a over the state's names and types: a snapshot whose hash differs
  * was taken with another layout and is ignored. */
 static uint64_t layout_hash(gen *g, const agg_aggregate *ag) {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = agg_gl_hash(g, 1469598103934665603ULL, ag);
     for (const agg_field *f = ag->all_state; f; f = f->next) {
         const char *s = agg_arena_printf(g->a, "%s:%s;", f->name,
                                          agg_type_name(g->a, f->type.type));
@@ -1430,6 +1430,7 @@ void agg_gen_source(sbuf *out, const agg_program *p, agg_arena *a,
                 agg_arena_alloc(a, (n_agg + 1) * sizeof(named)), 0, 0, 0, 0};
     source_prelude(out, p, o);
     source_enums(g, out);
+    agg_gl_source(g, out);
     source_rejections(g, out);
     for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) source_aggregate(g, out, ag, &t);
     agg_gen_reactions(out, p, a);
@@ -1510,3 +1511,21 @@ void agg_gen_stubs(sbuf *out, const agg_program *p, agg_arena *a, const agg_gen_
     }
     if (!any) sb_put(out, "/* The domain has no extern rules. */\ntypedef int aggc_no_extern_rules;\n");
 }
+
+/* ------------------------------------------- shared with gen_lists.c */
+
+val agg_gc_expr(gen *g, const agg_expr *e) { return gen_expr(g, e); }
+const char *agg_gc_need(gen *g, val v) { return need(g, v); }
+const char *agg_gc_tmp(gen *g) { return tmp(g); }
+void agg_gc_fail(gen *g, const char *code) { fail_code(g, code); }
+const char *agg_gc_eq(gen *g, const agg_type *lt, const char *a, const agg_type *rt,
+                      const char *b) {
+    return eq_present(g, lt, a, rt, b);
+}
+void agg_gc_struct_fields(gen *g, sbuf *out, const agg_field *fields) {
+    struct_fields(g, out, fields);
+}
+void agg_gc_fields_table(gen *g, sbuf *out, const char *cname, const agg_field *fields) {
+    fields_table(g, out, cname, NULL, fields, 0);
+}
+const char *agg_gc_c_type(gen *g, const agg_type *t) { return c_type(g, t); }

@@ -12,6 +12,7 @@ const char *agg_sql_type(const agg_type *t) {
     case AGG_T_FLOAT: return "double precision";
     case AGG_T_BOOL: return "boolean";
     case AGG_T_TIMESTAMP: return "timestamptz";
+    case AGG_T_RECORD: case AGG_T_LIST: return "jsonb"; /* the value's JSON */
     default: return "text"; /* string, enum (member name) */
     }
 }

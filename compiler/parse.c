@@ -29,6 +29,7 @@ agg_file *agg_parse(agg_arena *arena, agg_diag *diag, const char *path,
     ctx.bad_utf8_end = SIZE_MAX;
     ctx.enum_tail = &file->enums;
     ctx.agg_tail = &file->aggregates;
+    ctx.record_tail = &file->records;
 
     /* flex sizes buffers with int (and adds two end-of-buffer bytes) */
     if (len > (size_t)INT_MAX - 2) {

@@ -62,6 +62,7 @@ typedef struct agg_pctx {
     agg_aggregate **agg_tail;
     agg_reaction **react_tail; /* NULL before the file's first reaction */
     agg_view *view;      /* the view whose items are being parsed */
+    agg_record **record_tail;
 } agg_pctx;
 
 #endif

@@ -253,17 +253,18 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
 /* The order here is the order of expected-token lists in messages
  * ("expected ';', '=' or '?'", "... 'projection' or '}'"). */
 %token SEMI ";" COLON ":" COMMA "," ASSIGN "=" QUESTION "?" DOT "."
-       LPAREN "(" RPAREN ")" LBRACE "{"
+       LPAREN "(" RPAREN ")" LBRACE "{" LBRACKET "[" RBRACKET "]"
 %token <id> IDENT "identifier"
 %token <u64> INT "integer"
 %token <num> FLOAT "number"
 %token <str> STRING "string"
-%token DOMAIN "domain" ENUM "enum" AGGREGATE "aggregate" STATE "state"
+%token DOMAIN "domain" ENUM "enum" AGGREGATE "aggregate" RECORD "record"
+       STATE "state"
        COMMAND "command" EVENT "event" EXECUTE "execute" APPLY "apply"
        PROJECTION "projection" CHECK "check" ELSE "else" REQUIRE "require"
        REACT "react" AS "as" DISPATCH "dispatch" THEN "then"
-       FAIL "fail" EMIT "emit" IF "if" EXTERN "extern" TRUE "true"
-       FALSE "false" VIEW "view" NULL_ "null"
+       FAIL "fail" EMIT "emit" IF "if" EXTERN "extern" IN "in" FOR "for"
+       TRUE "true" FALSE "false" VIEW "view" NULL_ "null"
 %token RBRACE "}"
 %token PLUS_EQ "+=" MINUS_EQ "-=" EQ "==" NE "!=" LE "<=" GE ">="
        AND "&&" OR "||" LT "<" GT ">" PLUS "+" MINUS "-" STAR "*"
@@ -273,12 +274,12 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
 %left "||"
 %left "&&"
 %nonassoc "==" "!="
-%nonassoc "<" "<=" ">" ">="
+%nonassoc "<" "<=" ">" ">=" "in"
 %left "+" "-"
 %left "*" "/" "%"
 
 %type <n> nest
-%type <ex> expr unary prefix primary atom
+%type <ex> expr unary prefix primary atom path call
 %type <type> type
 %type <field> field
 %type <fields> fields
@@ -297,6 +298,7 @@ static agg_stmt *mk_stmt(agg_pctx *ctx, agg_stmt_kind kind, agg_loc loc) {
 %type <step> react_step react_then react_else step_command
 %type <view> view_head
 %type <id> keyword
+%type <type> elem_type
 
 %%
 
@@ -310,6 +312,7 @@ top:
     /* `domain bank` without ";": report, keep the name, go on */
   | DOMAIN IDENT error    { set_domain(ctx, $2, @2); }
   | enum
+  | record
   | aggregate             { ctx->agg = NULL; }
   | reaction
   | view
@@ -355,6 +358,19 @@ member:
         m->loc = @1;
         *ctx->member_tail = m;
         ctx->member_tail = &m->next;
+    }
+  ;
+
+/* -------------------------------------------------------------- records */
+
+record:
+    RECORD IDENT "{" fields rbrace {
+        agg_record *r = NEW(agg_record);
+        r->name = $2;
+        r->loc = @2;
+        r->fields = $4.h;
+        *ctx->record_tail = r;
+        ctx->record_tail = &r->next;
     }
   ;
 
@@ -597,6 +613,8 @@ keyword:
   | REACT { $$ = "react"; }           | AS { $$ = "as"; }
   | DISPATCH { $$ = "dispatch"; }     | THEN { $$ = "then"; }
   | VIEW { $$ = "view"; }             | NULL_ { $$ = "null"; }
+  | RECORD { $$ = "record"; }         | IN { $$ = "in"; }
+  | FOR { $$ = "for"; }
   ;
 
 type:
@@ -610,6 +628,35 @@ type:
         $$.name = $1;
         $$.loc = @$;
         $$.optional = true;
+    }
+    /* list<T>, list<T?>, list<T>?: "list" is an ordinary identifier here,
+     * checked by the checker (lists of lists do not parse) */
+  | IDENT "<" elem_type ">" {
+        $$ = $3;
+        $$.name = $1;
+        $$.loc = @$;
+    }
+  | IDENT "<" elem_type ">" "?" {
+        $$ = $3;
+        $$.name = $1;
+        $$.loc = @$;
+        $$.optional = true;
+    }
+  ;
+
+elem_type:
+    IDENT {
+        memset(&$$, 0, sizeof $$);
+        $$.is_list = true;
+        $$.elem_name = $1;
+        $$.elem_loc = @1;
+    }
+  | IDENT "?" {
+        memset(&$$, 0, sizeof $$);
+        $$.is_list = true;
+        $$.elem_name = $1;
+        $$.elem_loc = @$;
+        $$.elem_optional = true;
     }
   ;
 
@@ -774,6 +821,23 @@ stmt:
         $$->assign_op = $2;
         $$->value = $3.e;
     }
+  | target "-=" expr ";" {
+        $$ = mk_stmt(ctx, AGG_S_ASSIGN, @1);
+        $$->target = $1.name;
+        $$->target_loc = $1.loc;
+        $$->assign_op = AGG_OP_SUB;
+        $$->value = $3.e;
+    }
+    /* `xs -= x if cond;`: remove the elements for which cond holds */
+  | target "-=" IDENT IF expr ";" {
+        $$ = mk_stmt(ctx, AGG_S_ASSIGN, @1);
+        $$->target = $1.name;
+        $$->target_loc = $1.loc;
+        $$->assign_op = AGG_OP_SUB;
+        $$->var = $3;
+        $$->var_loc = @3;
+        $$->cond = $5.e;
+    }
   ;
 
 target:
@@ -781,10 +845,10 @@ target:
   | STATE "." IDENT       { $$.name = $3; $$.loc = @3; }
   ;
 
+/* "-=" has rules of its own (stmt): `xs -= x if c;` */
 assign_op:
     "="                   { $$ = AGG_OP_NONE; }
   | "+="                  { $$ = AGG_OP_ADD; }
-  | "-="                  { $$ = AGG_OP_SUB; }
   ;
 
 if_stmt:
@@ -851,6 +915,7 @@ expr:
   | expr "*" expr   { if (!mk_binary(ctx, AGG_OP_MUL, @2, $1, $3, &$$)) YYABORT; }
   | expr "/" expr   { if (!mk_binary(ctx, AGG_OP_DIV, @2, $1, $3, &$$)) YYABORT; }
   | expr "%" expr   { if (!mk_binary(ctx, AGG_OP_MOD, @2, $1, $3, &$$)) YYABORT; }
+  | expr "in" expr  { if (!mk_binary(ctx, AGG_OP_IN, @2, $1, $3, &$$)) YYABORT; }
   | unary
   ;
 
@@ -929,19 +994,39 @@ atom:
         $$.e->sval = $1;
         $$.d = 0;
     }
-  | IDENT "." IDENT {
-        $$.e = mk_member(ctx, $1, @1, $3, @3);
-        $$.d = 0;
-    }
   | DURATION {
         $$.e = mk_expr(ctx, AGG_E_DURATION, @1);
         $$.e->ival = (int64_t)$1;
         $$.d = 0;
     }
-  | IDENT "(" ")" {
+  | IDENT "(" ")" { /* now(): no argument (check_time.c) */
         $$.e = mk_expr(ctx, AGG_E_CALL, span(@1, @3));
         $$.e->sval = $1;
         $$.d = 0;
+    }
+  | path
+  | call
+  | "[" "]" {
+        $$.e = mk_expr(ctx, AGG_E_EMPTY, span(@1, @2));
+        $$.d = 0;
+    }
+  | "(" nest expr ")" {
+        ctx->depth = $2;
+        $$ = $3;
+    }
+  ;
+
+/* `base.name`, and fields of records after it: `command.address.city`. */
+path:
+    IDENT "." IDENT {
+        $$.e = mk_member(ctx, $1, @1, $3, @3);
+        $$.d = 0;
+    }
+  | path "." IDENT {
+        $$.e = mk_expr(ctx, AGG_E_FIELD, @3);
+        $$.e->lhs = $1.e;
+        $$.e->sval = $3;
+        $$.d = $1.d;
     }
   | COMMAND "." IDENT {
         $$.e = mk_member(ctx, "command", @1, $3, @3);
@@ -955,9 +1040,40 @@ atom:
         $$.e = mk_member(ctx, "state", @1, $3, @3);
         $$.d = 0;
     }
-  | "(" nest expr ")" {
-        ctx->depth = $2;
-        $$ = $3;
+  ;
+
+/* len(xs); sum/all/any/count(e for x in xs) with an optional `if c`: the
+ * checker knows the names.  Loops only over existing lists, so every
+ * expression terminates. */
+call:
+    IDENT "(" nest expr ")" {
+        ctx->depth = $3;
+        $$.e = mk_expr(ctx, AGG_E_CALL, @1);
+        $$.e->sval = $1;
+        $$.e->lhs = $4.e;
+        $$.d = $4.d;
+    }
+  | IDENT "(" nest expr FOR IDENT IN expr ")" {
+        ctx->depth = $3;
+        $$.e = mk_expr(ctx, AGG_E_CALL, @1);
+        $$.e->sval = $1;
+        $$.e->lhs = $4.e;
+        $$.e->var = $6;
+        $$.e->var_loc = @6;
+        $$.e->rhs = $8.e;
+        $$.d = ($4.d > $8.d ? $4.d : $8.d);
+    }
+  | IDENT "(" nest expr FOR IDENT IN expr IF expr ")" {
+        ctx->depth = $3;
+        $$.e = mk_expr(ctx, AGG_E_CALL, @1);
+        $$.e->sval = $1;
+        $$.e->lhs = $4.e;
+        $$.e->var = $6;
+        $$.e->var_loc = @6;
+        $$.e->rhs = $8.e;
+        $$.e->filter = $10.e;
+        $$.d = ($4.d > $8.d ? $4.d : $8.d);
+        if ($10.d > $$.d) $$.d = $10.d;
     }
   ;
 
@@ -1054,7 +1170,7 @@ static bool starts_expr(yysymbol_kind_t k) {
     case YYSYMBOL_TRUE: case YYSYMBOL_FALSE: case YYSYMBOL_NULL_:
     case YYSYMBOL_IDENT: case YYSYMBOL_COMMAND: case YYSYMBOL_EVENT:
     case YYSYMBOL_STATE: case YYSYMBOL_LPAREN: case YYSYMBOL_NOT:
-    case YYSYMBOL_MINUS: case YYSYMBOL_DURATION:
+    case YYSYMBOL_MINUS: case YYSYMBOL_DURATION: case YYSYMBOL_LBRACKET:
         return true;
     default:
         return false;
@@ -1066,7 +1182,7 @@ static bool is_binary_op(yysymbol_kind_t k) {
     case YYSYMBOL_OR: case YYSYMBOL_AND: case YYSYMBOL_EQ: case YYSYMBOL_NE:
     case YYSYMBOL_LT: case YYSYMBOL_LE: case YYSYMBOL_GT: case YYSYMBOL_GE:
     case YYSYMBOL_PLUS: case YYSYMBOL_MINUS: case YYSYMBOL_STAR:
-    case YYSYMBOL_SLASH: case YYSYMBOL_PERCENT:
+    case YYSYMBOL_SLASH: case YYSYMBOL_PERCENT: case YYSYMBOL_IN:
         return true;
     default:
         return false;
@@ -1109,10 +1225,10 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
         if (exp[i] == YYSYMBOL_AND) want_and = true;
         if (exp[i] == YYSYMBOL_EQ) want_eq = true;
     }
-    /* "expression" stands for the 14 tokens that can start one, and
+    /* "expression" stands for the 15 tokens that can start one, and
      * "operator" for the binary operators (and '.') that can continue one
      * (fewer than 13 after a comparison, which does not chain) */
-    const bool any_expr = n_expr == 14, any_op = n_ops >= 2;
+    const bool any_expr = n_expr == 15, any_op = n_ops >= 2;
     /* the entries of the list: symbols, or -1 for "expression", -2 for
      * "operator" */
     int items[YYNTOKENS + 1];
@@ -1128,6 +1244,7 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
             expr_done = true;
         } else if (any_op && (is_binary_op(exp[i]) || exp[i] == YYSYMBOL_DOT ||
                               exp[i] == YYSYMBOL_LPAREN)) {
+            /* '(' after a name: a call such as len(xs) */
             if (!op_done) items[n_items++] = -2;
             op_done = true;
         } else if (exp[i] == YYSYMBOL_YYEOF) {

@@ -253,6 +253,38 @@ case("evo", {"events": E % "upcast 1 { a: int; } { require old.a > 0 else bad; a
 case("evo", {"events": E % "upcast 1 { amount: int; flag: bool; } { if old.flag { amount = old.amount; } }"})
 case("evo", {"events": "    event Added was Added { amount: int; }"})
 case("evo", {"events": "    event Added was Old, Old { amount: int; }"})
+# ---------------------------------------------------------------- records and lists
+L = "record Line { sku: string; qty: int; }"
+case("field", {"top": "record A { b: B; }\nrecord B { a: A?; }"})
+case("field", {"top": "record Empty { }"})
+case("field", {"state": "    state { total: int = 0; xs: list<Lines>; }"})
+case("field", {"state": "    state { total: int = 0; xs: dict<int>; }"})
+case("field", {"state": "    state { total: int = 0; xs: list<list<int>>; }"})
+case("expr", {"top": L, "state": "    state { total: int = 0; lines: list<Line>; }",
+              "executes": "    execute Add { require size(lines) > 0 else bad; emit Added { amount = command.amount; } }"})
+case("expr", {"top": L, "state": "    state { total: int = 0; lines: list<Line>; }",
+              "executes": "    execute Add { require sum(l.sku for l in lines) > 0 else bad; emit Added { amount = command.amount; } }"})
+case("expr", {"top": L, "state": "    state { total: int = 0; lines: list<Line>; }",
+              "executes": "    execute Add { require count(lines) > 0 else bad; emit Added { amount = command.amount; } }"})
+case("expr", {"top": L, "state": "    state { total: int = 0; lines: list<Line>; }",
+              "executes": "    execute Add { require any(l.weight > 0 for l in lines) else bad; emit Added { amount = command.amount; } }"})
+case("expr", {"top": L, "state": "    state { total: int = 0; lines: list<Line>; }",
+              "executes": "    execute Add { require any(l.qty > 0 for total in lines) else bad; emit Added { amount = command.amount; } }"})
+case("expr", {"top": L, "state": "    state { total: int = 0; lines: list<Line>; }",
+              "executes": "    execute Add { require lines.qty > 0 else bad; emit Added { amount = command.amount; } }"})
+case("expr", {"top": L, "state": "    state { total: int = 0; lines: list<Line>; old: list<Line>; }",
+              "executes": "    execute Add { require lines == old else bad; emit Added { amount = command.amount; } }"})
+case("expr", {"top": L, "state": "    state { total: int = 0; lines: list<Line>; }",
+              "executes": "    execute Add { require \"a\" in lines else bad; emit Added { amount = command.amount; } }"})
+case("stmt", {"top": L, "state": "    state { total: int = 0; lines: list<Line>; }",
+              "applies": "    apply Added { lines -= event.amount; }"})
+case("stmt", {"top": L, "state": "    state { total: int = 0; tags: list<string>; }",
+              "applies": "    apply Added { tags += event.amount; }"})
+case("stmt", {"top": L, "state": "    state { total: int = 0; tags: list<string>; }",
+              "applies": "    apply Added { tags -= t if t; }"})
+case("stmt", {"top": L, "state": "    state { total: int = 0; line: Line; }",
+              "applies": "    apply Added { line += event.amount; }"})
+
 
 def run_all(aggc, d):
     out = []

@@ -1,8 +1,8 @@
 /* fuzz_json.c - libFuzzer target: the generated JSON decoders of the bank
  * domain, and the records-and-lists test domain of tests/runtime/
  * lists_fixtures.c (nested records, list<record>, list<enum>, list<int?>,
- * optional records and lists, a recursive record: hand-written descriptors
- * until aggc emits them).
+ * optional records and lists, a recursive record: hand-written descriptors),
+ * and the same shapes as aggc generates them (tests/golden/lists).
  *
  * One input is one JSON text.  It is decoded (inc_msg_from_text, strict)
  * as every message of the domain: each aggregate's state, commands, events
@@ -29,6 +29,7 @@
 #include <incident/domain.h>
 
 #include "bank.h"
+#include "lists.h"
 #include "lists_fixtures.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -160,9 +161,7 @@ static void check_all(const inc_message_desc *d, const char *text, size_t len) {
     check_one(d, text, len, INC_JSON_SKIP_IMPLICIT | INC_JSON_IGNORE_UNKNOWN);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    const char *text = (const char *)data; /* decoders take a length */
-    const inc_domain *dom = &bank_domain;
+static void check_domain(const inc_domain *dom, const char *text, size_t size) {
     for (size_t i = 0; i < dom->n_aggregates; i++) {
         const inc_aggregate_desc *a = dom->aggregates[i];
         check_all(a->state, text, size);
@@ -171,6 +170,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t k = 0; k < a->n_projections; k++)
             check_all(a->projections[k]->row, text, size);
     }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    const char *text = (const char *)data; /* decoders take a length */
+    check_domain(&bank_domain, text, size);
+    check_domain(&lists_domain, text, size);
     check_all(&l_order_desc, text, size);
     check_all(&l_ints_desc, text, size);
     return 0;

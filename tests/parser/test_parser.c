@@ -112,7 +112,7 @@ static agg_expr *expr_of(parsed *p, const char *expr) {
 /* Render an expression as a fully parenthesised string (precedence). */
 static void render(const agg_expr *e, char *buf, size_t cap) {
     static const char *ops[] = {"?", "!", "-", "+", "-", "*", "/", "%", "==",
-                                "!=", "<", "<=", ">", ">=", "&&", "||"};
+                                "!=", "<", "<=", ">", ">=", "&&", "||", "in"};
     size_t n = strlen(buf);
     switch (e->kind) {
     case AGG_E_INT: snprintf(buf + n, cap - n, "%lld", (long long)e->ival); break;
@@ -123,7 +123,28 @@ static void render(const agg_expr *e, char *buf, size_t cap) {
     case AGG_E_NAME: snprintf(buf + n, cap - n, "%s", e->sval); break;
     case AGG_E_MEMBER: snprintf(buf + n, cap - n, "%s.%s", e->base, e->sval); break;
     case AGG_E_DURATION: snprintf(buf + n, cap - n, "%lldus", (long long)e->ival); break;
-    case AGG_E_CALL: snprintf(buf + n, cap - n, "%s()", e->sval); break;
+    case AGG_E_EMPTY: snprintf(buf + n, cap - n, "[]"); break;
+    case AGG_E_FIELD:
+        render(e->lhs, buf, cap);
+        n = strlen(buf);
+        snprintf(buf + n, cap - n, ".%s", e->sval);
+        break;
+    case AGG_E_CALL:
+        snprintf(buf + n, cap - n, "%s(", e->sval);
+        if (e->lhs) render(e->lhs, buf, cap); /* now() has none */
+        if (e->var) {
+            n = strlen(buf);
+            snprintf(buf + n, cap - n, " for %s in ", e->var);
+            render(e->rhs, buf, cap);
+        }
+        if (e->filter) {
+            n = strlen(buf);
+            snprintf(buf + n, cap - n, " if ");
+            render(e->filter, buf, cap);
+        }
+        n = strlen(buf);
+        snprintf(buf + n, cap - n, ")");
+        break;
     case AGG_E_UNARY:
         snprintf(buf + n, cap - n, "(%s", ops[e->op]);
         render(e->lhs, buf, cap);
@@ -579,6 +600,17 @@ static void test_precedence(void **state) {
     assert_tree("\"a\" + \"b\"", "(\"a\" + \"b\")");
     assert_tree("!!true || false || null == null",
                 "(((!(!true)) || false) || (null == null))");
+    /* records and lists */
+    assert_tree("x in xs && !(y in ys)", "((x in xs) && (!(y in ys)))");
+    assert_tree("a + 1 in xs == b", "(((a + 1) in xs) == b)");
+    assert_tree("command.address.city", "command.address.city");
+    assert_tree("l.price.amount * 2", "(l.price.amount * 2)");
+    assert_tree("len(xs) + 1", "(len(xs) + 1)");
+    assert_tree("sum(l.qty * 2 for l in command.lines if l.qty > 0) > 3",
+                "(sum((l.qty * 2) for l in command.lines if (l.qty > 0)) > 3)");
+    assert_tree("all(any(t == \"x\" for t in l.tags) for l in lines)",
+                "all(any((t == \"x\") for t in l.tags) for l in lines)");
+    assert_tree("[]", "[]");
 }
 
 /* Duration literals are microseconds; now() is a call. */
@@ -743,7 +775,7 @@ static void test_strings(void **state) {
 static void test_syntax_errors(void **state) {
     (void)state;
     assert_errors("domain d;\naggregate A {\n  state { x: int }\n}\n",
-                  "t.agg:3:18: error: unexpected '}', expected ';', '=' or '?'\n");
+                  "t.agg:3:18: error: unexpected '}', expected ';', '=', '?' or '<'\n");
     /* a ';' missing before a new line: said where it belongs */
     assert_errors("domain d\nenum E { a }\n",
                   "t.agg:1:9: error: missing ';' at the end of the line\n");
@@ -760,7 +792,7 @@ static void test_syntax_errors(void **state) {
                   "identifier, 'check' or '}'\n");
     assert_errors("domain d; x = 1;",
                   "t.agg:1:11: error: unexpected identifier 'x', expected "
-                  "'domain', 'enum', 'aggregate', 'react', 'view' or end of file\n");
+                  "'domain', 'enum', 'aggregate', 'record', 'react', 'view' or end of file\n");
     assert_errors("domain state;",
                   "t.agg:1:8: error: unexpected keyword 'state', expected "
                   "identifier\n");
@@ -824,7 +856,7 @@ static void test_syntax_errors(void **state) {
     free(s);
     s = in_execute("x = 1;\n}\n}\n}");
     assert_errors(s, "t.agg:7:1: error: unexpected '}', expected 'domain', "
-                     "'enum', 'aggregate', 'react', 'view' or end of file\n");
+                     "'enum', 'aggregate', 'record', 'react', 'view' or end of file\n");
     free(s);
 }
 
@@ -858,7 +890,7 @@ static void test_error_recovery(void **state) {
         "t.agg:9:19: error: unexpected ';', expected identifier\n"
         "t.agg:11:16: error: unexpected ';', expected expression\n"
         "t.agg:13:20: error: unexpected '}', expected operator or ';'\n"
-        "t.agg:14:27: error: unexpected ';', expected '=' or '?'\n");
+        "t.agg:14:27: error: unexpected ';', expected '=', '?' or '<'\n");
     /* what parsed around the errors is in the tree */
     assert_string_equal(f->enums->members->name, "a");
     assert_string_equal(f->enums->members->next->name, "b");
@@ -1102,7 +1134,7 @@ static void test_many_braces(void **state) {
     free(s);
     s = repeat("", "}", 100000, "", "", "");
     assert_errors(s, "t.agg:1:1: error: unexpected '}', expected 'domain', "
-                     "'enum', 'aggregate', 'react', 'view' or end of file\n");
+                     "'enum', 'aggregate', 'record', 'react', 'view' or end of file\n");
     free(s);
 }
 
