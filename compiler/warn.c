@@ -28,6 +28,9 @@ static void warn_events(const agg_aggregate *g, agg_diag *d) {
     for (const agg_execute *x = g->executes; x; x = x->next)
         if (x->is_extern) return;
     for (const agg_event *ev = g->events; ev; ev = ev->next) {
+        /* an event with a history (`was`, upcast blocks) may be kept only
+         * to read what older versions stored */
+        if (ev->was || ev->upcasts) continue;
         int emitted = 0;
         for (const agg_execute *x = g->executes; x && !emitted; x = x->next)
             emitted = emits(x->body, ev);

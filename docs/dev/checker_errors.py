@@ -348,7 +348,7 @@ NOTES = {  # first error message (prefix) -> remark shown under the example
     "operator '+' cannot be applied to timestamp and int":
         'Durations have units; plain ints do not (§9.4).',
     "event Reset is never emitted":
-        'Not reported when the aggregate has an `extern` execute, which may emit any of its events. Warnings do not change the exit status (0) unless `--Werror` makes them errors.',
+        'Not reported when the aggregate has an `extern` execute, which may emit any of its events, nor for an event with a history (`was` names or `upcast` blocks), which may be kept only to read what older versions stored. Warnings do not change the exit status (0) unless `--Werror` makes them errors.',
     "execute Add never emits an event":
         'An empty block (`execute C {}`) says on purpose that C changes nothing, and a block that always fails is a refusal: neither is reported.',
     "operator '-' cannot be applied to string and int":
