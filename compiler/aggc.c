@@ -112,7 +112,7 @@ static int parse_args(int argc, char **argv, agg_compile_opts *o, const char **f
             fputs(help, stdout);
             return 0;
         } else if (strcmp(a, "--version") == 0) {
-            printf("aggc %s (libincident ABI 1)\n", AGGC_VERSION);
+            printf("aggc %s (libincident ABI %d)\n", AGGC_VERSION, AGG_ABI_VERSION);
             return 0;
         } else if (strcmp(a, "--check") == 0) {
             o->check_only = true;

@@ -8,6 +8,9 @@
 #include "sbuf.h"
 
 #define AGGC_VERSION "0.1.0"
+/* The libincident descriptor ABI (INC_ABI_VERSION) the generated tables
+ * are laid out for. */
+#define AGG_ABI_VERSION 2
 
 typedef struct agg_gen_opts {
     const char *sources; /* "bank.agg" or "a.agg, b.agg", for the banner */

@@ -42,11 +42,11 @@ extern "C" {
 /* Bumped whenever a descriptor struct below changes shape.  Generated
  * headers refuse to compile against another value (docs/language.md,
  * "Generated C").
- * Records and lists (INC_TYPE_RECORD, INC_TYPE_LIST, INC_MSG_RECORD,
- * inc_type_desc) changed no struct's shape: tables of ABI 1 stay valid
- * as they are, and a domain that uses the new types names them, so it
- * cannot compile against an older header. */
-#define INC_ABI_VERSION 1
+ * Version 2: inc_message_desc gained schema evolution (schema_version,
+ * was, upcast) and the time-reading rules (execute_at, apply_at);
+ * inc_domain gained reactions and views.  (Records and lists changed no
+ * struct's shape.) */
+#define INC_ABI_VERSION 2
 
 typedef int64_t inc_timestamp; /* microseconds since 1970-01-01T00:00:00Z */
 /* The range RFC 3339 can write: 0000-01-01T00:00:00Z ..
