@@ -757,8 +757,31 @@ static void test_concurrent_processes(void **state) {
         }
         close(out[k][1]);
     }
+    /* Force the race rather than hope for it: every child reads version 0
+     * and then waits on this lock for its first INSERT, so all of them
+     * commit at once and all but one must retry. */
+    PGconn *lk = th_conn(fx);
+    PGresult *pr = PQexec(lk, "BEGIN; LOCK TABLE events IN EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(pr), PGRES_COMMAND_OK);
+    PQclear(pr);
     close(go[0]);
     close(go[1]);
+    int waiting = 0;
+    for (int t = 0; t < 6000 && waiting < PROCS; t++) { /* up to 30 s */
+        char *w = th_query1(lk,
+                            "SELECT count(*) FROM pg_locks WHERE NOT granted "
+                            "AND relation = 'events'::regclass",
+                            0, NULL);
+        waiting = atoi(w);
+        free(w);
+        struct timespec ts = {0, 5000000};
+        if (waiting < PROCS) nanosleep(&ts, NULL);
+    }
+    assert_int_equal(waiting, PROCS);
+    pr = PQexec(lk, "COMMIT");
+    assert_int_equal(PQresultStatus(pr), PGRES_COMMAND_OK);
+    PQclear(pr);
+    PQfinish(lk);
     report r[PROCS];
     uint64_t conflicts = 0;
     for (int k = 0; k < PROCS; k++) {
