@@ -39,12 +39,6 @@ static const agg_upcast *upcast_at(const agg_event *ev, int v) {
     return u;
 }
 
-static const agg_field *field_named(const agg_field *list, const char *name) {
-    for (; list; list = list->next)
-        if (list->name && strcmp(list->name, name) == 0) return list;
-    return NULL;
-}
-
 static const agg_aggregate *aggregate_named(const agg_program *p, const char *name) {
     for (const agg_aggregate *g = p->aggregates; g; g = g->next)
         if (strcmp(g->name, name) == 0) return g;
@@ -94,7 +88,7 @@ static void compare_current(cmp *c, const agg_event *oev, const agg_field *old, 
     const char *fix = agg_arena_printf(c->a, "add 'upcast %d { %s } { ... }' to %s", v,
                                        field_list(c, old), nev->name);
     for (const agg_field *o = old; o; o = o->next) {
-        const agg_field *n = field_named(nev->fields, o->name);
+        const agg_field *n = agg_find_field(nev->fields, o->name);
         if (!n) {
             agg_error(c->d, nev->loc,
                       "field '%s' of event %s was removed: events stored at schema "
@@ -110,7 +104,7 @@ static void compare_current(cmp *c, const agg_event *oev, const agg_field *old, 
         }
     }
     for (const agg_field *n = nev->fields; n; n = n->next) {
-        if (n->type.optional || n->def || field_named(old, n->name)) continue;
+        if (n->type.optional || n->def || agg_find_field(old, n->name)) continue;
         agg_error(c->d, n->loc,
                   "required field '%s' added to event %s: events stored at schema version "
                   "%d have no '%s'; give it a default ('%s: %s = ...;'), make it optional "
@@ -126,7 +120,7 @@ static void compare_current(cmp *c, const agg_event *oev, const agg_field *old, 
 static void compare_declared(cmp *c, const agg_field *old, int v, const agg_event *nev,
                              const agg_upcast *u) {
     for (const agg_field *o = old; o; o = o->next) {
-        const agg_field *n = field_named(u->fields, o->name);
+        const agg_field *n = agg_find_field(u->fields, o->name);
         if (!n) {
             agg_error(c->d, u->loc,
                       "upcast %d of %s does not declare field '%s', which events stored at "
@@ -142,7 +136,7 @@ static void compare_declared(cmp *c, const agg_field *old, int v, const agg_even
         }
     }
     for (const agg_field *n = u->fields; n; n = n->next) {
-        if (n->type.optional || n->def || field_named(old, n->name)) continue;
+        if (n->type.optional || n->def || agg_find_field(old, n->name)) continue;
         agg_error(c->d, n->loc,
                   "upcast %d of %s declares required field '%s', which events stored at "
                   "schema version %d do not have; remove it, or give it a default or '?'",

@@ -198,9 +198,9 @@ static void build_message_maps(checker *c) {
     }
 }
 
-static agg_field *find_field(agg_field *list, const char *name) {
-    for (agg_field *f = list; f; f = f->next)
-        if (f->name && strcmp(f->name, name) == 0) return f;
+agg_field *agg_find_field(const agg_field *list, const char *name) {
+    for (; list; list = list->next)
+        if (list->name && strcmp(list->name, name) == 0) return (agg_field *)list;
     return NULL;
 }
 
@@ -258,7 +258,7 @@ static bool lglue_taken(void *u, const char *name) {
     if (strcmp(name, "aggregate_id") == 0 || find_enum(g->c, name)) return true;
     if (!g->x) return false;
     if (g->x->kind == CTX_CHECK) return command_field(g->x->cmd, name) != NULL;
-    return g->x->agg && find_field(g->x->agg->all_state, name);
+    return g->x->agg && agg_find_field(g->x->agg->all_state, name);
 }
 
 static void resolve_typeref(checker *c, agg_typeref *t);
@@ -364,7 +364,7 @@ static void check_fields(checker *c, agg_field *fields, const char *owner,
             }
         /* `has_x` is the generated presence flag of an optional `x`. */
         if (strncmp(f->name, "has_", 4) == 0) {
-            agg_field *o = find_field(fields, f->name + 4);
+            agg_field *o = agg_find_field(fields, f->name + 4);
             if (o && o->type.optional)
                 agg_error(c->d, f->loc,
                           "field '%s' collides with the presence flag generated "
@@ -390,9 +390,9 @@ static void check_fields(checker *c, agg_field *fields, const char *owner,
 static agg_type field_type(agg_field *f) { return f->type.type; }
 
 static void suggest(checker *c, ctx *x, const char *name) {
-    if (x->cmd && find_field(x->cmd->fields, name))
+    if (x->cmd && agg_find_field(x->cmd->fields, name))
         agg_note(c->d, x->cmd->loc, "did you mean 'command.%s'?", name);
-    else if (x->ev && find_field(x->ev->fields, name))
+    else if (x->ev && agg_find_field(x->ev->fields, name))
         agg_note(c->d, x->ev->loc, "did you mean 'event.%s'?", name);
     else if (!agg_suggest_enum_member(c->d, name, c->prog->enums))
         agg_suggest_field(c->d, name, x->agg->all_state, "");
@@ -406,7 +406,7 @@ static agg_type ref_field(agg_expr *e, agg_field *f, agg_ref_kind ref) {
 
 static agg_field *command_field(agg_command *m, const char *name) {
     if (strcmp(name, "aggregate_id") == 0) return NULL; /* handled by caller */
-    return find_field(m->fields, name);
+    return agg_find_field(m->fields, name);
 }
 
 /* Commands and events carry aggregate_id implicitly; expressions reading it
@@ -448,7 +448,7 @@ static agg_type check_name_ref(checker *c, ctx *x, agg_expr *e) {
         /* the event's id needs no state loaded (its aggregate's, the same) */
         if (x->kind == CTX_REACT && strcmp(name, "aggregate_id") == 0)
             return ref_field(e, implicit_id(c), AGG_REF_EVENT);
-        agg_field *f = find_field(x->agg->all_state, name);
+        agg_field *f = agg_find_field(x->agg->all_state, name);
         if (f) return ref_field(e, f, AGG_REF_STATE);
         agg_error(c->d, e->loc, "unknown state field '%s' in aggregate %s", name,
                   x->agg->name);
@@ -504,7 +504,7 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
         if (agg_time_event_member(c->a, e, &tt,
                                   x->ev->apply ? &x->ev->apply->uses_time : NULL))
             return tt;
-        agg_field *f = find_field(x->ev->fields, name);
+        agg_field *f = agg_find_field(x->ev->fields, name);
         if (f) return ref_field(e, f, AGG_REF_EVENT);
         agg_error(c->d, e->loc, "event %s has no field '%s'", x->ev->name, name);
         agg_suggest_field(c->d, name, x->ev->fields, "event.");
@@ -512,7 +512,7 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
         return T_ERR;
     }
     if (x->kind == CTX_UPCAST && strcmp(base, "old") == 0) {
-        agg_field *f = find_field(c->up->fields, name);
+        agg_field *f = agg_find_field(c->up->fields, name);
         if (f) return ref_field(e, f, AGG_REF_OLD);
         agg_error(c->d, e->loc, "version %lld of %s has no field '%s'",
                   (long long)c->up->version, x->ev->name, name);
@@ -528,7 +528,7 @@ static agg_type check_member(checker *c, ctx *x, agg_expr *e) {
                                               : "default values must be constants");
             return T_ERR;
         }
-        agg_field *f = find_field(x->agg->all_state, name);
+        agg_field *f = agg_find_field(x->agg->all_state, name);
         if (f) return ref_field(e, f, AGG_REF_STATE);
         agg_error(c->d, e->loc, "unknown state field '%s' in aggregate %s", name,
                   x->agg->name);
@@ -737,7 +737,7 @@ static void check_emit(checker *c, ctx *x, agg_stmt *s) {
                       "it cannot be set");
             continue;
         }
-        agg_field *f = find_field(ev->fields, i->name);
+        agg_field *f = agg_find_field(ev->fields, i->name);
         if (!f) {
             agg_error(c->d, i->loc, "event %s has no field '%s'", ev->name, i->name);
             agg_suggest_field(c->d, i->name, ev->fields, "");
@@ -770,7 +770,7 @@ static void check_emit(checker *c, ctx *x, agg_stmt *s) {
 
 static void check_assign(checker *c, ctx *x, agg_stmt *s) {
     agg_type t = check_expr(c, x, s->value);
-    agg_field *f = find_field(x->agg->all_state, s->target);
+    agg_field *f = agg_find_field(x->agg->all_state, s->target);
     if (!f) {
         agg_error(c->d, s->target_loc,
                   "cannot assign to '%s': it is not a state field of %s", s->target,
@@ -993,7 +993,7 @@ static bool check_column_name(checker *c, agg_projection *p, agg_column *col) {
  * optionally typed): its type. */
 static void check_column_value(checker *c, agg_aggregate *g, agg_column *col) {
     if (!col->value) {
-        agg_field *f = find_field(g->all_state, col->name);
+        agg_field *f = agg_find_field(g->all_state, col->name);
         if (!f) {
             agg_error(c->d, col->loc, "unknown state field '%s' in aggregate %s",
                       col->name, g->name);

@@ -20,6 +20,9 @@ bool agg_check_program(agg_program *prog, agg_arena *arena, agg_diag *diag);
 /* The kind of a built-in type name ("int", ...), or AGG_T_ERROR. */
 agg_type_kind agg_builtin_type(const char *name);
 
+/* The field of `list` called `name`, or NULL (every checker's lookup). */
+agg_field *agg_find_field(const agg_field *list, const char *name);
+
 /* "int", "string?", "TransferStatus" */
 const char *agg_type_name(agg_arena *a, agg_type t);
 

@@ -129,12 +129,6 @@ void agg_lists_check_records(agg_lcheck *lc) {
 
 static const char *tn(agg_lcheck *lc, agg_type t) { return agg_type_name(lc->a, t); }
 
-static agg_field *find_field(agg_field *list, const char *name) {
-    for (agg_field *f = list; f; f = f->next)
-        if (f->name && strcmp(f->name, name) == 0) return f;
-    return NULL;
-}
-
 static agg_type check_field(agg_lcheck *lc, agg_expr *e) {
     agg_type r = lc->check(lc->u, e->lhs);
     if (r.kind == AGG_T_ERROR) return T_ERR;
@@ -143,7 +137,7 @@ static agg_type check_field(agg_lcheck *lc, agg_expr *e) {
                   tn(lc, r), e->sval);
         return T_ERR;
     }
-    agg_field *f = find_field(r.rec->fields, e->sval);
+    agg_field *f = agg_find_field(r.rec->fields, e->sval);
     if (!f) {
         agg_error(lc->d, e->loc, "record %s has no field '%s'", r.rec->name, e->sval);
         agg_note(lc->d, r.rec->loc, "%s is declared here", r.rec->name);

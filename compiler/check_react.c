@@ -37,12 +37,6 @@ static agg_command *lookup_command(const agg_program *p, const char *name) {
     return NULL;
 }
 
-static agg_field *field_named(agg_field *list, const char *name) {
-    for (agg_field *f = list; f; f = f->next)
-        if (strcmp(f->name, name) == 0) return f;
-    return NULL;
-}
-
 static bool is_set(const agg_init *inits, const char *name) {
     for (const agg_init *i = inits; i; i = i->next)
         if (strcmp(i->name, name) == 0) return true;
@@ -59,7 +53,7 @@ static void check_step(rchk *k, agg_reaction *r, agg_react_step *s, const char *
         if (r->event) t = agg_check_react_expr(k->prog, k->a, k->d, r->event, i->value);
         if (!m) continue;
         agg_field *f = strcmp(i->name, "aggregate_id") == 0 ? k->id
-                                                            : field_named(m->fields, i->name);
+                                                            : agg_find_field(m->fields, i->name);
         if (!f) {
             agg_error(k->d, i->loc, "command %s has no field '%s'", m->name, i->name);
             agg_note(k->d, m->loc, "%s is declared here", m->name);

@@ -53,12 +53,6 @@ static agg_event *find_event(vcheck *c, const char *name) {
     return NULL;
 }
 
-static agg_field *find_field(agg_field *list, const char *name) {
-    for (; list; list = list->next)
-        if (strcmp(list->name, name) == 0) return list;
-    return NULL;
-}
-
 static void resolve(vcheck *c, agg_typeref *t) {
     memset(&t->type, 0, sizeof t->type);
     if ((t->type.kind = agg_builtin_type(t->name)) != AGG_T_ERROR) {
@@ -159,7 +153,7 @@ static void check_columns(vcheck *c, agg_view *v) {
 
 static void check_indexes(vcheck *c, agg_view *v) {
     for (agg_view_index *x = v->indexes; x; x = x->next) {
-        x->column = find_field(v->columns, x->name);
+        x->column = agg_find_field(v->columns, x->name);
         if (!x->column) {
             agg_error(c->d, x->loc,
                       strcmp(x->name, v->key_name) == 0
@@ -186,7 +180,7 @@ static agg_type event_value(vcheck *c, agg_view_on *o, agg_expr *e) {
         t.kind = AGG_T_STRING;
     } else if (e->kind == AGG_E_MEMBER && e->base &&
                strcmp(e->base, "event") == 0) {
-        agg_field *f = o->event ? find_field(o->event->fields, e->sval) : NULL;
+        agg_field *f = o->event ? agg_find_field(o->event->fields, e->sval) : NULL;
         if (!f) {
             if (o->event)
                 agg_error(c->d, e->loc, "event %s has no field '%s'",
@@ -224,7 +218,7 @@ static void check_on(vcheck *c, agg_view *v, agg_view_on *o) {
                       "subtracts from (-=) columns");
             continue;
         }
-        agg_field *col = find_field(v->columns, s->target);
+        agg_field *col = agg_find_field(v->columns, s->target);
         s->target_field = col;
         if (!col) {
             agg_error(c->d, s->target_loc, "'%s' is not a column of view %s%s",
