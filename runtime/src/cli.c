@@ -521,8 +521,11 @@ typedef struct init_report {
 static int on_table_change(void *ud, const inc_table_change *ch,
                            inc_error *err) {
     init_report *ir = ud;
-    const char *name = ch->projection->name;
+    const char *name = ch->projection ? ch->projection->name : ch->table;
     switch (ch->kind) {
+    case INC_TABLE_DISTRIBUTED:
+        printf("table %s: distributed by aggregate_id (Citus)\n", ch->table);
+        break;
     case INC_TABLE_CREATED:
         printf("projection %s: created table\n", name);
         break;

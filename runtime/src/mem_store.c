@@ -284,7 +284,7 @@ static int mem_init_report(inc_store *base, const inc_domain *d,
         mp->rows = NULL;
         mp->n = mp->cap = 0;
         mp->p = p;
-        inc_table_change ch = {p, INC_TABLE_REFILL, NULL, NULL, NULL};
+        inc_table_change ch = {p, INC_TABLE_REFILL, NULL, NULL, NULL, NULL};
         if (cb && cb(ud, &ch, err) != 0) return -1;
     }
     return 0;

@@ -37,6 +37,13 @@ int incx_pg_refill_done(PGconn *conn, const inc_projection_desc *p,
 /* pg_store.c's error mapping, on any connection: whether it is gone,
  * whether a failed result (may be NULL) means the session is gone, and
  * the inc_error for it (kind by SQLSTATE; returns -1). */
+/* Citus (pg_citus.c, docs/scale-out.md): whether the extension is in
+ * the database; init's distribution of the per-aggregate tables. */
+int incx_pg_citus_installed(PGconn *conn, bool *installed, inc_error *err);
+int incx_pg_citus_distribute(PGconn *conn, const inc_domain *d,
+                             inc_table_change_cb cb, void *ud,
+                             inc_error *err);
+
 bool incx_pg_conn_lost(const PGconn *conn);
 bool incx_pg_disconnected(const PGconn *conn, const PGresult *res);
 int incx_pg_error(const PGconn *conn, const PGresult *res, const char *what,

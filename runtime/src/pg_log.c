@@ -72,12 +72,36 @@ static const char read_sql[] =
  * the inner rows in their order, which pg_log_read checks anyway.) */
 #define READ_STATEMENT "inc_log_read"
 
+/* The read on Citus (docs/scale-out.md): events is distributed, and Citus
+ * cannot plan read_sql's lateral join.  The horizon $8 is taken on the
+ * coordinator by a statement of its own, before this one reads the
+ * shards: events.transaction_id holds the coordinator's transaction ids
+ * (column defaults of an INSERT through the coordinator are evaluated
+ * there), and a command's one-phase commit commits on the worker before
+ * the coordinator, so every transaction below $8 is visible on the
+ * workers when they are read.  Same columns as read_sql; no row when
+ * nothing matched (the horizon is then $8 itself). */
+static const char citus_read_sql[] =
+    "SELECT $8::text, e.transaction_id::text, e.position, e.event_id::text, "
+    "e.aggregate_type, e.aggregate_id, e.version, e.event_type, "
+    "e.data::text, e.metadata::text, "
+    "(extract(epoch FROM e.event_date) * 1000000)::int8, e.schema_version "
+    "FROM events e "
+    "WHERE (e.transaction_id, e.position) > ($1::xid8, $2::int8) "
+    "AND e.transaction_id < $8::xid8 "
+    "AND ($3::text[] IS NULL OR e.aggregate_type = ANY ($3::text[])) "
+    "AND ($4::text[] IS NULL OR e.event_type = ANY ($4::text[])) "
+    "AND ($6::int4 <= 1 OR (hashtextextended(e.aggregate_type || '/' || "
+    "e.aggregate_id, 0) & 9223372036854775807) % $6::int4 = $7::int4) "
+    "ORDER BY e.transaction_id, e.position LIMIT $5::int8";
+
 
 typedef struct pg_log {
     PGconn *conn;
     char *conninfo, *schema;
     bool in_tx;
     bool prepared; /* READ_STATEMENT on this connection */
+    bool citus;    /* the citus extension is in the database */
 } pg_log;
 
 /* ---- errors and the connection ---- */
@@ -147,10 +171,16 @@ static int connect_log(pg_log *l, inc_error *err) {
                         "false), "
                         /* the read's one plan serves every batch: planning
                          * it again costs a tenth of reading 2,000 rows */
-                        "set_config('plan_cache_mode', 'force_generic_plan', "
-                        "false)",
+                        "set_config('plan_cache_mode', CASE WHEN EXISTS "
+                        "(SELECT 1 FROM pg_extension WHERE extname = 'citus') "
+                        /* Citus cannot plan a multi-shard read generically */
+                        "THEN 'force_custom_plan' ELSE 'force_generic_plan' "
+                        "END, false), "
+                        "EXISTS (SELECT 1 FROM pg_extension WHERE extname = "
+                        "'citus')",
                         1, vals, "connect", err);
     if (!res) return -1;
+    l->citus = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 4), "t") == 0;
     PQclear(res);
     if (!(res = run(l, "LISTEN " NOTIFY_CHANNEL, 0, NULL, "connect", err)))
         return -1;
@@ -263,6 +293,22 @@ static bool in_order(const PGresult *res) {
     return true;
 }
 
+/* Citus: the coordinator's snapshot xmin, in a statement of its own
+ * (citus_read_sql). */
+static int citus_horizon(pg_log *l, char *out, size_t cap, inc_error *err) {
+    PGresult *res = run(l, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text",
+                        0, NULL, "read log", err);
+    if (!res) return -1;
+    int rc = 0;
+    if (PQntuples(res) != 1 || strlen(PQgetvalue(res, 0, 0)) >= cap)
+        rc = inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                           "read log: unreadable snapshot xmin");
+    else
+        snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return rc;
+}
+
 static int pg_log_read(inc_log_session *ls, const inc_log_query *q,
                        inc_log_cb cb, void *ud, inc_log_position *scanned,
                        inc_error *err) {
@@ -280,18 +326,26 @@ static int pg_log_read(inc_log_session *ls, const inc_log_query *q,
     snprintf(lim, sizeof lim, "%zu", q->limit ? q->limit : 1);
     snprintf(gs, sizeof gs, "%u", q->group_size);
     snprintf(gm, sizeof gm, "%u", q->group_member);
-    const char *vals[7] = {tx, pos, types, events, lim, gs, gm};
+    char horizon[32] = "";
+    const char *vals[8] = {tx, pos, types, events, lim, gs, gm, horizon};
     PGresult *res = NULL;
-    if (ready(l, err) == 0 && !l->prepared) {
+    int ready_rc = ready(l, err);
+    if (ready_rc == 0 && l->citus &&
+        citus_horizon(l, horizon, sizeof horizon, err) != 0)
+        ready_rc = -1;
+    if (ready_rc == 0 && !l->prepared) {
         /* prepared once per connection: planning would cost more than
          * reading a batch */
-        PGresult *p = PQprepare(l->conn, READ_STATEMENT, read_sql, 7, NULL);
+        PGresult *p = PQprepare(l->conn, READ_STATEMENT,
+                                l->citus ? citus_read_sql : read_sql,
+                                l->citus ? 8 : 7, NULL);
         if (PQresultStatus(p) == PGRES_COMMAND_OK) l->prepared = true;
         else log_error(l, p, "read log", err);
         PQclear(p);
     }
-    if (l->prepared) {
-        res = PQexecPrepared(l->conn, READ_STATEMENT, 7, vals, NULL, NULL, 0);
+    if (ready_rc == 0 && l->prepared) {
+        res = PQexecPrepared(l->conn, READ_STATEMENT, l->citus ? 8 : 7, vals,
+                             NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
             log_error(l, res, "read log", err);
             PQclear(res);
@@ -304,6 +358,7 @@ static int pg_log_read(inc_log_session *ls, const inc_log_query *q,
     if (!res) return -1;
     int rc = 0, nt = PQntuples(res), delivered = 0;
     uint64_t xmin = 0;
+    if (l->citus && to_u64(horizon, &xmin) != 0) xmin = 0;
     if (!in_order(res)) {
         PQclear(res);
         return inc_error_set(err, INC_ERR_INTERNAL, "unordered",
@@ -523,17 +578,40 @@ static int pg_log_wait(inc_log_session *ls, int timeout_ms, inc_error *err) {
 
 /* ---- listing ---- */
 
+/* Citus: events after a checkpoint (pg_log_list). */
+static int citus_lag(pg_log *l, const char *tx, const char *pos, int64_t *lag,
+                     inc_error *err) {
+    const char *vals[2] = {tx, pos};
+    PGresult *res = run(l,
+                        "SELECT count(*) FROM events e WHERE (e.transaction_id, "
+                        "e.position) > ($1::xid8, $2::int8)",
+                        2, vals, "consumers", err);
+    if (!res) return -1;
+    int rc = 0;
+    if (PQntuples(res) != 1 || to_i64(PQgetvalue(res, 0, 0), lag) != 0)
+        rc = inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
+                           "consumers: unreadable lag");
+    PQclear(res);
+    return rc;
+}
+
 static int pg_log_list(inc_log_session *ls, inc_consumer_info_cb cb,
                        void *ud, inc_error *err) {
     pg_log *l = (pg_log *)ls;
     if (ready(l, err) != 0) return -1;
+    /* On Citus consumers is a local table and events a distributed one,
+     * which one statement cannot join: the lag is counted row by row. */
     PGresult *res = run(
         l,
-        "SELECT c.name, c.member, c.group_size, c.transaction_id::text, "
-        "c.position, (extract(epoch FROM c.updated_at) * 1000000)::int8, "
-        "(SELECT count(*) FROM events e WHERE (e.transaction_id, e.position) "
-        "> (c.transaction_id, c.position)) FROM consumers c "
-        "ORDER BY c.name COLLATE \"C\", c.member",
+        l->citus
+            ? "SELECT c.name, c.member, c.group_size, c.transaction_id::text, "
+              "c.position, (extract(epoch FROM c.updated_at) * 1000000)::int8, "
+              "NULL FROM consumers c ORDER BY c.name COLLATE \"C\", c.member"
+            : "SELECT c.name, c.member, c.group_size, c.transaction_id::text, "
+              "c.position, (extract(epoch FROM c.updated_at) * 1000000)::int8, "
+              "(SELECT count(*) FROM events e WHERE (e.transaction_id, "
+              "e.position) > (c.transaction_id, c.position)) FROM consumers c "
+              "ORDER BY c.name COLLATE \"C\", c.member",
         0, NULL, "consumers", err);
     if (!res) return -1;
     int rc = 0;
@@ -547,9 +625,14 @@ static int pg_log_list(inc_log_session *ls, inc_consumer_info_cb cb,
             to_u64(PQgetvalue(res, r, 3), &ci.checkpoint.transaction_id) != 0 ||
             to_i64(PQgetvalue(res, r, 4), &ci.checkpoint.position) != 0 ||
             to_i64(PQgetvalue(res, r, 5), &ci.updated_at) != 0 ||
-            to_i64(PQgetvalue(res, r, 6), &ci.lag) != 0) {
+            (!l->citus && to_i64(PQgetvalue(res, r, 6), &ci.lag) != 0)) {
             rc = inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
                                "unreadable consumers row");
+            break;
+        }
+        if (l->citus && citus_lag(l, PQgetvalue(res, r, 3),
+                                  PQgetvalue(res, r, 4), &ci.lag, err) != 0) {
+            rc = -1;
             break;
         }
         ci.group_member = (unsigned)m;

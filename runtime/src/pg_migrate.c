@@ -282,7 +282,7 @@ static int report(inc_table_change_cb cb, void *ud,
                   const char *column, const char *old_type,
                   const char *new_type, inc_error *err) {
     if (!cb) return 0;
-    inc_table_change c = {p, kind, column, old_type, new_type};
+    inc_table_change c = {p, kind, column, old_type, new_type, NULL};
     return cb(ud, &c, err);
 }
 

@@ -54,9 +54,13 @@ enum {
     "position, event_id::text, aggregate_type, aggregate_id, version, "        \
     "event_type, data::text, metadata::text, event_date, schema_version"
 
+/* `citus`/`citus_n`: the form used on a distributed store (NULL: the same
+ * statement), see docs/scale-out.md. */
 static const struct {
     const char *name, *sql;
     int n;
+    const char *citus;
+    int citus_n;
 } fixed[ST_COUNT] = {
     {"inc_load",
      /* The snapshot row (kind 0) first, then the events after it (their
@@ -71,13 +75,13 @@ static const struct {
      "e.event_date, e.position, e.schema_version FROM events e "
      "WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 AND e.version > "
      "GREATEST((SELECT version FROM s), $5::int8) ORDER BY 1, 2",
-     6},
+     6, NULL, 0},
     {"inc_insert",
      "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, "
      "event_type, data, metadata, event_date, schema_version) VALUES "
      "($1::uuid, $2, $3, $4::int4, $5, $6::jsonb, $7::jsonb, "
      "$8::timestamptz, $9::int4) RETURNING position",
-     9},
+     9, NULL, 0},
     /* inc_insert whose version is NULL, so the NOT NULL constraint aborts
      * the transaction, unless the stream ends with event $10 at the version
      * before (inc_commit.expect_event_id). */
@@ -91,7 +95,20 @@ static const struct {
      "aggregate_id = $3 AND version >= $4::int4) "
      "THEN $4::int4 END, $5, $6::jsonb, $7::jsonb, $8::timestamptz, "
      "$9::int4) RETURNING position",
-     10},
+     10,
+     /* Citus refuses subqueries in INSERT ... VALUES, and pushes an INSERT
+      * ... SELECT down whole, so the defaults (transaction_id, position)
+      * would be the worker's, not the coordinator's.  So the guard is a
+      * statement of its own, before a plain inc_insert in the same
+      * transaction: it divides by zero, failing the transaction, unless
+      * the stream ends with event $4 at version $3 - 1 (a concurrent
+      * append after it still meets the unique version key).  Router
+      * executed: it reads one stream. */
+     "SELECT 1 / coalesce(bool_or(version = $3::int4 - 1 AND event_id = "
+     "$4::uuid) AND NOT bool_or(version >= $3::int4), false)::int FROM events "
+     "WHERE aggregate_type = $1 AND aggregate_id = $2 AND version >= "
+     "$3::int4 - 1",
+     4},
     {"inc_snapshot",
      "INSERT INTO snapshots (aggregate_type, aggregate_id, version, state, "
      "layout_hash) VALUES ($1, $2, $3::int8, $4::jsonb, $5::int8) ON "
@@ -99,21 +116,27 @@ static const struct {
      "EXCLUDED.version, state = EXCLUDED.state, layout_hash = "
      "EXCLUDED.layout_hash, taken_at = now() WHERE snapshots.version < "
      "EXCLUDED.version OR snapshots.layout_hash <> EXCLUDED.layout_hash",
-     5},
+     5, NULL, 0},
     /* After a commit, in its own transaction (see queue_notifications): only if the
      * event is there, and without waiting for a flush. */
     {"inc_notify_after",
      "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, "
      "$2) FROM events WHERE event_id = $3::uuid",
-     3},
+     3,
+     /* pg_notify must run on the coordinator (its listeners are there):
+      * no FROM here; the existence check is a router subquery */
+     "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, "
+     "$2) WHERE EXISTS (SELECT 1 FROM events WHERE aggregate_id = $4 AND "
+     "event_id = $3::uuid)",
+     4},
     {"inc_stream",
      "SELECT " EVENT_COLUMNS " FROM events WHERE aggregate_type = $1 AND "
      "aggregate_id = $2 AND version > $3::int8 ORDER BY version",
-     3},
+     3, NULL, 0},
     {"inc_all",
      "SELECT " EVENT_COLUMNS " FROM events WHERE position > $1::int8 AND "
      "($2::text IS NULL OR aggregate_type = $2) ORDER BY position",
-     2},
+     2, NULL, 0},
 };
 
 /* The event store's own tables, version 1 (see docs/runtime.md for how a
@@ -159,6 +182,7 @@ typedef struct pg_store {
     bool fixed_ready;   /* the fixed statements are prepared */
     bool notify;        /* inc_pg_store_set_notify */
     bool cmd_ready;     /* the command-id INSERT is prepared */
+    bool citus;         /* the citus extension is in the database */
     size_t n_prep, cap_prep;
     prep_slot *prepared; /* projection upserts; slot i is "inc_up_<i>" */
 } pg_store;
@@ -191,6 +215,33 @@ static bool disconnected(const pg_store *s, const PGresult *res) {
     return incx_pg_disconnected(s->conn, res);
 }
 
+/* Whether `got` names relation `name`, or a Citus shard of it: a
+ * worker's error names the shard ("events_102008",
+ * "events_stream_version_102008"). */
+static bool names_relation(const char *got, const char *name) {
+    size_t n = strlen(name);
+    if (!got || strncmp(got, name, n) != 0) return false;
+    if (got[n] == '\0') return true;
+    if (got[n] != '_' || got[n + 1] == '\0') return false;
+    for (const char *p = got + n + 1; *p; p++)
+        if (*p < '0' || *p > '9') return false;
+    return true;
+}
+
+/* Citus passes a worker's error on without its fields (constraint,
+ * table): the constraint's name is then the message's first quoted
+ * name, e.g. `duplicate key value violates unique constraint
+ * "events_stream_version_102008"`.  NULL when there is none. */
+#define NAMEDATALEN_MAX 128
+static const char *quoted_name(const char *msg, char out[NAMEDATALEN_MAX]) {
+    const char *a = msg ? strchr(msg, '"') : NULL;
+    const char *b = a ? strchr(a + 1, '"') : NULL;
+    if (!b || (size_t)(b - a - 1) >= NAMEDATALEN_MAX) return NULL;
+    memcpy(out, a + 1, (size_t)(b - a - 1));
+    out[b - a - 1] = '\0';
+    return out;
+}
+
 /* Map a failed result (may be NULL) to an inc_error. */
 int incx_pg_error(const PGconn *conn, const PGresult *res, const char *what,
                  inc_error *err) {
@@ -206,19 +257,21 @@ int incx_pg_error(const PGconn *conn, const PGresult *res, const char *what,
         return inc_error_set(err, INC_ERR_UNAVAILABLE, "unavailable",
                              "%s: database unavailable: %s", what, clean);
     if (state && strcmp(state, "23505") == 0) {
+        char from_msg[NAMEDATALEN_MAX];
         const char *c = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-        if (c && strcmp(c, STREAM_VERSION_CONSTRAINT) == 0)
+        if (!c) c = quoted_name(msg, from_msg);
+        if (names_relation(c, STREAM_VERSION_CONSTRAINT))
             return inc_error_set(err, INC_ERR_CONFLICT, "conflict",
                                  "%s: a concurrent writer took this version",
                                  what);
-        if (c && strcmp(c, COMMAND_ID_CONSTRAINT) == 0)
+        if (names_relation(c, COMMAND_ID_CONSTRAINT))
             return inc_error_set(err, INC_ERR_CONFLICT, "command_id_exists",
                                  "%s: command id already recorded", what);
     }
     if (state && strcmp(state, "23502") == 0) {
         const char *t = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
         const char *c = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
-        if (t && c && strcmp(t, "events") == 0 && strcmp(c, "version") == 0)
+        if (names_relation(t, "events") && c && strcmp(c, "version") == 0)
             return inc_error_set(err, INC_ERR_CONFLICT, "conflict",
                                  "%s: the stream changed since it was read",
                                  what);
@@ -324,14 +377,22 @@ static int pipe_finish(pg_store *s, int n, const char *what,
     return rc;
 }
 
+static const char *fixed_sql(const pg_store *s, int i) {
+    return s->citus && fixed[i].citus ? fixed[i].citus : fixed[i].sql;
+}
+
+static int fixed_n(const pg_store *s, int i) {
+    return s->citus && fixed[i].citus ? fixed[i].citus_n : fixed[i].n;
+}
+
 /* Prepare the fixed statements (a missing table is not an error here:
  * `init` has not run yet). */
 static int prepare_fixed(pg_store *s, inc_error *err) {
     if (s->fixed_ready) return 0;
     if (PQenterPipelineMode(s->conn) != 1) return pg_error(s, NULL, "prepare", err);
     for (int i = 0; i < ST_COUNT; i++)
-        if (PQsendPrepare(s->conn, fixed[i].name, fixed[i].sql, fixed[i].n,
-                          NULL) != 1) {
+        if (PQsendPrepare(s->conn, fixed[i].name, fixed_sql(s, i),
+                          fixed_n(s, i), NULL) != 1) {
             pg_error(s, NULL, "prepare", err);
             PQpipelineSync(s->conn);
             pipe_finish(s, i, "prepare", NULL, NULL, NULL);
@@ -351,11 +412,14 @@ static int session_setup(pg_store *s, inc_error *err) {
         "set_config('DateStyle', 'ISO, YMD', false), "
         "set_config('extra_float_digits', '3', false), "
         "set_config('search_path', CASE WHEN $1::text IS NULL THEN "
-        "current_setting('search_path') ELSE quote_ident($1) END, false)";
+        "current_setting('search_path') ELSE quote_ident($1) END, false), "
+        /* a few statements take another form on Citus (fixed[]) */
+        "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')";
     const char *vals[1] = {s->schema};
     PGresult *res = PQexecParams(s->conn, sql, 1, NULL, vals, NULL, NULL, 0);
     int rc = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) rc = pg_error(s, res, "connect", err);
+    else s->citus = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 4), "t") == 0;
     PQclear(res);
     return rc;
 }
@@ -1018,7 +1082,7 @@ static int prepare_now(pg_store *s, const inc_projection_desc *p, int *slot,
 }
 
 /* What each queued pipeline command of a commit was, to read its result. */
-typedef enum { Q_OTHER, Q_PREPARE, Q_INSERT } q_kind;
+typedef enum { Q_OTHER, Q_PREPARE, Q_INSERT, Q_GUARD } q_kind;
 
 /* The commands queued for commits cs[..]: per command its kind, its
  * argument (Q_PREPARE: slot; Q_INSERT: event index) and the commit it
@@ -1117,9 +1181,22 @@ static int send_insert(pg_store *s, const inc_commit *c, size_t i,
                             e->event_type, e->data,
                             e->metadata ? e->metadata : "{}", tbuf,
                             sbuf,         c->expect_event_id};
-    int st = i == 0 && c->expect_event_id ? ST_INSERT_GUARDED : ST_INSERT;
+    int st = i == 0 && c->expect_event_id && !s->citus ? ST_INSERT_GUARDED
+                                                        : ST_INSERT;
     if (PQsendQueryPrepared(s->conn, fixed[st].name, fixed[st].n, vals, NULL,
                             NULL, 0) != 1)
+        return pg_error(s, NULL, "commit", err);
+    return 0;
+}
+
+/* Citus: queue the guard that stands for inc_insert_guarded (fixed[]). */
+static int send_guard(pg_store *s, const inc_commit *c, inc_error *err) {
+    char vbuf[32];
+    snprintf(vbuf, sizeof vbuf, "%" PRId64, c->events[0].version);
+    const char *vals[4] = {c->aggregate->name, c->aggregate_id, vbuf,
+                           c->expect_event_id};
+    if (PQsendQueryPrepared(s->conn, fixed[ST_INSERT_GUARDED].name, 4, vals,
+                            NULL, NULL, 0) != 1)
         return pg_error(s, NULL, "commit", err);
     return 0;
 }
@@ -1287,6 +1364,10 @@ static int queue_commit(pg_store *s, pipe_log *l, size_t ci, inc_error *err) {
         if (slot < 0) return -1;
         if (queued && log_add(l, Q_PREPARE, slot, ci) != 0) return oom(err);
     }
+    if (s->citus && c->expect_event_id) {
+        if (send_guard(s, c, err) != 0) return -1;
+        if (log_add(l, Q_GUARD, 0, ci) != 0) return oom(err);
+    }
     for (size_t i = 0; i < c->n_events; i++) {
         if (send_insert(s, c, i, err) != 0) return -1;
         if (log_add(l, Q_INSERT, (int)i, ci) != 0) return oom(err);
@@ -1324,8 +1405,10 @@ static notify_sent queue_notifications(pg_store *s, const inc_commit *cs,
         if (cs[i].n_events == 0 ||
             notify_payload(&cs[i], payload, sizeof payload) != 0)
             continue;
-        const char *vals[3] = {NOTIFY_CHANNEL, payload, cs[i].events[0].event_id};
-        if (PQsendQueryPrepared(s->conn, fixed[ST_NOTIFY_AFTER].name, 3, vals,
+        const char *vals[4] = {NOTIFY_CHANNEL, payload,
+                               cs[i].events[0].event_id, cs[i].aggregate_id};
+        if (PQsendQueryPrepared(s->conn, fixed[ST_NOTIFY_AFTER].name,
+                                fixed_n(s, ST_NOTIFY_AFTER), vals,
                                 NULL, NULL, 0) != 1)
             return *n_sent ? NOTIFY_HALF_SENT : NOTIFY_NONE;
         ++*n_sent;
@@ -1399,6 +1482,11 @@ static int commit_pipeline(pg_store *s, const inc_commit *cs, size_t n,
             rc = pg_error(s, NULL, "commit", err);
     }
     unqueue_prepares(s);
+    /* the Citus guard failed by design: the stream moved on */
+    if (rc != 0 && l.n_ok < l.n && l.kind[l.n_ok] == Q_GUARD &&
+        err->kind == INC_ERR_INVALID)
+        inc_error_set(err, INC_ERR_CONFLICT, "conflict",
+                      "commit: the stream changed since it was read");
     if (rc != 0 && failed && l.n_ok < l.n) *failed = l.commit[l.n_ok];
     /* the session is gone: start afresh on the next call */
     if (rc != 0 && err->kind == INC_ERR_UNAVAILABLE) drop_conn(s);
@@ -1616,6 +1704,8 @@ static int pg_init_report(inc_store *base, const inc_domain *d,
     /* Existing projection tables to their declared columns. */
     if (d && incx_pg_migrate_projections(s->conn, d, existed, cb, ud, err) != 0)
         goto fail;
+    /* On Citus: the per-aggregate tables distributed (pg_citus.c). */
+    if (incx_pg_citus_distribute(s->conn, d, cb, ud, err) != 0) goto fail;
     free(existed);
     existed = NULL;
     if (exec_simple(s, "COMMIT", "init", err) != 0) goto fail;

@@ -201,7 +201,11 @@ typedef enum inc_table_change_kind {
     /* the table's rows must be refilled from the events (its shape
      * changed, now or at an earlier init whose refill did not finish):
      * inc_app_rebuild refills it and clears this; the CLI's init does */
-    INC_TABLE_REFILL
+    INC_TABLE_REFILL,
+    /* On Citus (docs/scale-out.md): `table` was made a distributed table,
+     * by aggregate_id, colocated with events (projection: the projection
+     * whose table it is, or NULL for the event store's own tables). */
+    INC_TABLE_DISTRIBUTED
 } inc_table_change_kind;
 
 typedef struct inc_table_change {
@@ -210,6 +214,7 @@ typedef struct inc_table_change {
     const char *column;   /* COLUMN_*: its name; NULL otherwise */
     const char *old_type; /* DROPPED, RETYPED: as the table had it */
     const char *new_type; /* ADDED, RETYPED: as declared ("bigint NOT NULL") */
+    const char *table;    /* DISTRIBUTED: the table's name */
 } inc_table_change;
 
 /* Strings borrowed for the call. */
