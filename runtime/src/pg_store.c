@@ -1434,6 +1434,15 @@ static void finish_notify(pg_store *s, int n_sent) {
     drop_conn(s);
 }
 
+/* Queue a statement without parameters (BEGIN, COMMIT) in the pipeline. */
+static int send_simple(pg_store *s, pipe_log *l, const char *sql,
+                       inc_error *err) {
+    if (PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL, 0) != 1)
+        return pg_error(s, NULL, "commit", err);
+    if (log_add(l, Q_OTHER, 0, 0) != 0) return oom(err);
+    return 0;
+}
+
 /* Commits cs[0..n) in ONE pipeline closed by one Sync: one transaction,
  * one round trip, one WAL flush (then the notifications).  *failed (may
  * be NULL): the commit a failure concerns (n: unknown). */
@@ -1460,11 +1469,21 @@ static int commit_pipeline(pg_store *s, const inc_commit *cs, size_t n,
     memset(&l, 0, sizeof l);
     l.s = s;
     l.cs = cs;
-    for (ci = 0; ci < n; ci++)
-        if (queue_commit(s, &l, ci, err) != 0) break;
-    if (ci < n) {
+    /* On Citus an explicit transaction: outside a transaction block it
+     * runs each single-shard statement of the pipeline as a transaction
+     * of its own on the worker, so a failed statement would not undo the
+     * ones before it.  (Same round trip.) */
+    bool queued = !s->citus || send_simple(s, &l, "BEGIN", err) == 0;
+    for (ci = 0; queued && ci < n; ci++)
+        if (queue_commit(s, &l, ci, err) != 0) {
+            queued = false;
+            break;
+        }
+    if (queued && s->citus && send_simple(s, &l, "COMMIT", err) != 0)
+        queued = false;
+    if (!queued) {
         /* Nothing synced: drop the connection (the server rolls back). */
-        if (failed) *failed = ci;
+        if (failed) *failed = ci < n ? ci : n;
         drop_conn(s);
         log_free(&l);
         return -1;
@@ -1482,6 +1501,15 @@ static int commit_pipeline(pg_store *s, const inc_commit *cs, size_t n,
             rc = pg_error(s, NULL, "commit", err);
     }
     unqueue_prepares(s);
+    /* Citus: a failure leaves the explicit transaction aborted (the Sync
+     * ends only an implicit one) */
+    if (rc != 0 && s->citus && !conn_lost(s) &&
+        PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF &&
+        PQtransactionStatus(s->conn) == PQTRANS_INERROR) {
+        PGresult *rb = PQexec(s->conn, "ROLLBACK");
+        if (PQresultStatus(rb) != PGRES_COMMAND_OK) drop_conn(s);
+        PQclear(rb);
+    }
     /* the Citus guard failed by design: the stream moved on */
     if (rc != 0 && l.n_ok < l.n && l.kind[l.n_ok] == Q_GUARD &&
         err->kind == INC_ERR_INVALID)
@@ -1884,18 +1912,28 @@ static int pg_commit_many(inc_store *base, const inc_commit *cs, size_t n,
 
 /* ---- construction ---- */
 
-static const inc_store_ops pg_ops = {
-    "postgres",        pg_close,          pg_init,
-    pg_load,           pg_commit,         pg_read_stream,
-    pg_read_all,       pg_projection_get, pg_projection_list,
-    pg_rebuild,        pg_commit_many,    pg_load_many,
-    pg_command_get,    pg_prune_command_ids,
-    &incx_pg_log_ops,  pg_init_report,
-    incx_pg_query,
-};
+#define PG_OPS(commit_many)                                                    \
+    {                                                                          \
+        "postgres",        pg_close,          pg_init,                        \
+        pg_load,           pg_commit,         pg_read_stream,                 \
+        pg_read_all,       pg_projection_get, pg_projection_list,             \
+        pg_rebuild,        commit_many,       pg_load_many,                   \
+        pg_command_get,    pg_prune_command_ids,                              \
+        &incx_pg_log_ops,  pg_init_report,                                    \
+        incx_pg_query,                                                        \
+    }
+static const inc_store_ops pg_ops = PG_OPS(pg_commit_many);
+/* On Citus, no commit_many: one transaction per command, so none spans
+ * shards.  A transaction over several workers commits in two phases, and
+ * the workers' COMMIT PREPARED comes after the coordinator's own commit,
+ * which would let a follower's horizon pass rows not yet visible
+ * (docs/scale-out.md).  Batches and groups then commit command by
+ * command. */
+static const inc_store_ops pg_citus_ops = PG_OPS(NULL);
 
 void inc_pg_store_set_notify(inc_store *base, bool on) {
-    if (base && base->ops == &pg_ops) ((pg_store *)base)->notify = on;
+    if (base && (base->ops == &pg_ops || base->ops == &pg_citus_ops))
+        ((pg_store *)base)->notify = on;
 }
 
 void incx_pg_store_session_options(const inc_store *base, inc_pg_options *out) {
@@ -1926,6 +1964,7 @@ inc_store *inc_pg_store_open(const inc_pg_options *opts, inc_error *err) {
         pg_close(&s->base);
         return NULL;
     }
+    if (s->citus) s->base.ops = &pg_citus_ops;
     return &s->base;
 nomem:
     oom(err);
