@@ -147,6 +147,7 @@ typedef struct incx_cmdid {
     const char *id;
     const char *type;    /* the command's name */
     char *payload;       /* canonical JSON of the command (owned) */
+    const char *aggregate_id; /* the command's (borrowed from its data) */
 } incx_cmdid;
 
 /* Check the id and make the payload (free with incx_cmdid_free). */

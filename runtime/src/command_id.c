@@ -26,6 +26,7 @@ int incx_cmdid_make(incx_cmdid *c, const char *id, const inc_message_desc *cmd,
     if (incx_store_check_text(id, "command id", err) != 0) return -1;
     c->id = id;
     c->type = cmd->name;
+    c->aggregate_id = incx_msg_id(cmd, data);
     /* canonical: every field, in descriptor order, one spelling */
     if (!(c->payload = inc_msg_to_text(cmd, data, 0, NULL)))
         return incx_oom(err);
@@ -105,8 +106,8 @@ int incx_command_replay(inc_app *app, const incx_cmdid *c, inc_result *out,
     rp.d = app->d;
     rp.out = out;
     bool found;
-    int rc = inc_store_command_get(app->store, c->id, on_record, &rp, &found,
-                                   err);
+    int rc = inc_store_command_get_in(app->store, c->aggregate_id, c->id,
+                                      on_record, &rp, &found, err);
     if (rc == 0 && found && out && rp.n > 0) {
         size_t before = out->count;
         rc = inc_store_read_stream(app->store, rp.a->name, rp.aggregate_id,

@@ -1193,6 +1193,7 @@ static const inc_store_ops mem_ops = {
     mem_command_get, mem_prune_command_ids,
     &mem_log_ops,   mem_init_report,
     NULL, /* query: inc_store_query filters the listed rows (query.c) */
+    NULL, /* command_get_in: command_get (one table) */
 };
 
 inc_store *inc_mem_store_open(inc_error *err) {

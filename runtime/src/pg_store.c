@@ -1322,6 +1322,28 @@ static int pg_command_get(inc_store *base, const char *command_id,
                      1, vals, command_row, &cr, "command_get", err);
 }
 
+/* On Citus, the one shard of the command's aggregate (command_ids is
+ * distributed by aggregate_id); elsewhere every record, so an id used for
+ * another aggregate is still found. */
+static int pg_command_get_in(inc_store *base, const char *aggregate_id,
+                             const char *command_id, inc_command_cb cb,
+                             void *ud, bool *found, inc_error *err) {
+    pg_store *s = (pg_store *)base;
+    if (!s->citus) return pg_command_get(base, command_id, cb, ud, found, err);
+    *found = false;
+    if (incx_store_check_text(command_id, "command_id", err) != 0 ||
+        incx_store_check_text(aggregate_id, "aggregate_id", err) != 0)
+        return -1;
+    const char *vals[2] = {command_id, aggregate_id};
+    command_rows cr = {cb, ud, found};
+    return pg_stream(s, NULL,
+                     "SELECT command_id, command_type, payload, "
+                     "aggregate_type, aggregate_id, first_version, n_events, "
+                     "recorded_at, rejection FROM command_ids WHERE command_id = "
+                     "$1 AND aggregate_id = $2",
+                     2, vals, command_row, &cr, "command_get", err);
+}
+
 static int count_row(void *ud, const PGresult *res, inc_error *err) {
     if (parse_i64(PQgetvalue(res, 0, 0), ud) != 0)
         return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
@@ -1920,7 +1942,7 @@ static int pg_commit_many(inc_store *base, const inc_commit *cs, size_t n,
         pg_rebuild,        commit_many,       pg_load_many,                   \
         pg_command_get,    pg_prune_command_ids,                              \
         &incx_pg_log_ops,  pg_init_report,                                    \
-        incx_pg_query,                                                        \
+        incx_pg_query,     pg_command_get_in,                                 \
     }
 static const inc_store_ops pg_ops = PG_OPS(pg_commit_many);
 /* On Citus, no commit_many: one transaction per command, so none spans

@@ -103,6 +103,18 @@ int inc_store_load_many(inc_store *s, inc_load_req *reqs, size_t n,
     return 0;
 }
 
+int inc_store_command_get_in(inc_store *s, const char *aggregate_id,
+                             const char *command_id, inc_command_cb cb,
+                             void *ud, bool *found, inc_error *err) {
+    CHECK_STORE(s, err);
+    if (!s->ops->command_get_in || !aggregate_id)
+        return inc_store_command_get(s, command_id, cb, ud, found, err);
+    if (found) *found = false;
+    bool ignored;
+    return s->ops->command_get_in(s, aggregate_id, command_id, cb, ud,
+                                  found ? found : &ignored, err);
+}
+
 int inc_store_command_get(inc_store *s, const char *command_id,
                           inc_command_cb cb, void *ud, bool *found,
                           inc_error *err) {

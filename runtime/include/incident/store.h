@@ -321,6 +321,13 @@ typedef struct inc_store_ops {
      * row descriptor by inc_store_query (incx_query_check). */
     int (*query)(inc_store *s, const inc_projection_desc *p,
                  const inc_query *q, inc_row_cb cb, void *ud, inc_error *err);
+    /* Optional (NULL: command_get).  The record of a command id, looked up
+     * by a command to aggregate `aggregate_id`: a store distributed by
+     * aggregate id reads that one shard, and finds only the ids recorded
+     * for that aggregate (docs/scale-out.md). */
+    int (*command_get_in)(inc_store *s, const char *aggregate_id,
+                          const char *command_id, inc_command_cb cb, void *ud,
+                          bool *found, inc_error *err);
 } inc_store_ops;
 
 struct inc_store {
@@ -403,6 +410,10 @@ INC_API int inc_store_commit_many(inc_store *s, const inc_commit *commits,
 INC_API int inc_store_command_get(inc_store *s, const char *command_id,
                                   inc_command_cb cb, void *ud, bool *found,
                                   inc_error *err);
+/* command_get_in, or command_get when the store has none. */
+INC_API int inc_store_command_get_in(inc_store *s, const char *aggregate_id,
+                                     const char *command_id, inc_command_cb cb,
+                                     void *ud, bool *found, inc_error *err);
 INC_API int inc_store_prune_command_ids(inc_store *s, inc_timestamp older_than,
                                         int64_t *n_pruned, inc_error *err);
 
