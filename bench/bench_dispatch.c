@@ -14,6 +14,12 @@
  *                                 (one run on a seeded schema; profiling;
  *                                 naive needs the full run's bench_naive;
  *                                 group: CONNS callers, default group)
+ *   bench_dispatch scale SECONDS   (one PostgreSQL, INCIDENT_DB, against a
+ *                                 Citus coordinator with its workers,
+ *                                 INCIDENT_CITUS_DB: ours and ours_nocache
+ *                                 at 1 and 4 connections on each, rounds
+ *                                 alternating; commands/s, p50 and p99;
+ *                                 docs/scale-out.md)
  *   bench_dispatch group_vs_naive SECONDS [CALLERS [COMMITTERS [MAX_WAIT_US]]]
  *                                 (group commit: CALLERS (16) threads of
  *                                 one process through one inc_group
@@ -545,8 +551,80 @@ static int group_main(double seconds, int callers, unsigned committers,
     return 0;
 }
 
+/* `scale`: the same deposits on one node and on Citus.  The bench's
+ * helpers read INCIDENT_DB, so it is switched between the two while no
+ * thread runs (each worker keeps the connections it opened). */
+static int scale_main(double seconds) {
+    const char *one = bench_db(), *citus = getenv("INCIDENT_CITUS_DB");
+    if (!citus || !*citus) bench_die("INCIDENT_CITUS_DB is not set (scripts/citus)");
+    char *dbs[2] = {strdup(one), strdup(citus)};
+    if (!dbs[0] || !dbs[1]) bench_die("out of memory");
+    static const char *const where[2] = {"single", "citus"};
+    static const variant vs[2] = {V_OURS, V_NOCACHE};
+    static worker ws[2][2][MAX_THREADS];
+    const int conns[2] = {1, 4};
+    enum { ROUNDS = 3 };
+    for (int d = 0; d < 2; d++) {
+        setenv("INCIDENT_DB", dbs[d], 1);
+        fprintf(stderr, "bench_dispatch: seeding %s\n", where[d]);
+        seed_ours(schema_ours);
+    }
+    for (int k = 0; k < 2; k++) {
+        work wk[2][2] = {{{0}}};
+        for (int d = 0; d < 2; d++) {
+            setenv("INCIDENT_DB", dbs[d], 1);
+            for (int v = 0; v < 2; v++)
+                for (int i = 0; i < conns[k]; i++) {
+                    worker_open(&ws[d][v][i], vs[v], i, schema_ours);
+                    if (!(ws[d][v][i].lat_us = malloc(MAX_LATENCIES * sizeof(float))))
+                        bench_die("out of memory");
+                }
+        }
+        for (int r = 0; r < ROUNDS; r++)
+            for (int d = 0; d < 2; d++)
+                for (int v = 0; v < 2; v++) {
+                    /* (server CPU spans three servers on Citus: not counted) */
+                    double c0 = bench_self_cpu();
+                    wk[d][v].cps += run(ws[d][v], conns[k], seconds / ROUNDS,
+                                        &wk[d][v].conflicts) / ROUNDS;
+                    wk[d][v].client_cpu += bench_self_cpu() - c0;
+                    for (int i = 0; i < conns[k]; i++)
+                        wk[d][v].commands += ws[d][v][i].done;
+                }
+        for (int v = 0; v < 2; v++) {
+            double p50[2], p99[2];
+            for (int d = 0; d < 2; d++) {
+                char name[96];
+                percentiles(ws[d][v], conns[k], &p50[d], &p99[d]);
+                snprintf(name, sizeof name, "scale_%s_%s_cps_%d", where[d],
+                         variant_name[vs[v]], conns[k]);
+                bench_result(name, wk[d][v].cps);
+                snprintf(name, sizeof name, "scale_%s_%s_p50_ms_%d", where[d],
+                         variant_name[vs[v]], conns[k]);
+                bench_result(name, p50[d]);
+                snprintf(name, sizeof name, "scale_%s_%s_p99_ms_%d", where[d],
+                         variant_name[vs[v]], conns[k]);
+                bench_result(name, p99[d]);
+            }
+            printf("%-13s %d conn: single %6.0f/s (p50 %.2f ms, p99 %.2f ms)  "
+                   "citus %6.0f/s (p50 %.2f ms, p99 %.2f ms)  citus/single %.2fx\n",
+                   variant_name[vs[v]], conns[k], wk[0][v].cps, p50[0], p99[0],
+                   wk[1][v].cps, p50[1], p99[1],
+                   wk[0][v].cps > 0 ? wk[1][v].cps / wk[0][v].cps : 0);
+        }
+        for (int d = 0; d < 2; d++)
+            for (int v = 0; v < 2; v++)
+                for (int i = 0; i < conns[k]; i++) worker_close(&ws[d][v][i]);
+    }
+    setenv("INCIDENT_DB", dbs[0], 1);
+    free(dbs[0]);
+    free(dbs[1]);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     json_object_seed(0); /* jansson's hash seed, once, before threads */
+    if (argc == 3 && strcmp(argv[1], "scale") == 0) return scale_main(atof(argv[2]));
     if (argc >= 3 && argc <= 6 && strcmp(argv[1], "group_vs_naive") == 0) {
         int callers = argc > 3 ? atoi(argv[3]) : 16;
         if (callers < 1 || callers > MAX_THREADS) bench_die("1 to %d callers", MAX_THREADS);
