@@ -287,14 +287,17 @@ typedef struct agg_column {
     agg_field *state_field;/* checker: for a bare column */
     agg_type col_type;     /* checker */
     struct agg_column *next;
+    bool is_index;         /* parser: `index NAME;` (moved to ->indexes) */
 } agg_column;
 
+struct agg_view_index;
 typedef struct agg_projection {
     agg_loc loc;
     const char *name;
     agg_column *columns;
     struct agg_aggregate *agg; /* checker */
     struct agg_projection *next;
+    struct agg_view_index *indexes; /* `index column;` */
 } agg_projection;
 
 typedef struct agg_aggregate {
@@ -368,8 +371,9 @@ typedef struct agg_reaction {
 typedef struct agg_view_index {
     agg_loc loc;
     const char *name;
-    agg_field *column; /* checker */
+    agg_field *column; /* checker (a view's column) */
     struct agg_view_index *next;
+    struct agg_column *pcolumn; /* checker (a projection's column) */
 } agg_view_index;
 
 /* `on Event key expr { column = e; column += e; ... }` or

@@ -1042,6 +1042,7 @@ static void check_projections(checker *c, agg_aggregate *g) {
             agg_error(c->d, p->loc, "projection %s has no columns", p->name);
         for (agg_column *col = p->columns; col; col = col->next)
             if (check_column_name(c, p, col)) check_column_value(c, g, col);
+        agg_check_projection_indexes(p, c->d);
     }
 }
 

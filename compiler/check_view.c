@@ -151,6 +151,18 @@ static void check_columns(vcheck *c, agg_view *v) {
     }
 }
 
+/* What indexes of views and projections share: the index's name fits,
+ * and no column is indexed twice. */
+static void index_name_and_duplicates(agg_diag *d, const char *table,
+                                      agg_view_index *all, agg_view_index *x) {
+    if (strlen(table) + strlen(x->name) + 5 > SQL_NAME_MAX)
+        agg_error(d, x->loc, "index name %s_%s_idx is longer than %d bytes",
+                  table, x->name, SQL_NAME_MAX);
+    for (agg_view_index *y = all; y != x; y = y->next)
+        if (strcmp(y->name, x->name) == 0)
+            agg_error(d, x->loc, "duplicate index on '%s'", x->name);
+}
+
 static void check_indexes(vcheck *c, agg_view *v) {
     for (agg_view_index *x = v->indexes; x; x = x->next) {
         x->column = agg_find_field(v->columns, x->name);
@@ -162,13 +174,29 @@ static void check_indexes(vcheck *c, agg_view *v) {
                       x->name, v->name);
             continue;
         }
-        if (strlen(v->name) + strlen(x->name) + 5 > SQL_NAME_MAX)
-            agg_error(c->d, x->loc,
-                      "index name %s_%s_idx is longer than %d bytes", v->name,
-                      x->name, SQL_NAME_MAX);
-        for (agg_view_index *y = v->indexes; y != x; y = y->next)
-            if (strcmp(y->name, x->name) == 0)
-                agg_error(c->d, x->loc, "duplicate index on '%s'", x->name);
+        index_name_and_duplicates(c->d, v->name, v->indexes, x);
+    }
+}
+
+void agg_check_projection_indexes(agg_projection *p, agg_diag *d) {
+    for (agg_view_index *x = p->indexes; x; x = x->next) {
+        for (agg_column *col = p->columns; col && !x->pcolumn; col = col->next)
+            if (strcmp(col->name, x->name) == 0) x->pcolumn = col;
+        if (!x->pcolumn) {
+            agg_error(d, x->loc,
+                      strcmp(x->name, "aggregate_id") == 0
+                          ? "'%s' is the projection's key: it is indexed already"
+                          : "index on '%s', which is not a column of projection %s",
+                      x->name, p->name);
+            continue;
+        }
+        agg_type_kind k = x->pcolumn->col_type.kind;
+        if (k == AGG_T_RECORD || k == AGG_T_LIST)
+            agg_error(d, x->loc,
+                      "index on '%s', a %s column: only scalar columns can be "
+                      "indexed (and queried)",
+                      x->name, k == AGG_T_LIST ? "list" : "record");
+        index_name_and_duplicates(d, p->name, p->indexes, x);
     }
 }
 

@@ -17,6 +17,7 @@
 #include "check.h"
 #include "gen.h"
 #include "gen_c_internal.h"
+#include "gen_query.h"
 #include "gen_evo.h"
 #include "gen_view.h"
 #include "names.h"
@@ -182,6 +183,24 @@ static void header_rejections(gen *g, sbuf *out) {
               type);
 }
 
+/* Typed queries (gen_query.c): the projection's name, and its indexed
+ * columns. */
+static const char *query_base(gen *g, const agg_projection *pr) {
+    const char *row = c_row(g, pr);
+    return agg_arena_printf(g->a, "%.*s", (int)(strlen(row) - 4), row);
+}
+
+static const agg_qcol *query_cols(gen *g, const agg_projection *pr, size_t *n) {
+    size_t k = 0;
+    for (const agg_view_index *x = pr->indexes; x; x = x->next) k++;
+    agg_qcol *q = agg_arena_alloc(g->a, (k ? k : 1) * sizeof *q);
+    k = 0;
+    for (const agg_view_index *x = pr->indexes; x; x = x->next)
+        if (x->pcolumn) q[k++] = (agg_qcol){x->name, x->pcolumn->col_type};
+    *n = k;
+    return q;
+}
+
 static void header_projection(gen *g, sbuf *out, const agg_projection *pr, const char *st) {
     const char *c = c_row(g, pr);
     sb_printf(out, "/* a row of projection %s */\ntypedef struct %s {\n", pr->name, c);
@@ -196,8 +215,11 @@ static void header_projection(gen *g, sbuf *out, const agg_projection *pr, const
     message_protos(g, out, c, 0);
     sb_printf(out, "extern const inc_projection_desc %s;\n",
               agg_c_projection(g->a, g->d, pr->name));
-    sb_printf(out, "int %s(const %s *state, %s *row, inc_error *err);\n\n", c_project(g, pr),
+    sb_printf(out, "int %s(const %s *state, %s *row, inc_error *err);\n", c_project(g, pr),
               st, c);
+    size_t nq = 0;
+    const agg_qcol *q = query_cols(g, pr, &nq);
+    agg_gen_query_header(out, g->a, g->d, query_base(g, pr), c, q, nq);
 }
 
 static void header_aggregate(gen *g, sbuf *out, const agg_aggregate *ag) {
@@ -247,10 +269,15 @@ void agg_gen_header(sbuf *out, const agg_program *p, agg_arena *a,
               "libincident\"\n#endif\n\n",
               AGG_ABI_VERSION, p->domain, AGGC_VERSION, AGG_ABI_VERSION);
     sb_put(out, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    bool tables = p->views != NULL;
+    for (const agg_aggregate *ag = p->aggregates; ag && !tables; ag = ag->next)
+        tables = ag->projections != NULL;
+    if (tables) agg_gen_query_forward(out);
     header_enums(g, out);
     agg_gl_header(g, out);
     header_rejections(g, out);
     for (const agg_aggregate *ag = p->aggregates; ag; ag = ag->next) header_aggregate(g, out, ag);
+    agg_gen_views_header(out, p, g->a); /* gen_view.c; nothing without views */
     sb_printf(out, "/* Everything above, for the runtime and the domain CLI. */\n");
     sb_printf(out, "extern const inc_domain %s;\n\n", cn(g, AGG_CN_DOMAIN, g->d));
     sb_put(out, "#ifdef __cplusplus\n}\n#endif\n\n");
@@ -1306,7 +1333,10 @@ static void source_projection(gen *g, sbuf *out, const agg_aggregate *ag,
     sb_printf(out, "    .row = &%s,\n", cn(g, AGG_CN_MSG_DESC, c));
     sb_printf(out, "    .project = %s,\n", cn(g, AGG_CN_PROJECT_THUNK, c));
     projection_sql(out, pr);
-    sb_put(out, "};\n\n");
+    sb_put(out, "};\n");
+    size_t nq = 0;
+    const agg_qcol *q = query_cols(g, pr, &nq);
+    agg_gen_query_source(out, g->a, g->d, query_base(g, pr), pd, q, nq);
     add_named(t->proj, &t->n_proj, pr->name, pd);
 }
 

@@ -37,6 +37,10 @@ void agg_sql_table(sbuf *out, const agg_projection *pr) {
     sb_put(out, "    \"version\" bigint NOT NULL,\n");
     sb_put(out, "    \"event_id\" uuid NOT NULL,\n");
     sb_put(out, "    \"event_date\" timestamptz NOT NULL\n);\n");
+    for (const agg_view_index *x = pr->indexes; x; x = x->next)
+        sb_printf(out,
+                  "CREATE INDEX IF NOT EXISTS \"%s_%s_idx\" ON \"%s\" (\"%s\");\n",
+                  pr->name, x->name, pr->name, x->name);
 }
 
 void agg_sql_ddl(sbuf *out, const agg_program *p, agg_arena *a) {

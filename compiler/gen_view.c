@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "gen.h"
+#include "gen_query.h"
 #include "gen_view.h"
 #include "names.h"
 
@@ -228,19 +229,43 @@ static void value_init(sbuf *out, const agg_expr *e, agg_arena *a) {
     }
 }
 
+/* A view's indexed columns, for its typed queries. */
+static const agg_qcol *query_cols(const agg_view *v, agg_arena *a, size_t *n) {
+    size_t k = 0;
+    for (const agg_view_index *x = v->indexes; x; x = x->next) k++;
+    agg_qcol *q = agg_arena_alloc(a, (k ? k : 1) * sizeof *q);
+    k = 0;
+    for (const agg_view_index *x = v->indexes; x; x = x->next)
+        if (x->column) q[k++] = (agg_qcol){x->name, x->column->type.type};
+    *n = k;
+    return q;
+}
+
+void agg_gen_views_header(sbuf *out, const agg_program *p, agg_arena *a) {
+    const char *d = p->domain;
+    for (const agg_view *v = p->views; v; v = v->next) {
+        const char *row = vname(a, d, v, "_row");
+        sb_printf(out, "/* a row of view %s: its key, then the columns (c_NAME) */\n",
+                  v->name);
+        sb_printf(out, "typedef struct %s {\n    char *key;\n", row);
+        for (const agg_field *f = v->columns; f; f = f->next) {
+            agg_type t = f->type.type;
+            const char *ct = agg_c_value_type(a, d, &t);
+            sb_printf(out, "    %s%sc_%s;\n", ct, ct[strlen(ct) - 1] == '*' ? "" : " ",
+                      f->name);
+            if (t.optional) sb_printf(out, "    bool has_c_%s;\n", f->name);
+        }
+        sb_printf(out, "} %s;\n", row);
+        size_t nq = 0;
+        const agg_qcol *q = query_cols(v, a, &nq);
+        agg_gen_query_header(out, a, d, vname(a, d, v, ""), row, q, nq);
+    }
+}
+
 static void one_view(sbuf *out, const agg_view *v, const char *d, agg_arena *a) {
     const char *row = vname(a, d, v, "_row");
     sb_printf(out, "/* ---------------------------------------------- view %s */\n\n",
               v->name);
-    sb_printf(out, "typedef struct %s {\n    char *key;\n", row);
-    for (const agg_field *f = v->columns; f; f = f->next) {
-        agg_type t = f->type.type;
-        const char *ct = agg_c_value_type(a, d, &t);
-        sb_printf(out, "    %s%sc_%s;\n", ct, ct[strlen(ct) - 1] == '*' ? "" : " ",
-                  f->name);
-        if (t.optional) sb_printf(out, "    bool has_c_%s;\n", f->name);
-    }
-    sb_printf(out, "} %s;\n", row);
     row_fields(out, v, d, row, a);
     int nf = 1;
     for (const agg_field *f = v->columns; f; f = f->next) nf++;
@@ -299,9 +324,12 @@ static void one_view(sbuf *out, const agg_view *v, const char *d, agg_arena *a) 
     sb_free(&s);
     sb_printf(out,
               "static const inc_view_desc %s = {\n    .name = \"%s\",\n"
-              "    .table = &%s,\n    .n_handlers = %d,\n    .handlers = %s,\n};\n\n",
+              "    .table = &%s,\n    .n_handlers = %d,\n    .handlers = %s,\n};\n",
               vname(a, d, v, ""), v->name, vname(a, d, v, "_table"), i,
               vname(a, d, v, "_handlers"));
+    size_t nq = 0;
+    const agg_qcol *q = query_cols(v, a, &nq);
+    agg_gen_query_source(out, a, d, vname(a, d, v, ""), vname(a, d, v, "_table"), q, nq);
 }
 
 static int cmp_view(const void *x, const void *y) {

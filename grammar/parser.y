@@ -473,6 +473,18 @@ item:
         agg_projection *p = NEW(agg_projection);
         p->name = $2;
         p->loc = @2;
+        /* `index NAME;` entries become the projection's indexes */
+        agg_column **cp = &$4.h;
+        agg_view_index **ip = &p->indexes;
+        while (*cp) {
+            if (!(*cp)->is_index) { cp = &(*cp)->next; continue; }
+            agg_view_index *x = NEW(agg_view_index);
+            x->name = (*cp)->name;
+            x->loc = (*cp)->loc;
+            *ip = x;
+            ip = &x->next;
+            *cp = (*cp)->next;
+        }
         p->columns = $4.h;
         *ctx->proj_tail = p;
         ctx->proj_tail = &p->next;
@@ -763,6 +775,15 @@ column:
         $$ = NEW(agg_column);
         $$->name = $1;
         $$->loc = @1;
+    }
+  | IDENT IDENT ";" {
+        /* `index column;` (index is a word only here) */
+        $$ = NEW(agg_column);
+        $$->name = $2;
+        $$->loc = @2;
+        $$->is_index = true;
+        if (strcmp($1, "index") != 0)
+            agg_error(ctx->diag, @1, "expected 'index', a column or '}'");
     }
   | IDENT ":" type "=" expr ";" {
         $$ = NEW(agg_column);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <incident/gen.h>
 #include <incident/store.h>
 
 #include "internal.h"
@@ -336,6 +337,55 @@ static int query_by_listing(inc_store *s, const inc_projection_desc *p,
     }
     free(c.rows);
     return rc;
+}
+
+int incg_query_by(inc_store *s, const inc_projection_desc *p,
+                  const char *field, const void *value, int64_t limit,
+                  inc_row_cb cb, void *ud, inc_error *err) {
+    const inc_field_desc *f = NULL;
+    for (size_t i = 0; p && p->row && i < p->row->n_fields && !f; i++)
+        if (strcmp(p->row->fields[i].name, field) == 0) f = &p->row->fields[i];
+    if (!f || !value)
+        return inc_error_set(err, INC_ERR_INVALID, "unknown_field",
+                             "query: no column %s", field ? field : "(null)");
+    char text[64];
+    const char *v = text;
+    switch (f->type) {
+    case INC_TYPE_INT:
+        snprintf(text, sizeof text, "%" PRId64, *(const int64_t *)value);
+        break;
+    case INC_TYPE_FLOAT:
+        snprintf(text, sizeof text, "%.17g", *(const double *)value);
+        break;
+    case INC_TYPE_BOOL: v = *(const bool *)value ? "true" : "false"; break;
+    case INC_TYPE_STRING: v = *(const char *const *)value; break;
+    case INC_TYPE_TIMESTAMP:
+        if (inc_timestamp_format(*(const inc_timestamp *)value, text) != 0)
+            return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
+                                 "%s: timestamp out of range", field);
+        break;
+    case INC_TYPE_ENUM: {
+        int e = *(const int *)value;
+        if (!f->enum_desc || e < 0 || (size_t)e >= f->enum_desc->n_members)
+            return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
+                                 "%s: not a member of its enum", field);
+        v = f->enum_desc->members[e];
+        break;
+    }
+    default:
+        return inc_error_set(err, INC_ERR_INVALID, "not_scalar",
+                             "%s: not a scalar column", field);
+    }
+    if (!v)
+        return inc_error_set(err, INC_ERR_INVALID, "invalid_value",
+                             "%s: NULL", field);
+    inc_query_where w = {field, v};
+    inc_query q;
+    memset(&q, 0, sizeof q);
+    q.n_where = 1;
+    q.where = &w;
+    q.limit = limit;
+    return inc_store_query(s, p, &q, cb, ud, err);
 }
 
 int inc_store_query(inc_store *s, const inc_projection_desc *p,

@@ -14,6 +14,7 @@
 
 #include <incident/domain.h>
 #include <incident/error.h>
+#include <incident/store.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -97,6 +98,15 @@ typedef struct inc_scratch {
 INC_API const char *inc_scratch_concat(inc_scratch *sc, const char *a,
                                        const char *b, inc_error *err);
 INC_API void inc_scratch_free(inc_scratch *sc);
+
+/* A typed find_by (docs/api.md "Typed queries"): the rows of `p` whose
+ * column `field` equals *value, a C value of the column's type (int64_t,
+ * double, bool, const char *, inc_timestamp, or an enum), at most `limit`
+ * (0: all), ordered by the key; through inc_store_query, so the value is
+ * a parameter and every store gives the same rows. */
+INC_API int incg_query_by(inc_store *s, const inc_projection_desc *p,
+                          const char *field, const void *value, int64_t limit,
+                          inc_row_cb cb, void *ud, inc_error *err);
 
 #ifdef __cplusplus
 }

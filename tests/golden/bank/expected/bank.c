@@ -1112,6 +1112,27 @@ const inc_projection_desc bank_bank_accounts_projection = {
     .truncate_sql = "TRUNCATE \"bank_accounts\"",
 };
 
+/* typed queries (docs/api.md "Typed queries") */
+typedef struct bank_bank_accounts_typed {
+    bank_bank_accounts_row_cb cb;
+    void *ud;
+} bank_bank_accounts_typed;
+static int bank_bank_accounts_typed_row(void *ud, const void *row,
+    const inc_row_meta *meta, inc_error *err) {
+    const bank_bank_accounts_typed *t = ud;
+    return t->cb(t->ud, row, meta, err);
+}
+int bank_bank_accounts_query(inc_store *s, const inc_query *q,
+    bank_bank_accounts_row_cb cb, void *ud, inc_error *err) {
+    bank_bank_accounts_typed t = {cb, ud};
+    inc_query all;
+    if (!cb)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
+                             "bank_bank_accounts_query: no callback");
+    memset(&all, 0, sizeof all);
+    return inc_store_query(s, &bank_bank_accounts_projection, q ? q : &all, bank_bank_accounts_typed_row, &t, err);
+}
+
 static const inc_message_desc *const bank_account_type_commands[] = {
     &bank_open_account_desc,
     &bank_deposit_money_desc,
@@ -1950,6 +1971,35 @@ const inc_projection_desc bank_transfers_projection = {
     .truncate_sql = "TRUNCATE \"transfers\"",
 };
 
+/* typed queries (docs/api.md "Typed queries") */
+typedef struct bank_transfers_typed {
+    bank_transfers_row_cb cb;
+    void *ud;
+} bank_transfers_typed;
+static int bank_transfers_typed_row(void *ud, const void *row,
+    const inc_row_meta *meta, inc_error *err) {
+    const bank_transfers_typed *t = ud;
+    return t->cb(t->ud, row, meta, err);
+}
+int bank_transfers_query(inc_store *s, const inc_query *q,
+    bank_transfers_row_cb cb, void *ud, inc_error *err) {
+    bank_transfers_typed t = {cb, ud};
+    inc_query all;
+    if (!cb)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
+                             "bank_transfers_query: no callback");
+    memset(&all, 0, sizeof all);
+    return inc_store_query(s, &bank_transfers_projection, q ? q : &all, bank_transfers_typed_row, &t, err);
+}
+int bank_transfers_find_by_status(inc_store *s, bank_transfer_status status, int64_t limit,
+    bank_transfers_row_cb cb, void *ud, inc_error *err) {
+    bank_transfers_typed t = {cb, ud};
+    if (!cb)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
+                             "bank_transfers_find_by_status: no callback");
+    return incg_query_by(s, &bank_transfers_projection, "status", &status, limit, bank_transfers_typed_row, &t, err);
+}
+
 static const inc_message_desc *const bank_transfer_type_commands[] = {
     &bank_request_transfer_desc,
     &bank_initiate_transfer_desc,
@@ -2208,6 +2258,7 @@ static const char bank_ddl[] =
     "    \"event_id\" uuid NOT NULL,\n"
     "    \"event_date\" timestamptz NOT NULL\n"
     ");\n"
+    "CREATE INDEX IF NOT EXISTS \"transfers_status_idx\" ON \"transfers\" (\"status\");\n"
     "\n"
     "CREATE TABLE IF NOT EXISTS \"account_transfers\" (\n"
     "    \"account\" text PRIMARY KEY,\n"
@@ -2226,15 +2277,6 @@ static const char bank_ddl[] =
 
 /* ---------------------------------------------- view account_transfers */
 
-typedef struct bank_account_transfers_view_row {
-    char *key;
-    int64_t c_requested_out;
-    int64_t c_requested_in;
-    int64_t c_sent;
-    int64_t c_sent_total;
-    int64_t c_received;
-    int64_t c_received_total;
-} bank_account_transfers_view_row;
 static const inc_field_desc bank_account_transfers_view_row_fields[] = {
     {
         .name = "account",
@@ -2368,6 +2410,43 @@ static const inc_view_desc bank_account_transfers_view = {
     .n_handlers = 5,
     .handlers = bank_account_transfers_view_handlers,
 };
+
+/* typed queries (docs/api.md "Typed queries") */
+typedef struct bank_account_transfers_view_typed {
+    bank_account_transfers_view_row_cb cb;
+    void *ud;
+} bank_account_transfers_view_typed;
+static int bank_account_transfers_view_typed_row(void *ud, const void *row,
+    const inc_row_meta *meta, inc_error *err) {
+    const bank_account_transfers_view_typed *t = ud;
+    return t->cb(t->ud, row, meta, err);
+}
+int bank_account_transfers_view_query(inc_store *s, const inc_query *q,
+    bank_account_transfers_view_row_cb cb, void *ud, inc_error *err) {
+    bank_account_transfers_view_typed t = {cb, ud};
+    inc_query all;
+    if (!cb)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
+                             "bank_account_transfers_view_query: no callback");
+    memset(&all, 0, sizeof all);
+    return inc_store_query(s, &bank_account_transfers_view_table, q ? q : &all, bank_account_transfers_view_typed_row, &t, err);
+}
+int bank_account_transfers_view_find_by_sent_total(inc_store *s, int64_t sent_total, int64_t limit,
+    bank_account_transfers_view_row_cb cb, void *ud, inc_error *err) {
+    bank_account_transfers_view_typed t = {cb, ud};
+    if (!cb)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
+                             "bank_account_transfers_view_find_by_sent_total: no callback");
+    return incg_query_by(s, &bank_account_transfers_view_table, "sent_total", &sent_total, limit, bank_account_transfers_view_typed_row, &t, err);
+}
+int bank_account_transfers_view_find_by_received_total(inc_store *s, int64_t received_total, int64_t limit,
+    bank_account_transfers_view_row_cb cb, void *ud, inc_error *err) {
+    bank_account_transfers_view_typed t = {cb, ud};
+    if (!cb)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
+                             "bank_account_transfers_view_find_by_received_total: no callback");
+    return incg_query_by(s, &bank_account_transfers_view_table, "received_total", &received_total, limit, bank_account_transfers_view_typed_row, &t, err);
+}
 
 static const inc_view_desc *const bank_views[] = {
     &bank_account_transfers_view,

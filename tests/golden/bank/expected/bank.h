@@ -15,6 +15,11 @@
 extern "C" {
 #endif
 
+/* typed queries (docs/api.md): <incident/store.h> defines these */
+struct inc_store;
+struct inc_query;
+struct inc_row_meta;
+
 /* enum TransferStatus */
 typedef enum bank_transfer_status {
     BANK_TRANSFER_STATUS_REQUESTED = 0,
@@ -237,6 +242,12 @@ int bank_bank_accounts_row_from_json(bank_bank_accounts_row *m, const json_t *js
 
 extern const inc_projection_desc bank_bank_accounts_projection;
 int bank_bank_accounts_project(const bank_account_state *state, bank_bank_accounts_row *row, inc_error *err);
+/* typed queries of bank_bank_accounts (docs/api.md "Typed queries"); rows are
+ * borrowed for the call */
+typedef int (*bank_bank_accounts_row_cb)(void *ud, const bank_bank_accounts_row *row,
+    const struct inc_row_meta *meta, inc_error *err);
+int bank_bank_accounts_query(struct inc_store *s, const struct inc_query *q,
+    bank_bank_accounts_row_cb cb, void *ud, inc_error *err);
 
 /* execute rules (those marked extern are yours to write, in C) */
 int bank_account_execute_open_account(const bank_account_state *state, const bank_open_account *command,
@@ -420,6 +431,14 @@ int bank_transfers_row_from_json(bank_transfers_row *m, const json_t *json, inc_
 
 extern const inc_projection_desc bank_transfers_projection;
 int bank_transfers_project(const bank_transfer_state *state, bank_transfers_row *row, inc_error *err);
+/* typed queries of bank_transfers (docs/api.md "Typed queries"); rows are
+ * borrowed for the call */
+typedef int (*bank_transfers_row_cb)(void *ud, const bank_transfers_row *row,
+    const struct inc_row_meta *meta, inc_error *err);
+int bank_transfers_query(struct inc_store *s, const struct inc_query *q,
+    bank_transfers_row_cb cb, void *ud, inc_error *err);
+int bank_transfers_find_by_status(struct inc_store *s, bank_transfer_status status, int64_t limit,
+    bank_transfers_row_cb cb, void *ud, inc_error *err);
 
 /* execute rules (those marked extern are yours to write, in C) */
 int bank_transfer_execute_request_transfer(const bank_transfer_state *state, const bank_request_transfer *command,
@@ -440,6 +459,27 @@ int bank_transfer_apply_transfer_reverted(bank_transfer_state *state, const bank
 int bank_transfer_apply_transfer_cancelled(bank_transfer_state *state, const bank_transfer_cancelled *event, inc_error *err);
 
 extern const inc_aggregate_desc bank_transfer_type;
+
+/* a row of view account_transfers: its key, then the columns (c_NAME) */
+typedef struct bank_account_transfers_view_row {
+    char *key;
+    int64_t c_requested_out;
+    int64_t c_requested_in;
+    int64_t c_sent;
+    int64_t c_sent_total;
+    int64_t c_received;
+    int64_t c_received_total;
+} bank_account_transfers_view_row;
+/* typed queries of bank_account_transfers_view (docs/api.md "Typed queries"); rows are
+ * borrowed for the call */
+typedef int (*bank_account_transfers_view_row_cb)(void *ud, const bank_account_transfers_view_row *row,
+    const struct inc_row_meta *meta, inc_error *err);
+int bank_account_transfers_view_query(struct inc_store *s, const struct inc_query *q,
+    bank_account_transfers_view_row_cb cb, void *ud, inc_error *err);
+int bank_account_transfers_view_find_by_sent_total(struct inc_store *s, int64_t sent_total, int64_t limit,
+    bank_account_transfers_view_row_cb cb, void *ud, inc_error *err);
+int bank_account_transfers_view_find_by_received_total(struct inc_store *s, int64_t received_total, int64_t limit,
+    bank_account_transfers_view_row_cb cb, void *ud, inc_error *err);
 
 /* Everything above, for the runtime and the domain CLI. */
 extern const inc_domain bank_domain;

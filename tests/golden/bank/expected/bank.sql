@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS "transfers" (
     "event_id" uuid NOT NULL,
     "event_date" timestamptz NOT NULL
 );
+CREATE INDEX IF NOT EXISTS "transfers_status_idx" ON "transfers" ("status");
 
 CREATE TABLE IF NOT EXISTS "account_transfers" (
     "account" text PRIMARY KEY,

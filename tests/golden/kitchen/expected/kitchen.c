@@ -1198,6 +1198,27 @@ const inc_projection_desc kitchen_pantry_items_projection = {
     .truncate_sql = "TRUNCATE \"pantry_items\"",
 };
 
+/* typed queries (docs/api.md "Typed queries") */
+typedef struct kitchen_pantry_items_typed {
+    kitchen_pantry_items_row_cb cb;
+    void *ud;
+} kitchen_pantry_items_typed;
+static int kitchen_pantry_items_typed_row(void *ud, const void *row,
+    const inc_row_meta *meta, inc_error *err) {
+    const kitchen_pantry_items_typed *t = ud;
+    return t->cb(t->ud, row, meta, err);
+}
+int kitchen_pantry_items_query(inc_store *s, const inc_query *q,
+    kitchen_pantry_items_row_cb cb, void *ud, inc_error *err) {
+    kitchen_pantry_items_typed t = {cb, ud};
+    inc_query all;
+    if (!cb)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
+                             "kitchen_pantry_items_query: no callback");
+    memset(&all, 0, sizeof all);
+    return inc_store_query(s, &kitchen_pantry_items_projection, q ? q : &all, kitchen_pantry_items_typed_row, &t, err);
+}
+
 static const inc_message_desc *const kitchen_pantry_type_commands[] = {
     &kitchen_stock_desc,
     &kitchen_take_desc,

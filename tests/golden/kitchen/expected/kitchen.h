@@ -15,6 +15,11 @@
 extern "C" {
 #endif
 
+/* typed queries (docs/api.md): <incident/store.h> defines these */
+struct inc_store;
+struct inc_query;
+struct inc_row_meta;
+
 /* enum Color */
 typedef enum kitchen_color {
     KITCHEN_COLOR_RED = 0,
@@ -245,6 +250,12 @@ int kitchen_pantry_items_row_from_json(kitchen_pantry_items_row *m, const json_t
 
 extern const inc_projection_desc kitchen_pantry_items_projection;
 int kitchen_pantry_items_project(const kitchen_pantry_state *state, kitchen_pantry_items_row *row, inc_error *err);
+/* typed queries of kitchen_pantry_items (docs/api.md "Typed queries"); rows are
+ * borrowed for the call */
+typedef int (*kitchen_pantry_items_row_cb)(void *ud, const kitchen_pantry_items_row *row,
+    const struct inc_row_meta *meta, inc_error *err);
+int kitchen_pantry_items_query(struct inc_store *s, const struct inc_query *q,
+    kitchen_pantry_items_row_cb cb, void *ud, inc_error *err);
 
 /* execute rules (those marked extern are yours to write, in C) */
 int kitchen_pantry_execute_stock(const kitchen_pantry_state *state, const kitchen_stock *command,

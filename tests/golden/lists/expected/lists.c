@@ -1531,6 +1531,27 @@ const inc_projection_desc lists_orders_projection = {
     .truncate_sql = "TRUNCATE \"orders\"",
 };
 
+/* typed queries (docs/api.md "Typed queries") */
+typedef struct lists_orders_typed {
+    lists_orders_row_cb cb;
+    void *ud;
+} lists_orders_typed;
+static int lists_orders_typed_row(void *ud, const void *row,
+    const inc_row_meta *meta, inc_error *err) {
+    const lists_orders_typed *t = ud;
+    return t->cb(t->ud, row, meta, err);
+}
+int lists_orders_query(inc_store *s, const inc_query *q,
+    lists_orders_row_cb cb, void *ud, inc_error *err) {
+    lists_orders_typed t = {cb, ud};
+    inc_query all;
+    if (!cb)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
+                             "lists_orders_query: no callback");
+    memset(&all, 0, sizeof all);
+    return inc_store_query(s, &lists_orders_projection, q ? q : &all, lists_orders_typed_row, &t, err);
+}
+
 static const inc_message_desc *const lists_order_type_commands[] = {
     &lists_place_desc,
     &lists_add_line_desc,

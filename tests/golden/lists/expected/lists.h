@@ -15,6 +15,11 @@
 extern "C" {
 #endif
 
+/* typed queries (docs/api.md): <incident/store.h> defines these */
+struct inc_store;
+struct inc_query;
+struct inc_row_meta;
+
 /* enum Color */
 typedef enum lists_color {
     LISTS_COLOR_RED = 0,
@@ -304,6 +309,12 @@ int lists_orders_row_from_json(lists_orders_row *m, const json_t *json, inc_erro
 
 extern const inc_projection_desc lists_orders_projection;
 int lists_orders_project(const lists_order_state *state, lists_orders_row *row, inc_error *err);
+/* typed queries of lists_orders (docs/api.md "Typed queries"); rows are
+ * borrowed for the call */
+typedef int (*lists_orders_row_cb)(void *ud, const lists_orders_row *row,
+    const struct inc_row_meta *meta, inc_error *err);
+int lists_orders_query(struct inc_store *s, const struct inc_query *q,
+    lists_orders_row_cb cb, void *ud, inc_error *err);
 
 /* execute rules (those marked extern are yours to write, in C) */
 int lists_order_execute_place(const lists_order_state *state, const lists_place *command,

@@ -636,6 +636,27 @@ const inc_projection_desc edge_things_projection = {
     .truncate_sql = "TRUNCATE \"things\"",
 };
 
+/* typed queries (docs/api.md "Typed queries") */
+typedef struct edge_things_typed {
+    edge_things_row_cb cb;
+    void *ud;
+} edge_things_typed;
+static int edge_things_typed_row(void *ud, const void *row,
+    const inc_row_meta *meta, inc_error *err) {
+    const edge_things_typed *t = ud;
+    return t->cb(t->ud, row, meta, err);
+}
+int edge_things_query(inc_store *s, const inc_query *q,
+    edge_things_row_cb cb, void *ud, inc_error *err) {
+    edge_things_typed t = {cb, ud};
+    inc_query all;
+    if (!cb)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
+                             "edge_things_query: no callback");
+    memset(&all, 0, sizeof all);
+    return inc_store_query(s, &edge_things_projection, q ? q : &all, edge_things_typed_row, &t, err);
+}
+
 static const inc_message_desc *const edge_thing_type_commands[] = {
     &edge_go_desc,
 };

@@ -15,6 +15,11 @@
 extern "C" {
 #endif
 
+/* typed queries (docs/api.md): <incident/store.h> defines these */
+struct inc_store;
+struct inc_query;
+struct inc_row_meta;
+
 /* enum Mode */
 typedef enum edge_mode {
     EDGE_MODE_UP = 0,
@@ -128,6 +133,12 @@ int edge_things_row_from_json(edge_things_row *m, const json_t *json, inc_error 
 
 extern const inc_projection_desc edge_things_projection;
 int edge_things_project(const edge_thing_state *state, edge_things_row *row, inc_error *err);
+/* typed queries of edge_things (docs/api.md "Typed queries"); rows are
+ * borrowed for the call */
+typedef int (*edge_things_row_cb)(void *ud, const edge_things_row *row,
+    const struct inc_row_meta *meta, inc_error *err);
+int edge_things_query(struct inc_store *s, const struct inc_query *q,
+    edge_things_row_cb cb, void *ud, inc_error *err);
 
 /* execute rules (those marked extern are yours to write, in C) */
 int edge_thing_execute_go(const edge_thing_state *state, const edge_go *command,

@@ -753,6 +753,27 @@ const inc_projection_desc timing_loans_projection = {
     .truncate_sql = "TRUNCATE \"loans\"",
 };
 
+/* typed queries (docs/api.md "Typed queries") */
+typedef struct timing_loans_typed {
+    timing_loans_row_cb cb;
+    void *ud;
+} timing_loans_typed;
+static int timing_loans_typed_row(void *ud, const void *row,
+    const inc_row_meta *meta, inc_error *err) {
+    const timing_loans_typed *t = ud;
+    return t->cb(t->ud, row, meta, err);
+}
+int timing_loans_query(inc_store *s, const inc_query *q,
+    timing_loans_row_cb cb, void *ud, inc_error *err) {
+    timing_loans_typed t = {cb, ud};
+    inc_query all;
+    if (!cb)
+        return inc_error_set(err, INC_ERR_INTERNAL, "bad_argument",
+                             "timing_loans_query: no callback");
+    memset(&all, 0, sizeof all);
+    return inc_store_query(s, &timing_loans_projection, q ? q : &all, timing_loans_typed_row, &t, err);
+}
+
 static const inc_message_desc *const timing_loan_type_commands[] = {
     &timing_lend_desc,
     &timing_return_desc,

@@ -15,6 +15,11 @@
 extern "C" {
 #endif
 
+/* typed queries (docs/api.md): <incident/store.h> defines these */
+struct inc_store;
+struct inc_query;
+struct inc_row_meta;
+
 /* enum LoanStatus */
 typedef enum timing_loan_status {
     TIMING_LOAN_STATUS_IDLE = 0,
@@ -161,6 +166,12 @@ int timing_loans_row_from_json(timing_loans_row *m, const json_t *json, inc_erro
 
 extern const inc_projection_desc timing_loans_projection;
 int timing_loans_project(const timing_loan_state *state, timing_loans_row *row, inc_error *err);
+/* typed queries of timing_loans (docs/api.md "Typed queries"); rows are
+ * borrowed for the call */
+typedef int (*timing_loans_row_cb)(void *ud, const timing_loans_row *row,
+    const struct inc_row_meta *meta, inc_error *err);
+int timing_loans_query(struct inc_store *s, const struct inc_query *q,
+    timing_loans_row_cb cb, void *ud, inc_error *err);
 
 /* execute rules (those marked extern are yours to write, in C) */
 int timing_loan_execute_lend(const timing_loan_state *state, const timing_lend *command,
