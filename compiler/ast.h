@@ -386,6 +386,7 @@ typedef struct agg_view_on {
     bool is_delete;
     agg_event *event;     /* checker */
     struct agg_view_on *next;
+    bool key_expr;        /* checker: the key is computed in C (gen_view.c) */
 } agg_view_on;
 
 /* `view name key column { columns; indexes; handlers }`: a read model

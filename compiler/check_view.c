@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "check_react.h"
 #include "check_view.h"
 #include "names.h"
 
@@ -228,17 +229,69 @@ static agg_type event_value(vcheck *c, agg_view_on *o, agg_expr *e) {
     return t;
 }
 
+/* What a key expression may not read: the state (a view has none) and
+ * the clock (a rebuild would give other keys).  0 when it reads neither. */
+static int key_reads_outside(vcheck *c, const agg_expr *e) {
+    if (!e) return 0;
+    if (e->ref == AGG_REF_STATE) {
+        agg_error(c->d, e->loc,
+                  "a view's key reads only the event (event.NAME) and "
+                  "aggregate_id, not the state");
+        return 1;
+    }
+    if (e->ref == AGG_REF_EVENT && e->field && e->field->type.type.optional) {
+        agg_error(c->d, e->loc,
+                  "a view's key cannot read the optional field '%s': an event "
+                  "where it is null would have no key",
+                  e->field->name);
+        return 1;
+    }
+    return key_reads_outside(c, e->lhs) || key_reads_outside(c, e->rhs) ||
+           key_reads_outside(c, e->filter);
+}
+
+/* now() in an expression (before it is checked: the reaction context it
+ * is checked in would explain it in a reaction's terms). */
+static const agg_expr *find_now(const agg_expr *e) {
+    if (!e) return NULL;
+    if (e->kind == AGG_E_CALL && !e->lhs) return e;
+    const agg_expr *n = find_now(e->lhs);
+    if (!n) n = find_now(e->rhs);
+    return n ? n : find_now(e->filter);
+}
+
 static void check_on(vcheck *c, agg_view *v, agg_view_on *o) {
     o->event = find_event(c, o->event_name);
     if (!o->event)
         agg_error(c->d, o->loc, "unknown event '%s' in view %s", o->event_name,
                   v->name);
     agg_type kt = event_value(c, o, o->key);
+    if (kt.kind == AGG_T_ERROR && o->event) {
+        /* any other expression over the event: computed in C by a function
+         * aggc generates (gen_view.c), its text the key parameter */
+        o->key_expr = true;
+        const agg_expr *now = find_now(o->key);
+        if (now)
+            agg_error(c->d, now->loc,
+                      "now() in a view's key: a rebuild would give other keys");
+        else
+            kt = agg_check_react_expr(c->p, c->a, c->d, o->event, o->key);
+        if (now || kt.kind == AGG_T_ERROR || key_reads_outside(c, o->key)) {
+            kt.kind = AGG_T_NULL; /* reported */
+        } else if (kt.kind != AGG_T_STRING || kt.optional) {
+            agg_error(c->d, o->key->loc,
+                      "a view's key is a string (build one with +, e.g. "
+                      "event.a + \"/\" + event.b); this is %s",
+                      agg_type_name(c->a, kt));
+            kt.kind = AGG_T_NULL;
+        }
+    }
     if (kt.kind == AGG_T_ERROR || (kt.kind != AGG_T_NULL &&
                                    (kt.kind != AGG_T_STRING || kt.optional)))
         agg_error(c->d, o->key->loc,
-                  "a view's key is a string field of the event "
-                  "(event.NAME) or aggregate_id");
+                  "a view's key is a string: a string field of the event "
+                  "(event.NAME), aggregate_id, or a string expression over "
+                  "them");
     for (agg_stmt *s = o->body; s; s = s->next) {
         if (s->kind != AGG_S_ASSIGN) {
             agg_error(c->d, s->loc,

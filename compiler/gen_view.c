@@ -262,7 +262,45 @@ void agg_gen_views_header(sbuf *out, const agg_program *p, agg_arena *a) {
     }
 }
 
-static void one_view(sbuf *out, const agg_view *v, const char *d, agg_arena *a) {
+/* A key written as an expression: a function computing its text from the
+ * decoded event, with gen_c.c's compiler of initialisers (as a reaction's
+ * fields), so it fails as a rule does (overflow, null read), never by
+ * undefined behaviour. */
+static void key_function(sbuf *out, const agg_program *p, const agg_view *v,
+                         const agg_view_on *o, int i, agg_arena *a) {
+    const char *d = p->domain;
+    agg_field keyf;
+    memset(&keyf, 0, sizeof keyf);
+    keyf.name = "key";
+    keyf.type.type.kind = AGG_T_STRING;
+    agg_init init;
+    memset(&init, 0, sizeof init);
+    init.name = "key";
+    init.value = o->key;
+    init.field = &keyf;
+    sbuf body;
+    sb_init(&body);
+    int tmp = 0, scratch = 0;
+    agg_gen_c_inits(&body, 2, p, a, "box.", &init, &tmp, &scratch);
+    const char *fn = vname(a, d, v, agg_arena_printf(a, "_key_%d", i));
+    sb_printf(out, "/* the key of handler %d (on %s) */\n", i + 1, o->event->name);
+    sb_printf(out,
+              "static int %s(const inc_recorded_event *ev, char **out, inc_error *err) {\n",
+              fn);
+    sb_printf(out, "    const %s *event = ev->data;\n", agg_c_message(a, d, o->event->name));
+    sb_put(out, "    struct { char *key; } box = {NULL};\n");
+    if (scratch) sb_put(out, "    inc_scratch sc = INC_SCRATCH_INIT;\n");
+    sb_put(out, "    int rc = -1;\n    (void)event;\n    (void)err;\n    {\n");
+    sb_put(out, body.data ? body.data : "");
+    sb_put(out, "    }\n    *out = box.key;\n    box.key = NULL;\n    rc = 0;\n"
+                "    goto done;\ndone:\n    free(box.key);\n");
+    if (scratch) sb_put(out, "    inc_scratch_free(&sc);\n");
+    sb_put(out, "    return rc;\n}\n");
+    sb_free(&body);
+}
+
+static void one_view(sbuf *out, const agg_program *p, const agg_view *v, agg_arena *a) {
+    const char *d = p->domain;
     const char *row = vname(a, d, v, "_row");
     sb_printf(out, "/* ---------------------------------------------- view %s */\n\n",
               v->name);
@@ -289,6 +327,9 @@ static void one_view(sbuf *out, const agg_view *v, const char *d, agg_arena *a) 
     c_string_member(out, "truncate_sql", &s);
     sb_put(out, "};\n");
     int i = 0;
+    for (const agg_view_on *o = v->ons; o; o = o->next, i++)
+        if (o->key_expr) key_function(out, p, v, o, i, a);
+    i = 0;
     for (const agg_view_on *o = v->ons; o; o = o->next, i++) {
         if (o->is_delete || !o->body) continue;
         sb_printf(out, "static const inc_view_value %s_values_%d[] = {\n",
@@ -308,7 +349,11 @@ static void one_view(sbuf *out, const agg_view *v, const char *d, agg_arena *a) 
         for (const agg_stmt *st = o->body; st && !o->is_delete; st = st->next) n++;
         sb_printf(out, "    {\n        .event = &%s_desc,\n        .key = ",
                   agg_c_message(a, d, o->event->name));
-        value_init(out, o->key, a);
+        if (o->key_expr)
+            sb_printf(out, "{.source = INC_VIEW_EXPR, .expr = %s}",
+                      vname(a, d, v, agg_arena_printf(a, "_key_%d", i)));
+        else
+            value_init(out, o->key, a);
         sb_put(out, ",\n");
         if (o->is_delete) sb_put(out, "        .delete_row = true,\n");
         if (n)
@@ -342,9 +387,14 @@ void agg_gen_views(sbuf *out, const agg_program *p, agg_arena *a) {
     for (const agg_view *v = p->views; v; v = v->next) n++;
     if (!n) return;
     const agg_view **sorted = agg_arena_alloc(a, n * sizeof *sorted);
+    bool exprs = false;
+    for (const agg_view *v = p->views; v; v = v->next)
+        for (const agg_view_on *o = v->ons; o; o = o->next) exprs = exprs || o->key_expr;
+    if (exprs)
+        sb_put(out, "#include <incident/app.h> /* key expressions read the decoded event */\n\n");
     n = 0;
     for (const agg_view *v = p->views; v; v = v->next) {
-        one_view(out, v, p->domain, a);
+        one_view(out, p, v, a);
         sorted[n++] = v;
     }
     qsort(sorted, n, sizeof *sorted, cmp_view);

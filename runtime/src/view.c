@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <incident/app.h>
 #include <incident/view.h>
 
 #include "internal.h"
@@ -43,12 +44,22 @@ static int oom(inc_error *err) {
                          "out of memory");
 }
 
-/* A handler value as a text parameter (NULL: SQL NULL). */
-static int value_text(const inc_view_value *val, const inc_message_desc *ed,
-                      const void *event, const char *aggregate_id,
+/* A handler value as a text parameter (NULL: SQL NULL); an expression's
+ * text is malloc'd into *owned. */
+static int value_text(const inc_view_value *val, const inc_recorded_event *rec,
                       char buf[INCX_QUERY_TEXT], const char **out,
-                      inc_error *err) {
+                      char **owned, inc_error *err) {
+    const inc_message_desc *ed = rec->desc;
+    const void *event = rec->data;
+    const char *aggregate_id = rec->aggregate_id;
     switch (val->source) {
+    case INC_VIEW_EXPR:
+        if (!val->expr)
+            return inc_error_set(err, INC_ERR_INTERNAL, "bad_descriptor",
+                                 "view: an expression value without its function");
+        if (val->expr(rec, owned, err) != 0) return -1;
+        *out = *owned;
+        return 0;
     case INC_VIEW_AGGREGATE_ID:
         *out = aggregate_id;
         return 0;
@@ -106,6 +117,33 @@ static int apply_event(void *ud, inc_consumer_tx *tx, const inc_stored_event *ev
                              (long long)ev->position, ev->event_type,
                              ev->aggregate_id, local.message);
     }
+    /* The event's own aggregate_id, which the stored data leaves out: a
+     * key expression may read it (event->aggregate_id). */
+    for (size_t i = 0; i < ed->n_fields; i++) {
+        const inc_field_desc *f = &ed->fields[i];
+        if (!(f->flags & INC_FIELD_IMPLICIT) || f->type != INC_TYPE_STRING ||
+            strcmp(f->name, "aggregate_id") != 0)
+            continue;
+        char **slot = (char **)(void *)((char *)event + f->offset);
+        free(*slot);
+        if (!(*slot = inc_strdup(ev->aggregate_id))) {
+            inc_msg_free(ed, event);
+            free(event);
+            return oom(err);
+        }
+    }
+    /* what a key expression reads (aggc's function for it) */
+    inc_recorded_event rec;
+    memset(&rec, 0, sizeof rec);
+    memcpy(rec.event_id, ev->event_id, INC_UUID_TEXT_SIZE);
+    rec.aggregate_type = ev->aggregate_type;
+    rec.aggregate_id = (char *)ev->aggregate_id; /* borrowed */
+    rec.version = ev->version;
+    rec.event_type = ed->name;
+    rec.event_date = ev->event_date;
+    rec.position = at->position;
+    rec.desc = ed;
+    rec.data = event;
     int rc = 0;
     char pos[32], date[INC_TIMESTAMP_TEXT_MAX];
     snprintf(pos, sizeof pos, "%lld", (long long)at->position);
@@ -116,18 +154,18 @@ static int apply_event(void *ud, inc_consumer_tx *tx, const inc_stored_event *ev
         size_t n = 1 + h->n_values + (h->delete_row ? 0 : 3);
         const char **params = calloc(n, sizeof *params);
         char (*bufs)[INCX_QUERY_TEXT] = calloc(h->n_values + 1, sizeof *bufs);
-        if (!params || !bufs) rc = oom(err);
+        char **owned = calloc(h->n_values + 1, sizeof *owned);
+        if (!params || !bufs || !owned) rc = oom(err);
         if (rc == 0)
-            rc = value_text(&h->key, ed, event, ev->aggregate_id, bufs[0],
-                            &params[0], err);
+            rc = value_text(&h->key, &rec, bufs[0], &params[0], &owned[0], err);
         if (rc == 0 && !params[0])
             rc = inc_error_set(err, INC_ERR_INTERNAL, "null_key",
                                "view %s: %s at position %lld gives no key",
                                v->name, ev->event_type,
                                (long long)ev->position);
         for (size_t k = 0; rc == 0 && k < h->n_values; k++)
-            rc = value_text(&h->values[k], ed, event, ev->aggregate_id,
-                            bufs[k + 1], &params[k + 1], err);
+            rc = value_text(&h->values[k], &rec, bufs[k + 1], &params[k + 1],
+                            &owned[k + 1], err);
         if (rc == 0 && !h->delete_row) {
             params[h->n_values + 1] = pos;
             params[h->n_values + 2] = ev->event_id;
@@ -135,6 +173,8 @@ static int apply_event(void *ud, inc_consumer_tx *tx, const inc_stored_event *ev
         }
         if (rc == 0)
             rc = inc_consumer_exec(tx, h->sql, (int)n, params, err);
+        for (size_t k = 0; owned && k <= h->n_values; k++) free(owned[k]);
+        free(owned);
         free(params);
         free(bufs);
     }

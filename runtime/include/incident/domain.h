@@ -275,13 +275,19 @@ typedef enum inc_view_source {
     INC_VIEW_FIELD = 1,    /* a field of the event (`field`) */
     INC_VIEW_AGGREGATE_ID, /* the emitting aggregate's id */
     INC_VIEW_LITERAL,      /* `literal`: canonical text of a constant */
-    INC_VIEW_NULL          /* SQL NULL (an optional column) */
+    INC_VIEW_NULL,         /* SQL NULL (an optional column) */
+    INC_VIEW_EXPR          /* `expr` computes it from the decoded event */
 } inc_view_source;
 
 typedef struct inc_view_value {
     inc_view_source source;
     const char *field;   /* INC_VIEW_FIELD */
     const char *literal; /* INC_VIEW_LITERAL */
+    /* INC_VIEW_EXPR (a key written as an expression over the event): the
+     * value as text in *out (malloc'd, the caller frees it); -1 and err
+     * when the expression fails (an overflow, a null read). */
+    int (*expr)(const struct inc_recorded_event *ev, char **out,
+                inc_error *err);
 } inc_view_value;
 
 typedef struct inc_view_handler {
