@@ -28,22 +28,11 @@
 #include "internal.h"
 #include "pg_internal.h"
 
-/* One statement with text parameters; -1 with err set on failure, else
- * 0 and, when `t` is not NULL, whether the one row's first value is 't'. */
+/* (pg_migrate.c's statement runner: a failure is init's) */
 static int run(PGconn *conn, const char *sql, int n, const char *const *vals,
                bool *t, inc_error *err) {
-    PGresult *res = PQexecParams(conn, sql, n, NULL, vals, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        int rc = incx_pg_error(conn, res, "init (citus)", err);
-        PQclear(res);
-        return rc;
-    }
-    if (t)
-        *t = PQntuples(res) == 1 && PQnfields(res) >= 1 &&
-             strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    return 0;
+    return t ? incx_pg_run_bool(conn, sql, n, vals, t, err)
+             : incx_pg_run(conn, sql, n, vals, NULL, err);
 }
 
 int incx_pg_citus_installed(PGconn *conn, bool *installed, inc_error *err) {

@@ -37,6 +37,14 @@ int incx_pg_refill_done(PGconn *conn, const inc_projection_desc *p,
 /* pg_store.c's error mapping, on any connection: whether it is gone,
  * whether a failed result (may be NULL) means the session is gone, and
  * the inc_error for it (kind by SQLSTATE; returns -1). */
+/* One statement with text parameters (pg_migrate.c): -1 with err (what
+ * "init") on failure; the result in *out when out is not NULL.  _bool:
+ * whether the one row's first value is 't'. */
+int incx_pg_run(PGconn *conn, const char *sql, int n, const char *const *vals,
+                PGresult **out, inc_error *err);
+int incx_pg_run_bool(PGconn *conn, const char *sql, int n,
+                     const char *const *vals, bool *out, inc_error *err);
+
 /* Citus (pg_citus.c, docs/scale-out.md): whether the extension is in
  * the database; init's distribution of the per-aggregate tables. */
 int incx_pg_citus_installed(PGconn *conn, bool *installed, inc_error *err);

@@ -64,8 +64,8 @@ static int oom(inc_error *err) {
 }
 
 /* Run sql with text params; *out (may be NULL) gets the result. */
-static int run(PGconn *conn, const char *sql, int n, const char *const *vals,
-               PGresult **out, inc_error *err) {
+int incx_pg_run(PGconn *conn, const char *sql, int n, const char *const *vals,
+                PGresult **out, inc_error *err) {
     PGresult *res = PQexecParams(conn, sql, n, NULL, vals, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -78,11 +78,10 @@ static int run(PGconn *conn, const char *sql, int n, const char *const *vals,
     return 0;
 }
 
-/* Whether the query's first value is "t". */
-static int run_bool(PGconn *conn, const char *sql, int n,
-                    const char *const *vals, bool *out, inc_error *err) {
+int incx_pg_run_bool(PGconn *conn, const char *sql, int n,
+                     const char *const *vals, bool *out, inc_error *err) {
     PGresult *res;
-    if (run(conn, sql, n, vals, &res, err) != 0) return -1;
+    if (incx_pg_run(conn, sql, n, vals, &res, err) != 0) return -1;
     *out = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
     return 0;
@@ -91,7 +90,7 @@ static int run_bool(PGconn *conn, const char *sql, int n,
 static int table_exists(PGconn *conn, const char *name, bool *out,
                         inc_error *err) {
     const char *v[1] = {name};
-    return run_bool(conn, "SELECT to_regclass(quote_ident($1)) IS NOT NULL", 1,
+    return incx_pg_run_bool(conn, "SELECT to_regclass(quote_ident($1)) IS NOT NULL", 1,
                     v, out, err);
 }
 
@@ -146,7 +145,7 @@ static int have_cols(PGconn *conn, const char *table, have_col **out,
                      size_t *n, inc_error *err) {
     const char *v[1] = {table};
     PGresult *res;
-    if (run(conn,
+    if (incx_pg_run(conn,
             "SELECT column_name::text, data_type::text, is_nullable::text "
             "FROM information_schema.columns WHERE table_schema = "
             "current_schema() AND table_name = $1 AND column_name <> "
@@ -185,7 +184,7 @@ static int enum_check_current(PGconn *conn, const char *table,
     const char *v[2] = {table, column};
     PGresult *res;
     *ok = false;
-    if (run(conn,
+    if (incx_pg_run(conn,
             "SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c JOIN "
             "pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = "
             "ANY (c.conkey) WHERE c.conrelid = to_regclass(quote_ident($1)) "
@@ -269,7 +268,7 @@ static int alter(PGconn *conn, const char *table, const char *column,
             snprintf(sql + used, cap - used, "))");
         }
     }
-    rc = run(conn, sql, 0, NULL, NULL, err);
+    rc = incx_pg_run(conn, sql, 0, NULL, NULL, err);
 out:
     free(sql);
     PQfreemem(qt);
@@ -290,7 +289,7 @@ static int report(inc_table_change_cb cb, void *ud,
 static int mark_refill(PGconn *conn, const inc_projection_desc *p,
                        inc_error *err) {
     const char *v[1] = {p->name};
-    return run(conn,
+    return incx_pg_run(conn,
                "INSERT INTO projection_refills (name) VALUES ($1) ON "
                "CONFLICT (name) DO NOTHING",
                1, v, NULL, err);
@@ -301,7 +300,7 @@ static int empty_once(PGconn *conn, const inc_projection_desc *p, bool *done,
                       inc_error *err) {
     if (*done) return 0;
     *done = true;
-    if (run(conn, p->truncate_sql, 0, NULL, NULL, err) != 0) return -1;
+    if (incx_pg_run(conn, p->truncate_sql, 0, NULL, NULL, err) != 0) return -1;
     return mark_refill(conn, p, err);
 }
 
@@ -372,7 +371,7 @@ int incx_pg_migrate_projections(PGconn *conn, const inc_domain *d,
             /* new: to be filled if its aggregate type has events already */
             const char *t[1] = {p->aggregate->name};
             bool any;
-            if (run_bool(conn,
+            if (incx_pg_run_bool(conn,
                          "SELECT EXISTS (SELECT 1 FROM events WHERE "
                          "aggregate_type = $1)",
                          1, t, &any, err) != 0)
@@ -384,7 +383,7 @@ int incx_pg_migrate_projections(PGconn *conn, const inc_domain *d,
         } else if (migrate_one(conn, p, cb, ud, err) != 0) {
             return -1;
         }
-        if (run_bool(conn,
+        if (incx_pg_run_bool(conn,
                      "SELECT EXISTS (SELECT 1 FROM projection_refills WHERE "
                      "name = $1)",
                      1, v, &pending, err) != 0)
@@ -401,10 +400,10 @@ int incx_pg_refill_done(PGconn *conn, const inc_projection_desc *p,
     const char *v[1] = {p->name};
     bool have;
     /* a store init has not upgraded yet has nothing to clear */
-    if (run_bool(conn, "SELECT to_regclass('projection_refills') IS NOT NULL",
+    if (incx_pg_run_bool(conn, "SELECT to_regclass('projection_refills') IS NOT NULL",
                  0, NULL, &have, err) != 0)
         return -1;
     if (!have) return 0;
-    return run(conn, "DELETE FROM projection_refills WHERE name = $1", 1, v,
+    return incx_pg_run(conn, "DELETE FROM projection_refills WHERE name = $1", 1, v,
                NULL, err);
 }

@@ -103,15 +103,22 @@ static int keep(void *ud, const void *row, const inc_row_meta *meta,
     return 0;
 }
 
+/* A PostgreSQL and a memory fixture, the same commands dispatched to each. */
+static void both_filled(void **sp, void **sm, th_fx **P, th_fx **M) {
+    th_setup(sp);
+    th_setup(sm);
+    *P = *sp;
+    *M = *sm;
+    fill((*P)->app);
+    fill((*M)->app);
+}
+
 static void test_same_rows(void **state) {
     (void)state;
     bool pg = true, mem = false;
     void *sp = &pg, *sm = &mem;
-    th_setup(&sp);
-    th_setup(&sm);
-    th_fx *P = sp, *M = sm;
-    fill(P->app);
-    fill(M->app);
+    th_fx *P, *M;
+    both_filled(&sp, &sm, &P, &M);
     inc_query_where w_total[] = {{"total", "4"}};
     inc_query_where w_two[] = {{"mood", "calm"}, {"big", "false"}};
     inc_query_where w_label[] = {{"label", "odd"}};
@@ -254,11 +261,8 @@ static void test_typed(void **state) {
     (void)state;
     bool pg = true, mem = false;
     void *sp = &pg, *sm = &mem;
-    th_setup(&sp);
-    th_setup(&sm);
-    th_fx *P = sp, *M = sm;
-    fill(P->app);
-    fill(M->app);
+    th_fx *P, *M;
+    both_filled(&sp, &sm, &P, &M);
     const struct {
         by k;
         const char *field, *value;
