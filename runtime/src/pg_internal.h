@@ -59,7 +59,8 @@ int incx_pg_error(const PGconn *conn, const PGresult *res, const char *what,
 
 /* The conninfo and schema the store was opened with, for another session
  * of the same store (borrowed: valid while the store is open). */
-void incx_pg_store_session_options(const inc_store *s, inc_pg_options *out);
+void incx_pg_store_session_options(const inc_store *s, inc_pg_options *out,
+                                   bool *citus);
 
 /* Run `sql` (text parameters) and hand each row, read as p's row the
  * way projection_get reads it (select_sql's columns), to `cb`

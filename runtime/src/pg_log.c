@@ -101,7 +101,8 @@ typedef struct pg_log {
     char *conninfo, *schema;
     bool in_tx;
     bool prepared; /* READ_STATEMENT on this connection */
-    bool citus;    /* the citus extension is in the database */
+    bool citus;    /* the citus extension is in the database (the store's
+                      connection found it) */
 } pg_log;
 
 /* ---- errors and the connection ---- */
@@ -156,7 +157,7 @@ static int connect_log(pg_log *l, inc_error *err) {
         return rc;
     }
     PQsetNoticeProcessor(l->conn, quiet, NULL);
-    const char *vals[1] = {l->schema};
+    const char *vals[2] = {l->schema, l->citus ? "true" : "false"};
     PGresult *res = run(l,
                         "SELECT set_config('search_path', CASE WHEN $1::text "
                         "IS NULL THEN current_setting('search_path') ELSE "
@@ -171,16 +172,13 @@ static int connect_log(pg_log *l, inc_error *err) {
                         "false), "
                         /* the read's one plan serves every batch: planning
                          * it again costs a tenth of reading 2,000 rows */
-                        "set_config('plan_cache_mode', CASE WHEN EXISTS "
-                        "(SELECT 1 FROM pg_extension WHERE extname = 'citus') "
-                        /* Citus cannot plan a multi-shard read generically */
+                        /* (Citus cannot plan a multi-shard read
+                         * generically) */
+                        "set_config('plan_cache_mode', CASE WHEN $2::bool "
                         "THEN 'force_custom_plan' ELSE 'force_generic_plan' "
-                        "END, false), "
-                        "EXISTS (SELECT 1 FROM pg_extension WHERE extname = "
-                        "'citus')",
-                        1, vals, "connect", err);
+                        "END, false)",
+                        2, vals, "connect", err);
     if (!res) return -1;
-    l->citus = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 4), "t") == 0;
     PQclear(res);
     if (!(res = run(l, "LISTEN " NOTIFY_CHANNEL, 0, NULL, "connect", err)))
         return -1;
@@ -211,7 +209,8 @@ static void pg_log_close(inc_log_session *ls) {
 
 static inc_log_session *pg_log_open(inc_store *s, inc_error *err) {
     inc_pg_options o;
-    incx_pg_store_session_options(s, &o);
+    bool citus = false;
+    incx_pg_store_session_options(s, &o, &citus);
     pg_log *l = calloc(1, sizeof *l);
     if (!l || (o.conninfo && !(l->conninfo = inc_strdup(o.conninfo))) ||
         (o.schema && !(l->schema = inc_strdup(o.schema)))) {
@@ -219,6 +218,7 @@ static inc_log_session *pg_log_open(inc_store *s, inc_error *err) {
         oom(err);
         return NULL;
     }
+    l->citus = citus;
     if (connect_log(l, err) != 0) {
         pg_log_close((inc_log_session *)l);
         return NULL;

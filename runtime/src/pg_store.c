@@ -1307,19 +1307,35 @@ static int command_row(void *ud, const PGresult *res, inc_error *err) {
     return cr->cb(cr->ud, &r, err);
 }
 
+/* The record of a command id; with `aggregate_id` (not NULL) only that
+ * aggregate's, which on Citus reads one shard. */
+static int command_lookup(pg_store *s, const char *command_id,
+                          const char *aggregate_id, inc_command_cb cb,
+                          void *ud, bool *found, inc_error *err) {
+#define COMMAND_SELECT                                                         \
+    "SELECT command_id, command_type, payload, aggregate_type, aggregate_id, " \
+    "first_version, n_events, recorded_at, rejection FROM command_ids WHERE "  \
+    "command_id = $1"
+    *found = false;
+    if (incx_store_check_text(command_id, "command_id", err) != 0 ||
+        (aggregate_id &&
+         incx_store_check_text(aggregate_id, "aggregate_id", err) != 0))
+        return -1;
+    const char *vals[2] = {command_id, aggregate_id};
+    command_rows cr = {cb, ud, found};
+    return pg_stream(s, NULL,
+                     aggregate_id ? COMMAND_SELECT " AND aggregate_id = $2"
+                                  : COMMAND_SELECT,
+                     aggregate_id ? 2 : 1, vals, command_row, &cr,
+                     "command_get", err);
+#undef COMMAND_SELECT
+}
+
 static int pg_command_get(inc_store *base, const char *command_id,
                           inc_command_cb cb, void *ud, bool *found,
                           inc_error *err) {
-    pg_store *s = (pg_store *)base;
-    *found = false;
-    if (incx_store_check_text(command_id, "command_id", err) != 0) return -1;
-    const char *vals[1] = {command_id};
-    command_rows cr = {cb, ud, found};
-    return pg_stream(s, NULL,
-                     "SELECT command_id, command_type, payload, "
-                     "aggregate_type, aggregate_id, first_version, n_events, "
-                     "recorded_at, rejection FROM command_ids WHERE command_id = $1",
-                     1, vals, command_row, &cr, "command_get", err);
+    return command_lookup((pg_store *)base, command_id, NULL, cb, ud, found,
+                          err);
 }
 
 /* On Citus, the one shard of the command's aggregate (command_ids is
@@ -1329,19 +1345,8 @@ static int pg_command_get_in(inc_store *base, const char *aggregate_id,
                              const char *command_id, inc_command_cb cb,
                              void *ud, bool *found, inc_error *err) {
     pg_store *s = (pg_store *)base;
-    if (!s->citus) return pg_command_get(base, command_id, cb, ud, found, err);
-    *found = false;
-    if (incx_store_check_text(command_id, "command_id", err) != 0 ||
-        incx_store_check_text(aggregate_id, "aggregate_id", err) != 0)
-        return -1;
-    const char *vals[2] = {command_id, aggregate_id};
-    command_rows cr = {cb, ud, found};
-    return pg_stream(s, NULL,
-                     "SELECT command_id, command_type, payload, "
-                     "aggregate_type, aggregate_id, first_version, n_events, "
-                     "recorded_at, rejection FROM command_ids WHERE command_id = "
-                     "$1 AND aggregate_id = $2",
-                     2, vals, command_row, &cr, "command_get", err);
+    return command_lookup(s, command_id, s->citus ? aggregate_id : NULL, cb,
+                          ud, found, err);
 }
 
 static int count_row(void *ud, const PGresult *res, inc_error *err) {
@@ -1958,10 +1963,12 @@ void inc_pg_store_set_notify(inc_store *base, bool on) {
         ((pg_store *)base)->notify = on;
 }
 
-void incx_pg_store_session_options(const inc_store *base, inc_pg_options *out) {
+void incx_pg_store_session_options(const inc_store *base, inc_pg_options *out,
+                                   bool *citus) {
     const pg_store *s = (const pg_store *)base;
     out->conninfo = s->conninfo;
     out->schema = s->schema;
+    *citus = s->citus;
 }
 
 inc_store *inc_pg_store_open(const inc_pg_options *opts, inc_error *err) {
