@@ -39,6 +39,16 @@ check() { # check DESCRIPTION EXPECTED ACTUAL
   if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: expected [$2], got [$3]"; fi
 }
 sql() { psql "$INCIDENT_DB" -X -q -At -v ON_ERROR_STOP=1 -c "SET search_path = $schema" -c "$1"; }
+# A psql session held open on file descriptor FD, fed by `echo SQL >&FD`;
+# its pid in $session.  session_close FD waits for it to finish.
+session_open() {
+  mkfifo "$tmp/session$1"
+  psql "$INCIDENT_DB" -X -q <"$tmp/session$1" >/dev/null 2>&1 &
+  session=$!
+  eval "exec $1>\"\$tmp/session$1\""
+  echo "SET search_path = $schema;" >&"$1"
+}
+session_close() { eval "exec $1>&-"; wait "$2"; }
 cleanup() {
   jobs -p | xargs -r kill -9 2>/dev/null
   psql "$INCIDENT_DB" -X -q -c "ALTER SYSTEM RESET citus.recover_2pc_interval" \
@@ -178,11 +188,9 @@ check "events on both workers" 2 \
 # Forced: six writers of one stream queue behind a lock held from another
 # connection, then all go at once against the same version.
 "$bank" dispatch OpenAccount '{"aggregate_id":"RACE"}' >/dev/null
-mkfifo "$tmp/lockin"
-psql "$INCIDENT_DB" -X -q <"$tmp/lockin" >/dev/null 2>&1 &
-locker=$!
-exec 9>"$tmp/lockin"
-echo "SET search_path = $schema; BEGIN; LOCK TABLE events IN EXCLUSIVE MODE;" >&9
+session_open 9
+locker=$session
+echo "BEGIN; LOCK TABLE events IN EXCLUSIVE MODE;" >&9
 sleep 1
 for p in 1 2 3 4 5 6; do
   "$bank" dispatch DepositMoney '{"aggregate_id":"RACE","amount":10}' >/dev/null 2>"$tmp/race$p" &
@@ -195,8 +203,7 @@ for _ in $(seq 1 100); do
 done
 check "six writers wait on the lock" 6 "$waiting"
 echo "COMMIT;" >&9
-exec 9>&-
-wait "$locker"
+session_close 9 "$locker"
 rc=0
 for j in $(jobs -p); do wait "$j" || rc=1; done
 check "all six commit, one after another" "0:7" "$rc:$(sql "SELECT max(version) FROM events WHERE aggregate_id = 'RACE'")"
@@ -211,18 +218,15 @@ check "in commit order: each stream by version" 0 \
      awk '{ if (($1 in v) && $2 != v[$1] + 1) bad++; v[$1] = $2 } END { print bad + 0 }')"
 "$bank" follow --consumer late --idle 300 >/dev/null
 # A transaction that appends and stays open while a later one commits.
-mkfifo "$tmp/latein"
-psql "$INCIDENT_DB" -X -q <"$tmp/latein" >/dev/null 2>&1 &
-late=$!
-exec 8>"$tmp/latein"
-echo "SET search_path = $schema; BEGIN; INSERT INTO events (event_id, aggregate_type, aggregate_id, version, event_type, data, event_date) VALUES (gen_random_uuid(), 'Account', 'LATE', 1, 'AccountOpened', '{\"account_number\":\"LATE\"}', now());" >&8
+session_open 8
+late=$session
+echo "BEGIN; INSERT INTO events (event_id, aggregate_type, aggregate_id, version, event_type, data, event_date) VALUES (gen_random_uuid(), 'Account', 'LATE', 1, 'AccountOpened', '{\"account_number\":\"LATE\"}', now());" >&8
 sleep 1
 "$bank" dispatch DepositMoney '{"aggregate_id":"A1","amount":1}' >/dev/null
 check "while it is open, the later commit is held back" "" \
   "$("$bank" follow --consumer late --idle 500 | jq -r .aggregate_id)"
 echo "COMMIT;" >&8
-exec 8>&-
-wait "$late"
+session_close 8 "$late"
 check "after it commits, both come, the late one first" "LATE A1" \
   "$("$bank" follow --consumer late --idle 500 | jq -r .aggregate_id | tr '\n' ' ' | sed 's/ $//')"
 
