@@ -42,6 +42,7 @@
 #include "harness.h"
 
 #include <incident/reactor.h>
+#include <incident/view.h>
 
 /* Incident's fixed account ids (any fixed UUIDs do). */
 #define A1 "5a1e3c4e-8a51-4cbe-9d0a-1d6f0e1a0001"
@@ -651,6 +652,75 @@ static void s08_transfer_succeeds(void **state) {
 }
 
 /* 9. Insufficient funds (101). */
+/* The typed queries aggc generates (docs/api.md "Typed queries"): rows
+ * of a declared index's value, as their struct; on PostgreSQL also the
+ * view's, after its maintainer ran. */
+typedef struct found_ids {
+    int n;
+    char id[4][INC_UUID_TEXT_SIZE + 8];
+    int64_t value[4];
+} found_ids;
+
+static int on_transfer_row(void *ud, const bank_transfers_row *row,
+                           const inc_row_meta *meta, inc_error *err) {
+    (void)meta, (void)err;
+    found_ids *f = ud;
+    assert_true(f->n < 4);
+    snprintf(f->id[f->n], sizeof f->id[0], "%s", row->aggregate_id);
+    f->value[f->n++] = row->amount;
+    return 0;
+}
+
+static int on_view_row(void *ud, const bank_account_transfers_view_row *row,
+                       const inc_row_meta *meta, inc_error *err) {
+    (void)meta, (void)err;
+    found_ids *f = ud;
+    assert_true(f->n < 4);
+    snprintf(f->id[f->n], sizeof f->id[0], "%s", row->key);
+    f->value[f->n++] = row->c_sent_total;
+    return 0;
+}
+
+static void s_typed_queries(void **state) {
+    fx *f = *state;
+    char ok_t[INC_UUID_TEXT_SIZE], no_t[INC_UUID_TEXT_SIZE];
+    fresh_uuid(ok_t);
+    fresh_uuid(no_t);
+    transfer_setup(f);
+    inc_result res;
+    run_transfer(f, ok_t, A1, A2, AMOUNT, &res);
+    inc_result_free(&res);
+    run_transfer(f, no_t, A1, A2, 100000, &res);
+    inc_result_free(&res);
+    inc_error err;
+    found_ids got = {0};
+    ok(bank_transfers_find_by_status(f->store, BANK_TRANSFER_STATUS_CANCELLED, 0,
+                                     on_transfer_row, &got, &err),
+       &err);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.id[0], no_t);
+    assert_int_equal(got.value[0], 100000);
+    memset(&got, 0, sizeof got);
+    ok(bank_transfers_find_by_status(f->store, BANK_TRANSFER_STATUS_COMPLETED, 0,
+                                     on_transfer_row, &got, &err),
+       &err);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.id[0], ok_t);
+    memset(&got, 0, sizeof got);
+    ok(bank_transfers_query(f->store, NULL, on_transfer_row, &got, &err), &err);
+    assert_int_equal(got.n, 2);
+    if (!f->pg) return; /* views: PostgreSQL only */
+    inc_consumer_run_options ro = {0, 1, NULL};
+    ok(inc_views_run(f->store, &bank_domain, NULL, &ro, NULL, &err), &err);
+    memset(&got, 0, sizeof got);
+    ok(bank_account_transfers_view_find_by_sent_total(f->store, AMOUNT, 0,
+                                                      on_view_row, &got, &err),
+       &err);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.id[0], A1);
+    assert_int_equal(got.value[0], AMOUNT);
+}
+
 static void s09_transfer_insufficient_funds(void **state) {
     fx *f = *state;
     char t[INC_UUID_TEXT_SIZE];
@@ -1229,6 +1299,7 @@ int main(int argc, char **argv) {
         PG(s10_transfer_source_missing),
         PG(s11_transfer_destination_missing),
         PG(s_transfer_rules),
+        PG(s_typed_queries),
         PG(s_readme_session),
         PG(r_handlers_twice),
         PG(r_cut_completes),
@@ -1250,6 +1321,7 @@ int main(int argc, char **argv) {
         BOTH(s10_transfer_source_missing),
         BOTH(s11_transfer_destination_missing),
         BOTH(s_transfer_rules),
+        BOTH(s_typed_queries),
         BOTH(s_readme_session),
         PG(s12_concurrent_withdrawals),
         PG(s13_concurrent_transfers),
