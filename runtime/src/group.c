@@ -2,17 +2,26 @@
  *
  * Each committer is a thread with its own store, app and queue.  A caller
  * puts a `pending` (on its own stack) at the tail of its committer's queue
- * and sleeps on the pending's condition variable; the committer takes up
- * to max_group pendings off the head, runs them as one batch chunk
+ * and sleeps on the pending's semaphore; the committer takes up to
+ * max_group pendings off the head, runs them as one batch chunk
  * (incx_dispatch_batch_events: per-item outcomes, events handed to each
- * caller's result), then marks each pending done and wakes its caller.
+ * caller's result), then settles each pending and posts its semaphore.
  * While the batch runs the queue is unlocked, so what arrives meanwhile
  * forms the next group.  Everything a group needs is in the inc_group: no
- * global state. */
+ * global state.
+ *
+ * Wake-ups are the committer's serial cost on a virtual machine (a futex
+ * wake and a context switch each): callers are woken each by its own
+ * semaphore, not by a condition variable under the queue's mutex (the
+ * woken callers would queue up on that mutex behind each other and behind
+ * the committer), and a caller wakes the committer only when the
+ * committer waits for exactly that (the first command, or a full group),
+ * not on every command it queues. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,8 +44,7 @@ typedef struct pending {
     const void *data;
     inc_result *out;
     struct timespec arrived; /* CLOCK_MONOTONIC */
-    pthread_cond_t cond;     /* signalled (under the committer's mutex) once done */
-    bool done;
+    sem_t done;              /* posted by the committer once rc, err are set */
     int rc;
     inc_error err;
     struct pending *next;
@@ -50,9 +58,12 @@ typedef struct committer {
     inc_store *store;
     inc_app *app;
     pthread_mutex_t mu;
-    pthread_cond_t work; /* a command was queued, or stop */
+    pthread_cond_t work; /* `wake_at` commands are queued, or stop */
     pending *head, *tail;
     size_t queued;
+    /* The committer sleeps on `work` until `wake_at` commands are queued
+     * (0: it is not sleeping; no signal needed). */
+    size_t wake_at;
     bool stop;
     uint64_t groups, commands, max_size; /* under mu */
     size_t last_size; /* of the previous group (committer thread) */
@@ -110,16 +121,23 @@ static void settle(pending *p, const inc_batch_result *r) {
  * add latency), or the cap runs out.  false: stop, nothing queued. */
 static bool wait_for_group(committer *c) {
     const inc_group_options *o = &c->g->o;
-    while (!c->stop && c->queued == 0) pthread_cond_wait(&c->work, &c->mu);
+    while (!c->stop && c->queued == 0) {
+        c->wake_at = 1;
+        pthread_cond_wait(&c->work, &c->mu);
+    }
+    c->wake_at = 0;
     if (c->queued == 0) return false;
     size_t want = o->max_group;
     if (c->last_size && c->last_size < want) want = c->last_size;
     if (o->max_wait_us && !c->stop && c->queued < want) {
         struct timespec deadline = c->head->arrived;
         ts_add_us(&deadline, o->max_wait_us);
-        while (!c->stop && c->queued < want &&
-               pthread_cond_timedwait(&c->work, &c->mu, &deadline) != ETIMEDOUT)
-            ;
+        int rc = 0;
+        while (!c->stop && c->queued < want && rc != ETIMEDOUT) {
+            c->wake_at = want;
+            rc = pthread_cond_timedwait(&c->work, &c->mu, &deadline);
+        }
+        c->wake_at = 0;
     }
     return true;
 }
@@ -151,13 +169,13 @@ static void *committer_main(void *ud) {
         inc_error_clear(&e);
         incx_dispatch_batch_events(c->app, c->items, n, n, c->res, c->outs, &e);
 
-        pthread_mutex_lock(&c->mu);
+        /* The pendings are the committer's until posted: no lock. */
         for (size_t i = 0; i < n; i++) {
             pending *p = c->taken[i];
             settle(p, &c->res[i]);
-            p->done = true;
-            pthread_cond_signal(&p->cond);
+            sem_post(&p->done);
         }
+        pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;
@@ -186,9 +204,9 @@ int inc_group_dispatch(inc_group *g, const inc_message_desc *command,
     p.cmd = command;
     p.data = data;
     p.out = out;
-    if (pthread_cond_init(&p.cond, NULL) != 0)
+    if (sem_init(&p.done, 0, 0) != 0)
         return inc_error_set(err, INC_ERR_INTERNAL, "thread",
-                             "cannot make a condition variable");
+                             "cannot make a semaphore");
     clock_gettime(CLOCK_MONOTONIC, &p.arrived);
     pthread_mutex_lock(&c->mu);
     if (c->tail) c->tail->next = &p;
@@ -196,10 +214,13 @@ int inc_group_dispatch(inc_group *g, const inc_message_desc *command,
     c->tail = &p;
     c->queued++;
     /* wakes an idle committer, or one waiting for its group to fill */
-    pthread_cond_signal(&c->work);
-    while (!p.done) pthread_cond_wait(&p.cond, &c->mu);
+    if (c->wake_at && c->queued >= c->wake_at) {
+        c->wake_at = 0; /* one signal is enough */
+        pthread_cond_signal(&c->work);
+    }
     pthread_mutex_unlock(&c->mu);
-    pthread_cond_destroy(&p.cond);
+    while (sem_wait(&p.done) != 0) {} /* EINTR: a signal handler ran */
+    sem_destroy(&p.done);
     if (p.rc != 0 && err) *err = p.err;
     return p.rc;
 }
