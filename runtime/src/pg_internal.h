@@ -74,4 +74,27 @@ int incx_pg_projection_rows(inc_store *s, const inc_projection_desc *p,
 int incx_pg_query(inc_store *s, const inc_projection_desc *p,
                   const inc_query *q, inc_row_cb cb, void *ud, inc_error *err);
 
+/* Multi-row statements for a group's commits (pg_multirow.c, used by
+ * pg_store.c's commit_many).  A growable text; `oom` once an allocation
+ * failed (then nothing more is added). */
+typedef struct incx_sbuf {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} incx_sbuf;
+void incx_sb_put(incx_sbuf *b, const char *s, size_t n);
+void incx_sb_puts(incx_sbuf *b, const char *s);
+void incx_sb_json_string(incx_sbuf *b, const char *s);
+void incx_sb_free(incx_sbuf *b);
+/* The events of the commits cs[i] with wave[i] == w as the multi-row
+ * INSERT's jsonb parameter; -1: out of memory or a date out of range. */
+int incx_pg_events_json(const inc_commit *cs, size_t n,
+                        const unsigned char *wave, unsigned w, incx_sbuf *b);
+/* p's upsert for many rows (one jsonb parameter), malloc'd; NULL when
+ * upsert_sql is not of the shape aggc writes. */
+char *incx_pg_upsert_many_sql(const inc_projection_desc *p);
+/* Append one row (upsert_sql's n parameters) to that parameter. */
+void incx_pg_row_json(incx_sbuf *b, bool first, int n, const char *const *vals,
+                      char *const *json);
+
 #endif

@@ -524,6 +524,218 @@ static void test_conflicting_chunk_falls_back(void **state) {
     assert_int_equal(th_total(fx->app, "other", &v), 4);
 }
 
+/* ---- multi-row commits (PostgreSQL's commit_many) ---- */
+
+/* Statement-level triggers count the INSERT statements on events and
+ * counters: how many statements commit_many sent. */
+static void count_statements(PGconn *c) {
+    PGresult *r = PQexec(
+        c,
+        "CREATE TABLE stmts (tbl text PRIMARY KEY, n int NOT NULL);"
+        "CREATE FUNCTION count_stmt() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN INSERT INTO stmts VALUES (TG_TABLE_NAME, 1) ON CONFLICT (tbl) "
+        "DO UPDATE SET n = stmts.n + 1; RETURN NULL; END $$;"
+        "CREATE TRIGGER count_ev AFTER INSERT ON events FOR EACH STATEMENT "
+        "EXECUTE FUNCTION count_stmt();"
+        "CREATE TRIGGER count_pr AFTER INSERT ON counters FOR EACH STATEMENT "
+        "EXECUTE FUNCTION count_stmt();");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) fail_msg("%s", PQerrorMessage(c));
+    PQclear(r);
+}
+
+static int64_t statements(PGconn *c, const char *tbl) {
+    const char *p[1] = {tbl};
+    char *r = th_query1(c, "SELECT coalesce((SELECT n FROM stmts WHERE tbl = $1), 0)",
+                        1, p);
+    int64_t n = r ? atoll(r) : -1;
+    free(r);
+    r = th_query1(c, "DELETE FROM stmts WHERE tbl = $1 RETURNING 1", 1, p);
+    free(r);
+    return n;
+}
+
+static int64_t query_int(PGconn *c, const char *sql) {
+    char *r = th_query1(c, sql, 0, NULL);
+    assert_non_null(r);
+    int64_t n = atoll(r);
+    free(r);
+    return n;
+}
+
+/* A chunk of commands over several aggregates, some more than once (each
+ * further command on an aggregate is one more statement, a "wave"), with
+ * every column type, optional values absent and present, strings that
+ * need escaping in JSON and SQL, and commands that emit several events:
+ * ONE events INSERT and one projection upsert per wave, and the same
+ * events, rows and positions as the same commands dispatched one by one
+ * (onto the "-1" twin of each aggregate). */
+static void test_multirow_equals_single(void **state) {
+    th_fx *fx = *state;
+    PGconn *c = th_conn(fx);
+    count_statements(c);
+    inc_error err;
+    const char *ids[4] = {"m\"a", "m\\b", "m'c", "m\xc3\xa9\td"};
+    char twin[4][16];
+    counter_label lab[4];
+    counter_add add[4];
+    counter_add_many many = {NULL, 7, 3};
+    for (int i = 0; i < 4; i++) {
+        snprintf(twin[i], sizeof twin[i], "%s-1", ids[i]);
+        counter_label_init(&lab[i]);
+        add[i] = (counter_add){(char *)ids[i], 400 * (i + 1)};
+    }
+    lab[0] = (counter_label){(char *)ids[0], "quote \" and \\ and \n", 0, false};
+    lab[1] = (counter_label){(char *)ids[1], "caf\xc3\xa9 \x01 ctl", 1700000000123456, true};
+    lab[2] = (counter_label){(char *)ids[2], "it's", -86400000000, true};
+    lab[3] = (counter_label){(char *)ids[3], "", 0, false};
+    many.aggregate_id = (char *)ids[2];
+    /* wave 0: the adds; wave 1: the labels; wave 2: one more add, the
+     * AddMany */
+    inc_batch_item items[10];
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) items[n++] = (inc_batch_item){&counter_add_desc, &add[i]};
+    for (int i = 0; i < 4; i++) items[n++] = (inc_batch_item){&counter_label_desc, &lab[i]};
+    items[n++] = (inc_batch_item){&counter_add_desc, &add[0]};
+    items[n++] = (inc_batch_item){&counter_add_many_desc, &many};
+    inc_batch_result res[10];
+    assert_int_equal(inc_dispatch_batch(fx->app, items, n, res, &err), 0);
+    for (size_t i = 0; i < n; i++) assert_int_equal(res[i].status, INC_BATCH_COMMITTED);
+    assert_int_equal(statements(c, "events"), 3);
+    assert_int_equal(statements(c, "counters"), 3);
+    /* the same commands one by one, on the twins */
+    for (size_t i = 0; i < n; i++) {
+        const inc_message_desc *d = items[i].command;
+        /* every command struct here starts with its aggregate id */
+        char **idp = (char **)(void *)items[i].data, *was = *idp;
+        for (int k = 0; k < 4; k++)
+            if (strcmp(was, ids[k]) == 0) *idp = twin[k];
+        assert_int_equal(inc_dispatch(fx->app, d, items[i].data, NULL, &err), 0);
+        *idp = was;
+    }
+    /* one by one: an INSERT per event (AddMany emits 3) */
+    assert_int_equal(statements(c, "events"), (int64_t)n + 2);
+    /* rows: every column equal to the twin's */
+    assert_int_equal(
+        query_int(c, "SELECT count(*) FROM counters a JOIN counters b ON "
+                     "b.aggregate_id = a.aggregate_id || '-1' WHERE (a.total, "
+                     "a.label, a.ratio, a.big, a.label_at, a.mood, a.version) "
+                     "IS NOT DISTINCT FROM (b.total, b.label, b.ratio, b.big, "
+                     "b.label_at, b.mood, b.version)"),
+        4);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM counters WHERE big AND "
+                                  "mood = 'busy' AND label_at IS NOT NULL"),
+                     2); /* m'c (1,221, labelled at a time) and its twin */
+    /* events: the same data, types and versions; positions in version
+     * order in each stream */
+    assert_int_equal(
+        query_int(c, "SELECT count(*) FROM events a JOIN events b ON "
+                     "b.aggregate_id = a.aggregate_id || '-1' AND b.version = "
+                     "a.version WHERE a.data = b.data AND a.event_type = "
+                     "b.event_type AND a.schema_version = b.schema_version AND "
+                     "a.metadata - 'command_id' - 'correlation_id' = "
+                     "b.metadata - 'command_id' - 'correlation_id'"),
+        12);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM events"), 24);
+    assert_int_equal(
+        query_int(c, "SELECT count(*) FROM (SELECT position, lag(position) "
+                     "OVER (PARTITION BY aggregate_id ORDER BY version) AS prev "
+                     "FROM events) e WHERE e.prev >= e.position"),
+        0);
+    assert_string_equal(lab[0].label, "quote \" and \\ and \n");
+    PQfinish(c);
+}
+
+/* commit_many straight: positions handed back for every event, a guard
+ * (expect_event_id) that holds commits, one that no longer holds fails
+ * its commit alone (the others are not written), in one statement or
+ * more. */
+static void test_multirow_positions_and_guards(void **state) {
+    th_fx *fx = *state;
+    PGconn *c = th_conn(fx);
+    count_statements(c);
+    inc_error err;
+    enum { N = 5 };
+    const char *ids[N] = {"g0", "g1", "g2", "g1", "g3"};
+    inc_stored_event e[N][2];
+    inc_commit cm[N];
+    int64_t pos[N][2];
+    memset(cm, 0, sizeof cm);
+    for (int i = 0; i < N; i++) {
+        int64_t v = i == 3 ? 3 : 1;
+        th_event(&e[i][0], ids[i], v);
+        th_event(&e[i][1], ids[i], v + 1);
+        cm[i] = th_commit(ids[i], e[i], 2);
+        pos[i][0] = pos[i][1] = 0;
+        cm[i].positions = pos[i];
+    }
+    size_t failed = 99;
+    assert_int_equal(inc_store_commit_many(fx->store, cm, N, &failed, &err), 0);
+    assert_int_equal(statements(c, "events"), 2); /* g1 twice: two waves */
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < 2; k++) {
+            const char *p[1] = {e[i][k].event_id};
+            char *r = th_query1(c, "SELECT position FROM events WHERE event_id = $1",
+                                1, p);
+            assert_non_null(r);
+            assert_int_equal(atoll(r), pos[i][k]);
+            free(r);
+        }
+    assert_true(pos[3][0] > pos[1][1]);
+    /* guards: g0 and g2 still end with what we saw; g3 does not */
+    inc_stored_event f[3];
+    const char *gid[3] = {"g0", "g2", "g3"};
+    const char *expect[3] = {e[0][1].event_id, e[2][1].event_id, e[4][0].event_id};
+    inc_commit g[3];
+    for (int i = 0; i < 3; i++) {
+        th_event(&f[i], gid[i], 3);
+        g[i] = th_commit(gid[i], &f[i], 1);
+        g[i].expect_event_id = expect[i];
+    }
+    assert_int_equal(inc_store_commit_many(fx->store, g, 3, &failed, &err), -1);
+    assert_int_equal(err.kind, INC_ERR_CONFLICT);
+    assert_int_equal(failed, 2);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM events WHERE version = 3 "
+                                  "AND aggregate_id IN ('g0', 'g2')"),
+                     0);
+    g[2].expect_event_id = e[4][1].event_id;
+    assert_int_equal(inc_store_commit_many(fx->store, g, 3, &failed, &err), 0);
+    assert_int_equal(statements(c, "events"), 1);
+    assert_int_equal(query_int(c, "SELECT count(*) FROM events WHERE version = 3 "
+                                  "AND aggregate_id <> 'g1'"),
+                     3);
+    PQfinish(c);
+}
+
+/* Text from the store API's caller that is not one JSON value, or an id
+ * that is not a UUID, cannot reach the multi-row statement's other rows:
+ * the commit is refused, named, and nothing is written. */
+static void test_multirow_bad_text(void **state) {
+    th_fx *fx = *state;
+    PGconn *c = th_conn(fx);
+    inc_error err;
+    static const char *const bad_data[] = {
+        "{\"amount\":1},\"a\":\"victim\"", "{\"amount\":1}}", "1 2",
+        "\"x\\\"", "{\"amount\":\"}\"", "[1,{]", "",
+    };
+    for (size_t k = 0; k < sizeof bad_data / sizeof *bad_data + 1; k++) {
+        inc_stored_event e[3];
+        inc_commit cm[3];
+        const char *ids[3] = {"h0", "h1", "h2"};
+        for (int i = 0; i < 3; i++) {
+            th_event(&e[i], ids[i], 1);
+            cm[i] = th_commit(ids[i], &e[i], 1);
+        }
+        if (k < sizeof bad_data / sizeof *bad_data) e[1].data = bad_data[k];
+        else strcpy(e[1].event_id, "0000\",\"a\":\"victim"); /* (fits: 36) */
+        size_t failed = 99;
+        assert_int_equal(inc_store_commit_many(fx->store, cm, 3, &failed, &err), -1);
+        assert_int_equal(failed, 1);
+        assert_int_equal(err.kind, INC_ERR_INVALID);
+        assert_int_equal(query_int(c, "SELECT count(*) FROM events"), 0);
+    }
+    PQfinish(c);
+}
+
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -534,6 +746,9 @@ int main(void) {
         TH_BOTH(test_conflicting_chunk_falls_back),
         TH_BOTH(test_load_many),
         TH_BOTH(test_batch_many_aggregates),
+        TH_PG(test_multirow_equals_single),
+        TH_PG(test_multirow_positions_and_guards),
+        TH_PG(test_multirow_bad_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
