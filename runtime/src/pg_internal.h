@@ -30,6 +30,9 @@ int incx_pg_projections_existing(PGconn *conn, const inc_domain *d,
 int incx_pg_migrate_projections(PGconn *conn, const inc_domain *d,
                                 const bool *existed, inc_table_change_cb cb,
                                 void *ud, inc_error *err);
+/* The SQL type of a projection column (pg_migrate.c; as information_schema
+ * spells it, also valid in DDL and column definition lists). */
+const char *incx_pg_column_type(const inc_field_desc *f);
 /* In a rebuild's transaction: p is refilled, no longer pending. */
 int incx_pg_refill_done(PGconn *conn, const inc_projection_desc *p,
                         inc_error *err);

@@ -44,7 +44,7 @@ typedef struct have_col {
     bool nullable, used;
 } have_col;
 
-static const char *column_type(const inc_field_desc *f) {
+const char *incx_pg_column_type(const inc_field_desc *f) {
     switch (f->type) {
     case INC_TYPE_INT: return "bigint";
     case INC_TYPE_FLOAT: return "double precision";
@@ -116,7 +116,7 @@ static want_col *wanted(const inc_projection_desc *p, size_t *n) {
         const inc_field_desc *f = &r->fields[i];
         if (f->flags & INC_FIELD_IMPLICIT) continue;
         w[k].name = f->name;
-        w[k].type = column_type(f);
+        w[k].type = incx_pg_column_type(f);
         w[k].nullable = (f->flags & INC_FIELD_OPTIONAL) != 0;
         w[k].en = f->type == INC_TYPE_ENUM ? f->enum_desc : NULL;
         k++;

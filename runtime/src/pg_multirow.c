@@ -165,21 +165,6 @@ int incx_pg_events_json(const inc_commit *cs, size_t n,
     return b->oom ? -1 : 0;
 }
 
-/* The column type a projection field is stored as (gen_sql.c's DDL). */
-static const char *sql_type(const inc_field_desc *f) {
-    switch (f->type) {
-    case INC_TYPE_INT: return "bigint";
-    case INC_TYPE_FLOAT: return "double precision";
-    case INC_TYPE_BOOL: return "boolean";
-    case INC_TYPE_TIMESTAMP: return "timestamptz";
-    case INC_TYPE_RECORD:
-    case INC_TYPE_LIST: return "jsonb";
-    case INC_TYPE_STRING:
-    case INC_TYPE_ENUM: break;
-    }
-    return "text";
-}
-
 /* p's upsert_sql with its VALUES ($1, ...) replaced by the rows of $1, a
  * jsonb array of objects keyed c0 (aggregate_id), c1.. (the columns),
  * then version, event_id, event_date: the same conflict clause, the same
@@ -200,7 +185,7 @@ char *incx_pg_upsert_many_sql(const inc_projection_desc *p) {
         if (f->flags & INC_FIELD_IMPLICIT) continue;
         snprintf(col, sizeof col, ", c%d ", ++k);
         incx_sb_puts(&b, col);
-        incx_sb_puts(&b, sql_type(f));
+        incx_sb_puts(&b, incx_pg_column_type(f));
     }
     snprintf(col, sizeof col, ", c%d bigint", ++k);
     incx_sb_puts(&b, col);
