@@ -172,5 +172,7 @@ void incx_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
  * in namespace `ns` (RFC 4122). */
 void incx_uuid_v5(const unsigned char ns[16], const char *name, size_t len,
                   char out[37]); /* INC_UUID_TEXT_SIZE */
+/* uuid.c: 16 bytes as a UUID's lower-case text. */
+void incx_uuid_text(const unsigned char b[16], char out[37]);
 
 #endif

@@ -67,12 +67,15 @@ static const struct {
     {"inc_load",
      /* The snapshot row (kind 0) first, then the events after it (their
       * metadata only if $6: folding does not read it); one statement, so
-      * one consistent view of the stream. */
+      * one consistent view of the stream.  Read in binary (load_row): the
+      * server then sends the uuid, the date and the integers as they are
+      * stored instead of printing them, a third of the statement's work
+      * (docs/performance.md, "Cold path"). */
      "WITH s AS (SELECT version, state FROM snapshots WHERE aggregate_type = "
      "$1 AND aggregate_id = $2 AND layout_hash = $3::int8 AND $4::bool) "
-     "SELECT 0 AS kind, s.version::int8, NULL::text, NULL::text, "
+     "SELECT 0 AS kind, s.version::int8, NULL::uuid, NULL::text, "
      "s.state::text, NULL::text, NULL::timestamptz, NULL::int8, NULL::int4 "
-     "FROM s UNION ALL SELECT 1, e.version, e.event_id::text, e.event_type, "
+     "FROM s UNION ALL SELECT 1, e.version, e.event_id, e.event_type, "
      "e.data::text, CASE WHEN $6::bool THEN e.metadata::text END, "
      "e.event_date, e.position, e.schema_version FROM events e "
      "WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 AND e.version > "
@@ -650,18 +653,19 @@ typedef int (*row_fn)(void *ud, const PGresult *res, inc_error *err);
  * non-pipelined single-row query, which would break the next pipeline.  A
  * dead connection found before the first row is reconnected and the
  * statement retried once (reading is harmless). */
-static int pg_stream(pg_store *s, const char *name, const char *sql,
-                     int nparams, const char *const *values, row_fn fn,
-                     void *ud, const char *what, inc_error *err) {
+static int pg_stream_fmt(pg_store *s, const char *name, const char *sql,
+                         int nparams, const char *const *values, int binary,
+                         row_fn fn, void *ud, const char *what,
+                         inc_error *err) {
     for (int attempt = 0;; attempt++) {
         int delivered = 0, rc = 0, nulls = 0;
         bool retry = false, synced = false;
         if (pg_ready(s, err) != 0) return -1;
         if (PQenterPipelineMode(s->conn) != 1) return pg_error(s, NULL, what, err);
         int sent = name ? PQsendQueryPrepared(s->conn, name, nparams, values,
-                                              NULL, NULL, 0)
+                                              NULL, NULL, binary)
                         : PQsendQueryParams(s->conn, sql, nparams, NULL, values,
-                                            NULL, NULL, 0);
+                                            NULL, NULL, binary);
         if (sent != 1 || PQsetSingleRowMode(s->conn) != 1 ||
             PQpipelineSync(s->conn) != 1) {
             if (conn_lost(s) && attempt == 0) continue;
@@ -705,6 +709,13 @@ static int pg_stream(pg_store *s, const char *name, const char *sql,
             rc = pg_error(s, NULL, what, err);
         return rc;
     }
+}
+
+/* pg_stream_fmt with results in text. */
+static int pg_stream(pg_store *s, const char *name, const char *sql,
+                     int nparams, const char *const *values, row_fn fn,
+                     void *ud, const char *what, inc_error *err) {
+    return pg_stream_fmt(s, name, sql, nparams, values, 0, fn, ud, what, err);
 }
 
 /* ---- events ---- */
@@ -760,33 +771,60 @@ typedef struct load_rows {
     int row; /* the row of `res` to read (0 in single-row mode) */
 } load_rows;
 
+/* Binary integers of the load's result (network byte order). */
+static uint64_t be_u64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+    return v;
+}
+
+static bool bin_i64(const PGresult *res, int r, int c, int64_t *out) {
+    if (PQgetisnull(res, r, c) || PQgetlength(res, r, c) != 8) return false;
+    *out = (int64_t)be_u64((const unsigned char *)PQgetvalue(res, r, c));
+    return true;
+}
+
+static bool bin_i32(const PGresult *res, int r, int c, int32_t *out) {
+    if (PQgetisnull(res, r, c) || PQgetlength(res, r, c) != 4) return false;
+    const unsigned char *p = (const unsigned char *)PQgetvalue(res, r, c);
+    *out = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+                     (uint32_t)p[2] << 8 | (uint32_t)p[3]);
+    return true;
+}
+
+/* timestamptz is sent as microseconds since 2000-01-01 (integer
+ * datetimes: the only kind since PostgreSQL 10). */
+#define PG_EPOCH_US INT64_C(946684800000000)
+
+/* A row of the load statement, read in binary: text columns arrive as
+ * their bytes, which libpq ends with a NUL. */
 static int load_row(void *ud, const PGresult *res, inc_error *err) {
     load_rows *lr = ud;
     int r = lr->row;
-    int64_t version;
-    if (parse_i64(PQgetvalue(res, r, 1), &version) != 0)
+    int32_t kind, schema_version;
+    int64_t version, date;
+    if (!bin_i32(res, r, 0, &kind) || !bin_i64(res, r, 1, &version))
         return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
                              "unreadable version");
-    if (strcmp(PQgetvalue(res, r, 0), "0") == 0)
+    if (kind == 0)
         return lr->cbs->snapshot(lr->cbs->ud, version, PQgetvalue(res, r, 4),
                                  err);
     inc_stored_event ev;
     memset(&ev, 0, sizeof ev);
     ev.version = version;
-    if (strlen(PQgetvalue(res, r, 2)) != 36 ||
-        parse_pg_timestamp(PQgetvalue(res, r, 6), &ev.event_date) != 0 ||
-        parse_i64(PQgetvalue(res, r, 7), &ev.position) != 0)
+    if (PQgetlength(res, r, 2) != 16 || !bin_i64(res, r, 6, &date) ||
+        date > INT64_MAX - PG_EPOCH_US || !bin_i64(res, r, 7, &ev.position) ||
+        !bin_i32(res, r, 8, &schema_version) || schema_version < 1)
         return inc_error_set(err, INC_ERR_INTERNAL, "corrupt_row",
                              "unreadable event row");
-    memcpy(ev.event_id, PQgetvalue(res, r, 2), INC_UUID_TEXT_SIZE);
+    incx_uuid_text((const unsigned char *)PQgetvalue(res, r, 2), ev.event_id);
+    ev.event_date = date + PG_EPOCH_US;
+    ev.schema_version = (unsigned)schema_version;
     ev.aggregate_type = lr->a->name;
     ev.aggregate_id = lr->id;
     ev.event_type = PQgetvalue(res, r, 3);
     ev.data = PQgetvalue(res, r, 4);
     ev.metadata = PQgetisnull(res, r, 5) ? NULL : PQgetvalue(res, r, 5);
-    if (parse_schema_version(PQgetvalue(res, r, 8), &ev.schema_version, err) !=
-        0)
-        return -1;
     return lr->cbs->event(lr->cbs->ud, &ev, err);
 }
 
@@ -801,8 +839,8 @@ static int pg_load(inc_store *base, const inc_aggregate_desc *a,
     const char *vals[6] = {a->name, id, hash, use ? "true" : "false", "0",
                            flags & INC_LOAD_NO_METADATA ? "false" : "true"};
     load_rows lr = {a, id, cbs, 0};
-    return pg_stream(s, fixed[ST_LOAD].name, NULL, 6, vals, load_row, &lr,
-                     "load", err);
+    return pg_stream_fmt(s, fixed[ST_LOAD].name, NULL, 6, vals, 1, load_row,
+                         &lr, "load", err);
 }
 
 /* ---- many loads in one round trip (inc_dispatch_batch) ---- */
@@ -846,7 +884,7 @@ static int load_group(pg_store *s, inc_load_req *reqs, size_t m,
                 load_wanted(r) ? "true" : "false", after,
                 r->flags & INC_LOAD_NO_METADATA ? "false" : "true"};
             sent = PQsendQueryPrepared(s->conn, fixed[ST_LOAD].name, 6, vals,
-                                       NULL, NULL, 0) == 1;
+                                       NULL, NULL, 1) == 1;
         }
         if (!sent || PQpipelineSync(s->conn) != 1) {
             if (conn_lost(s) && attempt == 0) continue;

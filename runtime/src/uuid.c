@@ -14,7 +14,7 @@
 
 static const char hex_digits[] = "0123456789abcdef";
 
-static void uuid_text(const unsigned char b[16], char out[INC_UUID_TEXT_SIZE]) {
+void incx_uuid_text(const unsigned char b[16], char out[INC_UUID_TEXT_SIZE]) {
     size_t o = 0;
     for (size_t i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
@@ -39,7 +39,7 @@ int inc_uuid_v4(char out[INC_UUID_TEXT_SIZE], inc_error *err) {
     }
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    uuid_text(b, out);
+    incx_uuid_text(b, out);
     return 0;
 }
 
@@ -143,5 +143,5 @@ void incx_uuid_v5(const unsigned char ns[16], const char *name, size_t len,
     sha1_final(&s, d);
     d[6] = (unsigned char)((d[6] & 0x0f) | 0x50); /* version 5 */
     d[8] = (unsigned char)((d[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    uuid_text(d, out);
+    incx_uuid_text(d, out);
 }

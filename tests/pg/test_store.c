@@ -23,6 +23,7 @@ typedef struct got_event {
     char event_id[INC_UUID_TEXT_SIZE];
     char *type, *id, *event_type, *data, *metadata;
     inc_timestamp date;
+    unsigned schema_version;
 } got_event;
 
 typedef struct got {
@@ -56,6 +57,7 @@ static int collect(void *ud, const inc_stored_event *e, inc_error *err) {
     o->data = dup(e->data);
     o->metadata = dup_or_null(e->metadata);
     o->date = e->event_date;
+    o->schema_version = e->schema_version;
     return 0;
 }
 
@@ -656,6 +658,58 @@ static void test_load_flags(void **state) {
     got_free(&g2);
 }
 
+/* What a load hands over equals what read_stream does (PostgreSQL reads
+ * the one in binary, the other in text): ids, positions, versions, schema
+ * versions and dates to the microsecond, on both sides of the Unix and of
+ * PostgreSQL's own epoch (2000-01-01) and far from both. */
+static void test_load_equals_read(void **state) {
+    th_fx *fx = *state;
+    inc_error err;
+    static const inc_timestamp dates[6] = {
+        -1,                      /* 1969-12-31T23:59:59.999999Z */
+        0,                       /* the Unix epoch */
+        946684799999999,         /* 1999-12-31T23:59:59.999999Z */
+        946684800000000,         /* 2000-01-01: PostgreSQL's epoch */
+        -62135596800000000 + 1,  /* 0001-01-01T00:00:00.000001Z */
+        253402300799999999,      /* 9999-12-31T23:59:59.999999Z */
+    };
+    inc_stored_event evs[6];
+    ev_spec spec[6];
+    for (int i = 0; i < 6; i++) spec[i] = (ev_spec){i + 1, "Added", "{\"amount\":1}"};
+    make_events(evs, spec, 6, "dates", 0);
+    for (int i = 0; i < 6; i++) {
+        evs[i].event_date = dates[i];
+        evs[i].schema_version = (unsigned)(i % 3 + 1);
+    }
+    assert_int_equal(commit_events(fx->store, "dates", evs, 6, &err), 0);
+    got a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    inc_load_cbs cbs = {NULL, collect, &a};
+    assert_int_equal(inc_store_load(fx->store, &counter_counter_type, "dates", 0,
+                                    &cbs, &err), 0);
+    assert_int_equal(inc_store_read_stream(fx->store, "Counter", "dates", 0,
+                                           collect, &b, &err), 0);
+    assert_int_equal(a.n, 6);
+    assert_int_equal(b.n, 6);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(a.ev[i].date, dates[i]);
+        assert_int_equal(b.ev[i].date, dates[i]);
+        assert_string_equal(a.ev[i].event_id, evs[i].event_id);
+        assert_string_equal(b.ev[i].event_id, evs[i].event_id);
+        assert_int_equal(a.ev[i].version, (int64_t)i + 1);
+        assert_int_equal(a.ev[i].position, b.ev[i].position);
+        assert_int_equal(a.ev[i].schema_version, (unsigned)(i % 3 + 1));
+        assert_int_equal(b.ev[i].schema_version, (unsigned)(i % 3 + 1));
+        assert_string_equal(a.ev[i].event_type, "Added");
+        assert_string_equal(a.ev[i].id, "dates");
+        json_same(a.ev[i].data, "{\"amount\":1}");
+    }
+    assert_true(a.ev[0].position > 0);
+    got_free(&a);
+    got_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uuid),
@@ -667,6 +721,7 @@ int main(void) {
         TH_BOTH(test_projection_types),
         TH_BOTH(test_snapshot_load),
         TH_BOTH(test_load_flags),
+        TH_BOTH(test_load_equals_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
