@@ -12,7 +12,10 @@
  *     follows in the same pipeline, in a transaction of its own);
  *   - a batch's loads (load_many) and commits (commit_many) are one
  *     pipeline each, whatever the number of streams (loads: one per
- *     LOAD_MANY_BYTES of requests).
+ *     LOAD_MANY_BYTES of requests); commit_many writes the events of
+ *     distinct streams with ONE multi-row INSERT and each projection's rows
+ *     with one upsert (commit_multirow, pg_multirow.c);
+ *   - loads are read in binary (no printing of ids, dates, integers).
  * Only parameterised SQL; identifiers come from the descriptors.  A lost
  * connection is INC_ERR_UNAVAILABLE and the next call reconnects (a load
  * that finds the connection dead before reading anything reconnects and
