@@ -69,8 +69,8 @@ static double copy_rows(size_t n) {
     char *buf = malloc(n * 256), uuid[INC_UUID_TEXT_SIZE], cmd[INC_UUID_TEXT_SIZE];
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {
-        inc_uuid_v4(uuid, NULL);
-        inc_uuid_v4(cmd, NULL);
+        inc_uuid_v7(uuid, NULL);
+        inc_uuid_v7(cmd, NULL);
         used += (size_t)sprintf(
             buf + used,
             "%s\tAccount\tacc-%04zu\t%zu\tMoneyDeposited\t{\"amount\":%zu}\t"

@@ -267,7 +267,7 @@ static void *run_insert(worker *w) {
         snprintf(id, sizeof id, "acc-%04d-%d", a, w->tag);
         snprintf(ver, sizeof ver, "%d", ++w->versions[a]);
         inc_error err;
-        if (inc_uuid_v4(eid, &err) != 0) bench_die("uuid: %s", err.message);
+        if (inc_uuid_v7(eid, &err) != 0) bench_die("uuid: %s", err.message);
         snprintf(meta, sizeof meta,
                  "{\"command_id\":\"%s\",\"command_type\":\"DepositMoney\","
                  "\"correlation_id\":\"%s\"}", eid, eid);

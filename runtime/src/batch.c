@@ -58,7 +58,7 @@ static void work_free(const inc_aggregate_desc *a, item_work *w) {
  * inc_dispatch writes. */
 static char *make_metadata(const char *command_type,
                            char id[INC_UUID_TEXT_SIZE], inc_error *err) {
-    if (inc_uuid_v4(id, err) != 0) return NULL;
+    if (inc_uuid_v7(id, err) != 0) return NULL;
     char *s = incx_metadata_text(id, command_type, NULL, NULL);
     if (!s) incx_oom(err);
     return s;

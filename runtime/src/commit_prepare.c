@@ -105,7 +105,7 @@ int incx_work_prepare(inc_app *app, const inc_aggregate_desc *a,
         const inc_event_item *it = &w->events.items[i];
         inc_stored_event *e = &w->stored[i];
         /* the id first: an apply rule may read event.event_id */
-        if (inc_uuid_v4(e->event_id, err) != 0) return -1;
+        if (inc_uuid_v7(e->event_id, err) != 0) return -1;
         inc_event_info info = {v0 + 1 + (int64_t)i, now, e->event_id};
         if (inc_state_apply_info(a, w->next, it->desc, it->data, &info, err) !=
             0)

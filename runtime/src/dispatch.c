@@ -342,7 +342,7 @@ static int dispatch_one(inc_app *app, const inc_message_desc *cmd,
     char command_id[INC_UUID_TEXT_SIZE];
     if (o->meta_id)
         snprintf(command_id, sizeof command_id, "%s", o->meta_id);
-    else if (inc_uuid_v4(command_id, err) != 0)
+    else if (inc_uuid_v7(command_id, err) != 0)
         return -1;
     char *metadata = incx_metadata_text(command_id, cmd->name, o->causation_id,
                                         o->correlation_id);

@@ -1,12 +1,19 @@
 /* uuid.c - UUIDs for event and command ids: random ones (version 4) from
  * the kernel's CSPRNG (getrandom), so ids are unpredictable and need no
- * state, and name-based ones (version 5, SHA-1) for the deterministic
- * command ids of event handlers (dispatch.c), so the same handler run
- * twice for one event names its commands the same way. */
+ * state; time-ordered ones (version 7: the time in milliseconds, then 74
+ * random bits) for the ids the runtime makes, so that a store's unique
+ * index on event ids grows at its right edge instead of touching a random
+ * page per insert (docs/performance.md, "Scale"); and name-based ones
+ * (version 5, SHA-1) for the deterministic command ids of event handlers
+ * (dispatch.c), so the same handler run twice for one event names its
+ * commands the same way. */
+#define _POSIX_C_SOURCE 200809L
+
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <incident/store.h>
 
@@ -24,11 +31,11 @@ void incx_uuid_text(const unsigned char b[16], char out[INC_UUID_TEXT_SIZE]) {
     out[o] = '\0';
 }
 
-int inc_uuid_v4(char out[INC_UUID_TEXT_SIZE], inc_error *err) {
-    unsigned char b[16];
+static int random_bytes(unsigned char *b, size_t len, char out[INC_UUID_TEXT_SIZE],
+                        inc_error *err) {
     size_t got = 0;
-    while (got < sizeof b) {
-        ssize_t n = getrandom(b + got, sizeof b - got, 0);
+    while (got < len) {
+        ssize_t n = getrandom(b + got, len - got, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
             out[0] = '\0';
@@ -37,6 +44,29 @@ int inc_uuid_v4(char out[INC_UUID_TEXT_SIZE], inc_error *err) {
         }
         got += (size_t)n;
     }
+    return 0;
+}
+
+int inc_uuid_v7(char out[INC_UUID_TEXT_SIZE], inc_error *err) {
+    unsigned char b[16];
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+        out[0] = '\0';
+        return inc_error_set(err, INC_ERR_INTERNAL, "clock",
+                             "clock_gettime failed (errno %d)", errno);
+    }
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    for (int i = 0; i < 6; i++) b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    if (random_bytes(b + 6, 10, out, err) != 0) return -1;
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x70); /* version 7 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 9562 variant */
+    incx_uuid_text(b, out);
+    return 0;
+}
+
+int inc_uuid_v4(char out[INC_UUID_TEXT_SIZE], inc_error *err) {
+    unsigned char b[16];
+    if (random_bytes(b, sizeof b, out, err) != 0) return -1;
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     incx_uuid_text(b, out);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -155,6 +156,26 @@ static void test_uuid(void **state) {
     assert_int_equal(a[14], '4');
     assert_true(strchr("89ab", a[19]) != NULL);
     assert_string_not_equal(a, b);
+    /* version 7: the time first, so later ids sort after earlier ones */
+    char c[INC_UUID_TEXT_SIZE], d[INC_UUID_TEXT_SIZE];
+    struct timespec ts;
+    assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
+    long long ms0 = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    assert_int_equal(inc_uuid_v7(c, NULL), 0);
+    ts.tv_sec = 0;
+    ts.tv_nsec = 2000000; /* 2 ms */
+    nanosleep(&ts, NULL);
+    assert_int_equal(inc_uuid_v7(d, NULL), 0);
+    assert_int_equal(strlen(c), 36);
+    assert_int_equal(c[14], '7');
+    assert_true(strchr("89ab", c[19]) != NULL);
+    assert_true(strcmp(c, d) < 0);
+    char hex[13];
+    memcpy(hex, c, 8);
+    memcpy(hex + 8, c + 9, 4);
+    hex[12] = '\0';
+    long long ms = strtoll(hex, NULL, 16);
+    assert_true(ms >= ms0 && ms < ms0 + 1000);
 }
 
 static void test_append_and_read_back(void **state) {

@@ -38,6 +38,11 @@ extern "C" {
 
 /* A random (version 4) UUID from getrandom(), lower-case text. */
 INC_API int inc_uuid_v4(char out[INC_UUID_TEXT_SIZE], inc_error *err);
+/* A time-ordered (version 7, RFC 9562) UUID: the Unix time in
+ * milliseconds, then 74 random bits from getrandom(); lower-case text.
+ * The ids the runtime makes for events and commands: index entries of
+ * later ids sort after earlier ones. */
+INC_API int inc_uuid_v7(char out[INC_UUID_TEXT_SIZE], inc_error *err);
 
 /* Version of the event store's own tables (events, snapshots,
  * schema_version) that this library writes; see docs/runtime.md. */
