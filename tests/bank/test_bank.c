@@ -651,7 +651,6 @@ static void s08_transfer_succeeds(void **state) {
     expect_account(f, A2, 100, 2);
 }
 
-/* 9. Insufficient funds (101). */
 /* The typed queries aggc generates (docs/api.md "Typed queries"): rows
  * of a declared index's value, as their struct; on PostgreSQL also the
  * view's, after its maintainer ran. */
@@ -661,24 +660,23 @@ typedef struct found_ids {
     int64_t value[4];
 } found_ids;
 
+static int found_add(found_ids *f, const char *id, int64_t value) {
+    assert_true(f->n < 4);
+    snprintf(f->id[f->n], sizeof f->id[0], "%s", id);
+    f->value[f->n++] = value;
+    return 0;
+}
+
 static int on_transfer_row(void *ud, const bank_transfers_row *row,
                            const inc_row_meta *meta, inc_error *err) {
     (void)meta, (void)err;
-    found_ids *f = ud;
-    assert_true(f->n < 4);
-    snprintf(f->id[f->n], sizeof f->id[0], "%s", row->aggregate_id);
-    f->value[f->n++] = row->amount;
-    return 0;
+    return found_add(ud, row->aggregate_id, row->amount);
 }
 
 static int on_view_row(void *ud, const bank_account_transfers_view_row *row,
                        const inc_row_meta *meta, inc_error *err) {
     (void)meta, (void)err;
-    found_ids *f = ud;
-    assert_true(f->n < 4);
-    snprintf(f->id[f->n], sizeof f->id[0], "%s", row->key);
-    f->value[f->n++] = row->c_sent_total;
-    return 0;
+    return found_add(ud, row->key, row->c_sent_total);
 }
 
 static void s_typed_queries(void **state) {
@@ -721,6 +719,7 @@ static void s_typed_queries(void **state) {
     assert_int_equal(got.value[0], AMOUNT);
 }
 
+/* 9. Insufficient funds (101). */
 static void s09_transfer_insufficient_funds(void **state) {
     fx *f = *state;
     char t[INC_UUID_TEXT_SIZE];
