@@ -93,8 +93,10 @@ void incx_sb_free(incx_sbuf *b);
  * INSERT's jsonb parameter; -1: out of memory or a date out of range. */
 int incx_pg_events_json(const inc_commit *cs, size_t n,
                         const unsigned char *wave, unsigned w, incx_sbuf *b);
-/* p's upsert for many rows (one jsonb parameter), malloc'd; NULL when
- * upsert_sql is not of the shape aggc writes. */
+/* Whether p's upsert_sql is of the shape aggc writes, and p's upsert
+ * for many rows (one jsonb parameter), malloc'd (NULL: not that shape, or
+ * out of memory). */
+bool incx_pg_upsert_many_fits(const inc_projection_desc *p);
 char *incx_pg_upsert_many_sql(const inc_projection_desc *p);
 /* Append one row (upsert_sql's n parameters) to that parameter. */
 void incx_pg_row_json(incx_sbuf *b, bool first, int n, const char *const *vals,

@@ -170,11 +170,24 @@ int incx_pg_events_json(const inc_commit *cs, size_t n,
  * then version, event_id, event_date: the same conflict clause, the same
  * column order.  NULL (malloc'd otherwise) when upsert_sql is not the
  * shape aggc writes: the caller then upserts row by row. */
-char *incx_pg_upsert_many_sql(const inc_projection_desc *p) {
+/* Where upsert_sql's VALUES list and its conflict clause start (false:
+ * not the shape aggc writes). */
+static bool upsert_parts(const inc_projection_desc *p, const char **values,
+                         const char **conflict) {
     const char *sql = p->upsert_sql;
-    const char *values = sql ? strstr(sql, ") VALUES (") : NULL;
-    const char *conflict = values ? strstr(values, ") ON CONFLICT ") : NULL;
-    if (!conflict) return NULL;
+    *values = sql ? strstr(sql, ") VALUES (") : NULL;
+    *conflict = *values ? strstr(*values, ") ON CONFLICT ") : NULL;
+    return *conflict != NULL;
+}
+
+bool incx_pg_upsert_many_fits(const inc_projection_desc *p) {
+    const char *values, *conflict;
+    return upsert_parts(p, &values, &conflict);
+}
+
+char *incx_pg_upsert_many_sql(const inc_projection_desc *p) {
+    const char *sql = p->upsert_sql, *values, *conflict;
+    if (!upsert_parts(p, &values, &conflict)) return NULL;
     incx_sbuf b = {0};
     char col[32];
     int k = 0;

@@ -1571,6 +1571,30 @@ static int send_simple(pg_store *s, pipe_log *l, const char *sql,
     return 0;
 }
 
+/* Close a commit's queued pipeline (log l) with its Sync, queue the
+ * notifications after it, read every result and leave pipeline mode;
+ * *committed: every result and the Sync came back, so it is done (whatever
+ * happens to the notifications).  The PREPAREs that did not come back did
+ * not happen.  -1 with err on any failure. */
+static int sync_and_read(pg_store *s, pipe_log *l, const inc_commit *cs,
+                         size_t n, bool *committed, inc_error *err) {
+    int rc, n_notify;
+    *committed = false;
+    if (PQpipelineSync(s->conn) != 1) {
+        rc = pg_error(s, NULL, "commit", err);
+    } else {
+        notify_sent ns = queue_notifications(s, cs, n, &n_notify);
+        rc = pipe_read(s, (int)l->n, "commit", pipe_result, l, err);
+        *committed = rc == 0;
+        if (ns == NOTIFY_HALF_SENT) drop_conn(s); /* an unsynced statement */
+        if (ns == NOTIFY_SENT && !conn_lost(s)) finish_notify(s, n_notify);
+        if (!conn_lost(s) && PQexitPipelineMode(s->conn) != 1 && rc == 0)
+            rc = pg_error(s, NULL, "commit", err);
+    }
+    unqueue_prepares(s);
+    return rc;
+}
+
 /* Commits cs[0..n) in ONE pipeline closed by one Sync: one transaction,
  * one round trip, one WAL flush (then the notifications).  *failed (may
  * be NULL): the commit a failure concerns (n: unknown). */
@@ -1579,7 +1603,7 @@ static int commit_pipeline(pg_store *s, const inc_commit *cs, size_t n,
     inc_error local;
     pipe_log l;
     size_t ci;
-    int rc = 0, n_notify;
+    int rc = 0;
     if (failed) *failed = n;
     for (ci = 0; ci < n && cs[ci].n_events == 0 && !cs[ci].command_id; ci++) {}
     if (ci == n) return 0;
@@ -1616,19 +1640,8 @@ static int commit_pipeline(pg_store *s, const inc_commit *cs, size_t n,
         log_free(&l);
         return -1;
     }
-    bool committed = false;
-    if (PQpipelineSync(s->conn) != 1) {
-        rc = pg_error(s, NULL, "commit", err);
-    } else {
-        notify_sent ns = queue_notifications(s, cs, n, &n_notify);
-        rc = pipe_read(s, (int)l.n, "commit", pipe_result, &l, err);
-        committed = rc == 0; /* every result and the Sync read: it is done */
-        if (ns == NOTIFY_HALF_SENT) drop_conn(s); /* an unsynced statement */
-        if (ns == NOTIFY_SENT && !conn_lost(s)) finish_notify(s, n_notify);
-        if (!conn_lost(s) && PQexitPipelineMode(s->conn) != 1 && rc == 0)
-            rc = pg_error(s, NULL, "commit", err);
-    }
-    unqueue_prepares(s);
+    bool committed;
+    rc = sync_and_read(s, &l, cs, n, &committed, err);
     /* Citus: a failure leaves the explicit transaction aborted (the Sync
      * ends only an implicit one) */
     if (rc != 0 && s->citus && !conn_lost(s) &&
@@ -2036,8 +2049,9 @@ fail:
 #define MULTIROW_WAVES 4
 
 /* Whether commits cs[0..n) can be written as multi-row statements: not on
- * Citus, at least two that write, no projection twice in one commit, every
- * projection's upsert of the shape aggc writes.  wave[i]: how many commits
+ * Citus, at least two that write, no projection twice in one commit (and
+ * many_rows_make: every projection's upsert of the shape aggc writes).
+ * wave[i]: how many commits
  * before cs[i] write its aggregate id.  Each wave is a statement of its
  * own (a guard cannot see an event of its own statement, and an upsert
  * cannot set one row twice), in order; *n_waves: how many. */
@@ -2062,9 +2076,6 @@ static bool multirow_fits(const pg_store *s, const inc_commit *cs, size_t n,
             }
         if (wave[i] + 1u > *n_waves) *n_waves = wave[i] + 1u;
         for (size_t r = 0; r < c->n_rows; r++) {
-            const char *sql = c->rows[r].projection->upsert_sql;
-            const char *v = sql ? strstr(sql, ") VALUES (") : NULL;
-            if (!v || !strstr(v, ") ON CONFLICT ")) return false;
             for (size_t q = 0; q < r; q++)
                 if (c->rows[q].projection == c->rows[r].projection) return false;
         }
@@ -2102,6 +2113,10 @@ static int many_rows_make(const inc_commit *cs, size_t n,
             size_t j = 0;
             while (j < np && m[j].p != p) j++;
             if (j == np) {
+                if (!incx_pg_upsert_many_fits(p)) { /* not aggc's shape */
+                    many_rows_free(m, np);
+                    return -1;
+                }
                 m[np].p = p;
                 incx_sb_puts(&m[np++].rows, "[");
             }
@@ -2169,7 +2184,7 @@ static int commit_multirow(pg_store *s, const inc_commit *cs, size_t n,
     memset(ev, 0, sizeof ev);
     memset(m, 0, sizeof m);
     memset(np, 0, sizeof np);
-    int rc = 0, n_notify;
+    int rc = 0;
     pipe_log l;
     memset(&l, 0, sizeof l);
     l.s = s;
@@ -2214,21 +2229,15 @@ static int commit_multirow(pg_store *s, const inc_commit *cs, size_t n,
         if (cs[i].n_events && cs[i].snapshot_json)
             queued = send_snapshot(s, &cs[i], err) == 0 &&
                      log_add(&l, Q_OTHER, 0, i) == 0;
-    if (!queued || PQpipelineSync(s->conn) != 1) {
+    if (!queued) {
         /* nothing synced: the server rolls back */
         if (err->kind == INC_OK) pg_error(s, NULL, "commit", err);
         drop_conn(s);
         rc = -1;
         goto out;
     }
-    notify_sent ns = queue_notifications(s, cs, n, &n_notify);
-    rc = pipe_read(s, (int)l.n, "commit", pipe_result, &l, err);
-    bool committed = rc == 0;
-    if (ns == NOTIFY_HALF_SENT) drop_conn(s);
-    if (ns == NOTIFY_SENT && !conn_lost(s)) finish_notify(s, n_notify);
-    if (!conn_lost(s) && PQexitPipelineMode(s->conn) != 1 && rc == 0)
-        rc = pg_error(s, NULL, "commit", err);
-    unqueue_prepares(s);
+    bool committed;
+    rc = sync_and_read(s, &l, cs, n, &committed, err);
     if (conn_lost(s)) {
         forget_prepared(s);
         if (rc == 0 && !committed) rc = pg_error(s, NULL, "commit", err);
